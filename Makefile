@@ -1,0 +1,68 @@
+# connrefuse — `make demo` runs the bundled example, `make check` runs every test.
+# Both install the Debian packages they need first (as root; otherwise they
+# print the apt-get command to run).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD := build
+
+CC ?= cc
+CFLAGS_STRICT := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+CFLAGS ?=
+CPPFLAGS_ALL := -Iinclude -Isrc -DCR_LIBDIR='"$(PREFIX)/lib/connrefuse"' $(CPPFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs libconfig 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+BUILD_PACKAGES := gcc make pkg-config libconfig-dev
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps
+
+CORE := addr glob config decide errtab decode log
+LIB := $(CORE) preload hook_connect
+CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+
+.PHONY: all deps test-deps demo check unit integration examples-check clean install uninstall
+
+all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
+
+deps:
+	@tests/tools/ensure-packages $(BUILD_PACKAGES)
+
+test-deps: deps
+	@tests/tools/ensure-packages $(TEST_PACKAGES)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libconnrefuse.so: $(LIB_OBJ) src/libconnrefuse.map
+	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,--version-script=src/libconnrefuse.map $(CFLAGS) -o $@ $(LIB_OBJ) $(PKG_LIBS) -ldl -lpthread -lm
+
+$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_OBJ) $(wildcard tests/unit/*.h) | test-deps
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) \
+		-o $@ $(UNIT_SRC) $(CORE_OBJ) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+$(BUILD)/tests/%: tests/integration/%.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lpthread
+
+demo: all
+	@sh examples/demo.sh $(BUILD)
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+integration: all test-deps $(HELPERS)
+	@sh tests/integration/run.sh $(BUILD)
+
+check: all unit integration
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,153 @@
+#include "decide.h"
+#include "glob.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static bool host_matches(const struct cr_rule *r, const char *host)
+{
+	if (!host)
+		return false;
+	size_t len = strlen(host);
+	if (len && host[len - 1] == '.')
+		len--; /* "db.internal." is "db.internal" */
+	for (unsigned i = 0; i < r->nhosts; i++)
+		if (cr_glob_match(r->hosts[i], host, len, CR_GLOB_NOCASE))
+			return true;
+	return false;
+}
+
+static bool dst_matches(const struct cr_rule *r, const struct cr_query *q)
+{
+	if (r->dst_any)
+		return true;
+	for (unsigned i = 0; i < r->nprefixes; i++)
+		if (cr_prefix_match(&r->prefixes[i], q->dest))
+			return true;
+	return host_matches(r, q->host);
+}
+
+static bool port_matches(const struct cr_rule *r, uint16_t port)
+{
+	for (unsigned i = 0; i < r->nports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool process_matches(const char *pattern, const char *comm, const char *exe)
+{
+	if (strchr(pattern, '/'))
+		return exe && cr_glob_match(pattern, exe, strlen(exe), CR_GLOB_PATHNAME);
+	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
+}
+
+bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
+{
+	const struct cr_dest *d = q->dest;
+	bool inet = d->family == CR_FAM_INET || d->family == CR_FAM_INET6;
+	if (r->has_dst && (!inet || !dst_matches(r, q)))
+		return false;
+	if (r->nports && (!inet || !port_matches(r, d->port)))
+		return false;
+	if (r->npaths) {
+		if (d->family != CR_FAM_UNIX)
+			return false;
+		unsigned i;
+		for (i = 0; i < r->npaths; i++)
+			if (cr_glob_match(r->paths[i], d->path, d->path_len, CR_GLOB_PATHNAME))
+				break;
+		if (i == r->npaths)
+			return false;
+	}
+	if (r->proto_mask) {
+		unsigned p = d->family == CR_FAM_UNIX ? CR_PROTO_UNIX
+			   : q->sotype == SOCK_STREAM ? CR_PROTO_TCP
+			   : q->sotype == SOCK_DGRAM ? CR_PROTO_UDP : 0;
+		if (!(r->proto_mask & p))
+			return false;
+	}
+	if (r->process && !process_matches(r->process, q->comm, q->exe))
+		return false;
+	return true;
+}
+
+/* splitmix64: a strong 64-bit mix, so that consecutive n give independent draws. */
+static uint64_t mix64(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n)
+{
+	uint64_t x = mix64(mix64(seed ^ mix64(name_hash)) + n);
+	return (double)(x >> 11) * 0x1.0p-53;
+}
+
+bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now)
+{
+	if (r->first && n > r->first)
+		return false;
+	if (r->after && n <= r->after)
+		return false;
+	if (r->every && n % r->every != 0)
+		return false;
+	double t = now - r->state->loaded_at;
+	if (r->has_window && (t < r->window_start || t >= r->window_start + r->window_duration))
+		return false;
+	if (r->has_flap) {
+		/* Down (firing) first, for down_s; then up for up_s; repeating. */
+		double phase = fmod(t, r->flap_up + r->flap_down);
+		if (phase >= r->flap_down)
+			return false;
+	}
+	if (r->has_probability && !(cr_draw(rs->seed, r->name_hash, n) < r->probability))
+		return false;
+	return true;
+}
+
+static void verdict_for(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v)
+{
+	v->rule = r;
+	v->action = r->action;
+	v->err = r->action == CR_ACT_FAIL ? r->err : ECONNREFUSED;
+	v->delay_ms = r->delay_ms;
+	v->level = r->level == CR_LEVEL_INHERIT ? rs->log.level : r->level;
+	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
+}
+
+static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+{
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		const struct cr_rule *r = &rs->rules[i];
+		if (!cr_rule_matches(r, q))
+			continue;
+		uint64_t n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
+				   : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
+		if (!cr_rule_fires(rs, r, n, q->now))
+			continue;
+		verdict_for(rs, r, v);
+		v->attempt = n;
+		goto done;
+	}
+	*v = (struct cr_verdict){
+		.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
+	};
+done:
+	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
+}
+
+void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v)
+{
+	decide(rs, q, v, true);
+}
+
+void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v)
+{
+	decide(rs, q, v, false);
+}

@@ -1,0 +1,44 @@
+/* The decision: which rule matches a connection attempt and fires, and what
+ * it does. It knows nothing of how the attempt arrived (the preload hook, or
+ * later a seccomp supervisor) and makes no system call: the caller supplies
+ * the destination, the socket type when the rule set needs it, the host name
+ * the process resolved, the process's identity and the time. */
+#ifndef CR_DECIDE_H
+#define CR_DECIDE_H
+
+#include "rules.h"
+
+struct cr_query {
+	const struct cr_dest *dest;
+	int sotype;                 /* SOCK_STREAM, SOCK_DGRAM, or 0 if unknown */
+	const char *host;           /* what the process resolved to this address, or NULL */
+	const char *comm;           /* program name */
+	const char *exe;            /* executable path, or NULL */
+	double now;                 /* monotonic seconds */
+};
+
+struct cr_verdict {
+	const struct cr_rule *rule; /* the rule that decided, NULL for default_action */
+	enum cr_action action;
+	int err;                    /* the errno a refuse/fail simulates */
+	unsigned delay_ms;
+	int level;                  /* effective log level for this attempt */
+	bool dry_run;
+	bool simulate;              /* fail the connect ourselves */
+	uint64_t attempt;           /* the deciding rule's attempt number (1-based) */
+};
+
+/* Matching only (keys, no schedule): does rule r match q? */
+bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q);
+/* Would rule r fire on its n-th matching attempt at time now? Pure. */
+bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now);
+/* Decides, counting the attempt against every rule that matches on the way. */
+void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v);
+/* The same, counting nothing: each matching rule is asked about its next
+ * attempt as if it were taken now (for `connrefuse match`). */
+void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v);
+
+/* The probability draw for (seed, rule name hash, n): uniform in [0, 1). */
+double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n);
+
+#endif

@@ -1,0 +1,32 @@
+/* Error decoding: the tables (errtab.c) and the look-ups over them (decode.c). */
+#ifndef CR_ERRTAB_H
+#define CR_ERRTAB_H
+
+#include "connrefuse.h"
+
+struct cr_errno_row { int code; const char *name; const char *desc; };
+struct cr_errno_alias { const char *name; int code; };
+struct cr_wsa_row { int code; const char *name; int posix; const char *desc; };
+struct cr_help_row {
+	int code;
+	const char *hint, *causes, *fix, *related;
+};
+
+extern const struct cr_errno_row cr_errno_rows[];
+extern const unsigned cr_errno_nrows;
+extern const struct cr_errno_alias cr_errno_aliases[];
+extern const unsigned cr_errno_naliases;
+extern const struct cr_wsa_row cr_wsa_rows[];
+extern const unsigned cr_wsa_nrows;
+extern const struct cr_help_row cr_help_rows[];
+extern const unsigned cr_help_nrows;
+
+/* Rows by code, or NULL. */
+const struct cr_errno_row *cr_errno_row(int code);
+const struct cr_wsa_row *cr_wsa_row(int code);
+/* The Winsock row equivalent to an errno, or NULL. */
+const struct cr_wsa_row *cr_wsa_for_errno(int code);
+/* The errno for a name ("ECONNREFUSED", aliases too, case-insensitive), or -1. */
+int cr_errno_by_name(const char *name);
+
+#endif

@@ -1,0 +1,107 @@
+/* The rule set: the compact, immutable form a config file is loaded into.
+ * The hot path only reads it; a reload builds a new one and swaps a pointer.
+ * The mutable per-rule state (attempt counter, clock) lives apart, in
+ * cr_rule_state, so that a reload can hand it on to an unchanged rule. */
+#ifndef CR_RULES_H
+#define CR_RULES_H
+
+#include "addr.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL };
+enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
+enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
+
+struct cr_port_range { uint16_t lo, hi; };
+
+struct cr_rule_state {
+	atomic_uint_fast64_t attempts; /* matching attempts so far */
+	double loaded_at;              /* monotonic seconds: the window/flap clock */
+	atomic_int refs;               /* rule sets sharing this state */
+};
+
+struct cr_rule {
+	char *name;                 /* given, or "#N" (its position, from 1) */
+	unsigned line;              /* where it starts in the file */
+	bool named;
+
+	/* Match. A key that is absent matches everything. */
+	bool has_dst, dst_any;      /* dst given; dst holds "*" */
+	struct cr_prefix *prefixes;
+	unsigned nprefixes;
+	char **hosts;               /* names and wildcards, lower case */
+	unsigned nhosts;
+	struct cr_port_range *ports;
+	unsigned nports;
+	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
+	char **paths;               /* unix path globs; "@name" for abstract */
+	unsigned npaths;
+	char *process;              /* glob on comm, or on the executable path */
+
+	/* Action. */
+	enum cr_action action;
+	int err;                    /* errno of a refuse/fail */
+	unsigned delay_ms;
+	int level;                  /* enum cr_level; INHERIT = log.level */
+	int dry_run;                /* -1 = the top-level dry_run */
+
+	/* Schedule: every one given must allow the rule to fire. */
+	bool has_probability;
+	double probability;
+	uint64_t first, after, every; /* 0 = not given */
+	bool has_window, has_flap;
+	double window_start, window_duration;
+	double flap_up, flap_down;
+	uint64_t name_hash;         /* seeds the probability stream */
+
+	struct cr_rule_state *state;
+};
+
+struct cr_log_conf {
+	bool syslog;
+	char ident[48];
+	int facility;               /* LOG_USER, ... */
+	bool to_stderr;
+	char *file;                 /* NULL = none */
+	int level;                  /* enum cr_level */
+	unsigned rate;              /* lines per second; 0 = no limit */
+};
+
+struct cr_ruleset {
+	char *source;               /* file name, or "(command line)" */
+	uint64_t seed;
+	bool seeded;
+	enum cr_action default_action;
+	bool dry_run;
+	bool needs_sotype;          /* some rule has proto = tcp/udp */
+	bool needs_clock;           /* some rule has a window or a flap */
+	struct cr_log_conf log;
+	struct cr_rule *rules;
+	unsigned nrules;
+};
+
+/* A ruleset with no rules and the default log settings: audit mode. */
+struct cr_ruleset *cr_ruleset_new_empty(void);
+void cr_ruleset_free(struct cr_ruleset *rs);
+/* Moves the rules of src in front of those of dst (src is left empty). */
+void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);
+
+/* Config loading (config.c). On failure returns NULL and writes one message,
+ * "FILE:LINE: problem", to err. */
+struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize);
+/* The same from text already in memory; name is used in messages. */
+struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize);
+/* Writes the rule set back as a config file: what `connrefuse check` prints. */
+void cr_config_print(const struct cr_ruleset *rs, FILE *out);
+
+const char *cr_action_name(enum cr_action a);
+const char *cr_level_name(int level);
+
+/* The errno names a `fail` rule may carry. */
+extern const char *const cr_fail_errnos[];
+
+#endif

@@ -1,0 +1,11 @@
+/* One check suite per module: a failing test names the module at fault. */
+#ifndef CR_TEST_SUITES_H
+#define CR_TEST_SUITES_H
+#include <check.h>
+Suite *addr_suite(void);
+Suite *glob_suite(void);
+Suite *config_suite(void);
+Suite *decide_suite(void);
+Suite *decode_suite(void);
+Suite *log_suite(void);
+#endif

@@ -1,0 +1,286 @@
+#include "suites.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static char err[1024];
+
+static struct cr_ruleset *load(const char *text)
+{
+	err[0] = '\0';
+	return cr_config_load_string(text, "t.cfg", err, sizeof err);
+}
+
+/* The text must fail to load with a message that starts with where and
+ * contains what. */
+static void expect_error(const char *text, const char *where, const char *what)
+{
+	struct cr_ruleset *rs = load(text);
+	ck_assert_msg(rs == NULL, "loaded, but expected an error: %s", text);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "message '%s' should start with '%s'", err, where);
+	ck_assert_msg(strstr(err, what) != NULL, "message '%s' should contain '%s'", err, what);
+}
+
+static const char spec_example[] =
+	"version = 1;\n"
+	"seed = 42;\n"
+	"default_action = \"pass\";\n"
+	"log: {\n"
+	"  syslog   = true;\n"
+	"  ident    = \"connrefuse\";\n"
+	"  facility = \"local3\";\n"
+	"  stderr   = false;\n"
+	"  file     = \"\";\n"
+	"  level    = \"failures\";\n"
+	"  rate     = 100;\n"
+	"};\n"
+	"rules = (\n"
+	"  { name = \"db-down\";    dst = \"10.0.0.0/8\";        port = 5432;          action = \"refuse\"; },\n"
+	"  { name = \"flaky-api\";  dst = \"api.example.com\";   port = \"443\";         action = \"refuse\"; probability = 0.3; },\n"
+	"  { name = \"retry-test\"; dst = [\"127.0.0.1\", \"::1\"]; port = \"8080-8090\";  action = \"refuse\"; first = 3; },\n"
+	"  { name = \"slow-cache\"; dst = \"*\";                 port = 6379;          action = \"pass\"; delay_ms = 250; },\n"
+	"  { name = \"unreach\";    dst = \"192.0.2.0/24\";                            action = \"fail\"; errno = \"EHOSTUNREACH\"; },\n"
+	"  { name = \"docker\";     path = \"/var/run/docker.sock\";                   action = \"fail\"; errno = \"EACCES\"; },\n"
+	"  { name = \"audit-web\";  dst = \"*\";                 port = [80, 443];     action = \"log\"; }\n"
+	");\n";
+
+START_TEST(spec_example_loads)
+{
+	struct cr_ruleset *rs = load(spec_example);
+	ck_assert_msg(rs != NULL, "%s", err);
+	ck_assert_int_eq(rs->nrules, 7);
+	ck_assert(rs->seeded);
+	ck_assert_uint_eq(rs->seed, 42);
+	ck_assert_int_eq(rs->log.facility, LOG_LOCAL3);
+	ck_assert_uint_eq(rs->log.rate, 100);
+	ck_assert_ptr_null(rs->log.file);
+
+	const struct cr_rule *r = &rs->rules[0];
+	ck_assert_str_eq(r->name, "db-down");
+	ck_assert_uint_eq(r->line, 14);
+	ck_assert_int_eq(r->nprefixes, 1);
+	ck_assert_int_eq(r->nports, 1);
+	ck_assert_int_eq(r->ports[0].lo, 5432);
+	ck_assert_int_eq(r->action, CR_ACT_REFUSE);
+
+	r = &rs->rules[1];
+	ck_assert_int_eq(r->nhosts, 1);
+	ck_assert_str_eq(r->hosts[0], "api.example.com");
+	ck_assert(r->has_probability);
+	ck_assert_double_eq_tol(r->probability, 0.3, 1e-12);
+
+	r = &rs->rules[2];
+	ck_assert_int_eq(r->nprefixes, 2);
+	ck_assert_int_eq(r->ports[0].lo, 8080);
+	ck_assert_int_eq(r->ports[0].hi, 8090);
+	ck_assert_uint_eq(r->first, 3);
+
+	ck_assert(rs->rules[3].dst_any);
+	ck_assert_uint_eq(rs->rules[3].delay_ms, 250);
+	ck_assert_int_eq(rs->rules[4].err, EHOSTUNREACH);
+	ck_assert_int_eq(rs->rules[5].npaths, 1);
+	ck_assert_int_eq(rs->rules[5].err, EACCES);
+	ck_assert_int_eq(rs->rules[6].action, CR_ACT_LOG);
+	ck_assert_int_eq(rs->rules[6].level, CR_LEVEL_ALL); /* action log = pass + log all */
+	ck_assert_int_eq(rs->rules[6].nports, 2);
+	cr_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct cr_ruleset *rs = load("version = 1;");
+	ck_assert_msg(rs != NULL, "%s", err);
+	ck_assert_int_eq(rs->nrules, 0);
+	ck_assert_int_eq(rs->default_action, CR_ACT_PASS);
+	ck_assert(rs->log.syslog);
+	ck_assert_str_eq(rs->log.ident, "connrefuse");
+	ck_assert_int_eq(rs->log.facility, LOG_USER);
+	ck_assert_int_eq(rs->log.level, CR_LEVEL_FAILURES);
+	ck_assert_uint_eq(rs->log.rate, 100);
+	ck_assert(!rs->seeded);
+	cr_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(valid_forms)
+{
+	struct cr_ruleset *rs = load(
+		"version = 1; dry_run = true; default_action = \"refuse\";\n"
+		"rules = (\n"
+		"  { dst = \"fd00::/8\"; port = (22, \"8000-8100\"); proto = \"tcp\"; action = \"refuse\"; },\n"
+		"  { path = [\"/run/*.sock\", \"@abstract\"]; process = \"/usr/bin/*\"; action = \"pass\"; log = \"none\"; },\n"
+		"  { dst = \"*.Example.COM.\"; action = \"fail\"; errno = \"ETIMEDOUT\"; dry_run = false;\n"
+		"    window = { start_s = 5; duration_s = 10.5; }; flap = { up_s = 2.0; down_s = 1; };\n"
+		"    every = 2; after = 1; probability = 1; },\n"
+		"  { action = \"refuse\"; proto = [\"udp\", \"unix\"]; }\n"
+		");");
+	ck_assert_msg(rs != NULL, "%s", err);
+	ck_assert(rs->dry_run);
+	ck_assert_int_eq(rs->default_action, CR_ACT_REFUSE);
+	ck_assert_str_eq(rs->rules[0].name, "#1");
+	ck_assert_int_eq(rs->rules[0].nports, 2);
+	ck_assert_int_eq(rs->rules[0].proto_mask, CR_PROTO_TCP);
+	ck_assert(rs->needs_sotype);
+	ck_assert(rs->needs_clock);
+	ck_assert_int_eq(rs->rules[1].npaths, 2);
+	ck_assert_str_eq(rs->rules[1].process, "/usr/bin/*");
+	ck_assert_int_eq(rs->rules[1].level, CR_LEVEL_NONE);
+	ck_assert_str_eq(rs->rules[2].hosts[0], "*.example.com");
+	ck_assert_int_eq(rs->rules[2].dry_run, 0);
+	ck_assert_double_eq_tol(rs->rules[2].window_duration, 10.5, 1e-12);
+	ck_assert_uint_eq(rs->rules[2].every, 2);
+	ck_assert_int_eq(rs->rules[3].proto_mask, CR_PROTO_UDP | CR_PROTO_UNIX);
+	cr_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(print_round_trips)
+{
+	struct cr_ruleset *rs = load(spec_example);
+	ck_assert_msg(rs != NULL, "%s", err);
+	char *a = NULL, *b = NULL;
+	size_t alen, blen;
+	FILE *f = open_memstream(&a, &alen);
+	cr_config_print(rs, f);
+	fclose(f);
+	struct cr_ruleset *again = cr_config_load_string(a, "t.cfg", err, sizeof err);
+	ck_assert_msg(again != NULL, "printed config does not load: %s\n%s", err, a);
+	f = open_memstream(&b, &blen);
+	cr_config_print(again, f);
+	fclose(f);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	cr_ruleset_free(rs);
+	cr_ruleset_free(again);
+}
+END_TEST
+
+START_TEST(syntax_errors)
+{
+	expect_error("version = 1;\nrules = ( { name = \"x\"; ] );\n", "t.cfg:2:", "syntax error");
+	expect_error("version = 1;\n\nseed = ;\n", "t.cfg:3:", "syntax error");
+	expect_error("version = 1;\nversion = 1;\n", "t.cfg:2:", "duplicate");
+}
+END_TEST
+
+START_TEST(unknown_keys)
+{
+	expect_error("version = 1;\nfoo = 1;\n", "t.cfg:2:", "unknown key 'foo'");
+	expect_error("version = 1;\nlog: {\n  level = \"all\";\n  colour = true;\n};\n", "t.cfg:4:", "unknown key 'log.colour'");
+	expect_error("version = 1;\nrules = (\n  { name = \"a\";\n    prot = \"tcp\"; action = \"refuse\"; }\n);\n",
+		     "t.cfg:4:", "rule \"a\": unknown key 'prot'");
+	expect_error("version = 1;\nrules = ({ action = \"refuse\"; window = { start = 1; duration_s = 2; }; });\n",
+		     "t.cfg:2:", "unknown key 'start'");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+	expect_error("version = 2;", "t.cfg:1:", "version 2 is not supported");
+	expect_error("seed = 1;", "t.cfg:", "no 'version = 1;'");
+	expect_error("version = 1;\nseed = \"x\";", "t.cfg:2:", "'seed' must be an integer");
+	expect_error("version = 1;\ndefault_action = \"explode\";", "t.cfg:2:", "\"explode\"");
+	expect_error("version = 1;\ndefault_action = \"fail\";", "t.cfg:2:", "no errno");
+	expect_error("version = 1;\nlog: { level = \"loud\"; };", "t.cfg:2:", "\"none\", \"failures\" or \"all\"");
+	expect_error("version = 1;\nlog: { facility = \"kern\"; };", "t.cfg:2:", "local0 .. local7");
+	expect_error("version = 1;\nlog: { rate = -1; };", "t.cfg:2:", "'rate' must be between");
+	expect_error("version = 1;\nlog: { syslog = 1; };", "t.cfg:2:", "true or false");
+	expect_error("version = 1;\nrules = { };", "t.cfg:2:", "rules must be a list");
+	expect_error("version = 1;\nrules = ( \"x\" );", "t.cfg:2:", "must be a group");
+}
+END_TEST
+
+START_TEST(bad_rule_values)
+{
+	const struct { const char *rule, *what; } cases[] = {
+		{ "action = \"explode\";", "\"explode\"" },
+		{ "dst = \"1.2.3.4\";", "has no action" },
+		{ "action = \"refuse\"; dst = \"10.1.2.3/8\";", "host bits" },
+		{ "action = \"refuse\"; dst = \"10.0.0.0/33\";", "prefix length" },
+		{ "action = \"refuse\"; dst = \"10.0.0.256\";", "not a valid IPv4 or IPv6 address" },
+		{ "action = \"refuse\"; dst = \"bad name!\";", "neither an address" },
+		{ "action = \"refuse\"; dst = [];", "empty list" },
+		{ "action = \"refuse\"; dst = 5;", "dst must be a string" },
+		{ "action = \"refuse\"; port = 70000;", "out of range" },
+		{ "action = \"refuse\"; port = \"9-1\";", "backwards" },
+		{ "action = \"refuse\"; port = \"http\";", "must be a number or a range" },
+		{ "action = \"refuse\"; port = 1.5;", "port must be a number" },
+		{ "action = \"refuse\"; proto = \"sctp\";", "proto \"sctp\"" },
+		{ "action = \"refuse\"; path = \"relative.sock\";", "must be absolute" },
+		{ "action = \"refuse\"; path = \"/run/[x\";", "without its closing" },
+		{ "action = \"refuse\"; dst = \"*\"; path = \"/x\";", "both dst and path" },
+		{ "action = \"fail\";", "needs an errno" },
+		{ "action = \"fail\"; errno = \"EFOO\";", "errno \"EFOO\" cannot be simulated" },
+		{ "action = \"fail\"; errno = \"ENOMEM\";", "errno \"ENOMEM\" cannot be simulated" },
+		{ "action = \"refuse\"; errno = \"ETIMEDOUT\";", "errno goes with action = \"fail\"" },
+		{ "action = \"refuse\"; probability = 1.5;", "between 0.0 and 1.0" },
+		{ "action = \"refuse\"; first = 0;", "'first' must be between 1" },
+		{ "action = \"refuse\"; every = \"2\";", "'every' must be an integer" },
+		{ "action = \"refuse\"; delay_ms = -1;", "'delay_ms' must be between" },
+		{ "action = \"refuse\"; window = { start_s = 1; };", "needs both" },
+		{ "action = \"refuse\"; window = 3;", "window must be a group" },
+		{ "action = \"refuse\"; flap = { up_s = 1; down_s = 0; };", "down_s > 0" },
+		{ "action = \"refuse\"; log = \"loud\";", "\"none\", \"failures\" or \"all\"" },
+		{ "action = \"refuse\"; name = \"\";", "name is empty" },
+		{ "action = \"refuse\"; process = \"\";", "process is empty" },
+	};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[512];
+		snprintf(text, sizeof text, "version = 1;\nrules = (\n  { %s }\n);\n", cases[i].rule);
+		expect_error(text, "t.cfg:3:", cases[i].what);
+	}
+}
+END_TEST
+
+START_TEST(duplicate_names)
+{
+	expect_error("version = 1;\nrules = (\n { name = \"a\"; action = \"pass\"; },\n { name = \"a\"; action = \"pass\"; }\n);",
+		     "t.cfg:4:", "used twice (first at line 3)");
+}
+END_TEST
+
+START_TEST(file_errors)
+{
+	struct cr_ruleset *rs = cr_config_load("/nonexistent/connrefuse.cfg", err, sizeof err);
+	ck_assert_ptr_null(rs);
+	ck_assert_msg(strstr(err, "/nonexistent/connrefuse.cfg: cannot read the file") != NULL, "%s", err);
+
+	char path[] = "/tmp/connrefuse-unit-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	const char text[] = "version = 1;\n\nrules = (\n  { action = \"refuse\"; dst = \"10.1.2.3/8\"; }\n);\n";
+	ck_assert_int_eq(write(fd, text, sizeof text - 1), (int)sizeof text - 1);
+	close(fd);
+	rs = cr_config_load(path, err, sizeof err);
+	ck_assert_ptr_null(rs);
+	char where[64];
+	snprintf(where, sizeof where, "%s:4:", path);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "%s", err);
+	unlink(path);
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	tcase_add_test(tc, spec_example_loads);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, valid_forms);
+	tcase_add_test(tc, print_round_trips);
+	tcase_add_test(tc, syntax_errors);
+	tcase_add_test(tc, unknown_keys);
+	tcase_add_test(tc, bad_values);
+	tcase_add_test(tc, bad_rule_values);
+	tcase_add_test(tc, duplicate_names);
+	tcase_add_test(tc, file_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,119 @@
+#include "suites.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+static struct cr_dest v4(const char *a, int port)
+{
+	struct cr_dest d = { .family = CR_FAM_INET, .port = (uint16_t)port };
+	inet_pton(AF_INET, a, d.addr);
+	return d;
+}
+
+START_TEST(spec_line)
+{
+	struct cr_dest d = v4("10.1.2.3", 5432);
+	struct cr_event ev = {
+		.result = CR_RES_REFUSED, .simulated = true, .rule = "db-down", .action = CR_ACT_REFUSE,
+		.pid = 4242, .comm = "psql", .dest = &d, .host = "db.internal", .proto = "tcp", .err = ECONNREFUSED,
+	};
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_str_eq(buf,
+		"result=refused simulated=yes rule=db-down action=refuse pid=4242 comm=psql dst=10.1.2.3:5432 "
+		"host=db.internal proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 "
+		"wsa_hex=0x274d desc=\"Connection refused\" "
+		"hint=\"nothing listens on that port, or a firewall rejected the connection\"");
+}
+END_TEST
+
+START_TEST(optional_keys)
+{
+	struct cr_dest d = v4("127.0.0.1", 1);
+	struct cr_event ev = {
+		.result = CR_RES_FAILED, .simulated = false, .action = CR_ACT_REFUSE, .dry_run = true,
+		.pid = 1, .comm = "x", .dest = &d, .proto = "tcp", .err = EPERM,
+	};
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	/* No rule, no host, no wsa for EPERM; dry_run right after action. */
+	ck_assert_msg(strncmp(buf, "result=failed simulated=no action=refuse dry_run=yes pid=1 comm=x dst=127.0.0.1:1 proto=tcp errno=EPERM code=1 hex=0x1 desc=", 124) == 0, "%s", buf);
+	ck_assert_ptr_null(strstr(buf, "wsa"));
+	ck_assert_ptr_null(strstr(buf, "host="));
+
+	ev.result = CR_RES_CONNECTED;
+	ev.err = 0;
+	ev.dry_run = false;
+	ev.action = CR_ACT_PASS;
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_str_eq(buf, "result=connected simulated=no action=pass pid=1 comm=x dst=127.0.0.1:1 proto=tcp");
+}
+END_TEST
+
+START_TEST(escaping)
+{
+	char buf[256];
+	size_t n;
+	n = cr_log_append(buf, sizeof buf, 0, "k", "plain", 5);
+	ck_assert_str_eq(buf, "k=plain");
+	ck_assert_uint_eq(n, 7);
+	cr_log_append(buf, sizeof buf, 0, "k", "", 0);
+	ck_assert_str_eq(buf, "k=\"\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "a b", 3);
+	ck_assert_str_eq(buf, "k=\"a b\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "say \"hi\"", 8);
+	ck_assert_str_eq(buf, "k=\"say \\\"hi\\\"\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "a\nb\\c=d", 7);
+	ck_assert_str_eq(buf, "k=\"a\\nb\\\\c=d\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "\x01\x7f", 2);
+	ck_assert_str_eq(buf, "k=\"\\x01\\x7f\"");
+	/* Valid UTF-8 stays; invalid bytes are escaped; NULs too. */
+	cr_log_append(buf, sizeof buf, 0, "k", "caf\xc3\xa9", 5);
+	ck_assert_str_eq(buf, "k=\"caf\xc3\xa9\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "\xff\xc3", 2);
+	ck_assert_str_eq(buf, "k=\"\\xff\\xc3\"");
+	cr_log_append(buf, sizeof buf, 0, "k", "@a\0b", 4);
+	ck_assert_str_eq(buf, "k=\"@a\\x00b\"");
+	/* Overlong encodings and surrogates are invalid. */
+	cr_log_append(buf, sizeof buf, 0, "k", "\xc0\xaf\xed\xa0\x80", 5);
+	ck_assert_str_eq(buf, "k=\"\\xc0\\xaf\\xed\\xa0\\x80\"");
+}
+END_TEST
+
+START_TEST(truncation_keeps_quotes)
+{
+	char buf[16];
+	cr_log_append(buf, sizeof buf, 0, "k", "a very long value with spaces", 29);
+	ck_assert_uint_eq(strlen(buf), 15);
+	ck_assert_int_eq(buf[14], '"');
+}
+END_TEST
+
+START_TEST(unix_destinations)
+{
+	struct cr_dest d = { .family = CR_FAM_UNIX };
+	memcpy(d.path, "/tmp/a b\n.sock", 15);
+	d.path_len = 14;
+	struct cr_event ev = { .result = CR_RES_FAILED, .action = CR_ACT_FAIL, .pid = 1, .comm = "x",
+			       .dest = &d, .proto = "unix", .err = EACCES };
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, " dst=\"/tmp/a b\\n.sock\" proto=unix "));
+	ck_assert_ptr_null(strchr(buf, '\n'));
+}
+END_TEST
+
+Suite *log_suite(void)
+{
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("log");
+	tcase_add_test(tc, spec_line);
+	tcase_add_test(tc, optional_keys);
+	tcase_add_test(tc, escaping);
+	tcase_add_test(tc, truncation_keeps_quotes);
+	tcase_add_test(tc, unix_destinations);
+	suite_add_tcase(s, tc);
+	return s;
+}
