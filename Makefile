@@ -16,6 +16,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
+DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps
 
 CORE := addr glob config decide errtab decode log
@@ -54,6 +55,7 @@ $(BUILD)/tests/%: tests/integration/%.c | test-deps
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lpthread
 
 demo: all
+	@tests/tools/ensure-packages $(DEMO_PACKAGES)
 	@sh examples/demo.sh $(BUILD)
 
 unit: $(BUILD)/unit_tests

@@ -33,6 +33,7 @@ static const struct { const char *name; int value; } facilities[] = {
 };
 
 struct load {
+	const char *rule;       /* 'rule "name"' while a rule is read: every message names it */
 	const char *file;
 	char *err;
 	size_t errsize;
@@ -44,8 +45,9 @@ fail(struct load *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	int n = ld->rule ? snprintf(msg, sizeof msg, "%s: ", ld->rule) : 0;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	va_end(ap);
 	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : ld->file;
 	unsigned line = s ? config_setting_source_line(s) : 0;
@@ -381,9 +383,10 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 	r->dry_run = -1;
 	r->err = ECONNREFUSED;
 	snprintf(label, sizeof label, "rule %u", index + 1);
+	ld->rule = label;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail(ld, g, "%s must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }", label);
+		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");
 
 	const config_setting_t *n = config_setting_get_member(g, "name");
 	if (n) {
@@ -391,10 +394,10 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 		if (get_string(ld, n, &v) != 0)
 			return -1;
 		if (!*v)
-			return fail(ld, n, "%s: name is empty", label);
+			return fail(ld, n, "name is empty");
 		for (const char *c = v; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return fail(ld, n, "%s: name has a control character", label);
+				return fail(ld, n, "name has a control character");
 		r->name = strdup(v);
 		r->named = true;
 		snprintf(label, sizeof label, "rule \"%.60s\"", v);
@@ -424,9 +427,9 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 			const char *p, *why;
 			if ((rc = get_string(ld, s, &p)) == 0) {
 				if (!*p)
-					return fail(ld, s, "%s: process is empty", label);
+					return fail(ld, s, "process is empty");
 				if ((why = cr_glob_check(p)) != NULL)
-					return fail(ld, s, "%s: process \"%s\" %s", label, p, why);
+					return fail(ld, s, "process \"%s\" %s", p, why);
 				r->process = strdup(p);
 			}
 		} else if (strcmp(k, "action") == 0) {
@@ -440,10 +443,10 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 					if (strcmp(cr_fail_errnos[j], e) == 0)
 						break;
 				if (!cr_fail_errnos[j])
-					return fail(ld, s, "%s: errno \"%s\" cannot be simulated; use one of ECONNREFUSED, "
+					return fail(ld, s, "errno \"%s\" cannot be simulated; use one of ECONNREFUSED, "
 						    "ETIMEDOUT, ENETUNREACH, EHOSTUNREACH, ECONNRESET, EACCES, EPERM, "
 						    "EADDRNOTAVAIL, ENETDOWN, EHOSTDOWN, ECONNABORTED, EAGAIN, EINTR, ENOENT",
-						    label, e);
+						    e);
 				r->err = cr_errno_by_name(e);
 				errno_s = s;
 			}
@@ -459,7 +462,7 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 		} else if (strcmp(k, "probability") == 0) {
 			if ((rc = get_number(ld, s, &r->probability)) == 0 &&
 			    (r->probability < 0 || r->probability > 1))
-				return fail(ld, s, "%s: probability must be between 0.0 and 1.0", label);
+				return fail(ld, s, "probability must be between 0.0 and 1.0");
 			r->has_probability = true;
 		} else if (strcmp(k, "first") == 0) {
 			if ((rc = get_count(ld, s, 1, INT64_MAX, &v)) == 0)
@@ -477,25 +480,25 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 			rc = parse_window(ld, s, r, true);
 			r->has_flap = true;
 		} else {
-			return fail(ld, s, "%s: unknown key '%s' (a rule takes: %s)", label, k, rule_keys);
+			return fail(ld, s, "unknown key '%s' (a rule takes: %s)", k, rule_keys);
 		}
 		if (rc != 0)
 			return -1;
 	}
 
 	if (!has_action)
-		return fail(ld, g, "%s has no action (\"pass\", \"log\", \"refuse\" or \"fail\")", label);
+		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\" or \"fail\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
-		return fail(ld, g, "%s: action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";", label);
+		return fail(ld, g, "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
 	if (errno_s && r->action != CR_ACT_FAIL)
-		return fail(ld, errno_s, "%s: errno goes with action = \"fail\" (the action here is \"%s\")",
-			    label, cr_action_name(r->action));
+		return fail(ld, errno_s, "errno goes with action = \"fail\" (the action here is \"%s\")",
+			    cr_action_name(r->action));
 	if (r->has_dst && r->npaths)
-		return fail(ld, g, "%s has both dst and path, so it could never match (a destination is either an IP address or a unix socket)", label);
+		return fail(ld, g, "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
 	if (r->npaths && r->nports)
-		return fail(ld, g, "%s has both path and port, so it could never match", label);
+		return fail(ld, g, "it has both path and port, so it could never match");
 	if (r->proto_mask & CR_PROTO_UNIX && (r->has_dst || r->nports) && !(r->proto_mask & ~CR_PROTO_UNIX))
-		return fail(ld, g, "%s: proto \"unix\" with dst or port could never match", label);
+		return fail(ld, g, "proto \"unix\" with dst or port could never match");
 	if (r->action == CR_ACT_LOG)
 		r->level = r->level == CR_LEVEL_INHERIT ? CR_LEVEL_ALL : r->level;
 	r->name_hash = hash_name(r->name);
@@ -593,6 +596,7 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 				rs->nrules = j + 1;
 				rc = parse_rule(ld, config_setting_get_elem(s, j), j, &rs->rules[j]);
 			}
+			ld->rule = NULL;
 		} else {
 			return fail(ld, s, "unknown key '%s' (the top level takes: version, seed, default_action, dry_run, log, rules)", k);
 		}

@@ -1,0 +1,54 @@
+# Sourced by every integration test: a temporary folder, loopback listeners,
+# and checks. Tests use loopback only and stop only what they started.
+set -u
+: "${CR_BUILD:?run through tests/integration/run.sh}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=$CR_BUILD/libconnrefuse.so
+CLI=$CR_BUILD/connrefuse
+HELPERS=$CR_BUILD/tests
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/connrefuse-test.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+
+# wait_for COMMAND...: polls a condition for up to 10 s.
+wait_for() {
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || return 1
+		sleep 0.025
+	done
+}
+
+# start_listener [ADDR]: prints the port of a new HTTP listener.
+start_listener() {
+	f=$T/port.$$.$(date +%s%N)
+	$PY "$HERE/listener.py" "$f" "${1:-127.0.0.1}" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for test -s "$f" || fail "listener did not start"
+	cat "$f"
+}
+
+# closed_port: a loopback port nothing listens on (bound, then released).
+closed_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# config NAME TEXT: writes a config file, prints its path.
+config() {
+	printf '%s\n' "$2" > "$T/$1"
+	echo "$T/$1"
+}
+
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; ok "$3"; }
+expect_grep() { grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: no line matching $1"; }; ok "$3"; }
+expect_no_grep() { ! grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: a line matches $1"; }; ok "$3"; }

@@ -1,0 +1,24 @@
+#!/bin/sh
+# run.sh BUILD: runs every tests/integration/t_*.sh and prints one closing
+# line, "N passed, N failed, N skipped". Exit 77 from a test is a skip.
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+logs=$build/tests/logs
+mkdir -p "$logs"
+export CR_BUILD="$build"
+pass=0 failed=0 skip=0 failures=""
+for t in "$here"/t_*.sh; do
+	name=$(basename "$t" .sh)
+	start=$(date +%s)
+	sh "$t" > "$logs/$name.log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	case $rc in
+	0) pass=$((pass + 1)); echo "PASS $name (${secs}s, $(grep -c '^ok:' "$logs/$name.log") checks)" ;;
+	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$logs/$name.log")" ;;
+	*) failed=$((failed + 1)); failures="$failures $name"
+	   echo "FAIL $name (exit $rc, ${secs}s); its log ends:"; tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
+	esac
+done
+echo "integration: $pass passed, $failed failed, $skip skipped"
+[ $failed -eq 0 ]
