@@ -64,7 +64,11 @@ unit: $(BUILD)/unit_tests
 integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
 
-check: all unit integration
+# Integration first, then the unit suites, so that the run ends with Check's
+# summary; either failing fails the target.
+check: all test-deps $(BUILD)/unit_tests $(HELPERS)
+	@rc=0; sh tests/integration/run.sh $(BUILD) || rc=1; \
+	$(BUILD)/unit_tests || rc=1; exit $$rc
 
 clean:
 	rm -rf $(BUILD)

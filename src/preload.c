@@ -22,7 +22,8 @@ struct cr_process cr_self;
 
 static _Atomic(struct cr_ruleset *) active_rules;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static __thread int in_init;
+/* initial-exec: no allocation on a thread's first access. */
+static __thread int in_init __attribute__((tls_model("initial-exec")));
 
 /* Used only if dlsym cannot find the next connect: the system call itself. */
 static int connect_syscall(int fd, const struct sockaddr *sa, socklen_t len)
