@@ -11,6 +11,9 @@ cfg=$(config rules.cfg "version = 1;
 rules = ( { name = \"db-down\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; } );")
 bad=$(config bad.cfg "version = 1;
 rules = ( { name = \"x\"; action = \"refuse\"; colour = \"red\"; } );")
+fac=$(config fac.cfg "version = 1;
+log: { ident = \"myapp\"; facility = \"local3\"; };
+rules = ( { name = \"r\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; } );")
 cat > "$T/client.py" <<'PY'
 import socket, sys
 try:
@@ -24,6 +27,7 @@ out=$T/syslog.out
 	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $PY $T/client.py $P > $T/sim.txt
 	LD_PRELOAD=$LIB $PY $T/client.py $C > $T/audit.txt
 	LD_PRELOAD=$LIB $PY $T/client.py $P > $T/pass.txt
+	CONNREFUSE_CONFIG=$fac LD_PRELOAD=$LIB $PY $T/client.py $P > /dev/null
 	CONNREFUSE_CONFIG=$bad LD_PRELOAD=$LIB $PY $T/client.py $P > $T/bad.txt 2>$T/bad.err
 " || fail "with-rsyslog"
 cat "$out"
@@ -34,8 +38,9 @@ keys='result=refused simulated=yes rule=db-down action=refuse pid=[0-9]+ comm=py
 expect_grep "^user\.warning connrefuse\[[0-9]+\]: $keys" "$out" "simulated refusal in rsyslog's file, keys in order"
 expect_grep "^user\.warning connrefuse\[[0-9]+\]: result=refused simulated=no action=pass pid=[0-9]+ comm=python3 dst=127\.0\.0\.1:$C proto=tcp errno=ECONNREFUSED code=111 " "$out" "audit: real refusal logged with simulated=no"
 expect_no_grep "result=connected" "$out" "a successful connect is not logged at level failures"
-[ "$(grep -c 'result=' "$out")" = 2 ] || fail "expected exactly 2 event lines"
-ok "exactly two event lines"
+expect_grep "^local3\.warning myapp\[[0-9]+\]: result=refused simulated=yes rule=r " "$out" "log.ident and log.facility"
+[ "$(grep -c 'result=' "$out")" = 3 ] || fail "expected exactly 3 event lines"
+ok "exactly three event lines"
 expect_grep "^user\.err connrefuse\[[0-9]+\]: config error: $bad:2: rule \"x\": unknown key 'colour'" "$out" "bad config reported in syslog with file and line"
 expect_grep "config error: $bad:2: rule \"x\": unknown key 'colour'" "$T/bad.err" "bad config reported on stderr"
 expect_eq "$(cat "$T/bad.txt")" "connected" "with a bad config the program runs with no rules"
