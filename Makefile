@@ -20,7 +20,7 @@ DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps
 
 CORE := addr glob config decide errtab decode log
-LIB := $(CORE) preload hook_connect
+LIB := $(CORE) current preload hook_connect
 CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)

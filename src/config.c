@@ -796,6 +796,102 @@ static const char *facility_name(int f)
 	return "user";
 }
 
+/* One rule in config syntax: "{ name = ...; ... }". */
+static void print_rule(const struct cr_rule *r, FILE *out)
+{
+	char buf[64];
+	fprintf(out, "{ ");
+	if (r->named) {
+		fprintf(out, "name = ");
+		print_quoted(out, r->name);
+		fprintf(out, "; ");
+	}
+	if (r->has_dst) {
+		unsigned n = r->nprefixes + r->nhosts + r->dst_any;
+		fprintf(out, "dst = %s", n > 1 ? "[" : "");
+		const char *sep = "";
+		if (r->dst_any) {
+			fprintf(out, "\"*\"");
+			sep = ", ";
+		}
+		for (unsigned j = 0; j < r->nprefixes; j++, sep = ", ") {
+			cr_prefix_format(&r->prefixes[j], buf, sizeof buf);
+			fprintf(out, "%s\"%s\"", sep, buf);
+		}
+		for (unsigned j = 0; j < r->nhosts; j++, sep = ", ") {
+			fprintf(out, "%s", sep);
+			print_quoted(out, r->hosts[j]);
+		}
+		fprintf(out, "%s; ", n > 1 ? "]" : "");
+	}
+	if (r->nports) {
+		fprintf(out, "port = %s", r->nports > 1 ? "(" : "");
+		for (unsigned j = 0; j < r->nports; j++) {
+			if (r->ports[j].lo == r->ports[j].hi)
+				fprintf(out, "%s%u", j ? ", " : "", r->ports[j].lo);
+			else
+				fprintf(out, "%s\"%u-%u\"", j ? ", " : "", r->ports[j].lo, r->ports[j].hi);
+		}
+		fprintf(out, "%s; ", r->nports > 1 ? ")" : "");
+	}
+	if (r->proto_mask) {
+		static const char *const pn[] = { "tcp", "udp", "unix" };
+		unsigned n = (unsigned)__builtin_popcount(r->proto_mask), k = 0;
+		fprintf(out, "proto = %s", n > 1 ? "[" : "");
+		for (unsigned b = 0; b < 3; b++)
+			if (r->proto_mask & (1u << b))
+				fprintf(out, "%s\"%s\"", k++ ? ", " : "", pn[b]);
+		fprintf(out, "%s; ", n > 1 ? "]" : "");
+	}
+	if (r->npaths) {
+		fprintf(out, "path = %s", r->npaths > 1 ? "[" : "");
+		for (unsigned j = 0; j < r->npaths; j++) {
+			fprintf(out, "%s", j ? ", " : "");
+			print_quoted(out, r->paths[j]);
+		}
+		fprintf(out, "%s; ", r->npaths > 1 ? "]" : "");
+	}
+	if (r->process) {
+		fprintf(out, "process = ");
+		print_quoted(out, r->process);
+		fprintf(out, "; ");
+	}
+	fprintf(out, "action = \"%s\"; ", cr_action_name(r->action));
+	if (r->action == CR_ACT_FAIL)
+		fprintf(out, "errno = \"%s\"; ", cr_errno_row(r->err)->name);
+	if (r->delay_ms)
+		fprintf(out, "delay_ms = %u; ", r->delay_ms);
+	if (r->level != CR_LEVEL_INHERIT && !(r->action == CR_ACT_LOG && r->level == CR_LEVEL_ALL))
+		fprintf(out, "log = \"%s\"; ", cr_level_name(r->level));
+	if (r->dry_run >= 0)
+		fprintf(out, "dry_run = %s; ", r->dry_run ? "true" : "false");
+	if (r->has_probability) {
+		print_number(out, "probability", r->probability);
+		fputc(' ', out);
+	}
+	if (r->first)
+		fprintf(out, "first = %llu; ", (unsigned long long)r->first);
+	if (r->after)
+		fprintf(out, "after = %llu; ", (unsigned long long)r->after);
+	if (r->every)
+		fprintf(out, "every = %llu; ", (unsigned long long)r->every);
+	if (r->has_window) {
+		fprintf(out, "window = { ");
+		print_number(out, "start_s", r->window_start);
+		fputc(' ', out);
+		print_number(out, "duration_s", r->window_duration);
+		fprintf(out, " }; ");
+	}
+	if (r->has_flap) {
+		fprintf(out, "flap = { ");
+		print_number(out, "up_s", r->flap_up);
+		fputc(' ', out);
+		print_number(out, "down_s", r->flap_down);
+		fprintf(out, " }; ");
+	}
+	fprintf(out, "}");
+}
+
 void cr_config_print(const struct cr_ruleset *rs, FILE *out)
 {
 	fprintf(out, "# %s, as connrefuse understands it\nversion = 1;\n", rs->source ? rs->source : "rules");
@@ -812,98 +908,47 @@ void cr_config_print(const struct cr_ruleset *rs, FILE *out)
 	fprintf(out, ";\n  level = \"%s\";\n  rate = %u;\n};\n", cr_level_name(rs->log.level), rs->log.rate);
 	fprintf(out, "rules = (");
 	for (unsigned i = 0; i < rs->nrules; i++) {
-		const struct cr_rule *r = &rs->rules[i];
-		char buf[64];
-		fprintf(out, "%s\n  { ", i ? "," : "");
-		if (r->named) {
-			fprintf(out, "name = ");
-			print_quoted(out, r->name);
-			fprintf(out, "; ");
-		}
-		if (r->has_dst) {
-			unsigned n = r->nprefixes + r->nhosts + r->dst_any;
-			fprintf(out, "dst = %s", n > 1 ? "[" : "");
-			const char *sep = "";
-			if (r->dst_any) {
-				fprintf(out, "\"*\"");
-				sep = ", ";
-			}
-			for (unsigned j = 0; j < r->nprefixes; j++, sep = ", ") {
-				cr_prefix_format(&r->prefixes[j], buf, sizeof buf);
-				fprintf(out, "%s\"%s\"", sep, buf);
-			}
-			for (unsigned j = 0; j < r->nhosts; j++, sep = ", ") {
-				fprintf(out, "%s", sep);
-				print_quoted(out, r->hosts[j]);
-			}
-			fprintf(out, "%s; ", n > 1 ? "]" : "");
-		}
-		if (r->nports) {
-			fprintf(out, "port = %s", r->nports > 1 ? "(" : "");
-			for (unsigned j = 0; j < r->nports; j++) {
-				if (r->ports[j].lo == r->ports[j].hi)
-					fprintf(out, "%s%u", j ? ", " : "", r->ports[j].lo);
-				else
-					fprintf(out, "%s\"%u-%u\"", j ? ", " : "", r->ports[j].lo, r->ports[j].hi);
-			}
-			fprintf(out, "%s; ", r->nports > 1 ? ")" : "");
-		}
-		if (r->proto_mask) {
-			static const char *const pn[] = { "tcp", "udp", "unix" };
-			unsigned n = (unsigned)__builtin_popcount(r->proto_mask), k = 0;
-			fprintf(out, "proto = %s", n > 1 ? "[" : "");
-			for (unsigned b = 0; b < 3; b++)
-				if (r->proto_mask & (1u << b))
-					fprintf(out, "%s\"%s\"", k++ ? ", " : "", pn[b]);
-			fprintf(out, "%s; ", n > 1 ? "]" : "");
-		}
-		if (r->npaths) {
-			fprintf(out, "path = %s", r->npaths > 1 ? "[" : "");
-			for (unsigned j = 0; j < r->npaths; j++) {
-				fprintf(out, "%s", j ? ", " : "");
-				print_quoted(out, r->paths[j]);
-			}
-			fprintf(out, "%s; ", r->npaths > 1 ? "]" : "");
-		}
-		if (r->process) {
-			fprintf(out, "process = ");
-			print_quoted(out, r->process);
-			fprintf(out, "; ");
-		}
-		fprintf(out, "action = \"%s\"; ", cr_action_name(r->action));
-		if (r->action == CR_ACT_FAIL)
-			fprintf(out, "errno = \"%s\"; ", cr_errno_row(r->err)->name);
-		if (r->delay_ms)
-			fprintf(out, "delay_ms = %u; ", r->delay_ms);
-		if (r->level != CR_LEVEL_INHERIT && !(r->action == CR_ACT_LOG && r->level == CR_LEVEL_ALL))
-			fprintf(out, "log = \"%s\"; ", cr_level_name(r->level));
-		if (r->dry_run >= 0)
-			fprintf(out, "dry_run = %s; ", r->dry_run ? "true" : "false");
-		if (r->has_probability) {
-			print_number(out, "probability", r->probability);
-			fputc(' ', out);
-		}
-		if (r->first)
-			fprintf(out, "first = %llu; ", (unsigned long long)r->first);
-		if (r->after)
-			fprintf(out, "after = %llu; ", (unsigned long long)r->after);
-		if (r->every)
-			fprintf(out, "every = %llu; ", (unsigned long long)r->every);
-		if (r->has_window) {
-			fprintf(out, "window = { ");
-			print_number(out, "start_s", r->window_start);
-			fputc(' ', out);
-			print_number(out, "duration_s", r->window_duration);
-			fprintf(out, " }; ");
-		}
-		if (r->has_flap) {
-			fprintf(out, "flap = { ");
-			print_number(out, "up_s", r->flap_up);
-			fputc(' ', out);
-			print_number(out, "down_s", r->flap_down);
-			fprintf(out, " }; ");
-		}
-		fprintf(out, "}");
+		fprintf(out, "%s\n  ", i ? "," : "");
+		print_rule(&rs->rules[i], out);
 	}
 	fprintf(out, "%s);\n", rs->nrules ? "\n" : "");
+}
+
+/* A rule's identity across reloads: its whole text as printed. */
+static char *rule_text(const struct cr_rule *r)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	print_rule(r, f);
+	fclose(f);
+	return text;
+}
+
+void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
+{
+	for (unsigned i = 0; i < fresh->nrules; i++) {
+		struct cr_rule *r = &fresh->rules[i];
+		char *mine = NULL;
+		for (unsigned j = 0; j < old->nrules; j++) {
+			const struct cr_rule *o = &old->rules[j];
+			if (strcmp(o->name, r->name) != 0 || !o->state)
+				continue;
+			if (!mine && !(mine = rule_text(r)))
+				break;
+			char *theirs = rule_text(o);
+			bool same = theirs && strcmp(mine, theirs) == 0;
+			free(theirs);
+			if (same) {
+				if (atomic_fetch_sub(&r->state->refs, 1) == 1)
+					free(r->state);
+				r->state = o->state;
+				atomic_fetch_add(&r->state->refs, 1);
+			}
+			break;
+		}
+		free(mine);
+	}
 }

@@ -13,6 +13,7 @@
  * socket's later state (a retry, getsockname, a v6-only socket's ENETUNREACH
  * for a v4-mapped address, EISCONN on a connected socket) is the kernel's. */
 #define _GNU_SOURCE
+#include "current.h"
 #include "decide.h"
 #include "export.h"
 #include "log.h"
@@ -105,20 +106,15 @@ static const char *proto_name(const struct cr_dest *d, int sotype)
 	return sotype == SOCK_STREAM ? "tcp" : sotype == SOCK_DGRAM ? "udp" : NULL;
 }
 
-static int cr_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int decide_and_connect(const struct cr_ruleset *rs, int fd, const struct sockaddr *sa, socklen_t len,
+			      const struct cr_dest *dest)
 {
-	cr_preload_init();
-	struct cr_dest dest;
-	if (cr_dest_from_sockaddr(sa, len, &dest) != 0)
-		return cr_real_connect(fd, sa, len);
-
-	const struct cr_ruleset *rs = cr_rules_current();
 	int saved_errno = errno;
 	int sotype = 0;
-	if (rs->needs_sotype && dest.family != CR_FAM_UNIX)
+	if (rs->needs_sotype && dest->family != CR_FAM_UNIX)
 		sotype = socket_type(fd);
 	struct cr_query q = {
-		.dest = &dest, .sotype = sotype, .comm = cr_self.comm, .exe = cr_self.exe,
+		.dest = dest, .sotype = sotype, .comm = cr_self.comm, .exe = cr_self.exe,
 		.now = rs->needs_clock ? monotonic_now() : 0,
 	};
 	struct cr_verdict v;
@@ -131,7 +127,7 @@ static int cr_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int ret;
 	bool simulated = false;
 	if (v.simulate)
-		ret = simulate(fd, sa, len, &dest, sotype, v.err, &simulated);
+		ret = simulate(fd, sa, len, dest, sotype, v.err, &simulated);
 	else
 		ret = cr_real_connect(fd, sa, len);
 	int ret_errno = errno, err = ret == 0 ? 0 : errno;
@@ -163,16 +159,32 @@ static int cr_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return ret;
 	}
 
-	if (!sotype && dest.family != CR_FAM_UNIX)
+	if (!sotype && dest->family != CR_FAM_UNIX)
 		sotype = socket_type(fd);
 	struct cr_event ev = {
 		.result = result, .simulated = simulated, .rule = v.rule ? v.rule->name : NULL,
 		.action = v.action, .dry_run = dry_run,
-		.pid = getpid(), .comm = cr_self.comm, .dest = &dest, .host = NULL,
-		.proto = proto_name(&dest, sotype), .err = err,
+		.pid = getpid(), .comm = cr_self.comm, .dest = dest, .host = NULL,
+		.proto = proto_name(dest, sotype), .err = err,
 	};
 	cr_log_event(&rs->log, &ev);
 	errno = ret == 0 ? saved_errno : ret_errno;
+	return ret;
+}
+
+static int cr_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	cr_preload_init();
+	struct cr_dest dest;
+	if (cr_dest_from_sockaddr(sa, len, &dest) != 0)
+		return cr_real_connect(fd, sa, len);
+
+	cr_current_poll();
+	struct cr_reader reader;
+	const struct cr_ruleset *rs = cr_current_enter(&reader);
+	/* No rule set only while the library itself initialises. */
+	int ret = rs ? decide_and_connect(rs, fd, sa, len, &dest) : cr_real_connect(fd, sa, len);
+	cr_current_leave(&reader);
 	return ret;
 }
 

@@ -330,6 +330,8 @@ void cr_log_message(const struct cr_log_conf *lc, int priority, bool to_stderr, 
 		send_syslog(lc, priority, msg, len);
 	if (to_stderr)
 		send_stderr(lc, msg, len);
+	if (lc->file)
+		send_file(lc->file, msg, len);
 }
 
 unsigned long cr_log_dropped_total(void)

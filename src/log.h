@@ -40,8 +40,8 @@ size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const 
 
 /* Sends an event to the sinks of lc, within its rate limit. */
 void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev);
-/* A message that is not an event (a config error): stderr and syslog, with
- * no rate limit. */
+/* A message that is not an event (a config error, a reload): syslog, the
+ * file sink, and stderr if asked; no rate limit. */
 void cr_log_message(const struct cr_log_conf *lc, int priority, bool to_stderr, const char *msg);
 /* Writes the summary of what was suppressed or dropped, if anything was. */
 void cr_log_summary(const struct cr_log_conf *lc, const char *comm);

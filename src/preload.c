@@ -2,6 +2,7 @@
  * force, and the exit summary. */
 #define _GNU_SOURCE
 #include "preload.h"
+#include "current.h"
 #include "log.h"
 
 #include <dlfcn.h>
@@ -20,7 +21,6 @@
 cr_connect_fn cr_real_connect;
 struct cr_process cr_self;
 
-static _Atomic(struct cr_ruleset *) active_rules;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* initial-exec: no allocation on a thread's first access. */
 static __thread int in_init __attribute__((tls_model("initial-exec")));
@@ -62,7 +62,7 @@ static void load_rules(void)
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	atomic_store(&active_rules, rs);
+	cr_current_start(rs, path && *path ? path : NULL);
 }
 
 static void init(void)
@@ -73,6 +73,7 @@ static void init(void)
 	cr_real_connect = next ? next : connect_syscall;
 	identify_process();
 	load_rules();
+	pthread_atfork(NULL, NULL, cr_current_after_fork);
 	errno = saved;
 	in_init = 0;
 }
@@ -89,16 +90,6 @@ void cr_preload_init(void)
 	pthread_once(&init_once, init);
 }
 
-const struct cr_ruleset *cr_rules_current(void)
-{
-	struct cr_ruleset *rs = atomic_load_explicit(&active_rules, memory_order_acquire);
-	/* NULL only while init itself runs: decide nothing, log nothing. */
-	static const struct cr_ruleset during_init = {
-		.default_action = CR_ACT_PASS, .log = { .level = CR_LEVEL_NONE },
-	};
-	return rs ? rs : &during_init;
-}
-
 __attribute__((constructor)) static void cr_constructor(void)
 {
 	cr_preload_init();
@@ -106,10 +97,12 @@ __attribute__((constructor)) static void cr_constructor(void)
 
 __attribute__((destructor)) static void cr_destructor(void)
 {
-	struct cr_ruleset *rs = atomic_load(&active_rules);
+	struct cr_reader reader;
+	const struct cr_ruleset *rs = cr_current_enter(&reader);
 	if (rs) {
 		int saved = errno;
 		cr_log_summary(&rs->log, cr_self.comm);
 		errno = saved;
 	}
+	cr_current_leave(&reader);
 }

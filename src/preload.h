@@ -22,7 +22,5 @@ extern struct cr_process cr_self;
 
 /* Makes sure the state is initialised; cheap after the first call. */
 void cr_preload_init(void);
-/* The rule set in force (never NULL once initialised). */
-const struct cr_ruleset *cr_rules_current(void);
 
 #endif

@@ -95,6 +95,9 @@ void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);
 struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize);
 /* The same from text already in memory; name is used in messages. */
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize);
+/* Rules of fresh that are unchanged in old (same name, same text) take over
+ * old's state: their attempt counters and clocks go on. */
+void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
 /* Writes the rule set back as a config file: what `connrefuse check` prints. */
 void cr_config_print(const struct cr_ruleset *rs, FILE *out);
 

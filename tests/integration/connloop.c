@@ -1,5 +1,7 @@
-/* connloop ADDR PORT N: N blocking socket+connect+close, counting outcomes
- * and the slowest connect() call: "refused=R connected=C other=O max_ms=M". */
+/* connloop ADDR PORT N [seq]: N blocking socket+connect+close, counting
+ * outcomes and the slowest connect() call: "refused=R connected=C other=O
+ * max_ms=M". With seq, first a line of the outcomes in order: R refused,
+ * c connected, x other. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +22,9 @@ static double now_ms(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4)
+	if (argc < 4)
 		return 2;
+	int seq = argc > 4 && strcmp(argv[4], "seq") == 0;
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
 	inet_pton(AF_INET, argv[1], &in.sin_addr);
 	long n = atol(argv[3]), refused = 0, connected = 0, other = 0;
@@ -33,14 +36,23 @@ int main(int argc, char **argv)
 		double dt = now_ms() - t0;
 		if (dt > max)
 			max = dt;
-		if (rc == 0)
+		char c;
+		if (rc == 0) {
 			connected++;
-		else if (errno == ECONNREFUSED)
+			c = 'c';
+		} else if (errno == ECONNREFUSED) {
 			refused++;
-		else
+			c = 'R';
+		} else {
 			other++;
+			c = 'x';
+		}
+		if (seq)
+			putchar(c);
 		close(fd);
 	}
+	if (seq)
+		putchar('\n');
 	printf("refused=%ld connected=%ld other=%ld max_ms=%.1f\n", refused, connected, other, max);
 	return 0;
 }

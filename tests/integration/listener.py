@@ -12,7 +12,7 @@ family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 srv = socket.socket(family, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((addr, 0))
-srv.listen(128)
+srv.listen(4096)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.getsockname()[1]))
 import os

@@ -1,0 +1,146 @@
+#define _GNU_SOURCE
+#include "current.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+static _Atomic(struct cr_ruleset *) active;
+/* Readers count themselves in the slot of the generation they saw. */
+static atomic_uint generation;
+static atomic_long readers[2];
+
+static char *watched_path;
+static struct stat watched_stat;   /* of the file the rule set in force came from */
+static atomic_long next_look;      /* monotonic seconds */
+static atomic_flag reloading = ATOMIC_FLAG_INIT;
+
+/* Retired rule sets waiting for their readers to leave. Touched only by the
+ * thread holding `reloading`. */
+struct retired {
+	struct cr_ruleset *rs;
+	unsigned slot;
+	struct retired *next;
+};
+static struct retired *retired_list;
+
+static long coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long)ts.tv_sec;
+}
+
+void cr_current_start(struct cr_ruleset *rs, const char *path)
+{
+	if (path) {
+		watched_path = strdup(path);
+		if (stat(path, &watched_stat) != 0)
+			memset(&watched_stat, 0, sizeof watched_stat);
+	}
+	atomic_store(&next_look, coarse_now() + 1);
+	atomic_store(&active, rs);
+}
+
+const struct cr_ruleset *cr_current_enter(struct cr_reader *r)
+{
+	r->slot = atomic_load(&generation) & 1;
+	atomic_fetch_add(&readers[r->slot], 1);
+	return atomic_load(&active);
+}
+
+void cr_current_leave(const struct cr_reader *r)
+{
+	atomic_fetch_sub(&readers[r->slot], 1);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Frees the retired sets whose readers have all left. A reader that could
+ * hold a retired set entered before the swap, in the slot of the generation
+ * before it; no new reader enters that slot until the generation turns
+ * again, so once the slot is seen empty, they are gone. */
+static void collect(void)
+{
+	struct retired **p = &retired_list;
+	while (*p) {
+		struct retired *r = *p;
+		if (atomic_load(&readers[r->slot]) == 0) {
+			*p = r->next;
+			cr_ruleset_free(r->rs);
+			free(r);
+		} else {
+			p = &r->next;
+		}
+	}
+}
+
+static void swap_in(struct cr_ruleset *fresh)
+{
+	struct cr_ruleset *old = atomic_exchange(&active, fresh);
+	unsigned old_slot = atomic_fetch_add(&generation, 1) & 1;
+	struct retired *r = malloc(sizeof *r);
+	if (!r)
+		return; /* cannot track it: leak the old set rather than risk a reader */
+	*r = (struct retired){ .rs = old, .slot = old_slot, .next = retired_list };
+	retired_list = r;
+}
+
+static void reload(void)
+{
+	struct stat st;
+	const struct cr_ruleset *cur = atomic_load(&active);
+	if (stat(watched_path, &st) != 0) {
+		if (watched_stat.st_ino == 0)
+			return; /* missing before, missing now: said once at start */
+		memset(&st, 0, sizeof st);
+	}
+	if (same_file(&st, &watched_stat))
+		return;
+	watched_stat = st;
+	char err[1024], msg[1400];
+	struct cr_ruleset *fresh = cr_config_load(watched_path, err, sizeof err);
+	if (!fresh) {
+		snprintf(msg, sizeof msg, "config error: %s; the rules loaded before stay in force", err);
+		cr_log_message(&cur->log, LOG_ERR, true, msg);
+		return;
+	}
+	cr_ruleset_adopt_state(fresh, cur);
+	swap_in(fresh);
+	snprintf(msg, sizeof msg, "config reloaded: %s (%u rules)", watched_path, fresh->nrules);
+	cr_log_message(&fresh->log, LOG_INFO, false, msg);
+}
+
+void cr_current_poll(void)
+{
+	long now = coarse_now(), next = atomic_load_explicit(&next_look, memory_order_relaxed);
+	if (now < next || !watched_path)
+		return;
+	if (!atomic_compare_exchange_strong(&next_look, &next, now + 1))
+		return; /* another thread looks this time */
+	if (atomic_flag_test_and_set(&reloading))
+		return;
+	int saved = errno;
+	collect();
+	reload();
+	collect();
+	errno = saved;
+	atomic_flag_clear(&reloading);
+}
+
+void cr_current_after_fork(void)
+{
+	atomic_store(&readers[0], 0);
+	atomic_store(&readers[1], 0);
+	atomic_flag_clear(&reloading);
+}

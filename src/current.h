@@ -1,0 +1,26 @@
+/* The rule set in force, and its hot reload.
+ *
+ * Readers (every connect) enter a read section, use the rule set, and leave:
+ * two atomic increments on a shared counter, no lock. A reload (at most once
+ * a second, when the file changed) builds a whole new rule set, swaps the
+ * pointer, and retires the old one; a retired set is freed only once every
+ * reader that could still hold it has left. Rules that a reload leaves
+ * unchanged keep their counters and clocks. */
+#ifndef CR_CURRENT_H
+#define CR_CURRENT_H
+
+#include "rules.h"
+
+struct cr_reader { unsigned slot; };
+
+/* Installs the first rule set; path is the file to watch (NULL: none). */
+void cr_current_start(struct cr_ruleset *rs, const char *path);
+const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
+void cr_current_leave(const struct cr_reader *r);
+/* On a connect, before entering: reloads if a second has passed since the
+ * last look and the file changed. Returns quickly otherwise. */
+void cr_current_poll(void);
+/* For the child of a fork: no other thread exists, so no reader either. */
+void cr_current_after_fork(void);
+
+#endif
