@@ -788,6 +788,16 @@ static void print_number(FILE *out, const char *key, double v)
 	fprintf(out, "%s = %s;", key, buf);
 }
 
+/* "window = { start_s = 5; duration_s = 10; }; " */
+static void print_pair(FILE *out, const char *group, const char *k1, double v1, const char *k2, double v2)
+{
+	fprintf(out, "%s = { ", group);
+	print_number(out, k1, v1);
+	fputc(' ', out);
+	print_number(out, k2, v2);
+	fprintf(out, " }; ");
+}
+
 static const char *facility_name(int f)
 {
 	for (unsigned j = 0; j < sizeof facilities / sizeof facilities[0]; j++)
@@ -875,20 +885,10 @@ static void print_rule(const struct cr_rule *r, FILE *out)
 		fprintf(out, "after = %llu; ", (unsigned long long)r->after);
 	if (r->every)
 		fprintf(out, "every = %llu; ", (unsigned long long)r->every);
-	if (r->has_window) {
-		fprintf(out, "window = { ");
-		print_number(out, "start_s", r->window_start);
-		fputc(' ', out);
-		print_number(out, "duration_s", r->window_duration);
-		fprintf(out, " }; ");
-	}
-	if (r->has_flap) {
-		fprintf(out, "flap = { ");
-		print_number(out, "up_s", r->flap_up);
-		fputc(' ', out);
-		print_number(out, "down_s", r->flap_down);
-		fprintf(out, " }; ");
-	}
+	if (r->has_window)
+		print_pair(out, "window", "start_s", r->window_start, "duration_s", r->window_duration);
+	if (r->has_flap)
+		print_pair(out, "flap", "up_s", r->flap_up, "down_s", r->flap_down);
 	fprintf(out, "}");
 }
 
