@@ -17,7 +17,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db
 
 CORE := addr glob config decide errtab decode log
 LIB := $(CORE) current preload hook_connect
@@ -43,7 +43,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h | deps
 $(BUILD)/libconnrefuse.so: $(LIB_OBJ) src/libconnrefuse.map
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,--version-script=src/libconnrefuse.map $(CFLAGS) -o $@ $(LIB_OBJ) $(PKG_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o
+$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o $(BUILD)/obj/report.o
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_OBJ) $(wildcard tests/unit/*.h) | test-deps
@@ -69,6 +69,28 @@ integration: all test-deps $(HELPERS)
 check: all test-deps $(BUILD)/unit_tests $(HELPERS)
 	@rc=0; sh tests/integration/run.sh $(BUILD) || rc=1; \
 	$(BUILD)/unit_tests || rc=1; exit $$rc
+
+VERSION := $(shell sed -n 's/^\#define CONNREFUSE_VERSION "\(.*\)"/\1/p' include/connrefuse.h)
+
+$(BUILD)/connrefuse.pc: connrefuse.pc.in include/connrefuse.h
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(BUILD)/connrefuse.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BUILD)/connrefuse $(DESTDIR)$(PREFIX)/bin/connrefuse
+	install -m 755 $(BUILD)/libconnrefuse.so $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so
+	install -m 644 include/connrefuse.h $(DESTDIR)$(PREFIX)/include/connrefuse.h
+	install -m 644 $(BUILD)/connrefuse.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc
+	install -m 644 doc/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1
+	install -m 644 doc/connrefuse.cfg.5 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/connrefuse $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so \
+		$(DESTDIR)$(PREFIX)/include/connrefuse.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc \
+		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
+	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

@@ -3,6 +3,7 @@
 #include "connrefuse.h"
 #include "decide.h"
 #include "errtab.h"
+#include "report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ static const char usage_text[] =
 	"       connrefuse check FILE\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME]\n"
 	"       connrefuse decode [--json] CODE...\n"
+	"       connrefuse report [--json] [LOGFILE|-]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 static const char *const help_texts[][2] = {
@@ -64,6 +66,14 @@ static const char *const help_texts[][2] = {
 	  "\n"
 	  "Explains errno values and Winsock codes: 111, 0x6f, ECONNREFUSED, 10061,\n"
 	  "0x274D, WSAECONNREFUSED. Exits 1 if a code is unknown.\n" },
+	{ "report",
+	  "connrefuse report [--json] [LOGFILE|-]\n"
+	  "\n"
+	  "Summarises log lines (the file sink, or syslog or journal text: anything\n"
+	  "before \"result=\" is skipped) read from LOGFILE or standard input: events\n"
+	  "by result, then by destination, rule, process and error, with simulated\n"
+	  "and real failures counted apart, and the lines the rate limit suppressed\n"
+	  "or a busy syslog dropped.\n" },
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -620,6 +630,31 @@ static int cmd_decode(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_report(int argc, char **argv)
+{
+	bool json = false;
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cmd_help("report");
+		else if (path)
+			return usage_error("%s", "report takes one LOGFILE");
+		else
+			path = argv[i];
+	}
+	FILE *in = stdin;
+	if (path && strcmp(path, "-") != 0 && !(in = fopen(path, "r"))) {
+		fprintf(stderr, "connrefuse: cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	cr_report(in, stdout, json);
+	if (in != stdin)
+		fclose(in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -639,5 +674,7 @@ int main(int argc, char **argv)
 		return cmd_match(argc - 1, argv + 1);
 	if (strcmp(cmd, "decode") == 0)
 		return cmd_decode(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", cmd);
 }

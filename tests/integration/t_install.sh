@@ -1,0 +1,29 @@
+# make install with DESTDIR and PREFIX: the staged command runs the staged
+# library; pkg-config finds the staged .pc; the man pages render without
+# warnings; make uninstall removes what install put there.
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$HERE/../.." && pwd)
+stage=$T/stage
+make -s -C "$SRC" BUILD="$CR_BUILD" install DESTDIR="$stage" PREFIX=/usr > "$T/make.out" 2>&1 || { cat "$T/make.out"; fail "make install"; }
+ok "make install DESTDIR=... PREFIX=/usr"
+for f in bin/connrefuse lib/connrefuse/libconnrefuse.so include/connrefuse.h lib/pkgconfig/connrefuse.pc \
+	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5; do
+	[ -f "$stage/usr/$f" ] || fail "missing $f"
+done
+ok "every file staged"
+P=$(start_listener)
+"$stage/usr/bin/connrefuse" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$P/" 2>/dev/null
+expect_eq "$?" 7 "the staged connrefuse run refuses with the staged library"
+out=$("$stage/usr/bin/connrefuse" run -- sh -c 'echo "$LD_PRELOAD"')
+expect_eq "$out" "$stage/usr/lib/connrefuse/libconnrefuse.so" "the staged command preloads the staged library"
+out=$(PKG_CONFIG_PATH=$stage/usr/lib/pkgconfig pkg-config --modversion connrefuse)
+expect_eq "$out" "$("$CLI" --version | cut -d' ' -f2)" "pkg-config finds the staged connrefuse.pc"
+for m in "$SRC/doc/connrefuse.1" "$SRC/doc/connrefuse.cfg.5"; do
+	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" > "$T/man.out" 2> "$T/man.err" || fail "man -l $m"
+	[ ! -s "$T/man.err" ] || { cat "$T/man.err"; fail "man -l $(basename "$m") warns"; }
+	[ -s "$T/man.out" ] || fail "man -l $(basename "$m") rendered nothing"
+	ok "man -l $(basename "$m") renders without warnings"
+done
+make -s -C "$SRC" BUILD="$CR_BUILD" uninstall DESTDIR="$stage" PREFIX=/usr > /dev/null 2>&1
+left=$(find "$stage" -type f | wc -l)
+expect_eq "$left" 0 "make uninstall removes every file"
