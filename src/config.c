@@ -632,6 +632,8 @@ static void finish(struct cr_ruleset *rs)
 			rs->needs_sotype = true;
 		if (r->has_window || r->has_flap)
 			rs->needs_clock = true;
+		if (r->nhosts)
+			rs->needs_host = true;
 		r->state = calloc(1, sizeof *r->state);
 		r->state->loaded_at = now;
 		atomic_init(&r->state->refs, 1);
@@ -744,6 +746,7 @@ void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 	dst->nrules += src->nrules;
 	dst->needs_sotype |= src->needs_sotype;
 	dst->needs_clock |= src->needs_clock;
+	dst->needs_host |= src->needs_host;
 	src->rules = NULL;
 	src->nrules = 0;
 }

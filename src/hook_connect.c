@@ -1,22 +1,28 @@
-/* connect(): match, decide, act, log.
+/* connect(), and the connects that bypass it (TCP Fast Open through sendto
+ * and sendmsg with MSG_FASTOPEN): match, decide, act, log.
  *
  * The hot path (no rule matches, nothing to log) is: parse the address from
- * the caller's memory, walk the rules, call the real connect(). No
+ * the caller's memory, walk the rules, call the real function. No
  * allocation, no lock, no system call of our own, no formatting.
  *
- * A simulated refusal on a TCP socket is made by the kernel itself: the
+ * A simulated failure on a TCP socket is made by the kernel itself: the
  * socket is connected to port 0 on loopback, where nothing can ever listen,
  * in the same address form the program used (127.0.0.1, ::1, or
  * ::ffff:127.0.0.1). The kernel then answers exactly as for a real refusal,
  * for blocking and non-blocking sockets alike: -1/ECONNREFUSED, or
  * -1/EINPROGRESS followed by POLLERR and SO_ERROR = ECONNREFUSED; the
  * socket's later state (a retry, getsockname, a v6-only socket's ENETUNREACH
- * for a v4-mapped address, EISCONN on a connected socket) is the kernel's. */
+ * for a v4-mapped address, EISCONN on a connected socket) is the kernel's.
+ * For another errno the kernel's ECONNREFUSED is replaced by it, at once on a
+ * blocking socket, and on a non-blocking one where the program learns the
+ * outcome: getsockopt(SO_ERROR) (hook_socket.c) or a repeated connect(). */
 #define _GNU_SOURCE
 #include "current.h"
 #include "decide.h"
 #include "export.h"
+#include "hostcache.h"
 #include "log.h"
+#include "pending.h"
 #include "preload.h"
 
 #include <arpa/inet.h>
@@ -27,6 +33,34 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The real call an attempt stands for, made with a given address: the
+ * program's, or a sink's. */
+struct cr_op {
+	enum { OP_CONNECT, OP_SENDTO, OP_SENDMSG } kind;
+	int fd;
+	const void *buf;
+	size_t len;
+	int flags;
+	const struct msghdr *msg;
+};
+
+static ssize_t op_call(const struct cr_op *op, const struct sockaddr *sa, socklen_t salen)
+{
+	switch (op->kind) {
+	case OP_CONNECT:
+		return cr_real.connect(op->fd, sa, salen);
+	case OP_SENDTO:
+		return cr_real.sendto(op->fd, op->buf, op->len, op->flags, sa, salen);
+	case OP_SENDMSG: {
+		struct msghdr m = *op->msg;
+		m.msg_name = (void *)sa;
+		m.msg_namelen = salen;
+		return cr_real.sendmsg(op->fd, &m, op->flags);
+	}
+	}
+	return -1;
+}
 
 static double monotonic_now(void)
 {
@@ -39,7 +73,7 @@ static int socket_type(int fd)
 {
 	int type = 0;
 	socklen_t len = sizeof type;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+	if (cr_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
 		return 0;
 	return type;
 }
@@ -53,22 +87,35 @@ static void delay(unsigned ms)
 		;
 }
 
-/* Fails the connect the way the kernel would; sets errno, returns -1 (or
+/* The errnos a kernel reports on a non-blocking socket later (SO_ERROR), not
+ * from connect() itself. */
+static bool reported_later(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: case ETIMEDOUT: case EHOSTUNREACH: case ENETUNREACH:
+	case ECONNRESET: case ECONNABORTED: case EHOSTDOWN: case ENETDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fails the attempt the way the kernel would; sets errno, returns -1 (or
  * the kernel's own answer). *simulated says whether we did it. */
-static int simulate(int fd, const struct sockaddr *sa, socklen_t len, const struct cr_dest *d,
-		    int sotype, int err, bool *simulated)
+static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, socklen_t len,
+			const struct cr_dest *d, int sotype, int err, bool *simulated)
 {
 	int domain = 0;
 	socklen_t olen = sizeof domain;
 	*simulated = false;
 	/* A bad descriptor, or an address of another family than the socket's,
 	 * gets the kernel's own answer. */
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0 || domain != sa->sa_family)
-		return cr_real_connect(fd, sa, len);
-	if (!sotype && !(sotype = socket_type(fd)))
-		return cr_real_connect(fd, sa, len);
+	if (cr_real.getsockopt(op->fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0 || domain != sa->sa_family)
+		return op_call(op, sa, len);
+	if (!sotype && !(sotype = socket_type(op->fd)))
+		return op_call(op, sa, len);
 	*simulated = true;
-	if (sotype == SOCK_STREAM && err == ECONNREFUSED && d->family != CR_FAM_UNIX) {
+	if (sotype == SOCK_STREAM && d->family != CR_FAM_UNIX && reported_later(err)) {
 		union {
 			struct sockaddr_in in;
 			struct sockaddr_in6 in6;
@@ -90,32 +137,88 @@ static int simulate(int fd, const struct sockaddr *sa, socklen_t len, const stru
 			}
 			slen = sizeof sink.in6;
 		}
-		return cr_real_connect(fd, (struct sockaddr *)&sink, slen);
+		ssize_t ret = op_call(op, (struct sockaddr *)&sink, slen);
+		if (ret < 0 && errno == ECONNREFUSED)
+			errno = err;
+		return ret;
 	}
-	/* Unix sockets fail at once in the kernel too; datagram sockets and the
-	 * other errnos are failed at once (see README, "Fidelity"). */
+	/* Unix sockets fail at once in the kernel too; so do the errnos a
+	 * kernel reports from connect() itself. Datagram sockets: see README. */
 	pthread_testcancel();
 	errno = err;
 	return -1;
 }
 
-static const char *proto_name(const struct cr_dest *d, int sotype)
+static const char *proto_name(int family, int sotype)
 {
-	if (d->family == CR_FAM_UNIX)
+	if (family == CR_FAM_UNIX)
 		return "unix";
 	return sotype == SOCK_STREAM ? "tcp" : sotype == SOCK_DGRAM ? "udp" : NULL;
 }
 
-static int decide_and_connect(const struct cr_ruleset *rs, int fd, const struct sockaddr *sa, socklen_t len,
-			      const struct cr_dest *dest)
+/* Logs one outcome; keeps errno. */
+static void log_outcome(const struct cr_ruleset *rs, enum cr_result result, bool simulated, const char *rule,
+			enum cr_action action, bool dry_run, const struct cr_dest *dest, int sotype, int err)
+{
+	int saved = errno;
+	char host[CR_HOST_MAX];
+	bool has_host = cr_hostcache_get(dest, host, sizeof host);
+	struct cr_event ev = {
+		.result = result, .simulated = simulated, .rule = rule && *rule ? rule : NULL,
+		.action = action, .dry_run = dry_run, .pid = getpid(), .comm = cr_self.comm, .dest = dest,
+		.host = has_host ? host : NULL, .proto = proto_name(dest->family, sotype), .err = err,
+	};
+	cr_log_event(&rs->log, &ev);
+	errno = saved;
+}
+
+void cr_log_pending(const struct cr_ruleset *rs, const struct cr_pending *p, enum cr_result result, int err)
+{
+	struct cr_dest d;
+	cr_pending_dest(p, &d);
+	log_outcome(rs, result, p->err != 0, p->rule, p->action, p->dry_run, &d, p->sotype, err);
+}
+
+static enum cr_result result_of(int err)
+{
+	return err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
+}
+
+/* A repeated call on a socket whose connect is still in flight, to the same
+ * destination: the same attempt. No new decision; its outcome, if this call
+ * reports it, is logged once. */
+static ssize_t same_attempt(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
+			    socklen_t len, const struct cr_pending *p)
+{
+	ssize_t ret = op_call(op, sa, len);
+	int err = ret >= 0 ? 0 : errno;
+	if (err == ECONNREFUSED && p->err)
+		err = errno = p->err; /* the simulated errno, as SO_ERROR gives it */
+	if (err == EALREADY || err == EINPROGRESS)
+		return ret; /* still in flight */
+	struct cr_pending mine;
+	if (!cr_pending_take(op->fd, &mine))
+		return ret; /* another thread reported it */
+	if (err == EISCONN)
+		err = 0;
+	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+	if (!mine.logged && mine.level >= need)
+		cr_log_pending(rs, &mine, result_of(err), err);
+	return ret;
+}
+
+static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
+			       socklen_t len, const struct cr_dest *dest)
 {
 	int saved_errno = errno;
 	int sotype = 0;
 	if (rs->needs_sotype && dest->family != CR_FAM_UNIX)
-		sotype = socket_type(fd);
+		sotype = socket_type(op->fd);
+	char host[CR_HOST_MAX];
 	struct cr_query q = {
 		.dest = dest, .sotype = sotype, .comm = cr_self.comm, .exe = cr_self.exe,
 		.now = rs->needs_clock ? monotonic_now() : 0,
+		.host = rs->needs_host && cr_hostcache_get(dest, host, sizeof host) ? host : NULL,
 	};
 	struct cr_verdict v;
 	cr_decide(rs, &q, &v);
@@ -124,71 +227,101 @@ static int decide_and_connect(const struct cr_ruleset *rs, int fd, const struct 
 		delay(v.delay_ms);
 	errno = saved_errno;
 
-	int ret;
+	ssize_t ret;
 	bool simulated = false;
 	if (v.simulate)
-		ret = simulate(fd, sa, len, dest, sotype, v.err, &simulated);
+		ret = simulate(op, sa, len, dest, sotype, v.err, &simulated);
 	else
-		ret = cr_real_connect(fd, sa, len);
-	int ret_errno = errno, err = ret == 0 ? 0 : errno;
+		ret = op_call(op, sa, len);
+	int ret_errno = errno, err = ret >= 0 ? 0 : errno;
 
-	/* What happened, and is it worth a line at this level? */
-	enum cr_result result;
-	int need = CR_LEVEL_FAILURES;
-	if (ret == 0) {
-		result = CR_RES_CONNECTED;
-		need = CR_LEVEL_ALL;
-	} else if (err == EINPROGRESS && simulated) {
-		/* The program will learn the refusal from SO_ERROR: the line
-		 * says what it is going to see. */
-		result = CR_RES_REFUSED;
-		err = v.err;
-	} else if (err == EINPROGRESS) {
-		result = CR_RES_IN_PROGRESS;
-		need = CR_LEVEL_ALL;
-	} else if (err == EALREADY || err == EISCONN) {
-		return ret; /* states of a repeated connect, not outcomes */
-	} else {
-		result = err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
-	}
 	bool dry_run = v.dry_run && (v.action == CR_ACT_REFUSE || v.action == CR_ACT_FAIL);
-	if (dry_run)
-		need = CR_LEVEL_FAILURES; /* a dry run reports what it would have done */
-	if (v.level < need) {
-		errno = ret == 0 ? saved_errno : ret_errno;
+	const char *rule = v.rule ? v.rule->name : NULL;
+	if (err == EINPROGRESS) {
+		/* In flight: its outcome comes later, through SO_ERROR or a
+		 * repeated connect. A simulated one is logged now, with the
+		 * errno the program is going to see. */
+		struct cr_pending p = {
+			.family = dest->family, .mapped = dest->mapped, .port = dest->port,
+			.sotype = SOCK_STREAM, .action = (uint8_t)v.action, .err = (int16_t)(simulated ? v.err : 0),
+			.level = (int8_t)(dry_run ? CR_LEVEL_ALL : v.level), .dry_run = dry_run, .logged = simulated,
+		};
+		memcpy(p.addr, dest->addr, 16);
+		if (rule)
+			strncpy(p.rule, rule, sizeof p.rule - 1);
+		cr_pending_set(op->fd, &p);
+		if (simulated && v.level >= CR_LEVEL_FAILURES)
+			log_outcome(rs, result_of(v.err), true, rule, v.action, dry_run, dest, SOCK_STREAM, v.err);
+		else if (!simulated && v.level >= CR_LEVEL_ALL)
+			log_outcome(rs, CR_RES_IN_PROGRESS, false, rule, v.action, dry_run, dest, SOCK_STREAM, err);
+		errno = ret_errno;
 		return ret;
 	}
-
-	if (!sotype && dest->family != CR_FAM_UNIX)
-		sotype = socket_type(fd);
-	struct cr_event ev = {
-		.result = result, .simulated = simulated, .rule = v.rule ? v.rule->name : NULL,
-		.action = v.action, .dry_run = dry_run,
-		.pid = getpid(), .comm = cr_self.comm, .dest = dest, .host = NULL,
-		.proto = proto_name(dest, sotype), .err = err,
-	};
-	cr_log_event(&rs->log, &ev);
-	errno = ret == 0 ? saved_errno : ret_errno;
+	if (err == EALREADY || err == EISCONN) {
+		errno = ret_errno;
+		return ret; /* states of a repeated connect, not outcomes */
+	}
+	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+	if (dry_run)
+		need = CR_LEVEL_FAILURES; /* a dry run reports what it would have done */
+	if (v.level >= need) {
+		if (!sotype && dest->family != CR_FAM_UNIX)
+			sotype = socket_type(op->fd);
+		log_outcome(rs, result_of(err), simulated, rule, v.action, dry_run, dest, sotype, err);
+	}
+	errno = ret >= 0 ? saved_errno : ret_errno;
 	return ret;
 }
 
-static int cr_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static ssize_t cr_attempt(const struct cr_op *op, const struct sockaddr *sa, socklen_t len)
 {
 	cr_preload_init();
 	struct cr_dest dest;
 	if (cr_dest_from_sockaddr(sa, len, &dest) != 0)
-		return cr_real_connect(fd, sa, len);
+		return op_call(op, sa, len);
 
 	cr_current_poll();
 	struct cr_reader reader;
 	const struct cr_ruleset *rs = cr_current_enter(&reader);
-	/* No rule set only while the library itself initialises. */
-	int ret = rs ? decide_and_connect(rs, fd, sa, len, &dest) : cr_real_connect(fd, sa, len);
+	ssize_t ret;
+	struct cr_pending p;
+	if (!rs) {
+		/* No rule set only while the library itself initialises. */
+		ret = op_call(op, sa, len);
+	} else if (cr_pending_maybe(op->fd) && cr_pending_peek(op->fd, &p) && cr_pending_same_dest(&p, &dest)) {
+		ret = same_attempt(rs, op, sa, len, &p);
+	} else {
+		cr_pending_clear(op->fd); /* another destination: a new attempt */
+		ret = decide_and_call(rs, op, sa, len, &dest);
+	}
 	cr_current_leave(&reader);
 	return ret;
 }
 
 CR_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	return cr_connect(fd, sa, len);
+	struct cr_op op = { .kind = OP_CONNECT, .fd = fd };
+	return (int)cr_attempt(&op, sa, len);
+}
+
+/* TCP Fast Open: the connect happens inside sendto/sendmsg. */
+CR_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
+{
+	struct cr_op op = { .kind = OP_SENDTO, .fd = fd, .buf = buf, .len = n, .flags = flags };
+	if (!(flags & MSG_FASTOPEN) || !sa) {
+		if (!cr_real.sendto)
+			cr_preload_init();
+		return op_call(&op, sa, len);
+	}
+	return cr_attempt(&op, sa, len);
+}
+
+CR_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (!cr_real.sendmsg)
+		cr_preload_init();
+	if (!(flags & MSG_FASTOPEN) || !msg || !msg->msg_name)
+		return cr_real.sendmsg(fd, msg, flags);
+	struct cr_op op = { .kind = OP_SENDMSG, .fd = fd, .flags = flags, .msg = msg };
+	return cr_attempt(&op, msg->msg_name, msg->msg_namelen);
 }

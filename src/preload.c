@@ -18,17 +18,100 @@
 
 #define EX_CONFIG 78
 
-cr_connect_fn cr_real_connect;
+struct cr_real cr_real;
 struct cr_process cr_self;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* initial-exec: no allocation on a thread's first access. */
 static __thread int in_init __attribute__((tls_model("initial-exec")));
 
-/* Used only if dlsym cannot find the next connect: the system call itself. */
-static int connect_syscall(int fd, const struct sockaddr *sa, socklen_t len)
+/* Fallbacks, used only while init runs or if dlsym finds nothing: the
+ * system calls themselves. */
+static int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	return (int)syscall(SYS_connect, fd, sa, len);
+}
+static ssize_t sys_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *sa, socklen_t len)
+{
+	return syscall(SYS_sendto, fd, b, n, fl, sa, len);
+}
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int fl)
+{
+	return syscall(SYS_sendmsg, fd, m, fl);
+}
+static int sys_getsockopt(int fd, int level, int name, void *v, socklen_t *len)
+{
+	return (int)syscall(SYS_getsockopt, fd, level, name, v, len);
+}
+static int sys_socket(int d, int t, int p)
+{
+	return (int)syscall(SYS_socket, d, t, p);
+}
+static int sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return (int)syscall(SYS_accept4, fd, sa, len, 0);
+}
+static int sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int fl)
+{
+	return (int)syscall(SYS_accept4, fd, sa, len, fl);
+}
+static int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+static int sys_dup2(int a, int b)
+{
+	return (int)syscall(SYS_dup2, a, b);
+}
+static int sys_dup3(int a, int b, int fl)
+{
+	return (int)syscall(SYS_dup3, a, b, fl);
+}
+static int sys_close_range(unsigned a, unsigned b, int fl)
+{
+	return (int)syscall(SYS_close_range, a, b, fl);
+}
+
+static void set_fallbacks(void)
+{
+	cr_real.connect = sys_connect;
+	cr_real.sendto = sys_sendto;
+	cr_real.sendmsg = sys_sendmsg;
+	cr_real.getsockopt = sys_getsockopt;
+	cr_real.socket = sys_socket;
+	cr_real.accept = sys_accept;
+	cr_real.accept4 = sys_accept4;
+	cr_real.close = sys_close;
+	cr_real.dup2 = sys_dup2;
+	cr_real.dup3 = sys_dup3;
+	cr_real.close_range = sys_close_range;
+}
+
+#define RESOLVE(name)                                                     \
+	do {                                                              \
+		void *p = dlsym(RTLD_NEXT, #name);                         \
+		if (p)                                                    \
+			memcpy(&cr_real.name, &p, sizeof p);              \
+	} while (0)
+
+static void resolve_all(void)
+{
+	RESOLVE(connect);
+	RESOLVE(sendto);
+	RESOLVE(sendmsg);
+	RESOLVE(getsockopt);
+	RESOLVE(socket);
+	RESOLVE(accept);
+	RESOLVE(accept4);
+	RESOLVE(close);
+	RESOLVE(dup2);
+	RESOLVE(dup3);
+	RESOLVE(close_range);
+	RESOLVE(getaddrinfo);
+	RESOLVE(gethostbyname);
+	RESOLVE(gethostbyname2);
+	RESOLVE(gethostbyname_r);
+	RESOLVE(gethostbyname2_r);
 }
 
 static void identify_process(void)
@@ -69,8 +152,8 @@ static void init(void)
 {
 	in_init = 1;
 	int saved = errno;
-	cr_connect_fn next = (cr_connect_fn)dlsym(RTLD_NEXT, "connect");
-	cr_real_connect = next ? next : connect_syscall;
+	set_fallbacks();
+	resolve_all();
 	identify_process();
 	load_rules();
 	pthread_atfork(NULL, NULL, cr_current_after_fork);
@@ -83,8 +166,8 @@ void cr_preload_init(void)
 	/* A connect made while we initialise (by dlsym's own machinery, say)
 	 * goes straight to the kernel rather than wait on ourselves. */
 	if (in_init) {
-		if (!cr_real_connect)
-			cr_real_connect = connect_syscall;
+		if (!cr_real.connect)
+			set_fallbacks();
 		return;
 	}
 	pthread_once(&init_once, init);

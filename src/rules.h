@@ -79,6 +79,7 @@ struct cr_ruleset {
 	bool dry_run;
 	bool needs_sotype;          /* some rule has proto = tcp/udp */
 	bool needs_clock;           /* some rule has a window or a flap */
+	bool needs_host;            /* some rule matches host names */
 	struct cr_log_conf log;
 	struct cr_rule *rules;
 	unsigned nrules;

@@ -1,7 +1,8 @@
-/* nbconnect ADDR PORT [v6only] [retry PORT2]: one non-blocking connect, and
- * everything the program can observe of its outcome, one fact a line:
- * connect's return and errno, poll revents at once, SO_ERROR read twice,
- * getpeername, and optionally a blocking retry on the same socket to PORT2.
+/* nbconnect ADDR PORT [v6only] [again] [retry PORT2]: one non-blocking
+ * connect, and everything the program can observe of its outcome, one fact a
+ * line: connect's return and errno, poll revents, SO_ERROR read twice (or,
+ * with again, a second connect() to the same address instead, as some
+ * runtimes do), getpeername, and a blocking retry to PORT2.
  * The same output under a simulated refusal as under a real one is the test.
  * ADDR may be 127.0.0.1, ::1 or ::ffff:127.0.0.1 (an AF_INET6 socket). */
 #define _GNU_SOURCE
@@ -57,7 +58,11 @@ int main(int argc, char **argv)
 		return 2;
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(argv[1], atoi(argv[2]), &ss);
-	int v6only = argc > 3 && strcmp(argv[3], "v6only") == 0;
+	int v6only = 0, again = 0;
+	for (int i = 3; i < argc; i++) {
+		v6only |= strcmp(argv[i], "v6only") == 0;
+		again |= strcmp(argv[i], "again") == 0;
+	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (v6only) {
 		int one = 1;
@@ -70,6 +75,11 @@ int main(int argc, char **argv)
 	int n = poll(&p, 1, 2000);
 	printf("ready: %d\n", n);
 	revents(p.revents);
+	if (again) {
+		errno = 0;
+		rc = connect(fd, (struct sockaddr *)&ss, len);
+		printf("connect again: %d %s\n", rc, rc ? name(errno) : "0");
+	}
 	for (int i = 0; i < 2; i++) {
 		int err = -1;
 		socklen_t elen = sizeof err;
@@ -80,7 +90,7 @@ int main(int argc, char **argv)
 	socklen_t plen = sizeof peer;
 	rc = getpeername(fd, (struct sockaddr *)&peer, &plen);
 	printf("getpeername: %d %s\n", rc, rc ? name(errno) : "0");
-	for (int i = 4; i + 1 < argc; i += 2) {
+	for (int i = 3; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "retry") != 0)
 			continue;
 		len = make_addr(argv[1], atoi(argv[i + 1]), &ss);

@@ -1,0 +1,126 @@
+/* Descriptor hooks. getsockopt(SO_ERROR) is where most programs learn the
+ * outcome of a non-blocking connect: a real failure is logged there, with its
+ * destination, once; a simulated errno other than a refusal replaces the
+ * kernel's ECONNREFUSED. The others keep the table of connects in flight
+ * honest: a descriptor number that is closed, replaced or made anew forgets
+ * its destination. Each is one array store on top of the real call. */
+#define _GNU_SOURCE
+#include "current.h"
+#include "export.h"
+#include "pending.h"
+#include "preload.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void outcome(int fd, int *value)
+{
+	struct cr_pending p;
+	if (!cr_pending_peek(fd, &p))
+		return;
+	int err = *value;
+	if (err == ECONNREFUSED && p.err)
+		err = *value = p.err; /* the simulated errno */
+	if (err == 0) {
+		/* Connected, or still in flight: only a level that logs
+		 * connects asks the kernel which. */
+		if (p.level < CR_LEVEL_ALL || p.logged)
+			return;
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		int saved = errno;
+		bool connected = getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+		errno = saved;
+		if (!connected)
+			return;
+	}
+	if (!cr_pending_take(fd, &p))
+		return; /* another thread reported it */
+	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+	if (p.logged || p.level < need)
+		return;
+	struct cr_reader reader;
+	const struct cr_ruleset *rs = cr_current_enter(&reader);
+	if (rs)
+		cr_log_pending(rs, &p, err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED,
+			       err);
+	cr_current_leave(&reader);
+}
+
+CR_EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+{
+	if (!cr_real.getsockopt)
+		cr_preload_init();
+	int ret = cr_real.getsockopt(fd, level, name, value, len);
+	if (ret == 0 && level == SOL_SOCKET && name == SO_ERROR && value && len && *len >= sizeof(int) &&
+	    cr_pending_maybe(fd))
+		outcome(fd, value);
+	return ret;
+}
+
+CR_EXPORT int socket(int domain, int type, int protocol)
+{
+	if (!cr_real.socket)
+		cr_preload_init();
+	int fd = cr_real.socket(domain, type, protocol);
+	cr_pending_clear(fd);
+	return fd;
+}
+
+CR_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	if (!cr_real.accept)
+		cr_preload_init();
+	int nfd = cr_real.accept(fd, sa, len);
+	cr_pending_clear(nfd);
+	return nfd;
+}
+
+CR_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	if (!cr_real.accept4)
+		cr_preload_init();
+	int nfd = cr_real.accept4(fd, sa, len, flags);
+	cr_pending_clear(nfd);
+	return nfd;
+}
+
+CR_EXPORT int close(int fd)
+{
+	if (!cr_real.close)
+		cr_preload_init();
+	cr_pending_clear(fd);
+	return cr_real.close(fd);
+}
+
+CR_EXPORT int dup2(int old, int new)
+{
+	if (!cr_real.dup2)
+		cr_preload_init();
+	int ret = cr_real.dup2(old, new);
+	if (ret >= 0 && old != new)
+		cr_pending_clear(new);
+	return ret;
+}
+
+CR_EXPORT int dup3(int old, int new, int flags)
+{
+	if (!cr_real.dup3)
+		cr_preload_init();
+	int ret = cr_real.dup3(old, new, flags);
+	if (ret >= 0)
+		cr_pending_clear(new);
+	return ret;
+}
+
+CR_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	if (!cr_real.close_range)
+		cr_preload_init();
+	int ret = cr_real.close_range(first, last, flags);
+	/* CLOSE_RANGE_CLOEXEC only marks them; the descriptors stay. */
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		cr_pending_clear_range(first, last);
+	return ret;
+}
