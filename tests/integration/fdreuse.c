@@ -1,6 +1,6 @@
 /* fdreuse MODE CLOSED1 CLOSED2: a non-blocking connect to 127.0.0.1:CLOSED1
- * is left in flight on descriptor X; then X is closed (MODE close) or
- * replaced with dup2 (MODE dup2), and a new socket that ends up with number X
+ * is left in flight on descriptor X; then X is closed (MODE close or
+ * close_range) or replaced with dup2 (MODE dup2), and a new socket that ends up with number X
  * is connected to 127.0.0.1:CLOSED2 by a raw system call (which the library
  * cannot see). Reading SO_ERROR on X must not be attributed to CLOSED1. */
 #define _GNU_SOURCE
@@ -30,8 +30,11 @@ int main(int argc, char **argv)
 	int x = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	connect(x, (struct sockaddr *)&a, sizeof a); /* EINPROGRESS: in flight */
 	int y;
-	if (strcmp(argv[1], "close") == 0) {
-		close(x);
+	if (strcmp(argv[1], "close") == 0 || strcmp(argv[1], "close_range") == 0) {
+		if (strcmp(argv[1], "close") == 0)
+			close(x);
+		else
+			close_range((unsigned)x, ~0U, 0);
 		y = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); /* takes the lowest number: x */
 	} else {
 		y = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -44,7 +47,7 @@ int main(int argc, char **argv)
 		printf("fd not reused\n");
 		return 1;
 	}
-	if (strcmp(argv[1], "close") == 0)
+	if (strcmp(argv[1], "dup2") != 0)
 		syscall(SYS_connect, y, (struct sockaddr *)&b, sizeof b);
 	struct pollfd p = { .fd = y, .events = POLLOUT };
 	poll(&p, 1, 2000);

@@ -1,6 +1,6 @@
 # Connects that bypass connect(): TCP Fast Open through sendto/sendmsg with
 # MSG_FASTOPEN is ruled and logged like connect(). And descriptor numbers:
-# after close() or dup2() over a socket whose connect is in flight, a new
+# after close(), close_range() or dup2() over a socket whose connect is in flight, a new
 # socket with that number is never attributed the old destination.
 . "$(dirname "$0")/lib.sh"
 P=$(start_listener)
@@ -20,7 +20,7 @@ expect_grep '^sendto: 2 0$' "$T/bare" "without the library TFO reaches the liste
 
 audit=$(config audit.cfg "version = 1;
 log: { syslog = false; file = \"$T/audit.log\"; };")
-for mode in close dup2; do
+for mode in close close_range dup2; do
 	rm -f "$T/audit.log"
 	CONNREFUSE_CONFIG=$audit LD_PRELOAD=$LIB $HELPERS/fdreuse $mode "$C" "$C2" > "$T/out"
 	cat "$T/out"
