@@ -5,10 +5,13 @@
 #include "rules.h"
 #include "errtab.h"
 #include "glob.h"
+#include "index.h"
+#include "decide.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -379,6 +382,7 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 	char label[80];
 
 	r->line = config_setting_source_line(g);
+	r->process_ok = -1;
 	r->level = CR_LEVEL_INHERIT;
 	r->dry_run = -1;
 	r->err = ECONNREFUSED;
@@ -555,6 +559,51 @@ static int parse_log(struct load *ld, const config_setting_t *g)
 	return 0;
 }
 
+/* Rule indices by name: duplicate detection at load, state hand-over at
+ * reload, in time linear in the number of rules. */
+struct name_set {
+	int32_t *slot;
+	uint32_t mask;
+};
+
+static int name_set_init(struct name_set *ns, unsigned n)
+{
+	uint32_t cap = 16;
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	ns->slot = malloc(cap * sizeof *ns->slot);
+	if (!ns->slot)
+		return -1;
+	memset(ns->slot, 0xff, cap * sizeof *ns->slot);
+	ns->mask = cap - 1;
+	return 0;
+}
+
+static void name_set_free(struct name_set *ns)
+{
+	free(ns->slot);
+}
+
+/* Adds rules[i] by name; returns the index already there under that name, or -1. */
+static int name_set_add(struct name_set *ns, const struct cr_rule *rules, unsigned i)
+{
+	uint32_t h = (uint32_t)rules[i].name_hash & ns->mask;
+	for (; ns->slot[h] >= 0; h = (h + 1) & ns->mask)
+		if (strcmp(rules[ns->slot[h]].name, rules[i].name) == 0)
+			return ns->slot[h];
+	ns->slot[h] = (int32_t)i;
+	return -1;
+}
+
+static int name_set_find(const struct name_set *ns, const struct cr_rule *rules, const struct cr_rule *r)
+{
+	uint32_t h = (uint32_t)r->name_hash & ns->mask;
+	for (; ns->slot[h] >= 0; h = (h + 1) & ns->mask)
+		if (strcmp(rules[ns->slot[h]].name, r->name) == 0)
+			return ns->slot[h];
+	return -1;
+}
+
 static int parse_root(struct load *ld, const config_setting_t *root)
 {
 	struct cr_ruleset *rs = ld->rs;
@@ -604,13 +653,19 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 			return -1;
 	}
 	/* Names identify rules in logs and across reloads: they must be unique. */
-	for (unsigned i = 0; i < rs->nrules; i++)
-		for (unsigned j = 0; j < i; j++)
-			if (rs->rules[i].named && strcmp(rs->rules[i].name, rs->rules[j].name) == 0) {
-				snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)",
-					 ld->file, rs->rules[i].line, rs->rules[i].name, rs->rules[j].line);
-				return -1;
-			}
+	struct name_set names;
+	if (name_set_init(&names, rs->nrules) != 0)
+		return fail(ld, NULL, "out of memory");
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		int first = rs->rules[i].named ? name_set_add(&names, rs->rules, i) : -1;
+		if (first >= 0) {
+			snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)",
+				 ld->file, rs->rules[i].line, rs->rules[i].name, rs->rules[first].line);
+			name_set_free(&names);
+			return -1;
+		}
+	}
+	name_set_free(&names);
 	return 0;
 }
 
@@ -638,6 +693,7 @@ static void finish(struct cr_ruleset *rs)
 		r->state->loaded_at = now;
 		atomic_init(&r->state->refs, 1);
 	}
+	rs->index = cr_index_build(rs);
 }
 
 static struct cr_ruleset *load(config_t *cfg, int ok, const char *name, char *err, size_t errsize)
@@ -661,6 +717,9 @@ static struct cr_ruleset *load(config_t *cfg, int ok, const char *name, char *er
 	}
 	config_destroy(cfg);
 	finish(ld.rs);
+	/* libconfig's tree is gone: give its memory back (it is many times
+	 * the size of the compact rules). */
+	malloc_trim(0);
 	return ld.rs;
 }
 
@@ -728,7 +787,17 @@ void cr_ruleset_free(struct cr_ruleset *rs)
 	free(rs->rules);
 	free(rs->log.file);
 	free(rs->source);
+	cr_index_free(rs->index);
 	free(rs);
+}
+
+void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe)
+{
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		struct cr_rule *r = &rs->rules[i];
+		if (r->process)
+			r->process_ok = cr_process_matches(r->process, comm, exe && *exe ? exe : NULL);
+	}
 }
 
 void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
@@ -749,6 +818,10 @@ void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 	dst->needs_host |= src->needs_host;
 	src->rules = NULL;
 	src->nrules = 0;
+	cr_index_free(dst->index);
+	cr_index_free(src->index);
+	src->index = NULL;
+	dst->index = cr_index_build(dst);
 }
 
 const char *cr_action_name(enum cr_action a)
@@ -932,26 +1005,27 @@ static char *rule_text(const struct cr_rule *r)
 
 void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
 {
+	struct name_set names;
+	if (name_set_init(&names, old->nrules) != 0)
+		return; /* every rule starts again: correct, only less kind */
+	for (unsigned j = 0; j < old->nrules; j++)
+		name_set_add(&names, old->rules, j);
 	for (unsigned i = 0; i < fresh->nrules; i++) {
 		struct cr_rule *r = &fresh->rules[i];
-		char *mine = NULL;
-		for (unsigned j = 0; j < old->nrules; j++) {
-			const struct cr_rule *o = &old->rules[j];
-			if (strcmp(o->name, r->name) != 0 || !o->state)
-				continue;
-			if (!mine && !(mine = rule_text(r)))
-				break;
-			char *theirs = rule_text(o);
-			bool same = theirs && strcmp(mine, theirs) == 0;
-			free(theirs);
-			if (same) {
-				if (atomic_fetch_sub(&r->state->refs, 1) == 1)
-					free(r->state);
-				r->state = o->state;
-				atomic_fetch_add(&r->state->refs, 1);
-			}
-			break;
-		}
+		int j = name_set_find(&names, old->rules, r);
+		if (j < 0 || !old->rules[j].state)
+			continue;
+		const struct cr_rule *o = &old->rules[j];
+		char *mine = rule_text(r), *theirs = rule_text(o);
+		bool same = mine && theirs && strcmp(mine, theirs) == 0;
 		free(mine);
+		free(theirs);
+		if (same) {
+			if (atomic_fetch_sub(&r->state->refs, 1) == 1)
+				free(r->state);
+			r->state = o->state;
+			atomic_fetch_add(&r->state->refs, 1);
+		}
 	}
+	name_set_free(&names);
 }

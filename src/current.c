@@ -17,6 +17,7 @@ static atomic_uint generation;
 static atomic_long readers[2];
 
 static char *watched_path;
+static const char *bound_comm, *bound_exe;
 static struct stat watched_stat;   /* of the file the rule set in force came from */
 static atomic_long next_look;      /* monotonic seconds */
 static atomic_flag reloading = ATOMIC_FLAG_INIT;
@@ -37,8 +38,12 @@ static long coarse_now(void)
 	return (long)ts.tv_sec;
 }
 
-void cr_current_start(struct cr_ruleset *rs, const char *path)
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe)
 {
+	bound_comm = comm;
+	bound_exe = exe;
+	if (comm)
+		cr_ruleset_bind_process(rs, comm, exe);
 	if (path) {
 		watched_path = strdup(path);
 		if (stat(path, &watched_stat) != 0)
@@ -115,6 +120,8 @@ static void reload(void)
 		cr_log_message(&cur->log, LOG_ERR, true, msg);
 		return;
 	}
+	if (bound_comm)
+		cr_ruleset_bind_process(fresh, bound_comm, bound_exe);
 	cr_ruleset_adopt_state(fresh, cur);
 	swap_in(fresh);
 	snprintf(msg, sizeof msg, "config reloaded: %s (%u rules)", watched_path, fresh->nrules);

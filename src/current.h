@@ -13,8 +13,10 @@
 
 struct cr_reader { unsigned slot; };
 
-/* Installs the first rule set; path is the file to watch (NULL: none). */
-void cr_current_start(struct cr_ruleset *rs, const char *path);
+/* Installs the first rule set; path is the file to watch (NULL: none).
+ * With comm, every rule set loaded is bound to that process (the process
+ * keys are decided once, not per connect). */
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
 /* On a connect, before entering: reloads if a second has passed since the

@@ -1,5 +1,6 @@
 #include "decide.h"
 #include "glob.h"
+#include "index.h"
 
 #include <errno.h>
 #include <math.h>
@@ -37,7 +38,7 @@ static bool port_matches(const struct cr_rule *r, uint16_t port)
 	return false;
 }
 
-static bool process_matches(const char *pattern, const char *comm, const char *exe)
+bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
 {
 	if (strchr(pattern, '/'))
 		return exe && cr_glob_match(pattern, exe, strlen(exe), CR_GLOB_PATHNAME);
@@ -69,7 +70,7 @@ bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
 		if (!(r->proto_mask & p))
 			return false;
 	}
-	if (r->process && !process_matches(r->process, q->comm, q->exe))
+	if (r->process && !(r->process_ok >= 0 ? r->process_ok : cr_process_matches(r->process, q->comm, q->exe)))
 		return false;
 	return true;
 }
@@ -121,19 +122,56 @@ static void verdict_for(const struct cr_ruleset *rs, const struct cr_rule *r, st
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
 }
 
+/* Tries one rule; fills v and returns true if it matches and fires. */
+static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
+		     struct cr_verdict *v, bool count)
+{
+	if (!cr_rule_matches(r, q))
+		return false;
+	uint64_t n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
+			   : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
+	if (!cr_rule_fires(rs, r, n, q->now))
+		return false;
+	verdict_for(rs, r, v);
+	v->attempt = n;
+	return true;
+}
+
+static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+{
+	struct cr_candidates c;
+	uint32_t pos[CR_INDEX_MAX_LISTS] = { 0 };
+	cr_index_candidates(rs->index, q->dest, &c);
+	/* Merge the sorted lists: candidates in rule order, each once. */
+	uint32_t last = UINT32_MAX;
+	for (;;) {
+		uint32_t best = UINT32_MAX;
+		unsigned from = 0;
+		for (unsigned k = 0; k < c.n; k++)
+			if (pos[k] < c.len[k] && c.list[k][pos[k]] < best) {
+				best = c.list[k][pos[k]];
+				from = k;
+			}
+		if (best == UINT32_MAX)
+			return false;
+		pos[from]++;
+		if (best == last)
+			continue;
+		last = best;
+		if (try_rule(rs, &rs->rules[best], q, v, count))
+			return true;
+	}
+}
+
 static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		const struct cr_rule *r = &rs->rules[i];
-		if (!cr_rule_matches(r, q))
-			continue;
-		uint64_t n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
-				   : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
-		if (!cr_rule_fires(rs, r, n, q->now))
-			continue;
-		verdict_for(rs, r, v);
-		v->attempt = n;
-		goto done;
+	if (rs->index) {
+		if (decide_indexed(rs, q, v, count))
+			goto done;
+	} else {
+		for (unsigned i = 0; i < rs->nrules; i++)
+			if (try_rule(rs, &rs->rules[i], q, v, count))
+				goto done;
 	}
 	*v = (struct cr_verdict){
 		.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,

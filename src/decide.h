@@ -38,6 +38,9 @@ void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_
  * attempt as if it were taken now (for `connrefuse match`). */
 void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v);
 
+/* Does a process key (glob on comm, or on exe if it holds a '/') match? */
+bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
+
 /* The probability draw for (seed, rule name hash, n): uniform in [0, 1). */
 double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n);
 

@@ -145,7 +145,7 @@ static void load_rules(void)
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	cr_current_start(rs, path && *path ? path : NULL);
+	cr_current_start(rs, path && *path ? path : NULL, cr_self.comm, cr_self.exe);
 }
 
 static void init(void)

@@ -17,6 +17,7 @@ enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1,
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 
 struct cr_port_range { uint16_t lo, hi; };
+struct cr_index;
 
 struct cr_rule_state {
 	atomic_uint_fast64_t attempts; /* matching attempts so far */
@@ -41,6 +42,7 @@ struct cr_rule {
 	char **paths;               /* unix path globs; "@name" for abstract */
 	unsigned npaths;
 	char *process;              /* glob on comm, or on the executable path */
+	int8_t process_ok;          /* bound to this process: 1 matches, 0 not; -1 unbound */
 
 	/* Action. */
 	enum cr_action action;
@@ -83,11 +85,15 @@ struct cr_ruleset {
 	struct cr_log_conf log;
 	struct cr_rule *rules;
 	unsigned nrules;
+	struct cr_index *index;     /* candidates by destination (index.h) */
 };
 
 /* A ruleset with no rules and the default log settings: audit mode. */
 struct cr_ruleset *cr_ruleset_new_empty(void);
 void cr_ruleset_free(struct cr_ruleset *rs);
+/* Decides each rule's process key once, for the process that loads the set
+ * (the preload library is one process); exe may be NULL. */
+void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe);
 /* Moves the rules of src in front of those of dst (src is left empty). */
 void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);
 

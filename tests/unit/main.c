@@ -8,6 +8,7 @@ int main(void)
 	srunner_add_suite(sr, glob_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, decide_suite());
+	srunner_add_suite(sr, index_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_run_all(sr, CK_NORMAL);

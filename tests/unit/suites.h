@@ -6,6 +6,7 @@ Suite *addr_suite(void);
 Suite *glob_suite(void);
 Suite *config_suite(void);
 Suite *decide_suite(void);
+Suite *index_suite(void);
 Suite *decode_suite(void);
 Suite *log_suite(void);
 #endif

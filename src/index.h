@@ -1,0 +1,42 @@
+/* The rule index: which rules can match a destination, found in time that
+ * does not grow with the number of rules, in rule order.
+ *
+ * Address prefixes (CIDR) are either disjoint or nested, so they form a
+ * forest. The address space is cut into elementary intervals at every prefix
+ * boundary; each interval points to the deepest prefix that covers it, and
+ * each prefix to the one that encloses it. A look-up is a binary search, then
+ * a walk up the (shallow) nesting, collecting each prefix's rules. Unix
+ * paths are indexed by exact path and by the literal folder a glob starts
+ * with. Rules that no index can exclude (no dst, "*", host names, paths that
+ * begin with a wildcard) are candidates for every destination of their kind.
+ * Candidates are visited in rule order by merging these sorted lists. */
+#ifndef CR_INDEX_H
+#define CR_INDEX_H
+
+#include "addr.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cr_ruleset;
+struct cr_index;
+
+/* Builds the index of rs (NULL on allocation failure: the decision then
+ * walks every rule). */
+struct cr_index *cr_index_build(const struct cr_ruleset *rs);
+void cr_index_free(struct cr_index *ix);
+
+#define CR_INDEX_MAX_LISTS 48
+
+/* The candidate lists for d: sorted arrays of rule indices. */
+struct cr_candidates {
+	unsigned n;
+	const uint32_t *list[CR_INDEX_MAX_LISTS];
+	uint32_t len[CR_INDEX_MAX_LISTS];
+};
+void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c);
+
+/* Bytes the index holds (for the benchmark's memory figures). */
+size_t cr_index_size(const struct cr_index *ix);
+
+#endif

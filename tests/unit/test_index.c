@@ -1,0 +1,175 @@
+/* The index must pick exactly the rule a walk over every rule would pick:
+ * random rule sets (nested and overlapping prefixes, ports, paths, globs,
+ * wildcards, host names) against random destinations. */
+#include "suites.h"
+#include "decide.h"
+#include "index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned seed = 12345;
+static unsigned rnd(unsigned n)
+{
+	seed = seed * 1103515245u + 12345u;
+	return (seed >> 8) % n;
+}
+
+static const char *const paths[] = { "/run/a.sock", "/run/*.sock", "/run/x/*", "/tmp/s*", "@abs", "@ab*", "*.sock",
+				     "/var/run/docker.sock", "/run/x/y.sock" };
+
+static void random_rule(FILE *f, unsigned i)
+{
+	fprintf(f, "%s{ name = \"r%u\"; ", i ? ",\n" : "", i);
+	unsigned kind = rnd(7);
+	switch (kind) {
+	case 0: /* IPv4 prefix, nested around 10.x */
+		if (rnd(2))
+			fprintf(f, "dst = \"10.0.0.0/8\"; ");
+		else
+			fprintf(f, "dst = \"10.%u.0.0/16\"; ", rnd(4));
+		break;
+	case 1: {
+		unsigned len = rnd(33);
+		unsigned a = (10u << 24) | (rnd(4) << 16) | (rnd(4) << 8) | rnd(4);
+		a = len ? a & (0xffffffffu << (32 - len)) : 0;
+		fprintf(f, "dst = \"%u.%u.%u.%u/%u\"; ", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, len);
+		break;
+	}
+	case 2:
+		fprintf(f, "dst = [\"fd00::/%u\", \"fd00:%x::%x\"]; ", 8 + rnd(3) * 8, rnd(3), rnd(3));
+		break;
+	case 3:
+		fprintf(f, "path = \"%s\"; ", paths[rnd(sizeof paths / sizeof paths[0])]);
+		break;
+	case 4:
+		fprintf(f, "dst = \"*\"; ");
+		break;
+	case 5:
+		fprintf(f, "dst = \"*.example.com\"; ");
+		break;
+	default:
+		break; /* matches everything */
+	}
+	if (kind != 3 && rnd(3) == 0)
+		fprintf(f, "port = \"%u-%u\"; ", 80 + rnd(3), 82 + rnd(3));
+	fprintf(f, "action = \"refuse\"; }");
+}
+
+static struct cr_dest random_dest(const char **host)
+{
+	struct cr_dest d = { 0 };
+	*host = rnd(4) == 0 ? "api.example.com" : NULL;
+	switch (rnd(3)) {
+	case 0:
+		d.family = CR_FAM_INET;
+		d.addr[0] = rnd(5) ? 10 : 11;
+		d.addr[1] = (uint8_t)rnd(4);
+		d.addr[2] = (uint8_t)rnd(4);
+		d.addr[3] = (uint8_t)rnd(4);
+		d.port = (uint16_t)(79 + rnd(8));
+		break;
+	case 1:
+		d.family = CR_FAM_INET6;
+		d.addr[0] = rnd(5) ? 0xfd : 0xfe;
+		d.addr[3] = (uint8_t)rnd(3);
+		d.addr[15] = (uint8_t)rnd(3);
+		d.port = (uint16_t)(79 + rnd(8));
+		break;
+	default: {
+		static const char *const dests[] = { "/run/a.sock", "/run/b.sock", "/run/x/y.sock", "/tmp/sock", "@abs",
+						     "@abc", "/var/run/docker.sock", "/x.sock" };
+		d.family = CR_FAM_UNIX;
+		const char *p = dests[rnd(sizeof dests / sizeof dests[0])];
+		d.path_len = (uint16_t)strlen(p);
+		memcpy(d.path, p, d.path_len + 1);
+	}
+	}
+	return d;
+}
+
+START_TEST(index_equals_linear_walk)
+{
+	for (int round = 0; round < 60; round++) {
+		char *text = NULL;
+		size_t len;
+		FILE *f = open_memstream(&text, &len);
+		fprintf(f, "version = 1;\nrules = (\n");
+		unsigned n = 1 + rnd(round < 30 ? 12 : 200);
+		for (unsigned i = 0; i < n; i++)
+			random_rule(f, i);
+		fprintf(f, "\n);\n");
+		fclose(f);
+		char err[512];
+		struct cr_ruleset *rs = cr_config_load_string(text, "t.cfg", err, sizeof err);
+		ck_assert_msg(rs != NULL, "%s\n%s", err, text);
+		ck_assert_ptr_nonnull(rs->index);
+		for (int k = 0; k < 300; k++) {
+			const char *host;
+			struct cr_dest d = random_dest(&host);
+			struct cr_query q = { .dest = &d, .host = host, .comm = "x" };
+			int want = -1;
+			for (unsigned i = 0; i < rs->nrules && want < 0; i++)
+				if (cr_rule_matches(&rs->rules[i], &q))
+					want = (int)i;
+			struct cr_verdict v;
+			cr_decide_peek(rs, &q, &v);
+			int got = v.rule ? (int)(v.rule - rs->rules) : -1;
+			char dst[200];
+			cr_dest_format(&d, dst, sizeof dst);
+			ck_assert_msg(got == want, "round %d, %s: index picked %d, the walk %d\n%s", round, dst, got, want, text);
+		}
+		cr_ruleset_free(rs);
+		free(text);
+	}
+}
+END_TEST
+
+START_TEST(nested_prefixes_edges)
+{
+	char err[512];
+	struct cr_ruleset *rs = cr_config_load_string(
+		"version = 1; rules = (\n"
+		"{ name = \"host\"; dst = \"255.255.255.255\"; action = \"refuse\"; },\n"
+		"{ name = \"all4\"; dst = \"0.0.0.0/0\"; port = 1; action = \"refuse\"; },\n"
+		"{ name = \"last6\"; dst = \"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\"; action = \"refuse\"; },\n"
+		"{ name = \"all6\"; dst = \"::/0\"; port = 1; action = \"refuse\"; },\n"
+		"{ name = \"net\"; dst = \"10.0.0.0/8\"; action = \"refuse\"; },\n"
+		"{ name = \"sub\"; dst = \"10.1.0.0/16\"; action = \"refuse\"; }\n"
+		");", "t.cfg", err, sizeof err);
+	ck_assert_msg(rs != NULL, "%s", err);
+	struct cr_dest d = { .family = CR_FAM_INET, .port = 1 };
+	struct cr_query q = { .dest = &d, .comm = "x" };
+	struct cr_verdict v;
+	memset(d.addr, 0xff, 4);
+	cr_decide_peek(rs, &q, &v);
+	ck_assert_str_eq(v.rule->name, "host");
+	memcpy(d.addr, "\x0a\x01\x02\x03", 4);
+	cr_decide_peek(rs, &q, &v);
+	ck_assert_str_eq(v.rule->name, "all4");
+	d.port = 2;
+	cr_decide_peek(rs, &q, &v);
+	ck_assert_str_eq(v.rule->name, "net");
+	d.family = CR_FAM_INET6;
+	memset(d.addr, 0xff, 16);
+	cr_decide_peek(rs, &q, &v);
+	ck_assert_str_eq(v.rule->name, "last6");
+	memset(d.addr, 0, 16);
+	d.port = 1;
+	cr_decide_peek(rs, &q, &v);
+	ck_assert_str_eq(v.rule->name, "all6");
+	cr_ruleset_free(rs);
+}
+END_TEST
+
+Suite *index_suite(void)
+{
+	Suite *s = suite_create("index");
+	TCase *tc = tcase_create("index");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, index_equals_linear_walk);
+	tcase_add_test(tc, nested_prefixes_edges);
+	suite_add_tcase(s, tc);
+	return s;
+}
