@@ -19,7 +19,7 @@ BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db
 
-CORE := addr glob config decide index errtab decode log pending hostcache
+CORE := addr glob config decide index errtab decode log pending fdinfo hostcache
 LIB := $(CORE) current preload hook_connect hook_socket hook_resolve
 CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)

@@ -20,6 +20,7 @@
 #include "current.h"
 #include "decide.h"
 #include "export.h"
+#include "fdinfo.h"
 #include "hostcache.h"
 #include "log.h"
 #include "pending.h"
@@ -100,53 +101,81 @@ static bool reported_later(int err)
 	}
 }
 
+/* Connects the socket to port 0 on loopback, in the address form the
+ * program used: the kernel refuses it, exactly as a real refusal. */
+static ssize_t refuse_through_sink(const struct cr_op *op, const struct sockaddr *sa, const struct cr_dest *d,
+				   int err)
+{
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} sink;
+	memset(&sink, 0, sizeof sink);
+	socklen_t slen;
+	if (sa->sa_family == AF_INET) {
+		sink.in.sin_family = AF_INET;
+		sink.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		slen = sizeof sink.in;
+	} else {
+		sink.in6.sin6_family = AF_INET6;
+		if (d->mapped) {
+			sink.in6.sin6_addr.s6_addr[10] = sink.in6.sin6_addr.s6_addr[11] = 0xff;
+			sink.in6.sin6_addr.s6_addr[12] = 127;
+			sink.in6.sin6_addr.s6_addr[15] = 1;
+		} else {
+			sink.in6.sin6_addr = in6addr_loopback;
+		}
+		slen = sizeof sink.in6;
+	}
+	ssize_t ret = op_call(op, (struct sockaddr *)&sink, slen);
+	if (ret < 0 && errno == ECONNREFUSED)
+		errno = err;
+	/* The kernel's state of a refused socket is not a fresh one (a retry
+	 * gets ECONNABORTED first): from now on the kernel answers. */
+	cr_fdinfo_set_fresh(op->fd, false);
+	return ret;
+}
+
+/* Fails at once, as a blocking connect() that the kernel refused returns. */
+static ssize_t fail_now(int err)
+{
+	pthread_testcancel();
+	errno = err;
+	return -1;
+}
+
 /* Fails the attempt the way the kernel would; sets errno, returns -1 (or
  * the kernel's own answer). *simulated says whether we did it. */
 static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, socklen_t len,
 			const struct cr_dest *d, int sotype, int err, bool *simulated)
 {
+	bool inet = d->family != CR_FAM_UNIX;
+	struct cr_fdinfo fi = cr_fdinfo_get(op->fd);
+	*simulated = true;
+	if (fi.known && fi.fresh && fi.domain == sa->sa_family) {
+		/* A socket we saw made and never connected: no need to ask the
+		 * kernel anything. A blocking one fails at once (the kernel's
+		 * refusal would leave it just as reusable); a non-blocking TCP
+		 * one is refused by the kernel, through the sink. */
+		if (inet && fi.type == SOCK_STREAM && fi.nonblock && reported_later(err))
+			return refuse_through_sink(op, sa, d, err);
+		return fail_now(err);
+	}
+	/* Otherwise ask: a bad descriptor, an address of another family than
+	 * the socket's, a connected or listening socket get the kernel's own
+	 * answer, through the sink. */
 	int domain = 0;
 	socklen_t olen = sizeof domain;
-	*simulated = false;
-	/* A bad descriptor, or an address of another family than the socket's,
-	 * gets the kernel's own answer. */
-	if (cr_real.getsockopt(op->fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0 || domain != sa->sa_family)
+	if (cr_real.getsockopt(op->fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0 || domain != sa->sa_family ||
+	    (!sotype && !(sotype = socket_type(op->fd)))) {
+		*simulated = false;
 		return op_call(op, sa, len);
-	if (!sotype && !(sotype = socket_type(op->fd)))
-		return op_call(op, sa, len);
-	*simulated = true;
-	if (sotype == SOCK_STREAM && d->family != CR_FAM_UNIX && reported_later(err)) {
-		union {
-			struct sockaddr_in in;
-			struct sockaddr_in6 in6;
-		} sink;
-		memset(&sink, 0, sizeof sink);
-		socklen_t slen;
-		if (sa->sa_family == AF_INET) {
-			sink.in.sin_family = AF_INET;
-			sink.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			slen = sizeof sink.in;
-		} else {
-			sink.in6.sin6_family = AF_INET6;
-			if (d->mapped) {
-				sink.in6.sin6_addr.s6_addr[10] = sink.in6.sin6_addr.s6_addr[11] = 0xff;
-				sink.in6.sin6_addr.s6_addr[12] = 127;
-				sink.in6.sin6_addr.s6_addr[15] = 1;
-			} else {
-				sink.in6.sin6_addr = in6addr_loopback;
-			}
-			slen = sizeof sink.in6;
-		}
-		ssize_t ret = op_call(op, (struct sockaddr *)&sink, slen);
-		if (ret < 0 && errno == ECONNREFUSED)
-			errno = err;
-		return ret;
 	}
+	if (inet && sotype == SOCK_STREAM && reported_later(err))
+		return refuse_through_sink(op, sa, d, err);
 	/* Unix sockets fail at once in the kernel too; so do the errnos a
 	 * kernel reports from connect() itself. Datagram sockets: see README. */
-	pthread_testcancel();
-	errno = err;
-	return -1;
+	return fail_now(err);
 }
 
 static const char *proto_name(int family, int sotype)
@@ -211,8 +240,9 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 			       socklen_t len, const struct cr_dest *dest)
 {
 	int saved_errno = errno;
-	int sotype = 0;
-	if (rs->needs_sotype && dest->family != CR_FAM_UNIX)
+	struct cr_fdinfo fi = cr_fdinfo_get(op->fd);
+	int sotype = fi.known ? fi.type : 0;
+	if (!sotype && rs->needs_sotype && dest->family != CR_FAM_UNIX)
 		sotype = socket_type(op->fd);
 	char host[CR_HOST_MAX];
 	struct cr_query q = {
@@ -234,6 +264,10 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	else
 		ret = op_call(op, sa, len);
 	int ret_errno = errno, err = ret >= 0 ? 0 : errno;
+	/* A connect that went through, or is under way, ends freshness; one
+	 * that failed leaves the socket as reusable as before. */
+	if (fi.known && !simulated)
+		cr_fdinfo_set_fresh(op->fd, err != 0 && err != EINPROGRESS && err != EALREADY && err != EISCONN);
 
 	bool dry_run = v.dry_run && (v.action == CR_ACT_REFUSE || v.action == CR_ACT_FAIL);
 	const char *rule = v.rule ? v.rule->name : NULL;

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,38 @@ static int sys_close_range(unsigned a, unsigned b, int fl)
 	return (int)syscall(SYS_close_range, a, b, fl);
 }
 
+static int sys_dup(int fd)
+{
+	return (int)syscall(SYS_dup, fd);
+}
+static int sys_listen(int fd, int backlog)
+{
+	return (int)syscall(SYS_listen, fd, backlog);
+}
+static int sys_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+static int sys_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
 static void set_fallbacks(void)
 {
+	cr_real.dup = sys_dup;
+	cr_real.listen = sys_listen;
+	cr_real.fcntl = sys_fcntl;
+	cr_real.fcntl64 = sys_fcntl;
+	cr_real.ioctl = sys_ioctl;
 	cr_real.connect = sys_connect;
 	cr_real.sendto = sys_sendto;
 	cr_real.sendmsg = sys_sendmsg;
@@ -107,6 +138,11 @@ static void resolve_all(void)
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 	RESOLVE(close_range);
+	RESOLVE(dup);
+	RESOLVE(listen);
+	RESOLVE(fcntl);
+	RESOLVE(fcntl64);
+	RESOLVE(ioctl);
 	RESOLVE(getaddrinfo);
 	RESOLVE(gethostbyname);
 	RESOLVE(gethostbyname2);
