@@ -36,7 +36,9 @@ static const struct { const char *name; int value; } facilities[] = {
 };
 
 struct load {
-	const char *rule;       /* 'rule "name"' while a rule is read: every message names it */
+	/* While a rule is read, every message names it: by name, or number. */
+	const char *rule_name;
+	unsigned rule_number;   /* from 1; 0 = not in a rule */
 	const char *file;
 	char *err;
 	size_t errsize;
@@ -48,7 +50,11 @@ fail(struct load *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	int n = ld->rule ? snprintf(msg, sizeof msg, "%s: ", ld->rule) : 0;
+	int n = 0;
+	if (ld->rule_name)
+		n = snprintf(msg, sizeof msg, "rule \"%.60s\": ", ld->rule_name);
+	else if (ld->rule_number)
+		n = snprintf(msg, sizeof msg, "rule %u: ", ld->rule_number);
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -379,15 +385,14 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 {
 	const config_setting_t *errno_s = NULL;
 	bool has_action = false;
-	char label[80];
 
 	r->line = config_setting_source_line(g);
 	r->process_ok = -1;
 	r->level = CR_LEVEL_INHERIT;
 	r->dry_run = -1;
 	r->err = ECONNREFUSED;
-	snprintf(label, sizeof label, "rule %u", index + 1);
-	ld->rule = label;
+	ld->rule_name = NULL;
+	ld->rule_number = index + 1;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");
@@ -404,7 +409,7 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 				return fail(ld, n, "name has a control character");
 		r->name = strdup(v);
 		r->named = true;
-		snprintf(label, sizeof label, "rule \"%.60s\"", v);
+		ld->rule_name = r->name;
 	} else {
 		char buf[16];
 		snprintf(buf, sizeof buf, "#%u", index + 1);
@@ -506,6 +511,8 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 	if (r->action == CR_ACT_LOG)
 		r->level = r->level == CR_LEVEL_INHERIT ? CR_LEVEL_ALL : r->level;
 	r->name_hash = hash_name(r->name);
+	r->counted = r->first || r->after || r->every || r->has_probability;
+	r->scheduled = r->counted || r->has_window || r->has_flap;
 	return 0;
 }
 
@@ -645,7 +652,8 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 				rs->nrules = j + 1;
 				rc = parse_rule(ld, config_setting_get_elem(s, j), j, &rs->rules[j]);
 			}
-			ld->rule = NULL;
+			ld->rule_name = NULL;
+			ld->rule_number = 0;
 		} else {
 			return fail(ld, s, "unknown key '%s' (the top level takes: version, seed, default_action, dry_run, log, rules)", k);
 		}
@@ -689,9 +697,14 @@ static void finish(struct cr_ruleset *rs)
 			rs->needs_clock = true;
 		if (r->nhosts)
 			rs->needs_host = true;
-		r->state = calloc(1, sizeof *r->state);
-		r->state->loaded_at = now;
-		atomic_init(&r->state->refs, 1);
+	}
+	rs->states = calloc(1, sizeof *rs->states + (rs->nrules + 1) * sizeof rs->states->states[0]);
+	if (!rs->states)
+		abort();
+	atomic_init(&rs->states->refs, 1);
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		rs->rules[i].state = &rs->states->states[i];
+		rs->rules[i].state->loaded_at = now;
 	}
 	rs->index = cr_index_build(rs);
 }
@@ -769,6 +782,12 @@ static void free_strings(char **v, unsigned n)
 	free(v);
 }
 
+static void block_unref(struct cr_state_block *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
+
 void cr_ruleset_free(struct cr_ruleset *rs)
 {
 	if (!rs)
@@ -781,14 +800,29 @@ void cr_ruleset_free(struct cr_ruleset *rs)
 		free(r->ports);
 		free_strings(r->paths, r->npaths);
 		free(r->process);
-		if (r->state && atomic_fetch_sub(&r->state->refs, 1) == 1)
-			free(r->state);
+		block_unref(r->foreign);
 	}
+	block_unref(rs->states);
 	free(rs->rules);
 	free(rs->log.file);
 	free(rs->source);
 	cr_index_free(rs->index);
 	free(rs);
+}
+
+size_t cr_ruleset_bytes(const struct cr_ruleset *rs)
+{
+	size_t n = sizeof *rs + rs->nrules * sizeof *rs->rules + cr_index_size(rs->index);
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		const struct cr_rule *r = &rs->rules[i];
+		n += strlen(r->name) + 1 + r->nprefixes * sizeof *r->prefixes + r->nports * sizeof *r->ports +
+		     sizeof *r->state + (r->process ? strlen(r->process) + 1 : 0);
+		for (unsigned j = 0; j < r->nhosts; j++)
+			n += sizeof(char *) + strlen(r->hosts[j]) + 1;
+		for (unsigned j = 0; j < r->npaths; j++)
+			n += sizeof(char *) + strlen(r->paths[j]) + 1;
+	}
+	return n;
 }
 
 void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe)
@@ -809,6 +843,12 @@ void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 		memcpy(rules, src->rules, src->nrules * sizeof *rules);
 	if (dst->nrules)
 		memcpy(rules + src->nrules, dst->rules, dst->nrules * sizeof *rules);
+	/* The moved rules keep their states: their block must outlive src. */
+	for (unsigned i = 0; i < src->nrules; i++)
+		if (!rules[i].foreign && src->states) {
+			rules[i].foreign = src->states;
+			atomic_fetch_add(&src->states->refs, 1);
+		}
 	free(dst->rules);
 	free(src->rules);
 	dst->rules = rules;
@@ -1021,10 +1061,11 @@ void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *o
 		free(mine);
 		free(theirs);
 		if (same) {
-			if (atomic_fetch_sub(&r->state->refs, 1) == 1)
-				free(r->state);
+			struct cr_state_block *b = o->foreign ? o->foreign : old->states;
+			atomic_fetch_add(&b->refs, 1);
+			block_unref(r->foreign);
+			r->foreign = b;
 			r->state = o->state;
-			atomic_fetch_add(&r->state->refs, 1);
 		}
 	}
 	name_set_free(&names);

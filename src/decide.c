@@ -45,11 +45,11 @@ bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
 	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
 }
 
-bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
+static bool matches(const struct cr_rule *r, const struct cr_query *q, bool dst_matched)
 {
 	const struct cr_dest *d = q->dest;
 	bool inet = d->family == CR_FAM_INET || d->family == CR_FAM_INET6;
-	if (r->has_dst && (!inet || !dst_matches(r, q)))
+	if (r->has_dst && !dst_matched && (!inet || !dst_matches(r, q)))
 		return false;
 	if (r->nports && (!inet || !port_matches(r, d->port)))
 		return false;
@@ -73,6 +73,11 @@ bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
 	if (r->process && !(r->process_ok >= 0 ? r->process_ok : cr_process_matches(r->process, q->comm, q->exe)))
 		return false;
 	return true;
+}
+
+bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
+{
+	return matches(r, q, false);
 }
 
 /* splitmix64: a strong 64-bit mix, so that consecutive n give independent draws. */
@@ -124,13 +129,17 @@ static void verdict_for(const struct cr_ruleset *rs, const struct cr_rule *r, st
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
 static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
-		     struct cr_verdict *v, bool count)
+		     struct cr_verdict *v, bool count, bool dst_matched)
 {
-	if (!cr_rule_matches(r, q))
+	if (!matches(r, q, dst_matched))
 		return false;
-	uint64_t n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
-			   : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
-	if (!cr_rule_fires(rs, r, n, q->now))
+	uint64_t n = 0;
+	if (r->counted) {
+		/* Only a schedule that counts attempts needs the shared counter. */
+		n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
+			  : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
+	}
+	if (r->scheduled && !cr_rule_fires(rs, r, n, q->now))
 		return false;
 	verdict_for(rs, r, v);
 	v->attempt = n;
@@ -140,8 +149,9 @@ static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const
 static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
 	struct cr_candidates c;
-	uint32_t pos[CR_INDEX_MAX_LISTS] = { 0 };
+	uint32_t pos[CR_INDEX_MAX_LISTS];
 	cr_index_candidates(rs->index, q->dest, &c);
+	memset(pos, 0, c.n * sizeof pos[0]);
 	/* Merge the sorted lists: candidates in rule order, each once. */
 	uint32_t last = UINT32_MAX;
 	for (;;) {
@@ -158,7 +168,7 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 		if (best == last)
 			continue;
 		last = best;
-		if (try_rule(rs, &rs->rules[best], q, v, count))
+		if (try_rule(rs, &rs->rules[best], q, v, count, c.dst_matched[from]))
 			return true;
 	}
 }
@@ -170,7 +180,7 @@ static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct
 			goto done;
 	} else {
 		for (unsigned i = 0; i < rs->nrules; i++)
-			if (try_rule(rs, &rs->rules[i], q, v, count))
+			if (try_rule(rs, &rs->rules[i], q, v, count, false))
 				goto done;
 	}
 	*v = (struct cr_verdict){

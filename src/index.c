@@ -67,13 +67,15 @@ struct table {
 	struct node *nodes;
 	uint32_t nnodes;
 	struct key *bounds; /* sorted starts of the elementary intervals */
+	uint32_t *bounds32; /* the same, IPv4: a quarter of the memory to search */
 	int32_t *deepest;   /* per interval: the deepest covering node, or -1 */
 	uint32_t nbounds;
 };
 
 struct path_entry {
+	uint64_t hash;
 	char *key;          /* "=/exact/path" or "/folder/" */
-	uint32_t off, n;
+	uint32_t len, off, n;
 };
 
 struct cr_index {
@@ -95,20 +97,55 @@ struct item { /* one (prefix, rule) pair before grouping */
 	uint32_t rule;
 };
 
-static int item_cmp(const void *a, const void *b)
+/* Byte b (0 = least significant) of a key. */
+static unsigned key_byte(struct key k, unsigned b)
 {
-	const struct item *x = a, *y = b;
-	int c = key_cmp(x->start, y->start);
-	if (c)
-		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1; /* the enclosing (shorter) first */
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	return b < 8 ? (unsigned)(k.lo >> (8 * b)) & 255 : (unsigned)(k.hi >> (8 * (b - 8))) & 255;
 }
 
-static int bound_cmp(const void *a, const void *b)
+/* LSD radix sort, stable: one pass a byte, a pass skipped when every
+ * element has the same byte there. Loads of 100,000 rules sort in a few
+ * milliseconds, where qsort took tens. byte_of(e, b) gives byte b of e. */
+static bool radix_sort(void *base, size_t n, size_t size, unsigned nbytes, unsigned (*byte_of)(const void *, unsigned))
 {
-	return key_cmp(*(const struct key *)a, *(const struct key *)b);
+	char *tmp = malloc(n > 0 ? n * size : 1), *src = base, *dst = tmp;
+	if (!tmp)
+		return false;
+	for (unsigned b = 0; b < nbytes; b++) {
+		size_t count[257] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[byte_of(src + i * size, b) + 1]++;
+		bool one_value = false;
+		for (unsigned v = 1; v <= 256; v++)
+			if (count[v] == n)
+				one_value = true;
+		if (one_value)
+			continue;
+		for (unsigned v = 1; v <= 256; v++)
+			count[v] += count[v - 1];
+		for (size_t i = 0; i < n; i++)
+			memcpy(dst + count[byte_of(src + i * size, b)]++ * size, src + i * size, size);
+		char *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != base)
+		memcpy(base, src, n * size);
+	free(tmp);
+	return true;
+}
+
+/* Items sort by start, then length (the enclosing, shorter, first); they
+ * arrive in rule order, which the stable sort keeps among equals. */
+static unsigned item_byte(const void *e, unsigned b)
+{
+	const struct item *it = e;
+	return b == 0 ? it->len : key_byte(it->start, b - 1);
+}
+
+static unsigned bound_byte(const void *e, unsigned b)
+{
+	return key_byte(*(const struct key *)e, b);
 }
 
 struct pool {
@@ -138,7 +175,8 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 	memset(t, 0, sizeof *t);
 	if (n == 0)
 		return true;
-	qsort(items, n, sizeof *items, item_cmp);
+	if (!radix_sort(items, n, sizeof *items, 1 + bits / 8, item_byte))
+		return false;
 	t->nodes = calloc(n, sizeof *t->nodes);
 	t->bounds = calloc(2 * n + 1, sizeof *t->bounds);
 	t->deepest = calloc(2 * n + 1, sizeof *t->deepest);
@@ -177,12 +215,24 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		stack[depth++] = (int32_t)i;
 	}
 	/* Elementary intervals, and the deepest node covering each. */
-	qsort(t->bounds, nb, sizeof *t->bounds, bound_cmp);
+	if (!radix_sort(t->bounds, nb, sizeof *t->bounds, bits / 8, bound_byte)) {
+		free(stack);
+		return false;
+	}
 	uint32_t m = 0;
 	for (uint32_t i = 0; i < nb; i++)
 		if (m == 0 || key_cmp(t->bounds[m - 1], t->bounds[i]) != 0)
 			t->bounds[m++] = t->bounds[i];
 	t->nbounds = m;
+	if (bits == 32) {
+		t->bounds32 = malloc(m * sizeof *t->bounds32);
+		if (!t->bounds32) {
+			free(stack);
+			return false;
+		}
+		for (uint32_t i = 0; i < m; i++)
+			t->bounds32[i] = (uint32_t)t->bounds[i].lo;
+	}
 	depth = 0;
 	uint32_t next = 0;
 	for (uint32_t i = 0; i < m; i++) {
@@ -210,9 +260,13 @@ static uint64_t hash_bytes(const char *s, size_t n)
 
 static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t n)
 {
-	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)hash_bytes(key, n) & mask;
-	while (ix->paths[i].key && !(strlen(ix->paths[i].key) == n && memcmp(ix->paths[i].key, key, n) == 0))
+	uint64_t h = hash_bytes(key, n);
+	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
+	while (ix->paths[i].key && !(ix->paths[i].hash == h && ix->paths[i].len == n &&
+				     memcmp(ix->paths[i].key, key, n) == 0))
 		i = (i + 1) & mask;
+	ix->paths[i].hash = h;
+	ix->paths[i].len = (uint32_t)n;
 	return &ix->paths[i];
 }
 
@@ -375,6 +429,7 @@ void cr_index_free(struct cr_index *ix)
 	for (int i = 0; i < 2; i++) {
 		free(ts[i]->nodes);
 		free(ts[i]->bounds);
+		free(ts[i]->bounds32);
 		free(ts[i]->deepest);
 	}
 	if (ix->paths)
@@ -392,10 +447,11 @@ size_t cr_index_size(const struct cr_index *ix)
 
 /* ---- look-up ---- */
 
-static void add(struct cr_candidates *c, const uint32_t *list, uint32_t n)
+static void add(struct cr_candidates *c, const uint32_t *list, uint32_t n, bool dst_matched)
 {
 	if (n && c->n < CR_INDEX_MAX_LISTS) {
 		c->list[c->n] = list;
+		c->dst_matched[c->n] = dst_matched;
 		c->len[c->n++] = n;
 	}
 }
@@ -406,24 +462,35 @@ static void lookup_table(const struct cr_index *ix, const struct table *t, struc
 		return;
 	/* The last interval that starts at or before k. */
 	uint32_t lo = 0, hi = t->nbounds;
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (key_cmp(t->bounds[mid], k) <= 0)
-			lo = mid;
-		else
-			hi = mid;
+	if (t->bounds32) {
+		uint32_t k32 = (uint32_t)k.lo;
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (t->bounds32[mid] <= k32)
+				lo = mid;
+			else
+				hi = mid;
+		}
+	} else {
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (key_cmp(t->bounds[mid], k) <= 0)
+				lo = mid;
+			else
+				hi = mid;
+		}
 	}
 	for (int32_t nd = t->deepest[lo]; nd >= 0; nd = t->nodes[nd].parent)
-		add(c, ix->pool + t->nodes[nd].off, t->nodes[nd].n);
+		add(c, ix->pool + t->nodes[nd].off, t->nodes[nd].n, true);
 }
 
-static void lookup_path(const struct cr_index *ix, const char *key, size_t n, struct cr_candidates *c)
+static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, struct cr_candidates *c)
 {
-	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)hash_bytes(key, n) & mask;
+	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
 	for (; ix->paths[i].key; i = (i + 1) & mask) {
 		const struct path_entry *e = &ix->paths[i];
-		if (strlen(e->key) == n && memcmp(e->key, key, n) == 0) {
-			add(c, ix->pool + e->off, e->n);
+		if (e->hash == h && e->len == n && memcmp(e->key, key, n) == 0) {
+			add(c, ix->pool + e->off, e->n, false);
 			return;
 		}
 	}
@@ -433,7 +500,7 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 {
 	c->n = 0;
 	if (d->family == CR_FAM_INET || d->family == CR_FAM_INET6) {
-		add(c, ix->pool + ix->ip_off, ix->ip_n);
+		add(c, ix->pool + ix->ip_off, ix->ip_n, false);
 		if (d->family == CR_FAM_INET)
 			lookup_table(ix, &ix->v4, key_of(d->addr, false), c);
 		else
@@ -442,15 +509,19 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 	}
 	if (d->family != CR_FAM_UNIX)
 		return;
-	add(c, ix->pool + ix->unix_off, ix->unix_n);
+	add(c, ix->pool + ix->unix_off, ix->unix_n, false);
 	if (!ix->npaths_cap || d->path_len == 0)
 		return;
-	/* The exact path, then every folder it lies in. */
+	/* The exact path, then every folder it lies in; the folders' hashes
+	 * grow along the path, one pass. */
 	char key[sizeof d->path + 2];
 	key[0] = '=';
 	memcpy(key + 1, d->path, d->path_len);
-	lookup_path(ix, key, (size_t)d->path_len + 1, c);
-	for (size_t i = 0; i < d->path_len; i++)
+	lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, c);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < d->path_len; i++) {
+		h = (h ^ (unsigned char)d->path[i]) * 1099511628211ULL;
 		if (d->path[i] == '/')
-			lookup_path(ix, d->path, i + 1, c);
+			lookup_path(ix, h, d->path, i + 1, c);
+	}
 }

@@ -33,6 +33,9 @@ struct cr_candidates {
 	unsigned n;
 	const uint32_t *list[CR_INDEX_MAX_LISTS];
 	uint32_t len[CR_INDEX_MAX_LISTS];
+	/* The rules of this list name a prefix that holds the destination:
+	 * their dst key needs no second look. */
+	bool dst_matched[CR_INDEX_MAX_LISTS];
 };
 void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c);
 

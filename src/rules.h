@@ -22,7 +22,13 @@ struct cr_index;
 struct cr_rule_state {
 	atomic_uint_fast64_t attempts; /* matching attempts so far */
 	double loaded_at;              /* monotonic seconds: the window/flap clock */
-	atomic_int refs;               /* rule sets sharing this state */
+};
+
+/* The states of one loaded rule set, in one allocation; counted, since a
+ * later rule set may go on using some of them. */
+struct cr_state_block {
+	atomic_long refs;
+	struct cr_rule_state states[];
 };
 
 struct cr_rule {
@@ -59,8 +65,11 @@ struct cr_rule {
 	double window_start, window_duration;
 	double flap_up, flap_down;
 	uint64_t name_hash;         /* seeds the probability stream */
+	bool counted;               /* a schedule counts attempts (first, after, every, probability) */
+	bool scheduled;             /* any schedule at all */
 
 	struct cr_rule_state *state;
+	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
 };
 
 struct cr_log_conf {
@@ -86,6 +95,7 @@ struct cr_ruleset {
 	struct cr_rule *rules;
 	unsigned nrules;
 	struct cr_index *index;     /* candidates by destination (index.h) */
+	struct cr_state_block *states;
 };
 
 /* A ruleset with no rules and the default log settings: audit mode. */
@@ -94,6 +104,8 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 /* Decides each rule's process key once, for the process that loads the set
  * (the preload library is one process); exe may be NULL. */
 void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe);
+/* Bytes of the compact rule data, index included (malloc's overhead not). */
+size_t cr_ruleset_bytes(const struct cr_ruleset *rs);
 /* Moves the rules of src in front of those of dst (src is left empty). */
 void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);
 
