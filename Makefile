@@ -26,7 +26,7 @@ LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 
-.PHONY: all deps test-deps demo check unit integration examples-check clean install uninstall
+.PHONY: all deps test-deps demo check unit integration bench clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
@@ -63,6 +63,20 @@ unit: $(BUILD)/unit_tests
 
 integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
+
+BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide
+
+$(BUILD)/bench/%: tests/bench/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $<
+
+$(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lm
+
+# Benchmarks: figures and ratios, not pass/fail (see README, Performance).
+bench: all test-deps $(BENCH_BIN)
+	@python3 tests/bench/run.py $(BUILD)
 
 # Integration first, then the unit suites, so that the run ends with Check's
 # summary; either failing fails the target.

@@ -1,0 +1,142 @@
+"""make bench: every figure side by side in one run, A/B alternated (the
+machines are noisy), printed as a median with its range, and as ratios.
+
+Usage: python3 tests/bench/run.py BUILD
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIB = os.path.join(BUILD, "libconnrefuse.so")
+BENCH = os.path.join(BUILD, "bench", "bench_connect")
+ROUNDS = 11
+TMP = tempfile.mkdtemp(prefix="connrefuse-bench.")
+results = {}
+
+
+def run(cmd, env=None):
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.pop("CONNREFUSE_CONFIG", None)
+    if env:
+        e.update(env)
+    out = subprocess.run(cmd, env=e, check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def fmt(xs):
+    return "%9.1f ns  (range %.1f-%.1f)" % (statistics.median(xs), min(xs), max(xs))
+
+
+def ab(label, cmd_a, env_a, cmd_b, env_b, name_a, name_b):
+    """Alternates A and B ROUNDS times; prints both and the ratio B/A."""
+    a, b = [], []
+    for _ in range(ROUNDS):
+        a.append(run(cmd_a, env_a))
+        b.append(run(cmd_b, env_b))
+    ratio = statistics.median(b) / statistics.median(a)
+    ratios = sorted(y / x for x, y in zip(a, b))
+    print("%s\n  %-28s %s\n  %-28s %s\n  ratio %s / %s: %.3f (per-round range %.3f-%.3f)"
+          % (label, name_a, fmt(a), name_b, fmt(b), name_b, name_a, ratio, ratios[0], ratios[-1]))
+    return statistics.median(a), statistics.median(b), ratio
+
+
+def config(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def nonmatching_rules(n):
+    lines = ['{ name = "r%d"; dst = "10.%d.%d.%d"; port = 5432; action = "refuse"; }'
+             % (i, (i >> 16) & 255, (i >> 8) & 255, i & 255) for i in range(n)]
+    return 'version = 1;\nlog: { syslog = false; level = "none"; };\nrules = (\n%s\n);\n' % ",\n".join(lines)
+
+
+def main():
+    t_start = time.time()
+    machine = subprocess.run(["sh", "-c", "uname -r; nproc; lscpu | sed -n 's/^Model name: *//p'"],
+                             capture_output=True, text=True).stdout.split("\n")
+    print("machine: %s, %s cores, kernel %s; %d rounds per figure, alternated"
+          % (machine[2].strip(), machine[1].strip(), machine[0].strip(), ROUNDS))
+    portfile = os.path.join(TMP, "port")
+    listener = subprocess.Popen([os.path.join(BUILD, "bench", "listener"), portfile])
+    try:
+        while not os.path.exists(portfile):
+            time.sleep(0.01)
+        port = open(portfile).read().strip()
+        closed = subprocess.run([sys.executable, "-c", "import socket; s=socket.socket(); "
+                                 "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"],
+                                capture_output=True, text=True).stdout.strip()
+
+        print("\n== pass-through: socket+connect+close to a loopback listener, preloaded vs bare")
+        for n in (0, 1000, 100000):
+            cfg = config("pass-%d.cfg" % n, nonmatching_rules(n))
+            _, _, r = ab("%d non-matching rules:" % n, [BENCH, "pass", "4000", port], None,
+                         [BENCH, "pass", "4000", port], {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": cfg},
+                         "bare", "preloaded")
+            results["pass_ratio_%d" % n] = r
+
+        print("\n== decision alone (in process)")
+        out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide"), TMP], capture_output=True,
+                             text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("RESULT "):
+                _, k, v = line.split()
+                results[k] = float(v)
+            else:
+                print("  " + line)
+        for kind in ("v4", "v6", "ports", "unix"):
+            a, b = results["decide_%s_1000" % kind], results["decide_%s_100000" % kind]
+            print("  %-6s 100,000 / 1,000 rules: %.2fx" % (kind, b / a))
+
+        print("\n== a simulated blocking refusal vs a real kernel refusal, connect() alone, logging off")
+        refuse = config("refuse.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n'
+                        'rules = ( { name = "r"; port = %s; action = "refuse"; } );\n' % port)
+        real, sim, r = ab("", [BENCH, "call", "5000", closed], None, [BENCH, "call", "5000", port],
+                          {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": refuse}, "kernel refusal", "simulated")
+        print("  the simulated refusal is %.0fx cheaper" % (real / sim))
+        results["refusal_cheaper"] = real / sim
+
+        print("\n== a refused socket+connect+close loop (10,000): connrefuse vs strace inject")
+        loop = [BENCH, "loop", "10000", port]
+        cr = {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": refuse}
+        strace = shutil.which("strace")
+        if not strace:
+            print("  strace not installed: skipped")
+        else:
+            inject = [strace, "-f", "-o", "/dev/null", "-e", "trace=connect",
+                      "-e", "inject=connect:error=ECONNREFUSED"]
+            a, b, r = ab("strace -e inject:", loop, cr, inject + loop, None, "connrefuse", "strace")
+            print("  connrefuse is %.1fx faster than strace inject" % r)
+            results["strace_ratio"] = r
+            a, b, r = ab("strace --seccomp-bpf -e inject:", loop, cr, inject[:1] + ["--seccomp-bpf"] + inject[1:] + loop,
+                         None, "connrefuse", "strace --seccomp-bpf")
+            print("  connrefuse is %.1fx faster than strace --seccomp-bpf inject" % r)
+            results["strace_seccomp_ratio"] = r
+
+        print("\n== a logging storm: the refused loop, 100,000 times, syslog receiver that never reads")
+        if os.geteuid() != 0:
+            print("  needs root (a private /dev with its own /dev/log): skipped")
+        else:
+            storm = subprocess.run([os.path.join(HERE, "..", "integration", "private-dev.sh"), sys.executable,
+                                    os.path.join(HERE, "storm.py"), BUILD, port, TMP],
+                                   capture_output=True, text=True)
+            sys.stdout.write(storm.stdout)
+            if storm.returncode != 0:
+                sys.stdout.write(storm.stderr)
+    finally:
+        listener.kill()
+        listener.wait()
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("\nbench finished in %.0f s" % (time.time() - t_start))
+
+
+main()
