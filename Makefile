@@ -26,7 +26,7 @@ LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 
-.PHONY: all deps test-deps demo check unit integration bench clean install uninstall
+.PHONY: all deps test-deps demo check check-asan check-tsan unit integration bench clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
@@ -81,7 +81,7 @@ bench: all test-deps $(BENCH_BIN)
 # Integration first, then the unit suites, so that the run ends with Check's
 # summary; either failing fails the target.
 check: all test-deps $(BUILD)/unit_tests $(HELPERS)
-	@rc=0; sh tests/integration/run.sh $(BUILD) || rc=1; \
+	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) || rc=1; \
 	$(BUILD)/unit_tests || rc=1; exit $$rc
 
 VERSION := $(shell sed -n 's/^\#define CONNREFUSE_VERSION "\(.*\)"/\1/p' include/connrefuse.h)
@@ -106,5 +106,12 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
 	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse 2>/dev/null
 
+# The whole suite with AddressSanitizer and UBSan: library, command, unit
+# tests and helpers instrumented; the library preloaded after libasan in the
+# real programs. Any report fails the run.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" CR_SANITIZE=asan check
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan

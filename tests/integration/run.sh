@@ -6,6 +6,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 logs=$build/tests/logs
 mkdir -p "$logs"
 export CR_BUILD="$build"
+if [ -n "${CR_SANITIZE:-}" ]; then
+	export CR_SANITIZE_LOGS="$build/tests/sanitizer-logs"
+	rm -rf "$CR_SANITIZE_LOGS"
+	mkdir -p "$CR_SANITIZE_LOGS"
+fi
 pass=0 failed=0 skip=0 failures=""
 for t in "$here"/t_*.sh; do
 	name=$(basename "$t" .sh)
@@ -20,5 +25,10 @@ for t in "$here"/t_*.sh; do
 	   echo "FAIL $name (exit $rc, ${secs}s); its log ends:"; tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
 	esac
 done
+if [ -n "${CR_SANITIZE:-}" ] && [ -n "$(ls -A "$CR_SANITIZE_LOGS")" ]; then
+	echo "sanitizer reports:"
+	head -n 60 "$CR_SANITIZE_LOGS"/*
+	failed=$((failed + 1))
+fi
 echo "integration: $pass passed, $failed failed, $skip skipped"
 [ $failed -eq 0 ]

@@ -20,19 +20,24 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 PY
 out=$T/syslog.out
 "$HERE/with-rsyslog.sh" "$out" sh -c "
-	export LD_PRELOAD=$LIB
-	curl -sS -o /dev/null http://127.0.0.1:$C/ 2>/dev/null; echo curl \$? > $T/curl.rc
+	export LD_PRELOAD=$PRELOAD
+	if [ -z \"\${CR_SANITIZE:-}\" ]; then curl -sS -o /dev/null http://127.0.0.1:$C/ 2>/dev/null; echo curl \$? > $T/curl.rc; fi
 	$PY $T/asyncio_client.py 127.0.0.1 $C > $T/asyncio.txt
 	nc -z 127.0.0.1 $C; echo nc \$? > $T/nc.rc
-	curl -sS -o /dev/null http://127.0.0.1:$P/
+	[ -n \"\${CR_SANITIZE:-}\" ] || curl -sS -o /dev/null http://127.0.0.1:$P/
 	$PY $T/asyncio_client.py 127.0.0.1 $P > $T/asyncio-ok.txt
 	nc -z 127.0.0.1 $P
 	$PY -c 'import socket; socket.create_connection((\"localhost\", $C))' 2>/dev/null; true
 " || fail "with-rsyslog"
 grep 'result=' "$out"
-expect_eq "$(cat "$T/curl.rc") $(cat "$T/asyncio.txt") $(cat "$T/nc.rc")" "curl 7 ConnectionRefusedError nc 1" "the three clients were refused"
+comms="python3 nc"
+if have_curl; then
+	comms="curl $comms"
+	expect_eq "$(cat "$T/curl.rc")" "curl 7" "curl was refused"
+fi
+expect_eq "$(cat "$T/asyncio.txt") $(cat "$T/nc.rc")" "ConnectionRefusedError nc 1" "asyncio and nc were refused"
 expect_eq "$(cat "$T/asyncio-ok.txt")" "connected" "asyncio reaches the listener"
-for comm in curl python3 nc; do
+for comm in $comms; do
 	n=$(grep -cE "result=refused simulated=no action=pass pid=[0-9]+ comm=$comm dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " "$out")
 	expect_eq "$n" 1 "$comm: exactly one refused line with the destination"
 done

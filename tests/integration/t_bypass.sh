@@ -9,7 +9,7 @@ C2=$(closed_port)
 cfg=$(config rules.cfg "version = 1;
 log: { syslog = false; file = \"$T/file.log\"; };
 rules = ( { name = \"tfo\"; port = $P; action = \"refuse\"; } );")
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $HELPERS/tfo 127.0.0.1 "$P" > "$T/sim"
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/tfo 127.0.0.1 "$P" > "$T/sim"
 $HELPERS/tfo 127.0.0.1 "$C" > "$T/real"
 cat "$T/sim"
 diff "$T/real" "$T/sim" || fail "TFO under a refuse rule differs from a real refusal"
@@ -22,7 +22,7 @@ audit=$(config audit.cfg "version = 1;
 log: { syslog = false; file = \"$T/audit.log\"; };")
 for mode in close close_range dup2; do
 	rm -f "$T/audit.log"
-	CONNREFUSE_CONFIG=$audit LD_PRELOAD=$LIB $HELPERS/fdreuse $mode "$C" "$C2" > "$T/out"
+	CONNREFUSE_CONFIG=$audit LD_PRELOAD=$PRELOAD $HELPERS/fdreuse $mode "$C" "$C2" > "$T/out"
 	cat "$T/out"
 	expect_grep '^so_error on reused fd [0-9]+: ECONNREFUSED$' "$T/out" "$mode: the new socket on the old number was refused"
 	if [ -f "$T/audit.log" ] && grep -q "dst=127.0.0.1:$C " "$T/audit.log"; then

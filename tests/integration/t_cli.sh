@@ -4,10 +4,16 @@ P=$(start_listener)
 Q=$(start_listener)
 
 # run --refuse: the program is refused on P and reaches Q.
-"$CLI" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$P/" 2>/dev/null
-expect_eq "$?" 7 "run --refuse 127.0.0.1:P -- curl exits 7"
-"$CLI" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$Q/"
-expect_eq "$?" 0 "run --refuse P -- curl reaches Q"
+if have_curl; then
+	"$CLI" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$P/" 2>/dev/null
+	expect_eq "$?" 7 "run --refuse 127.0.0.1:P -- curl exits 7"
+	"$CLI" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$Q/"
+	expect_eq "$?" 0 "run --refuse P -- curl reaches Q"
+fi
+"$CLI" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$P"
+expect_eq "$?" 1 "run --refuse 127.0.0.1:P -- nc -z fails"
+"$CLI" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$Q"
+expect_eq "$?" 0 "run --refuse P -- nc -z reaches Q"
 "$CLI" run --fail "ETIMEDOUT=127.0.0.1:$P" -- $PY -c "
 import socket, sys
 try:

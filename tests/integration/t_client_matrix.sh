@@ -47,9 +47,16 @@ client() { # NAME HOST PORT
 	java-timeout) java -cp "$T" Client "$2" "$3" timeout 2>&1 ;;
 	esac
 }
-clients="curl python3-blocking python3-timeout python3-asyncio nc perl"
-command -v node >/dev/null && clients="$clients node" || echo "note: node not installed, skipped"
-if command -v javac >/dev/null && javac -d "$T" "$HERE/Client.java" 2>/dev/null; then
+clients="python3-blocking python3-timeout python3-asyncio nc perl"
+! have_curl || clients="curl $clients"
+if [ -n "${CR_SANITIZE:-}" ]; then
+	echo "note: node and java are not run under the sanitizers (their runtimes and ASan's clash)"
+elif command -v node >/dev/null; then
+	clients="$clients node"
+else
+	echo "note: node not installed, skipped"
+fi
+if [ -z "${CR_SANITIZE:-}" ] && command -v javac >/dev/null && javac -d "$T" "$HERE/Client.java" 2>/dev/null; then
 	clients="$clients java java-timeout"
 else
 	echo "note: no Java compiler, java skipped"
@@ -58,7 +65,7 @@ for c in $clients; do
 	for fam in 4 6; do
 		if [ $fam = 4 ]; then host=127.0.0.1 live=$P4 closed=$C4; else host=::1 live=$P6 closed=$C6; fi
 		real=$(client "$c" "$host" "$closed"; echo "exit $?")
-		sim=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB client "$c" "$host" "$live"; echo "exit $?")
+		sim=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD client "$c" "$host" "$live"; echo "exit $?")
 		# The port numbers and curl's timing differ by nature; nothing else may.
 		norm() { sed -e "s/\\b$live\\b/PORT/g; s/\\b$closed\\b/PORT/g; s/after [0-9]* ms/after N ms/"; }
 		real=$(printf '%s' "$real" | norm)

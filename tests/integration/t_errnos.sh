@@ -13,16 +13,16 @@ log: { syslog = false; file = \"$T/$e.log\"; };
 rules = ( { name = \"f\"; port = [$L, $L6]; action = \"fail\"; errno = \"$e\"; } );")
 	for addr in "127.0.0.1 $L" "::1 $L6"; do
 		set -- $addr
-		CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $NB "$1" "$2" > "$T/out"
+		CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $NB "$1" "$2" > "$T/out"
 		got=$(grep -E '^(connect|poll|so_error)' "$T/out" | tr '\n' ';')
 		case "$got" in
 		"connect: -1 EINPROGRESS;poll:"*" ERR"*";so_error: $e;so_error: 0;") ok "$e [$1]: $got" ;;
 		*) fail "$e [$1]: $got" ;;
 		esac
-		CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $NB "$1" "$2" again > "$T/out"
+		CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $NB "$1" "$2" again > "$T/out"
 		expect_grep "^connect again: -1 $e\$" "$T/out" "$e [$1]: a second connect() gives $e"
 	done
-	out=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $PY -c "
+	out=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY -c "
 import socket, sys
 try:
     socket.create_connection(('127.0.0.1', $L)); print('connected')
@@ -35,6 +35,6 @@ done
 for e in EACCES EPERM EADDRNOTAVAIL EAGAIN ENOENT; do
 	cfg=$(config "$e.cfg" "version = 1; log: { syslog = false; };
 rules = ( { name = \"f\"; port = $L; action = \"fail\"; errno = \"$e\"; } );")
-	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $NB 127.0.0.1 "$L" > "$T/out"
+	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $NB 127.0.0.1 "$L" > "$T/out"
 	expect_grep "^connect: -1 $e\$" "$T/out" "$e: non-blocking connect() fails at once"
 done

@@ -4,6 +4,7 @@
 # own malloc, which the preloaded library's calls reach too).
 . "$(dirname "$0")/lib.sh"
 command -v strace >/dev/null || { echo "strace not installed"; exit 77; }
+skip_under_sanitizers "counts system calls and allocations, which the sanitizers add"
 P=$(start_listener)
 $PY -c "
 rules = ',\n'.join('{ name = \"r%d\"; dst = \"10.%d.%d.%d\"; port = 5432; action = \"refuse\"; }' % (i, i >> 16, (i >> 8) & 255, i & 255) for i in range(1000))
@@ -16,18 +17,18 @@ per_iter() { # ENV...
 	done | { read a; read b; echo $(( (b - a) / 200 )); }
 }
 bare=$(per_iter X=1)
-pre=$(per_iter LD_PRELOAD=$LIB CONNREFUSE_CONFIG=$T/rules.cfg)
+pre=$(per_iter LD_PRELOAD=$PRELOAD CONNREFUSE_CONFIG=$T/rules.cfg)
 echo "syscalls per iteration: bare $bare, preloaded $pre"
-env LD_PRELOAD=$LIB CONNREFUSE_CONFIG=$T/rules.cfg strace -f -qq -o "$T/st.one" $HELPERS/hotpath "$P" 1 > /dev/null
+env LD_PRELOAD=$PRELOAD CONNREFUSE_CONFIG=$T/rules.cfg strace -f -qq -o "$T/st.one" $HELPERS/hotpath "$P" 1 > /dev/null
 tail -n 8 "$T/st.one"
 [ "$bare" -gt 0 ] || fail "strace counted nothing"
 expect_eq "$pre" "$bare" "no system call of our own on the hot path (socket, connect, setsockopt, close)"
-out=$(LD_PRELOAD=$LIB CONNREFUSE_CONFIG=$T/rules.cfg $HELPERS/hotpath "$P" 2000)
+out=$(LD_PRELOAD=$PRELOAD CONNREFUSE_CONFIG=$T/rules.cfg $HELPERS/hotpath "$P" 2000)
 expect_eq "$out" "allocations=0" "no allocation in 2,000 connects through the hook"
 # Logging is not the hot path, but it allocates nothing either: every connect
 # logged to a file at level all.
 printf 'version = 1;\nlog: { syslog = false; file = "%s/all.log"; level = "all"; rate = 0; };\n' "$T" > "$T/all.cfg"
-out=$(LD_PRELOAD=$LIB CONNREFUSE_CONFIG=$T/all.cfg $HELPERS/hotpath "$P" 200)
+out=$(LD_PRELOAD=$PRELOAD CONNREFUSE_CONFIG=$T/all.cfg $HELPERS/hotpath "$P" 200)
 expect_eq "$out" "allocations=0" "logging each connect allocates nothing either"
 [ "$(grep -c '^result=connected' "$T/all.log")" -ge 200 ] || fail "the logging run did not log"
 ok "the logging run logged every connect"

@@ -12,8 +12,8 @@ for f in bin/connrefuse lib/connrefuse/libconnrefuse.so include/connrefuse.h lib
 done
 ok "every file staged"
 P=$(start_listener)
-"$stage/usr/bin/connrefuse" run --refuse "127.0.0.1:$P" -- curl -sS -o /dev/null "http://127.0.0.1:$P/" 2>/dev/null
-expect_eq "$?" 7 "the staged connrefuse run refuses with the staged library"
+"$stage/usr/bin/connrefuse" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$P"
+expect_eq "$?" 1 "the staged connrefuse run refuses with the staged library"
 out=$("$stage/usr/bin/connrefuse" run -- sh -c 'echo "$LD_PRELOAD"')
 expect_eq "$out" "$stage/usr/lib/connrefuse/libconnrefuse.so" "the staged command preloads the staged library"
 out=$(PKG_CONFIG_PATH=$stage/usr/lib/pkgconfig pkg-config --modversion connrefuse)

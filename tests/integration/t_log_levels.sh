@@ -6,7 +6,7 @@ C=$(closed_port)
 run() { # run CONFIG-TEXT PORT N: N blocking connects under that config
 	printf '%s\n' "$1" > "$T/c.cfg"
 	rm -f "$T/file.log"
-	CONNREFUSE_CONFIG=$T/c.cfg LD_PRELOAD=$LIB $HELPERS/connloop 127.0.0.1 "$2" "$3" > "$T/loop.out" 2> "$T/stderr"
+	CONNREFUSE_CONFIG=$T/c.cfg LD_PRELOAD=$PRELOAD $HELPERS/connloop 127.0.0.1 "$2" "$3" > "$T/loop.out" 2> "$T/stderr"
 }
 base="log: { syslog = false; file = \"$T/file.log\";"
 

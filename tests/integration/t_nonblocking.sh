@@ -15,7 +15,7 @@ rules = ( { name = \"all\"; port = $L; action = \"refuse\"; },
 for case in "127.0.0.1 $L" "::1 $L6" "::ffff:127.0.0.1 $L" "::ffff:127.0.0.1 $L v6only"; do
 	set -- $case
 	addr=$1 live=$2 extra=${3:-x}
-	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $NB "$addr" "$live" "$extra" retry "$live" > "$T/sim" 2>&1
+	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $NB "$addr" "$live" "$extra" retry "$live" > "$T/sim" 2>&1
 	# The same program against a closed port, bare: the kernel's answer.
 	$NB "$addr" "$C" "$extra" retry "$live" > "$T/real" 2>&1
 	diff "$T/real" "$T/sim" > "$T/diff" || { cat "$T/diff"; fail "$case: simulated differs from real"; }
@@ -23,7 +23,7 @@ for case in "127.0.0.1 $L" "::1 $L6" "::ffff:127.0.0.1 $L" "::ffff:127.0.0.1 $L 
 done
 
 # The acceptance figures, checked directly as well.
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $NB 127.0.0.1 "$L" > "$T/out"
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $NB 127.0.0.1 "$L" > "$T/out"
 expect_grep '^connect: -1 EINPROGRESS$' "$T/out" "EINPROGRESS"
 expect_grep '^poll:.* OUT ERR' "$T/out" "poll POLLOUT|POLLERR"
 [ "$(grep so_error "$T/out" | tr '\n' ' ')" = "so_error: ECONNREFUSED so_error: 0 " ] || fail "SO_ERROR sequence"

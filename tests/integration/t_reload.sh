@@ -24,7 +24,7 @@ while not os.path.exists(stop):
     print("%.3f %s" % (time.time(), r), flush=True)
     time.sleep(0.02)
 PY
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $PY "$T/loop.py" "$P" "$T/stop" > "$T/loop.out" 2> "$T/loop.err" &
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY "$T/loop.py" "$P" "$T/stop" > "$T/loop.out" 2> "$T/loop.err" &
 PIDS="$PIDS $!"
 wait_for grep -q refused "$T/loop.out" || fail "the loop never saw a refusal"
 ok "the loop is refused"
@@ -69,7 +69,7 @@ first3="version = 1; $log rules = ( { name = \"f\"; port = $P; action = \"refuse
 first3b="version = 1; $log rules = ( { name = \"other\"; port = 1; action = \"refuse\"; }, { name = \"f\"; port = $P; action = \"refuse\"; first = 3; } );"
 first4="version = 1; $log rules = ( { name = \"f\"; port = $P; action = \"refuse\"; first = 4; } );"
 put "$first3"
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $PY "$T/seq.py" "$P" 6 "$T/g" > "$T/seq.out" &
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY "$T/seq.py" "$P" 6 "$T/g" > "$T/seq.out" &
 PIDS="$PIDS $!"
 go() { touch "$T/g.go$1"; wait_for sh -c "[ \$(wc -l < $T/seq.out) -ge $(($1 + 1)) ]" || fail "attempt $1"; }
 wait_for sh -c "[ \$(wc -l < $T/seq.out) -ge 1 ]"
@@ -95,7 +95,7 @@ A="version = 1; $log rules = ( { name = \"a\"; port = $P; action = \"refuse\"; }
 B="version = 1; $log rules = ( { name = \"b\"; port = $P; action = \"log\"; } );"
 rm -f "$T/file.log"
 put "$A"
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $HELPERS/threadloop 127.0.0.1 "$P" 4 4s > "$T/stress.out" &
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/threadloop 127.0.0.1 "$P" 4 4s > "$T/stress.out" &
 stress=$!
 PIDS="$PIDS $stress"
 i=0

@@ -6,8 +6,8 @@ C=$(closed_port)
 cfg=$(config rules.cfg "version = 1;
 log: { syslog = false; file = \"$T/file.log\"; rate = 0; };
 rules = ( { name = \"db\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; first = 7; } );")
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $HELPERS/connloop 127.0.0.1 "$P" 10 > "$T/a"
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $HELPERS/connloop 127.0.0.1 "$C" 3 > "$T/b"
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/connloop 127.0.0.1 "$P" 10 > "$T/a"
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/connloop 127.0.0.1 "$C" 3 > "$T/b"
 expect_grep '^refused=7 connected=3 ' "$T/a" "the run: 7 simulated refusals"
 expect_grep '^refused=3 connected=0 ' "$T/b" "the run: 3 real refusals"
 "$CLI" report "$T/file.log" > "$T/report"

@@ -5,7 +5,7 @@
 P=$(start_listener)
 loop() { # loop CONFIG-TEXT ARGS...: connloop under that config
 	printf '%s\n' "$1" > "$T/c.cfg"; shift
-	CONNREFUSE_CONFIG=$T/c.cfg LD_PRELOAD=$LIB "$@"
+	CONNREFUSE_CONFIG=$T/c.cfg LD_PRELOAD=$PRELOAD "$@"
 }
 nolog='log: { syslog = false; };'
 

@@ -24,11 +24,11 @@ except OSError as e:
 PY
 out=$T/syslog.out
 "$HERE/with-rsyslog.sh" "$out" sh -c "
-	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB $PY $T/client.py $P > $T/sim.txt
-	LD_PRELOAD=$LIB $PY $T/client.py $C > $T/audit.txt
-	LD_PRELOAD=$LIB $PY $T/client.py $P > $T/pass.txt
-	CONNREFUSE_CONFIG=$fac LD_PRELOAD=$LIB $PY $T/client.py $P > /dev/null
-	CONNREFUSE_CONFIG=$bad LD_PRELOAD=$LIB $PY $T/client.py $P > $T/bad.txt 2>$T/bad.err
+	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY $T/client.py $P > $T/sim.txt
+	LD_PRELOAD=$PRELOAD $PY $T/client.py $C > $T/audit.txt
+	LD_PRELOAD=$PRELOAD $PY $T/client.py $P > $T/pass.txt
+	CONNREFUSE_CONFIG=$fac LD_PRELOAD=$PRELOAD $PY $T/client.py $P > /dev/null
+	CONNREFUSE_CONFIG=$bad LD_PRELOAD=$PRELOAD $PY $T/client.py $P > $T/bad.txt 2>$T/bad.err
 " || fail "with-rsyslog"
 cat "$out"
 expect_eq "$(cat "$T/sim.txt")" "ConnectionRefusedError" "simulated refusal seen by python3"

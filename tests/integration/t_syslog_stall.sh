@@ -12,7 +12,7 @@ rules = ( { name = \"r\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; }
 	$PY -c 'import socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(\"/dev/log\"); time.sleep(300)' &
 	rx=\$!
 	i=0; while [ ! -S /dev/log ] && [ \$i -lt 400 ]; do i=\$((i+1)); sleep 0.025; done
-	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$LIB timeout 120 $HELPERS/connloop 127.0.0.1 $P 10000 > $T/loop.out
+	CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD timeout 120 $HELPERS/connloop 127.0.0.1 $P 10000 > $T/loop.out
 	echo \"loop exit \$?\" >> $T/loop.out
 	kill \$rx
 " || fail "private-dev"
