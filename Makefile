@@ -26,7 +26,8 @@ LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 
-.PHONY: all deps test-deps demo check check-asan check-tsan unit integration bench clean install uninstall
+.PHONY: all deps test-deps demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+	clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
@@ -78,10 +79,22 @@ $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(CORE_OBJ)
 bench: all test-deps $(BENCH_BIN)
 	@python3 tests/bench/run.py $(BUILD)
 
+# The fuzz targets, built with the ordinary compiler and run over the
+# committed corpus (past crashes included) by `make check`.
+FUZZ_TARGETS := config addr logfmt
+REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+FUZZ_DEPS := tests/fuzz/fuzz.h $(CORE_OBJ) $(BUILD)/obj/report.o
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ \
+		tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(CORE_OBJ) $(BUILD)/obj/report.o $(PKG_LIBS) -lm
+
 # Integration first, then the unit suites, so that the run ends with Check's
-# summary; either failing fails the target.
-check: all test-deps $(BUILD)/unit_tests $(HELPERS)
+# summary; any part failing fails the target.
+check: all test-deps $(BUILD)/unit_tests $(HELPERS) $(REPLAY)
 	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) || rc=1; \
+	for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/fuzz_$$t || rc=1; done; \
 	$(BUILD)/unit_tests || rc=1; exit $$rc
 
 VERSION := $(shell sed -n 's/^\#define CONNREFUSE_VERSION "\(.*\)"/\1/p' include/connrefuse.h)
@@ -113,5 +126,45 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 check-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" CR_SANITIZE=asan check
 
+# ThreadSanitizer: the unit suite and the C stress tests (threads, reloads,
+# forks), library and programs instrumented. Any report fails the run.
+check-tsan:
+	$(MAKE) BUILD=build-tsan CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" tsan-run
+
+tsan-run: all test-deps $(BUILD)/unit_tests $(HELPERS)
+	@rc=0; CR_SANITIZE=tsan sh tests/integration/run.sh $(BUILD) t_stress t_schedules t_reload || rc=1; \
+	TSAN_OPTIONS="halt_on_error=1" $(BUILD)/unit_tests || rc=1; exit $$rc
+
+# valgrind memcheck on the unit suite, in one process (CK_FORK=no): no
+# error, no block definitely lost.
+check-valgrind: test-deps $(BUILD)/unit_tests
+	@tests/tools/ensure-packages valgrind
+	CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite $(BUILD)/unit_tests
+
+# libFuzzer (clang): each target FUZZ_SECONDS seconds, starting from the
+# committed corpus; new inputs go to build-fuzz/corpus, crashes to
+# build-fuzz/crashes (copy one into tests/fuzz/corpus/ to keep it replayed).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/tools/ensure-packages clang libclang-rt-14-dev $(BUILD_PACKAGES)
+	$(MAKE) BUILD=build-fuzz CC=clang \
+		CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@mkdir -p $(BUILD)/crashes
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/corpus/$$t; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/crashes/$$t- $(BUILD)/corpus/$$t tests/fuzz/corpus/fuzz_$$t \
+			> $(BUILD)/fuzz_$$t.log 2>&1 || { tail -n 40 $(BUILD)/fuzz_$$t.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)|^Done' $(BUILD)/fuzz_$$t.log; \
+	done; echo "fuzz: no crash in any target"
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ \
+		$< $(CORE_OBJ) $(BUILD)/obj/report.o $(PKG_LIBS) -lm
+
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

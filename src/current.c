@@ -26,7 +26,7 @@ static atomic_flag reloading = ATOMIC_FLAG_INIT;
  * thread holding `reloading`. */
 struct retired {
 	struct cr_ruleset *rs;
-	unsigned slot;
+	bool slot_seen_empty[2]; /* since the set was swapped out */
 	struct retired *next;
 };
 static struct retired *retired_list;
@@ -72,15 +72,21 @@ static bool same_file(const struct stat *a, const struct stat *b)
 }
 
 /* Frees the retired sets whose readers have all left. A reader that could
- * hold a retired set entered before the swap, in the slot of the generation
- * before it; no new reader enters that slot until the generation turns
- * again, so once the slot is seen empty, they are gone. */
+ * hold a retired set counted itself in a slot before it loaded the pointer,
+ * so before the swap: once each slot has been seen empty at some moment
+ * after the swap, every such reader is gone, whatever generation it read
+ * (one that read a stale generation only delays the free). Turning the
+ * generation sends new readers to the other slot, so that the slot still
+ * awaited drains even under constant load. */
 static void collect(void)
 {
 	struct retired **p = &retired_list;
 	while (*p) {
 		struct retired *r = *p;
-		if (atomic_load(&readers[r->slot]) == 0) {
+		for (unsigned slot = 0; slot < 2; slot++)
+			if (!r->slot_seen_empty[slot] && atomic_load(&readers[slot]) == 0)
+				r->slot_seen_empty[slot] = true;
+		if (r->slot_seen_empty[0] && r->slot_seen_empty[1]) {
 			*p = r->next;
 			cr_ruleset_free(r->rs);
 			free(r);
@@ -88,16 +94,18 @@ static void collect(void)
 			p = &r->next;
 		}
 	}
+	if (retired_list)
+		atomic_fetch_add(&generation, 1);
 }
 
 static void swap_in(struct cr_ruleset *fresh)
 {
 	struct cr_ruleset *old = atomic_exchange(&active, fresh);
-	unsigned old_slot = atomic_fetch_add(&generation, 1) & 1;
+	atomic_fetch_add(&generation, 1);
 	struct retired *r = malloc(sizeof *r);
 	if (!r)
 		return; /* cannot track it: leak the old set rather than risk a reader */
-	*r = (struct retired){ .rs = old, .slot = old_slot, .next = retired_list };
+	*r = (struct retired){ .rs = old, .next = retired_list };
 	retired_list = r;
 }
 

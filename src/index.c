@@ -447,10 +447,11 @@ size_t cr_index_size(const struct cr_index *ix)
 
 /* ---- look-up ---- */
 
-static void add(struct cr_candidates *c, const uint32_t *list, uint32_t n, bool dst_matched)
+/* A list of n rules at off in the pool (which is NULL when no rule has a key). */
+static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool dst_matched)
 {
 	if (n && c->n < CR_INDEX_MAX_LISTS) {
-		c->list[c->n] = list;
+		c->list[c->n] = ix->pool + off;
 		c->dst_matched[c->n] = dst_matched;
 		c->len[c->n++] = n;
 	}
@@ -481,7 +482,7 @@ static void lookup_table(const struct cr_index *ix, const struct table *t, struc
 		}
 	}
 	for (int32_t nd = t->deepest[lo]; nd >= 0; nd = t->nodes[nd].parent)
-		add(c, ix->pool + t->nodes[nd].off, t->nodes[nd].n, true);
+		add(c, ix, t->nodes[nd].off, t->nodes[nd].n, true);
 }
 
 static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, struct cr_candidates *c)
@@ -490,7 +491,7 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 	for (; ix->paths[i].key; i = (i + 1) & mask) {
 		const struct path_entry *e = &ix->paths[i];
 		if (e->hash == h && e->len == n && memcmp(e->key, key, n) == 0) {
-			add(c, ix->pool + e->off, e->n, false);
+			add(c, ix, e->off, e->n, false);
 			return;
 		}
 	}
@@ -500,7 +501,7 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 {
 	c->n = 0;
 	if (d->family == CR_FAM_INET || d->family == CR_FAM_INET6) {
-		add(c, ix->pool + ix->ip_off, ix->ip_n, false);
+		add(c, ix, ix->ip_off, ix->ip_n, false);
 		if (d->family == CR_FAM_INET)
 			lookup_table(ix, &ix->v4, key_of(d->addr, false), c);
 		else
@@ -509,7 +510,7 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 	}
 	if (d->family != CR_FAM_UNIX)
 		return;
-	add(c, ix->pool + ix->unix_off, ix->unix_n, false);
+	add(c, ix, ix->unix_off, ix->unix_n, false);
 	if (!ix->npaths_cap || d->path_len == 0)
 		return;
 	/* The exact path, then every folder it lies in; the folders' hashes

@@ -8,7 +8,11 @@ PRELOAD=$LIB
 # Under the sanitizers (make check-asan) the library needs the ASan runtime
 # loaded before it in every process: it is preloaded everywhere, and any
 # report is written to $CR_SANITIZE_LOGS, which run.sh checks at the end.
-if [ -n "${CR_SANITIZE:-}" ]; then
+if [ "${CR_SANITIZE:-}" = tsan ]; then
+	# Only programs built with -fsanitize=thread (our helpers) are preloaded
+	# under make check-tsan: they carry the runtime the library needs.
+	export TSAN_OPTIONS="halt_on_error=1:log_path=$CR_SANITIZE_LOGS/tsan"
+elif [ -n "${CR_SANITIZE:-}" ]; then
 	ASAN_LIBS="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 	PRELOAD="$ASAN_LIBS:$LIB"
 	export LD_PRELOAD="$ASAN_LIBS"

@@ -1,8 +1,13 @@
 #!/bin/sh
-# run.sh BUILD: runs every tests/integration/t_*.sh and prints one closing
-# line, "N passed, N failed, N skipped". Exit 77 from a test is a skip.
+# run.sh BUILD [NAME...]: runs every tests/integration/t_*.sh (or the named
+# ones) and prints one closing line, "N passed, N failed, N skipped". Exit 77
+# from a test is a skip.
 build=$(cd "$1" && pwd)
+shift
 here=$(cd "$(dirname "$0")" && pwd)
+tests=""
+for name in "$@"; do tests="$tests $here/$name.sh"; done
+[ -n "$tests" ] || tests=$(ls "$here"/t_*.sh)
 logs=$build/tests/logs
 mkdir -p "$logs"
 export CR_BUILD="$build"
@@ -12,7 +17,7 @@ if [ -n "${CR_SANITIZE:-}" ]; then
 	mkdir -p "$CR_SANITIZE_LOGS"
 fi
 pass=0 failed=0 skip=0 failures=""
-for t in "$here"/t_*.sh; do
+for t in $tests; do
 	name=$(basename "$t" .sh)
 	start=$(date +%s)
 	sh "$t" > "$logs/$name.log" 2>&1

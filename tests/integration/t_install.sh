@@ -14,8 +14,10 @@ ok "every file staged"
 P=$(start_listener)
 "$stage/usr/bin/connrefuse" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$P"
 expect_eq "$?" 1 "the staged connrefuse run refuses with the staged library"
+# (An LD_PRELOAD already set, the sanitizer runtime under check-asan, stays
+# after it.)
 out=$("$stage/usr/bin/connrefuse" run -- sh -c 'echo "$LD_PRELOAD"')
-expect_eq "$out" "$stage/usr/lib/connrefuse/libconnrefuse.so" "the staged command preloads the staged library"
+expect_eq "${out%%:*}" "$stage/usr/lib/connrefuse/libconnrefuse.so" "the staged command preloads the staged library"
 out=$(PKG_CONFIG_PATH=$stage/usr/lib/pkgconfig pkg-config --modversion connrefuse)
 expect_eq "$out" "$("$CLI" --version | cut -d' ' -f2)" "pkg-config finds the staged connrefuse.pc"
 for m in "$SRC/doc/connrefuse.1" "$SRC/doc/connrefuse.cfg.5"; do

@@ -16,7 +16,10 @@ template(name="connrefuse_test" type="string" string="%syslogfacility-text%.%sys
 CONF
 exec "$here/private-dev.sh" sh -c '
 	work=$1; shift
-	rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslogd.pid" &
+	# The daemon and the marker are the test'"'"'s own tools, not programs
+	# under test: no preload (under make check-asan, LD_PRELOAD holds the
+	# ASan runtime, in which logger hangs in setlocale).
+	env -u LD_PRELOAD rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslogd.pid" &
 	rpid=$!
 	i=0
 	while [ ! -S /dev/log ]; do
@@ -28,7 +31,7 @@ exec "$here/private-dev.sh" sh -c '
 	"$@" || rc=$?
 	# A marker through the same socket: once it is in the file, so is
 	# everything sent before it.
-	logger -u /dev/log -t connrefuse-test-marker "end of test $$" 2>/dev/null ||
+	env -u LD_PRELOAD logger -u /dev/log -t connrefuse-test-marker "end of test $$" 2>/dev/null ||
 		python3 -c "import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b\"<14>connrefuse-test-marker: end\", \"/dev/log\")"
 	i=0
 	while ! grep -q connrefuse-test-marker "$0" 2>/dev/null; do

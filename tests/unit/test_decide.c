@@ -61,6 +61,20 @@ START_TEST(first_match_wins)
 }
 END_TEST
 
+/* Found by fuzz_config: with no rule at all the index has no pool, and the
+ * look-up did arithmetic on its NULL pointer (undefined behaviour). */
+START_TEST(no_rules_at_all)
+{
+	struct cr_ruleset *rs = cr_config_load_string("version = 1;\nlog: { syslog = true; level = \"all\"; };\n",
+						      "t.cfg", err, sizeof err);
+	ck_assert_msg(rs != NULL, "%s", err);
+	ck_assert_str_eq(decide(rs, ip("10.1.2.3", 80), 0, NULL, "x"), "default");
+	ck_assert_str_eq(decide(rs, ip("::1", 80), 0, NULL, "x"), "default");
+	ck_assert_str_eq(decide(rs, unix_path("/run/x.sock"), 0, NULL, "x"), "default");
+	cr_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(verdicts)
 {
 	struct cr_ruleset *rs = load(
@@ -250,6 +264,7 @@ Suite *decide_suite(void)
 	Suite *s = suite_create("decide");
 	TCase *tc = tcase_create("decide");
 	tcase_add_test(tc, first_match_wins);
+	tcase_add_test(tc, no_rules_at_all);
 	tcase_add_test(tc, verdicts);
 	tcase_add_test(tc, ports_and_protos);
 	tcase_add_test(tc, v4_mapped);
