@@ -7,7 +7,9 @@ DESTDIR ?=
 BUILD := build
 
 CC ?= cc
-CFLAGS_STRICT := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+# -fexceptions: a thread cancelled inside connect() unwinds through the
+# library, which must leave its read section on the way (current.h).
+CFLAGS_STRICT := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -fexceptions
 CFLAGS ?=
 CPPFLAGS_ALL := -Iinclude -Isrc -DCR_LIBDIR='"$(PREFIX)/lib/connrefuse"' $(CPPFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
@@ -24,7 +26,8 @@ LIB := $(CORE) current preload hook_connect hook_socket hook_resolve
 CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
-HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain
 
 .PHONY: all deps test-deps demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
@@ -54,6 +57,14 @@ $(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_OBJ) $(wildcard tests/unit/*.h) | test-d
 $(BUILD)/tests/%: tests/integration/%.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lpthread
+
+# A library whose constructor connects, and a program that needs it.
+$(BUILD)/tests/libearly.so: tests/integration/early/libearly.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared $(CFLAGS) -o $@ $<
+
+$(BUILD)/tests/earlymain: tests/integration/early/earlymain.c $(BUILD)/tests/libearly.so
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -L$(BUILD)/tests -learly -Wl,-rpath,'$$ORIGIN'
 
 demo: all
 	@tests/tools/ensure-packages $(DEMO_PACKAGES)

@@ -44,7 +44,8 @@ int cr_dest_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct cr_de
 		return 0;
 	}
 	case AF_UNIX: {
-		if (len > sizeof(struct sockaddr_un))
+		/* No name at all (the family alone) is EINVAL from the kernel. */
+		if (len > sizeof(struct sockaddr_un) || len <= offsetof(struct sockaddr_un, sun_path))
 			return -1;
 		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
 		size_t n = len - offsetof(struct sockaddr_un, sun_path);

@@ -746,10 +746,19 @@ struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 		*slash = '\0';
 		config_set_include_dir(&cfg, *dir ? dir : "/");
 	}
-	errno = 0;
-	int ok = config_read_file(&cfg, path);
+	/* Opened here, close-on-exec: a reload can run while another thread of
+	 * the program forks and execs. (Files it @includes libconfig opens.) */
+	FILE *in = fopen(path, "re");
 	int saved = errno;
 	free(dir);
+	if (!in) {
+		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(saved));
+		config_destroy(&cfg);
+		return NULL;
+	}
+	int ok = config_read(&cfg, in);
+	saved = errno;
+	fclose(in);
 	errno = saved;
 	return load(&cfg, ok, path, err, errsize);
 }

@@ -19,6 +19,14 @@ struct cr_reader { unsigned slot; };
 void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
+/* The same for __attribute__((cleanup)): a section around a call that can
+ * block (a connect, a delay) is left even when the thread is cancelled
+ * there; the library is built with -fexceptions so that cancellation
+ * unwinds through its frames and runs this. */
+static inline void cr_current_leave_scope(struct cr_reader *r)
+{
+	cr_current_leave(r);
+}
 /* On a connect, before entering: reloads if a second has passed since the
  * last look and the file changed. Returns quickly otherwise. */
 void cr_current_poll(void);

@@ -315,7 +315,7 @@ static ssize_t cr_attempt(const struct cr_op *op, const struct sockaddr *sa, soc
 		return op_call(op, sa, len);
 
 	cr_current_poll();
-	struct cr_reader reader;
+	struct cr_reader reader __attribute__((cleanup(cr_current_leave_scope)));
 	const struct cr_ruleset *rs = cr_current_enter(&reader);
 	ssize_t ret;
 	struct cr_pending p;
@@ -328,7 +328,6 @@ static ssize_t cr_attempt(const struct cr_op *op, const struct sockaddr *sa, soc
 		cr_pending_clear(op->fd); /* another destination: a new attempt */
 		ret = decide_and_call(rs, op, sa, len, &dest);
 	}
-	cr_current_leave(&reader);
 	return ret;
 }
 

@@ -1,6 +1,8 @@
-/* badargs PORT [errno]: connect() with bad arguments, and errno across a successful
- * connect. Prints one line a case: its return value and errno. Run bare and
- * preloaded (with a rule that refuses everything): the outputs must match. */
+/* badargs PORT [PASS_PORT | errno]: connect() with bad arguments, and errno
+ * across a successful connect. Prints one line a case: its return value and
+ * errno. Run bare and preloaded (with a rule that refuses everything but
+ * PASS_PORT, which the already-connected case connects to first): the
+ * outputs must match. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +27,9 @@ int main(int argc, char **argv)
 		return 2;
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+	struct sockaddr_in pass = in;
+	if (argc > 2 && strcmp(argv[2], "errno") != 0)
+		pass.sin_port = htons((uint16_t)atoi(argv[2]));
 	if (argc > 2 && strcmp(argv[2], "errno") == 0) {
 		/* A successful connect leaves errno as it was. */
 		int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -70,6 +75,26 @@ int main(int argc, char **argv)
 
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	show("udp AF_UNSPEC", connect(s, &unspec, sizeof unspec));
+	close(s);
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	connect(s, (struct sockaddr *)&pass, sizeof pass);
+	show("tcp already connected", connect(s, (struct sockaddr *)&in, sizeof in));
+	show("tcp connected, same again", connect(s, (struct sockaddr *)&pass, sizeof pass));
+	close(s);
+
+	int pair[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+	struct sockaddr_un abstract = { .sun_family = AF_UNIX };
+	memcpy(abstract.sun_path, "\0connrefuse-badargs-none", 25);
+	socklen_t abstract_len = offsetof(struct sockaddr_un, sun_path) + 25;
+	show("unix socketpair, connected", connect(pair[0], (struct sockaddr *)&abstract, abstract_len));
+	close(pair[0]);
+	close(pair[1]);
+
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	show("unix abstract, no listener", connect(s, (struct sockaddr *)&abstract, abstract_len));
+	show("unix addrlen = family only", connect(s, (struct sockaddr *)&abstract, sizeof(sa_family_t)));
 	close(s);
 
 	s = socket(AF_UNIX, SOCK_STREAM, 0);

@@ -21,7 +21,7 @@ expect_eq "${out%%:*}" "$stage/usr/lib/connrefuse/libconnrefuse.so" "the staged 
 out=$(PKG_CONFIG_PATH=$stage/usr/lib/pkgconfig pkg-config --modversion connrefuse)
 expect_eq "$out" "$("$CLI" --version | cut -d' ' -f2)" "pkg-config finds the staged connrefuse.pc"
 for m in "$SRC/doc/connrefuse.1" "$SRC/doc/connrefuse.cfg.5"; do
-	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" > "$T/man.out" 2> "$T/man.err" || fail "man -l $m"
+	env -u LD_PRELOAD LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" > "$T/man.out" 2> "$T/man.err" || fail "man -l $m"
 	[ ! -s "$T/man.err" ] || { cat "$T/man.err"; fail "man -l $(basename "$m") warns"; }
 	[ -s "$T/man.out" ] || fail "man -l $(basename "$m") rendered nothing"
 	ok "man -l $(basename "$m") renders without warnings"

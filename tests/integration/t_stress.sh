@@ -18,19 +18,23 @@ CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/stress "$cfg" "$C" 16 10000 
 	fail "the stress run failed (exit $?)"
 cat "$T/out"
 set -- $(sed 's/[a-z_]*=/ /g; s/->/ /' "$T/out")
-pid=$1 simulated=$2 real=$3 other=$4 forks=$5 bad=$6 fds_before=$7 fds_after=$8 rss=$9
+pid=$1 total=$2 simulated=$3 real=$4 other=$5 forks=$6 bad=$7 fds_before=$8 fds_after=$9
 shift 9
-versions=$1
-total=$((16 * 10000 + 2))
+rss=$1 versions=$2
+[ "$total" -ge $((16 * 10000 + 2)) ] || fail "only $total connects"
 expect_eq "$simulated $real $other" "$first $((total - first)) 0" "counters exact across reloads: $first simulated of $total"
 expect_eq "$bad" 0 "every one of $forks forked children connected, logged and exited"
 [ "$forks" -ge 3 ] || fail "only $forks forks"
 expect_eq "$fds_after" "$fds_before" "no descriptor left open ($fds_before before and after)"
-[ "$rss" -lt 16384 ] || fail "RSS grew by $rss KiB"
-ok "RSS grew by $rss KiB over the run (bound 16 MiB)"
+if [ -n "${CR_SANITIZE:-}" ]; then
+	echo "note: RSS growth ($rss KiB) not bounded under the sanitizers, whose shadow memory grows with the run"
+else
+	[ "$rss" -lt 16384 ] || fail "RSS grew by $rss KiB"
+	ok "RSS grew by $rss KiB over the run (bound 16 MiB)"
+fi
 [ "$versions" -ge 50 ] || fail "only $versions versions of the file written"
 reloads=$(grep -c '^config reloaded' "$STRESS_LOG")
-[ "$reloads" -ge 1 ] || fail "no reload happened"
+[ "$reloads" -ge 2 ] || fail "fewer than two reloads happened"
 ok "$versions versions of the file written, $reloads reloads taken"
 n=$(grep -c "^result=failed simulated=yes rule=limited action=fail pid=$pid comm=stress dst=127\\.0\\.0\\.1:$C proto=tcp errno=ENETDOWN code=100 hex=0x64 wsa=WSAENETDOWN wsa_code=10050 wsa_hex=0x2742 desc=\"Network is down\" hint=\"[^\"]*\"\$" "$STRESS_LOG")
 expect_eq "$n" "$first" "one whole log line for each simulated failure"
@@ -48,7 +52,7 @@ CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/stress "$cfg" "$C" 4 20000 1
 	fail "the fork-while-logging run failed (exit $?)"
 cat "$T/out"
 set -- $(sed 's/[a-z_]*=/ /g; s/->/ /' "$T/out")
-[ "$5" -ge 50 ] || fail "only $5 forks"
-expect_eq "$6" 0 "fork while other threads log: all $5 children logged and exited"
+[ "$6" -ge 50 ] || fail "only $6 forks"
+expect_eq "$7" 0 "fork while other threads log: all $6 children logged and exited"
 children=$(grep -c "^result=refused simulated=no action=pass pid=[0-9]* comm=stress " "$STRESS_LOG")
-expect_eq "$children" "$((4 * 20000 + 2 - 1 + $5))" "every real refusal logged, the children's included"
+expect_eq "$children" "$(($2 - 1 + $6))" "every real refusal logged, the children's included"
