@@ -40,7 +40,7 @@ deps:
 test-deps: deps
 	@tests/tools/ensure-packages $(TEST_PACKAGES)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h | deps
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h Makefile | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
