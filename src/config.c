@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -442,7 +443,9 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 				r->process = strdup(p);
 			}
 		} else if (strcmp(k, "action") == 0) {
-			rc = get_action(ld, s, &r->action);
+			enum cr_action a;
+			if ((rc = get_action(ld, s, &a)) == 0)
+				r->action = (uint8_t)a;
 			has_action = true;
 		} else if (strcmp(k, "errno") == 0) {
 			const char *e;
@@ -463,7 +466,9 @@ static int parse_rule(struct load *ld, const config_setting_t *g, unsigned index
 			if ((rc = get_count(ld, s, 0, 3600000, &v)) == 0)
 				r->delay_ms = (unsigned)v;
 		} else if (strcmp(k, "log") == 0) {
-			rc = get_level(ld, s, &r->level);
+			int level;
+			if ((rc = get_level(ld, s, &level)) == 0)
+				r->level = (int8_t)level;
 		} else if (strcmp(k, "dry_run") == 0) {
 			bool b;
 			if ((rc = get_bool(ld, s, &b)) == 0)
@@ -647,7 +652,9 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 			if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
 				return fail(ld, s, "rules must be a list of groups: rules = ( { ... }, { ... } );");
 			unsigned n = (unsigned)config_setting_length(s);
-			rs->rules = calloc(n ? n : 1, sizeof *rs->rules);
+			rs->rules = cr_rules_alloc(n ? n : 1);
+			if (!rs->rules)
+				return fail(ld, s, "out of memory");
 			for (unsigned j = 0; j < n && rc == 0; j++) {
 				rs->nrules = j + 1;
 				rc = parse_rule(ld, config_setting_get_elem(s, j), j, &rs->rules[j]);
@@ -677,6 +684,29 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 	return 0;
 }
 
+struct cr_rule *cr_rules_alloc(size_t n)
+{
+	size_t bytes = n * sizeof(struct cr_rule); /* a multiple of the alignment */
+	struct cr_rule *rules = cr_big_alloc(bytes ? bytes : sizeof(struct cr_rule), _Alignof(struct cr_rule));
+	if (rules)
+		memset(rules, 0, bytes);
+	return rules;
+}
+
+void *cr_big_alloc(size_t bytes, size_t align)
+{
+	/* Big tables are read at random: on huge pages, a look-up costs no TLB
+	 * miss (the kernel's THP setting "madvise" asks for this). */
+	const size_t huge = 2u << 20;
+	if (bytes < 2 * huge)
+		return aligned_alloc(align, (bytes + align - 1) / align * align);
+	bytes = (bytes + huge - 1) / huge * huge;
+	void *p = aligned_alloc(huge, bytes);
+	if (p)
+		madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
 static double monotonic_now(void)
 {
 	struct timespec ts;
@@ -691,6 +721,10 @@ static void finish(struct cr_ruleset *rs)
 		rs->seed = (uint64_t)now * 6364136223846793005ULL ^ (uint64_t)getpid();
 	for (unsigned i = 0; i < rs->nrules; i++) {
 		struct cr_rule *r = &rs->rules[i];
+		if (r->nports)
+			r->port0 = r->ports[0];
+		if (r->npaths)
+			r->path0 = r->paths[0];
 		if (r->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
 			rs->needs_sotype = true;
 		if (r->has_window || r->has_flap)
@@ -845,7 +879,7 @@ void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char
 
 void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 {
-	struct cr_rule *rules = calloc(dst->nrules + src->nrules + 1, sizeof *rules);
+	struct cr_rule *rules = cr_rules_alloc(dst->nrules + src->nrules + 1);
 	if (!rules)
 		abort();
 	if (src->nrules)

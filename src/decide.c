@@ -32,7 +32,9 @@ static bool dst_matches(const struct cr_rule *r, const struct cr_query *q)
 
 static bool port_matches(const struct cr_rule *r, uint16_t port)
 {
-	for (unsigned i = 0; i < r->nports; i++)
+	if (port >= r->port0.lo && port <= r->port0.hi)
+		return true; /* the first range, from the rule's own cache line */
+	for (unsigned i = 1; i < r->nports; i++)
 		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
 			return true;
 	return false;
@@ -56,12 +58,15 @@ static bool matches(const struct cr_rule *r, const struct cr_query *q, bool dst_
 	if (r->npaths) {
 		if (d->family != CR_FAM_UNIX)
 			return false;
-		unsigned i;
-		for (i = 0; i < r->npaths; i++)
-			if (cr_glob_match(r->paths[i], d->path, d->path_len, CR_GLOB_PATHNAME))
-				break;
-		if (i == r->npaths)
-			return false;
+		/* The first pattern from the rule's own cache line. */
+		unsigned i = 0;
+		if (!cr_glob_match(r->path0, d->path, d->path_len, CR_GLOB_PATHNAME)) {
+			for (i = 1; i < r->npaths; i++)
+				if (cr_glob_match(r->paths[i], d->path, d->path_len, CR_GLOB_PATHNAME))
+					break;
+			if (i == r->npaths)
+				return false;
+		}
 	}
 	if (r->proto_mask) {
 		unsigned p = d->family == CR_FAM_UNIX ? CR_PROTO_UNIX
@@ -146,11 +151,21 @@ static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const
 	return true;
 }
 
+static bool decide_linear(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+{
+	for (unsigned i = 0; i < rs->nrules; i++)
+		if (try_rule(rs, &rs->rules[i], q, v, count, false))
+			return true;
+	return false;
+}
+
 static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
 	struct cr_candidates c;
 	uint32_t pos[CR_INDEX_MAX_LISTS];
 	cr_index_candidates(rs->index, q->dest, &c);
+	if (c.overflow)
+		return decide_linear(rs, q, v, count);
 	memset(pos, 0, c.n * sizeof pos[0]);
 	/* Merge the sorted lists: candidates in rule order, each once. */
 	uint32_t last = UINT32_MAX;
@@ -175,14 +190,8 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 
 static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
-	if (rs->index) {
-		if (decide_indexed(rs, q, v, count))
-			goto done;
-	} else {
-		for (unsigned i = 0; i < rs->nrules; i++)
-			if (try_rule(rs, &rs->rules[i], q, v, count, false))
-				goto done;
-	}
+	if (rs->index ? decide_indexed(rs, q, v, count) : decide_linear(rs, q, v, count))
+		goto done;
 	*v = (struct cr_verdict){
 		.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
 	};

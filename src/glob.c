@@ -50,6 +50,13 @@ bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags)
 	const char *star_p = NULL; /* pattern position after the last '*' */
 	size_t star_i = 0;         /* string position that '*' is extended from */
 
+	/* The literal stretch before the first wildcard, compared directly:
+	 * before any '*' a mismatch is final. */
+	if (!(flags & CR_GLOB_NOCASE))
+		for (; i < len && *p && *p != '*' && *p != '?' && *p != '[' && *p != '\\'; p++, i++)
+			if (*p != s[i])
+				return false;
+
 	while (i < len || *p) {
 		if (*p == '*') {
 			while (*p == '*')

@@ -55,7 +55,7 @@ static struct key key_next(struct key k)
 	return k;
 }
 
-/* One distinct prefix and the rules that name it. */
+/* One distinct prefix and the rules that name it (building only). */
 struct node {
 	struct key start, end;
 	uint8_t len;
@@ -63,19 +63,44 @@ struct node {
 	uint32_t off, n; /* into the pool */
 };
 
-struct table {
-	struct node *nodes;
-	uint32_t nnodes;
-	struct key *bounds; /* sorted starts of the elementary intervals */
-	uint32_t *bounds32; /* the same, IPv4: a quarter of the memory to search */
-	int32_t *deepest;   /* per interval: the deepest covering node, or -1 */
-	uint32_t nbounds;
+/* A rule list, as an elementary interval names it: NONE; one rule, inline
+ * (ONE | rule); or the offset in the pool of [n, link, rule...], where link
+ * is the list of an enclosing prefix to go on with (or NONE). Lists of
+ * nested prefixes are merged into one when short, so that a look-up
+ * usually reads one list, or none at all. */
+#define LIST_NONE UINT32_MAX
+#define LIST_ONE 0x80000000u
+#define LIST_MERGE_MAX 16
+
+/* An elementary interval: where it starts, and its list. The two share an
+ * entry, so that the last step of the search fetches both. */
+struct ival4 {
+	uint32_t start, list;
+};
+struct ival6 {
+	uint64_t hi, lo;
+	uint32_t list;
 };
 
+/* The intervals of one family, and a first-level table that narrows the
+ * search: the bits after those all interval starts share (`skip`) select a
+ * bucket, which holds the first interval starting in it. */
+struct table {
+	struct ival4 *v4;
+	struct ival6 *v6;
+	uint32_t n;
+	uint32_t *bucket;
+	unsigned skip, bucket_bits;
+};
+
+/* One cache line a key: a look-up that finds a short key reads nothing else. */
+#define PATH_INLINE 36
 struct path_entry {
 	uint64_t hash;
-	char *key;          /* "=/exact/path" or "/folder/" */
-	uint32_t len, off, n;
+	char *key;          /* "=/exact/path" or "/folder/"; NULL: a free slot */
+	uint32_t len;
+	uint32_t off, n;    /* the rules, in the pool; or, when n is 1, off is the rule */
+	char head[PATH_INLINE]; /* the key's first bytes */
 };
 
 struct cr_index {
@@ -86,6 +111,8 @@ struct cr_index {
 	uint32_t ip_off, ip_n, unix_off, unix_n;
 	struct path_entry *paths;
 	uint32_t npaths_cap;
+	bool exact_paths;      /* some key is a whole path */
+	uint64_t folder_depths; /* bit d: some folder key has d slashes (63: more) */
 	size_t bytes;
 };
 
@@ -170,6 +197,68 @@ static uint32_t pool_add(struct pool *p, uint32_t x)
 	return p->n++;
 }
 
+/* Writes node i's list to the pool: its own rules merged with those of its
+ * enclosing prefix when that list is short, or linked to it. Returns the
+ * list value (see LIST_ONE). */
+static uint32_t write_list(struct pool *pool, const struct node *nd, uint32_t parent_list)
+{
+	const uint32_t *own = pool->v + nd->off;
+	uint32_t merged[LIST_MERGE_MAX + 1], nm = 0, link = parent_list;
+	/* The parent's rules, if they are few and all in one list. */
+	const uint32_t *up = NULL;
+	uint32_t nup = 0, one;
+	if (parent_list != LIST_NONE && (parent_list & LIST_ONE)) {
+		one = parent_list & ~LIST_ONE;
+		up = &one;
+		nup = 1;
+	} else if (parent_list != LIST_NONE && pool->v[parent_list + 1] == LIST_NONE &&
+		   pool->v[parent_list] + nd->n <= LIST_MERGE_MAX) {
+		up = pool->v + parent_list + 2;
+		nup = pool->v[parent_list];
+	}
+	if (up || parent_list == LIST_NONE) {
+		if (nd->n + nup <= LIST_MERGE_MAX) {
+			uint32_t i = 0, j = 0;
+			while (i < nd->n || j < nup) {
+				uint32_t x = j == nup || (i < nd->n && own[i] < up[j]) ? own[i++] : up[j++];
+				if (nm == 0 || merged[nm - 1] != x)
+					merged[nm++] = x;
+			}
+			link = LIST_NONE;
+			if (nm == 1)
+				return LIST_ONE | merged[0];
+			own = merged;
+		}
+	}
+	uint32_t n = own == merged ? nm : nd->n;
+	/* The node's own rules may hold duplicates (a rule naming a prefix twice). */
+	uint32_t at = pool_add(pool, 0);
+	pool_add(pool, link);
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t x = own == merged ? merged[i] : pool->v[nd->off + i];
+		if (kept == 0 || pool->v[pool->n - 1] != x) {
+			pool_add(pool, x);
+			kept++;
+		}
+	}
+	if (!pool->failed)
+		pool->v[at] = kept;
+	return at;
+}
+
+/* Bits 0.. of a key of `bits` bits, as a 128-bit number. */
+static unsigned __int128 key_value(struct key k)
+{
+	return (unsigned __int128)k.hi << 64 | k.lo;
+}
+
+static uint32_t bucket_of(unsigned __int128 v, unsigned bits, unsigned skip, unsigned bucket_bits)
+{
+	v <<= 128 - bits + skip; /* drop the shared leading bits */
+	return (uint32_t)(v >> (128 - bucket_bits));
+}
+
 static bool build_table(struct table *t, struct item *items, size_t n, unsigned bits, struct pool *pool)
 {
 	memset(t, 0, sizeof *t);
@@ -177,19 +266,18 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		return true;
 	if (!radix_sort(items, n, sizeof *items, 1 + bits / 8, item_byte))
 		return false;
-	t->nodes = calloc(n, sizeof *t->nodes);
-	t->bounds = calloc(2 * n + 1, sizeof *t->bounds);
-	t->deepest = calloc(2 * n + 1, sizeof *t->deepest);
+	struct node *nodes = calloc(n, sizeof *nodes);
+	struct key *bounds = calloc(2 * n + 1, sizeof *bounds);
 	int32_t *stack = calloc(n, sizeof *stack);
-	if (!t->nodes || !t->bounds || !t->deepest || !stack) {
-		free(stack);
-		return false;
-	}
+	uint32_t *lists = calloc(n, sizeof *lists);
+	bool ok = false;
+	if (!nodes || !bounds || !stack || !lists)
+		goto out;
 	/* Group identical prefixes into nodes; their rules, sorted, to the pool. */
-	uint32_t nb = 0;
-	t->bounds[nb++] = (struct key){ 0, 0 };
+	uint32_t nb = 0, nnodes = 0;
+	bounds[nb++] = (struct key){ 0, 0 };
 	for (size_t i = 0; i < n;) {
-		struct node *nd = &t->nodes[t->nnodes];
+		struct node *nd = &nodes[nnodes];
 		nd->start = items[i].start;
 		nd->len = items[i].len;
 		bool last;
@@ -199,63 +287,109 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		for (; j < n && key_cmp(items[j].start, nd->start) == 0 && items[j].len == nd->len; j++)
 			pool_add(pool, items[j].rule);
 		nd->n = (uint32_t)(j - i);
-		t->bounds[nb++] = nd->start;
+		bounds[nb++] = nd->start;
 		if (!last)
-			t->bounds[nb++] = key_next(nd->end);
-		t->nnodes++;
+			bounds[nb++] = key_next(nd->end);
+		nnodes++;
 		i = j;
 	}
-	/* Parents: the nodes come sorted by start, enclosing ones first. */
+	if (pool->failed)
+		goto out;
+	/* Parents (the nodes come sorted by start, enclosing ones first), and
+	 * each node's list, written after its parent's. */
 	uint32_t depth = 0;
-	for (uint32_t i = 0; i < t->nnodes; i++) {
-		struct node *nd = &t->nodes[i];
-		while (depth && key_cmp(t->nodes[stack[depth - 1]].end, nd->start) < 0)
+	for (uint32_t i = 0; i < nnodes; i++) {
+		struct node *nd = &nodes[i];
+		while (depth && key_cmp(nodes[stack[depth - 1]].end, nd->start) < 0)
 			depth--;
 		nd->parent = depth ? stack[depth - 1] : -1;
 		stack[depth++] = (int32_t)i;
+		lists[i] = write_list(pool, nd, nd->parent >= 0 ? lists[nd->parent] : LIST_NONE);
 	}
-	/* Elementary intervals, and the deepest node covering each. */
-	if (!radix_sort(t->bounds, nb, sizeof *t->bounds, bits / 8, bound_byte)) {
-		free(stack);
-		return false;
-	}
+	if (pool->failed)
+		goto out;
+	/* Elementary intervals, and the list of the deepest node covering each. */
+	if (!radix_sort(bounds, nb, sizeof *bounds, bits / 8, bound_byte))
+		goto out;
 	uint32_t m = 0;
 	for (uint32_t i = 0; i < nb; i++)
-		if (m == 0 || key_cmp(t->bounds[m - 1], t->bounds[i]) != 0)
-			t->bounds[m++] = t->bounds[i];
-	t->nbounds = m;
-	if (bits == 32) {
-		t->bounds32 = malloc(m * sizeof *t->bounds32);
-		if (!t->bounds32) {
-			free(stack);
-			return false;
-		}
-		for (uint32_t i = 0; i < m; i++)
-			t->bounds32[i] = (uint32_t)t->bounds[i].lo;
-	}
+		if (m == 0 || key_cmp(bounds[m - 1], bounds[i]) != 0)
+			bounds[m++] = bounds[i];
+	t->n = m;
+	if (bits == 32)
+		t->v4 = malloc(m * sizeof *t->v4);
+	else
+		t->v6 = malloc(m * sizeof *t->v6);
+	if (!t->v4 && !t->v6)
+		goto out;
 	depth = 0;
 	uint32_t next = 0;
 	for (uint32_t i = 0; i < m; i++) {
-		struct key b = t->bounds[i];
-		while (next < t->nnodes && key_cmp(t->nodes[next].start, b) <= 0) {
-			while (depth && key_cmp(t->nodes[stack[depth - 1]].end, t->nodes[next].start) < 0)
+		struct key b = bounds[i];
+		while (next < nnodes && key_cmp(nodes[next].start, b) <= 0) {
+			while (depth && key_cmp(nodes[stack[depth - 1]].end, nodes[next].start) < 0)
 				depth--;
 			stack[depth++] = (int32_t)next++;
 		}
-		while (depth && key_cmp(t->nodes[stack[depth - 1]].end, b) < 0)
+		while (depth && key_cmp(nodes[stack[depth - 1]].end, b) < 0)
 			depth--;
-		t->deepest[i] = depth ? stack[depth - 1] : -1;
+		uint32_t list = depth ? lists[stack[depth - 1]] : LIST_NONE;
+		if (t->v4)
+			t->v4[i] = (struct ival4){ (uint32_t)b.lo, list };
+		else
+			t->v6[i] = (struct ival6){ b.hi, b.lo, list };
 	}
+	/* The first-level table, over the intervals 1 .. m-1 (interval 0 starts
+	 * at address 0, below every other). About one bucket an interval. */
+	if (m > 2) {
+		unsigned __int128 first = key_value(bounds[1]), last = key_value(bounds[m - 1]);
+		unsigned skip = 0;
+		while (skip < bits && ((first << (128 - bits + skip)) >> 127) == ((last << (128 - bits + skip)) >> 127))
+			skip++;
+		unsigned bb = 1;
+		while (bb < 20 && (1u << bb) < m)
+			bb++;
+		if (bb > bits - skip)
+			bb = bits - skip;
+		t->skip = skip;
+		t->bucket_bits = bb;
+		t->bucket = malloc(((1u << bb) + 1) * sizeof *t->bucket);
+		if (!t->bucket)
+			goto out;
+		uint32_t i = 1;
+		for (uint32_t b = 0; b <= (1u << bb); b++) {
+			while (i < m - 1 && bucket_of(key_value(bounds[i]), bits, skip, bb) < b)
+				i++;
+			t->bucket[b] = i;
+		}
+		t->bucket[1u << bb] = m - 1;
+	}
+	ok = true;
+out:
+	free(nodes);
+	free(bounds);
 	free(stack);
-	return true;
+	free(lists);
+	return ok;
 }
 
+/* A path key's hash: eight bytes at a time (the look-up hashes a folder
+ * prefix of every unix destination, so this is on the hot path). */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	for (; n >= 8; s += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0x94d049bb133111ebULL;
+	}
+	return h ^ (h >> 32);
 }
 
 static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t n)
@@ -267,6 +401,7 @@ static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t
 		i = (i + 1) & mask;
 	ix->paths[i].hash = h;
 	ix->paths[i].len = (uint32_t)n;
+	memcpy(ix->paths[i].head, key, n < PATH_INLINE ? n : PATH_INLINE);
 	return &ix->paths[i];
 }
 
@@ -372,13 +507,22 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 	ix->npaths_cap = 16;
 	while (ix->npaths_cap < 2 * kp + 2)
 		ix->npaths_cap *= 2;
-	ix->paths = calloc(ix->npaths_cap, sizeof *ix->paths);
+	ix->paths = cr_big_alloc(ix->npaths_cap * sizeof *ix->paths, 64);
 	if (!ix->paths)
 		goto fail_lists;
+	memset(ix->paths, 0, ix->npaths_cap * sizeof *ix->paths);
 	for (size_t i = 0; i < kp;) {
 		size_t j = i;
 		struct path_entry *e = path_slot(ix, pi[i].key, strlen(pi[i].key));
 		e->key = pi[i].key;
+		if (e->key[0] == '=') {
+			ix->exact_paths = true;
+		} else {
+			unsigned slashes = 0;
+			for (const char *q = e->key; *q; q++)
+				slashes += *q == '/';
+			ix->folder_depths |= 1ULL << (slashes < 63 ? slashes : 63);
+		}
 		e->off = pool.n;
 		uint32_t last = UINT32_MAX;
 		for (; j < kp && strcmp(pi[j].key, pi[i].key) == 0; j++) {
@@ -389,6 +533,8 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 				free(pi[j].key);
 		}
 		e->n = pool.n - e->off;
+		if (e->n == 1) /* the rule itself, not its place in the pool */
+			e->off = pool.v[--pool.n];
 		i = j;
 	}
 	free(pi);
@@ -401,10 +547,13 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 	}
 	ix->pool = pool.v;
 	ix->npool = pool.n;
-	ix->bytes = sizeof *ix + pool.n * sizeof(uint32_t) +
-		    (ix->v4.nnodes + ix->v6.nnodes) * sizeof(struct node) +
-		    (ix->v4.nbounds + ix->v6.nbounds) * (sizeof(struct key) + sizeof(int32_t)) +
-		    ix->npaths_cap * sizeof *ix->paths;
+	ix->bytes = sizeof *ix + pool.n * sizeof(uint32_t) + ix->v4.n * sizeof(struct ival4) +
+		    ix->v6.n * sizeof(struct ival6) + ix->npaths_cap * sizeof *ix->paths;
+	for (int f = 0; f < 2; f++) {
+		const struct table *t = f ? &ix->v6 : &ix->v4;
+		if (t->bucket)
+			ix->bytes += ((1u << t->bucket_bits) + 1) * sizeof *t->bucket;
+	}
 	return ix;
 
 fail_lists:
@@ -427,10 +576,9 @@ void cr_index_free(struct cr_index *ix)
 		return;
 	struct table *ts[2] = { &ix->v4, &ix->v6 };
 	for (int i = 0; i < 2; i++) {
-		free(ts[i]->nodes);
-		free(ts[i]->bounds);
-		free(ts[i]->bounds32);
-		free(ts[i]->deepest);
+		free(ts[i]->v4);
+		free(ts[i]->v6);
+		free(ts[i]->bucket);
 	}
 	if (ix->paths)
 		for (uint32_t i = 0; i < ix->npaths_cap; i++)
@@ -454,35 +602,74 @@ static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off
 		c->list[c->n] = ix->pool + off;
 		c->dst_matched[c->n] = dst_matched;
 		c->len[c->n++] = n;
+	} else if (n) {
+		c->overflow = true;
 	}
 }
 
-static void lookup_table(const struct cr_index *ix, const struct table *t, struct key k, struct cr_candidates *c)
+/* The candidates of a list value (see LIST_ONE), following its links. */
+static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool dst_matched)
 {
-	if (!t->nbounds)
-		return;
-	/* The last interval that starts at or before k. */
-	uint32_t lo = 0, hi = t->nbounds;
-	if (t->bounds32) {
-		uint32_t k32 = (uint32_t)k.lo;
-		while (hi - lo > 1) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (t->bounds32[mid] <= k32)
-				lo = mid;
-			else
-				hi = mid;
+	while (list != LIST_NONE) {
+		if (list & LIST_ONE) {
+			if (c->n < CR_INDEX_MAX_LISTS) {
+				c->one[c->n] = list & ~LIST_ONE;
+				c->list[c->n] = &c->one[c->n];
+				c->len[c->n] = 1;
+				c->dst_matched[c->n++] = dst_matched;
+			} else {
+				c->overflow = true;
+			}
+			return;
 		}
-	} else {
-		while (hi - lo > 1) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (key_cmp(t->bounds[mid], k) <= 0)
-				lo = mid;
-			else
-				hi = mid;
-		}
+		add(c, ix, list + 2, ix->pool[list], dst_matched);
+		list = ix->pool[list + 1];
 	}
-	for (int32_t nd = t->deepest[lo]; nd >= 0; nd = t->nodes[nd].parent)
-		add(c, ix, t->nodes[nd].off, t->nodes[nd].n, true);
+}
+
+/* The interval holding k: the last whose start is at or before it. The
+ * bucket of k bounds the search to the intervals that start in it. */
+static uint32_t find4(const struct table *t, uint32_t k)
+{
+	const struct ival4 *iv = t->v4;
+	if (t->n < 2 || k < iv[1].start)
+		return 0;
+	if (k >= iv[t->n - 1].start)
+		return t->n - 1;
+	uint32_t b = bucket_of(k, 32, t->skip, t->bucket_bits);
+	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (iv[mid].start <= k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool ival6_le(const struct ival6 *iv, struct key k)
+{
+	return iv->hi < k.hi || (iv->hi == k.hi && iv->lo <= k.lo);
+}
+
+static uint32_t find6(const struct table *t, struct key k)
+{
+	const struct ival6 *iv = t->v6;
+	if (t->n < 2 || !ival6_le(&iv[1], k))
+		return 0;
+	if (ival6_le(&iv[t->n - 1], k))
+		return t->n - 1;
+	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
+	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ival6_le(&iv[mid], k))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, struct cr_candidates *c)
@@ -490,8 +677,12 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
 	for (; ix->paths[i].key; i = (i + 1) & mask) {
 		const struct path_entry *e = &ix->paths[i];
-		if (e->hash == h && e->len == n && memcmp(e->key, key, n) == 0) {
-			add(c, ix, e->off, e->n, false);
+		if (e->hash == h && e->len == n &&
+		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0 : memcmp(e->key, key, n) == 0)) {
+			if (e->n == 1)
+				add_list(c, ix, LIST_ONE | e->off, false);
+			else
+				add(c, ix, e->off, e->n, false);
 			return;
 		}
 	}
@@ -500,12 +691,16 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c)
 {
 	c->n = 0;
+	c->overflow = false;
 	if (d->family == CR_FAM_INET || d->family == CR_FAM_INET6) {
 		add(c, ix, ix->ip_off, ix->ip_n, false);
-		if (d->family == CR_FAM_INET)
-			lookup_table(ix, &ix->v4, key_of(d->addr, false), c);
-		else
-			lookup_table(ix, &ix->v6, key_of(d->addr, true), c);
+		if (d->family == CR_FAM_INET && ix->v4.n) {
+			uint32_t k = (uint32_t)d->addr[0] << 24 | (uint32_t)d->addr[1] << 16 | (uint32_t)d->addr[2] << 8 |
+				     d->addr[3];
+			add_list(c, ix, ix->v4.v4[find4(&ix->v4, k)].list, true);
+		} else if (d->family == CR_FAM_INET6 && ix->v6.n) {
+			add_list(c, ix, ix->v6.v6[find6(&ix->v6, key_of(d->addr, true))].list, true);
+		}
 		return;
 	}
 	if (d->family != CR_FAM_UNIX)
@@ -515,14 +710,15 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 		return;
 	/* The exact path, then every folder it lies in; the folders' hashes
 	 * grow along the path, one pass. */
-	char key[sizeof d->path + 2];
-	key[0] = '=';
-	memcpy(key + 1, d->path, d->path_len);
-	lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, c);
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < d->path_len; i++) {
-		h = (h ^ (unsigned char)d->path[i]) * 1099511628211ULL;
-		if (d->path[i] == '/')
-			lookup_path(ix, h, d->path, i + 1, c);
+	if (ix->exact_paths) {
+		char key[sizeof d->path + 2];
+		key[0] = '=';
+		memcpy(key + 1, d->path, d->path_len);
+		lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, c);
 	}
+	/* Every folder the path lies in, at the depths some folder key has. */
+	unsigned slashes = 0;
+	for (size_t i = 0; i < d->path_len; i++)
+		if (d->path[i] == '/' && (ix->folder_depths >> (++slashes < 63 ? slashes : 63) & 1))
+			lookup_path(ix, hash_bytes(d->path, i + 1), d->path, i + 1, c);
 }

@@ -3,9 +3,10 @@
  *
  * Address prefixes (CIDR) are either disjoint or nested, so they form a
  * forest. The address space is cut into elementary intervals at every prefix
- * boundary; each interval points to the deepest prefix that covers it, and
- * each prefix to the one that encloses it. A look-up is a binary search, then
- * a walk up the (shallow) nesting, collecting each prefix's rules. Unix
+ * boundary; each interval names the rules of the prefixes that cover it: one
+ * list, merged from the nested prefixes when short, else linked to the
+ * enclosing prefix's list. A look-up is a table step and a short binary
+ * search, then (usually) one list. Unix
  * paths are indexed by exact path and by the literal folder a glob starts
  * with. Rules that no index can exclude (no dst, "*", host names, paths that
  * begin with a wildcard) are candidates for every destination of their kind.
@@ -36,6 +37,9 @@ struct cr_candidates {
 	/* The rules of this list name a prefix that holds the destination:
 	 * their dst key needs no second look. */
 	bool dst_matched[CR_INDEX_MAX_LISTS];
+	uint32_t one[CR_INDEX_MAX_LISTS]; /* storage for lists of one rule */
+	/* More lists than fit: the caller must walk every rule instead. */
+	bool overflow;
 };
 void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c);
 

@@ -31,31 +31,37 @@ struct cr_state_block {
 	struct cr_rule_state states[];
 };
 
+/* Rules live in a cache-line-aligned array (cr_rules_alloc), and everything
+ * a decision reads about a rule whose destination already matched sits in
+ * its first line: one cache miss a candidate, even among 100,000 rules. */
 struct cr_rule {
+	/* ---- the decision's line ---- */
+	_Alignas(64) struct cr_rule_state *state;
+	struct cr_port_range *ports;
+	char *process;              /* glob on comm, or on the executable path */
+	unsigned nports, npaths;
+	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
+	int err;                    /* errno of a refuse/fail */
+	unsigned delay_ms;
+	struct cr_port_range port0; /* ports[0], held here too */
+	uint8_t action;             /* enum cr_action */
+	int8_t level;               /* enum cr_level; INHERIT = log.level */
+	int8_t dry_run;             /* -1 = the top-level dry_run */
+	int8_t process_ok;          /* bound to this process: 1 matches, 0 not; -1 unbound */
+	bool has_dst, dst_any;      /* dst given; dst holds "*" */
+	bool counted;               /* a schedule counts attempts (first, after, every, probability) */
+	bool scheduled;             /* any schedule at all */
+	char *path0;                /* paths[0], or NULL */
+
+	/* ---- the rest ---- */
 	char *name;                 /* given, or "#N" (its position, from 1) */
 	unsigned line;              /* where it starts in the file */
 	bool named;
-
-	/* Match. A key that is absent matches everything. */
-	bool has_dst, dst_any;      /* dst given; dst holds "*" */
-	struct cr_prefix *prefixes;
+	struct cr_prefix *prefixes; /* a key absent matches everything */
 	unsigned nprefixes;
 	char **hosts;               /* names and wildcards, lower case */
 	unsigned nhosts;
-	struct cr_port_range *ports;
-	unsigned nports;
-	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
 	char **paths;               /* unix path globs; "@name" for abstract */
-	unsigned npaths;
-	char *process;              /* glob on comm, or on the executable path */
-	int8_t process_ok;          /* bound to this process: 1 matches, 0 not; -1 unbound */
-
-	/* Action. */
-	enum cr_action action;
-	int err;                    /* errno of a refuse/fail */
-	unsigned delay_ms;
-	int level;                  /* enum cr_level; INHERIT = log.level */
-	int dry_run;                /* -1 = the top-level dry_run */
 
 	/* Schedule: every one given must allow the rule to fire. */
 	bool has_probability;
@@ -65,12 +71,15 @@ struct cr_rule {
 	double window_start, window_duration;
 	double flap_up, flap_down;
 	uint64_t name_hash;         /* seeds the probability stream */
-	bool counted;               /* a schedule counts attempts (first, after, every, probability) */
-	bool scheduled;             /* any schedule at all */
 
-	struct cr_rule_state *state;
 	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
 };
+
+/* n zeroed rules, the array aligned to a cache line; free() releases it. */
+struct cr_rule *cr_rules_alloc(size_t n);
+/* malloc for a table of `bytes` read at random; align is a power of two
+ * (on huge pages when big); free() releases it. */
+void *cr_big_alloc(size_t bytes, size_t align);
 
 struct cr_log_conf {
 	bool syslog;

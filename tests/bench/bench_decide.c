@@ -1,6 +1,12 @@
 /* bench_decide: the decision alone, in process (no connect), for 1,000 and
  * 100,000 rules of four kinds, as ns per decision (median and range of
- * repeated runs); then the load time and memory of 100,000 rules. */
+ * repeated runs). "bench_decide --load DIR" instead: the load time and
+ * memory of 100,000 rules, for a fresh process (run.py runs it several times).
+ *
+ * Half the destinations are drawn from the rules (inside a random rule's
+ * prefix, port range or folder) and half at random, at both sizes, so that
+ * the two sizes are compared on the same mix of matching and non-matching
+ * decisions: what grows is the rule count alone. */
 #define _GNU_SOURCE
 #include "decide.h"
 
@@ -30,29 +36,46 @@ static double now_ns(void)
 enum kind { V4, V6, PORTS, UNIX };
 static const char *const kind_name[] = { "v4", "v6", "port ranges", "unix globs" };
 
+/* One destination inside each rule written, for the matching half. */
+static struct cr_dest *inside;
+
 static void write_rules(const char *path, enum kind kind, unsigned n)
 {
+	free(inside);
+	inside = calloc(n, sizeof *inside);
 	FILE *f = fopen(path, "w");
 	fprintf(f, "version = 1;\nlog: { syslog = false; level = \"none\"; };\nrules = (\n");
 	for (unsigned i = 0; i < n; i++) {
 		unsigned long long r = next();
 		fprintf(f, "%s{ name = \"r%u\"; ", i ? ",\n" : "", i);
+		struct cr_dest *d = &inside[i];
 		switch (kind) {
 		case V4:
-			if (r & 1)
+			*d = (struct cr_dest){ .family = CR_FAM_INET, .port = 443,
+					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24) } };
+			if (r & 1) {
 				fprintf(f, "dst = \"10.%llu.%llu.0/24\"; ", (r >> 8) & 255, (r >> 16) & 255);
-			else
+				d->addr[3] = (uint8_t)(r >> 32);
+			} else {
 				fprintf(f, "dst = \"10.%llu.%llu.%llu\"; ", (r >> 8) & 255, (r >> 16) & 255, (r >> 24) & 255);
+			}
 			break;
 		case V6:
 			fprintf(f, "dst = \"fd00:%llx:%llx::/64\"; ", (r >> 8) & 0xffff, (r >> 24) & 0xffff);
+			*d = (struct cr_dest){ .family = CR_FAM_INET6, .port = 443,
+					       .addr = { 0xfd, 0, (uint8_t)(r >> 16), (uint8_t)(r >> 8), (uint8_t)(r >> 32),
+							 (uint8_t)(r >> 24), 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(r >> 40) } };
 			break;
 		case PORTS:
 			fprintf(f, "dst = \"10.%llu.%llu.%llu\"; port = \"%llu-%llu\"; ", (r >> 8) & 255, (r >> 16) & 255,
 				(r >> 24) & 255, 1000 + ((r >> 32) & 1023), 3000 + ((r >> 42) & 1023));
+			*d = (struct cr_dest){ .family = CR_FAM_INET, .port = (uint16_t)(2000 + ((r >> 52) & 1023)),
+					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24) } };
 			break;
 		case UNIX:
 			fprintf(f, "path = \"/run/svc-%u/*.sock\"; ", i);
+			d->family = CR_FAM_UNIX;
+			d->path_len = (uint16_t)snprintf(d->path, sizeof d->path, "/run/svc-%u/x.sock", i);
 			break;
 		}
 		fprintf(f, "action = \"refuse\"; }");
@@ -65,6 +88,8 @@ static struct cr_dest random_dest(enum kind kind, unsigned n)
 {
 	struct cr_dest d = { 0 };
 	unsigned long long r = next();
+	if (r & 1)
+		return inside[(r >> 1) % n];
 	switch (kind) {
 	case V4:
 	case PORTS:
@@ -87,7 +112,7 @@ static struct cr_dest random_dest(enum kind kind, unsigned n)
 		break;
 	case UNIX:
 		d.family = CR_FAM_UNIX;
-		d.path_len = (uint16_t)snprintf(d.path, sizeof d.path, "/run/svc-%llu/x.sock", (r >> 8) % (2ULL * n));
+		d.path_len = (uint16_t)snprintf(d.path, sizeof d.path, "/run/svc-%llu/x.sock", n + (r >> 8) % n);
 		break;
 	}
 	return d;
@@ -99,41 +124,88 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-#define REPS 7
+#define REPS 15
 #define DESTS 4096
 
-static void bench(enum kind kind, unsigned n, const char *dir)
+/* A rule set and its destinations: half inside a random rule, half random
+ * addresses (or paths) of the same region that no rule matches. */
+struct setup {
+	unsigned n;
+	struct cr_ruleset *rs;
+	struct cr_dest dests[DESTS];
+	long hits;
+};
+
+static void prepare(struct setup *su, enum kind kind, unsigned n, const char *dir)
 {
 	char path[512], err[512];
 	snprintf(path, sizeof path, "%s/decide-%d-%u.cfg", dir, kind, n);
 	write_rules(path, kind, n);
-	struct cr_ruleset *rs = cr_config_load(path, err, sizeof err);
-	if (!rs) {
+	su->n = n;
+	su->hits = 0;
+	su->rs = cr_config_load(path, err, sizeof err);
+	unlink(path);
+	if (!su->rs) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
-	static struct cr_dest dests[DESTS];
-	for (int i = 0; i < DESTS; i++)
-		dests[i] = random_dest(kind, n);
-	double t[REPS];
-	long iters = 400000, hits = 0;
-	for (int rep = 0; rep < REPS; rep++) {
-		double t0 = now_ns();
-		for (long i = 0; i < iters; i++) {
-			struct cr_query q = { .dest = &dests[i & (DESTS - 1)], .comm = "bench" };
-			struct cr_verdict v;
-			cr_decide(rs, &q, &v);
-			hits += v.rule != NULL;
-		}
-		t[rep] = (now_ns() - t0) / iters;
+	for (int i = 0; i < DESTS; i++) {
+		struct cr_dest d;
+		struct cr_verdict v;
+		do {
+			d = random_dest(kind, n);
+			struct cr_query q = { .dest = &d, .comm = "bench" };
+			cr_decide_peek(su->rs, &q, &v);
+		} while ((i & 1) != (v.rule != NULL));
+		su->dests[i] = d;
 	}
-	qsort(t, REPS, sizeof t[0], cmp_double);
-	printf("decide %-11s %6u rules: %6.1f ns (range %.1f-%.1f), %2.0f%% matched\n", kind_name[kind], n, t[REPS / 2],
-	       t[0], t[REPS - 1], 100.0 * hits / (REPS * iters));
-	printf("RESULT decide_%s_%u %.1f\n", kind == V4 ? "v4" : kind == V6 ? "v6" : kind == PORTS ? "ports" : "unix", n,
-	       t[REPS / 2]);
-	cr_ruleset_free(rs);
-	unlink(path);
+}
+
+static double run_batch(struct setup *su, long iters)
+{
+	double t0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		struct cr_query q = { .dest = &su->dests[i & (DESTS - 1)], .comm = "bench" };
+		struct cr_verdict v;
+		cr_decide(su->rs, &q, &v);
+		su->hits += v.rule != NULL;
+	}
+	return (now_ns() - t0) / iters;
+}
+
+/* The two sizes alternate, batch by batch (A/B), so that a noisy moment of
+ * the machine falls on both; the ratio is the median of the pairs' ratios. */
+static void bench(enum kind kind, const char *dir)
+{
+	static struct setup small, large;
+	prepare(&small, kind, 1000, dir);
+	prepare(&large, kind, 100000, dir);
+	double ts[REPS], tl[REPS], ratio[REPS];
+	long iters = 200000;
+	run_batch(&small, iters / 4); /* warm-up */
+	run_batch(&large, iters / 4);
+	small.hits = large.hits = 0;
+	for (int rep = 0; rep < REPS; rep++) {
+		ts[rep] = run_batch(&small, iters);
+		tl[rep] = run_batch(&large, iters);
+		ratio[rep] = tl[rep] / ts[rep];
+	}
+	qsort(ts, REPS, sizeof ts[0], cmp_double);
+	qsort(tl, REPS, sizeof tl[0], cmp_double);
+	qsort(ratio, REPS, sizeof ratio[0], cmp_double);
+	const char *key = kind == V4 ? "v4" : kind == V6 ? "v6" : kind == PORTS ? "ports" : "unix";
+	struct setup *both[2] = { &small, &large };
+	double *t[2] = { ts, tl };
+	for (int k = 0; k < 2; k++) {
+		printf("decide %-11s %6u rules: %6.1f ns (range %.1f-%.1f), %2.0f%% matched\n", kind_name[kind], both[k]->n,
+		       t[k][REPS / 2], t[k][0], t[k][REPS - 1], 100.0 * both[k]->hits / ((double)REPS * iters));
+		printf("RESULT decide_%s_%u %.1f\n", key, both[k]->n, t[k][REPS / 2]);
+	}
+	printf("decide %-11s 100000 / 1000: %.2fx (range %.2f-%.2f)\n", kind_name[kind], ratio[REPS / 2], ratio[0],
+	       ratio[REPS - 1]);
+	printf("RESULT decide_%s_ratio %.2f\n", key, ratio[REPS / 2]);
+	cr_ruleset_free(small.rs);
+	cr_ruleset_free(large.rs);
 }
 
 static long rss_kb(void)
@@ -148,15 +220,16 @@ static long rss_kb(void)
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* In a child, so that the figures are those of a fresh process. */
+/* Run as "bench_decide --load DIR", a fresh process, so that the figures
+ * are not those of a heap the benchmarks above have used. */
 static void load_figures(const char *dir)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/load-100000.cfg", dir);
 	write_rules(path, V4, 100000);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
+	free(inside);
+	inside = NULL;
+	{
 		char err[512];
 		long before = rss_kb();
 		double t0 = now_ns();
@@ -171,21 +244,19 @@ static void load_figures(const char *dir)
 		       ms, before, after, after - before, bytes / 1024, (after - before) / (bytes / 1024.0));
 		printf("RESULT load_ms %.0f\nRESULT rss_growth_ratio %.2f\nRESULT rss_base_kb %ld\n", ms,
 		       (after - before) / (bytes / 1024.0), before);
-		fflush(stdout);
-		_exit(0);
 	}
-	int status;
-	waitpid(pid, &status, 0);
 	unlink(path);
 }
 
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : "/tmp";
-	for (enum kind k = V4; k <= UNIX; k++) {
-		bench(k, 1000, dir);
-		bench(k, 100000, dir);
+	if (argc == 3 && strcmp(argv[1], "--load") == 0) {
+		load_figures(argv[2]);
+		return 0;
 	}
-	load_figures(dir);
+	const char *dir = argc > 1 ? argv[1] : "/tmp";
+	for (enum kind k = V4; k <= UNIX; k++)
+		if (argc < 3 || strcmp(argv[2], kind_name[k]) == 0) /* bench_decide DIR [KIND]: one kind */
+			bench(k, dir);
 	return 0;
 }

@@ -19,11 +19,77 @@ static unsigned rnd(unsigned n)
 static const char *const paths[] = { "/run/a.sock", "/run/*.sock", "/run/x/*", "/tmp/s*", "@abs", "@ab*", "*.sock",
 				     "/var/run/docker.sock", "/run/x/y.sock" };
 
+/* Addresses at the edges of the wide prefixes generated (first, last, and
+ * one beyond each), for destinations that probe the interval boundaries. */
+static struct cr_dest edges[4096];
+static unsigned nedges;
+
+static uint32_t rnd32(void)
+{
+	return rnd(1u << 16) << 16 | rnd(1u << 16);
+}
+
+static void add_edge(int family, const uint8_t *addr)
+{
+	if (nedges < sizeof edges / sizeof edges[0]) {
+		struct cr_dest *d = &edges[nedges++];
+		memset(d, 0, sizeof *d);
+		d->family = (uint8_t)family;
+		memcpy(d->addr, addr, family == CR_FAM_INET ? 4 : 16);
+		d->port = (uint16_t)(79 + rnd(8));
+	}
+}
+
+/* The prefix's first and last address, and the ones just outside. */
+static void add_edges(int family, const uint8_t *start, unsigned len)
+{
+	unsigned bytes = family == CR_FAM_INET ? 4 : 16;
+	uint8_t lo[16], hi[16], below[16], above[16];
+	memcpy(lo, start, bytes);
+	for (unsigned b = 0; b < bytes; b++) {
+		unsigned bits_here = len > 8 * b ? (len - 8 * b >= 8 ? 8 : len - 8 * b) : 0;
+		hi[b] = (uint8_t)(lo[b] | (0xff >> bits_here));
+	}
+	memcpy(below, lo, bytes);
+	memcpy(above, hi, bytes);
+	for (int b = (int)bytes - 1; b >= 0 && below[b]-- == 0; b--)
+		;
+	for (int b = (int)bytes - 1; b >= 0 && ++above[b] == 0; b--)
+		;
+	add_edge(family, lo);
+	add_edge(family, hi);
+	add_edge(family, below);
+	add_edge(family, above);
+}
+
 static void random_rule(FILE *f, unsigned i)
 {
 	fprintf(f, "%s{ name = \"r%u\"; ", i ? ",\n" : "", i);
-	unsigned kind = rnd(7);
+	unsigned kind = rnd(9);
 	switch (kind) {
+	case 7: { /* IPv4 anywhere, any length */
+		unsigned len = rnd(33);
+		uint32_t a = rnd32();
+		a = len ? a & (0xffffffffu << (32 - len)) : 0;
+		uint8_t b[4] = { (uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a };
+		fprintf(f, "dst = \"%u.%u.%u.%u/%u\"; ", b[0], b[1], b[2], b[3], len);
+		add_edges(CR_FAM_INET, b, len);
+		break;
+	}
+	case 8: { /* IPv6 anywhere, any length */
+		unsigned len = rnd(129);
+		uint8_t b[16];
+		for (int k = 0; k < 16; k++) {
+			unsigned keep = len > 8u * k ? (len - 8u * k >= 8 ? 8 : len - 8u * k) : 0;
+			b[k] = (uint8_t)(rnd(256) & (0xff00 >> keep));
+		}
+		char text[64];
+		snprintf(text, sizeof text, "%x:%x:%x:%x:%x:%x:%x:%x", b[0] << 8 | b[1], b[2] << 8 | b[3], b[4] << 8 | b[5],
+			 b[6] << 8 | b[7], b[8] << 8 | b[9], b[10] << 8 | b[11], b[12] << 8 | b[13], b[14] << 8 | b[15]);
+		fprintf(f, "dst = \"%s/%u\"; ", text, len);
+		add_edges(CR_FAM_INET6, b, len);
+		break;
+	}
 	case 0: /* IPv4 prefix, nested around 10.x */
 		if (rnd(2))
 			fprintf(f, "dst = \"10.0.0.0/8\"; ");
@@ -61,6 +127,8 @@ static struct cr_dest random_dest(const char **host)
 {
 	struct cr_dest d = { 0 };
 	*host = rnd(4) == 0 ? "api.example.com" : NULL;
+	if (nedges && rnd(3) == 0)
+		return edges[rnd(nedges)];
 	switch (rnd(3)) {
 	case 0:
 		d.family = CR_FAM_INET;
@@ -91,12 +159,13 @@ static struct cr_dest random_dest(const char **host)
 
 START_TEST(index_equals_linear_walk)
 {
-	for (int round = 0; round < 60; round++) {
+	for (int round = 0; round < 70; round++) {
 		char *text = NULL;
 		size_t len;
 		FILE *f = open_memstream(&text, &len);
 		fprintf(f, "version = 1;\nrules = (\n");
-		unsigned n = 1 + rnd(round < 30 ? 12 : 200);
+		nedges = 0;
+		unsigned n = 1 + rnd(round < 30 ? 12 : round < 50 ? 200 : 3000);
 		for (unsigned i = 0; i < n; i++)
 			random_rule(f, i);
 		fprintf(f, "\n);\n");
