@@ -19,7 +19,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go
 
 CORE := addr glob config decide index errtab decode log pending fdinfo hostcache
 LIB := $(CORE) current preload hook_connect hook_socket hook_resolve
@@ -27,7 +27,7 @@ CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client
 
 .PHONY: all deps test-deps demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
@@ -47,8 +47,8 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h Makefile | de
 $(BUILD)/libconnrefuse.so: $(LIB_OBJ) src/libconnrefuse.map
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,--version-script=src/libconnrefuse.map $(CFLAGS) -o $@ $(LIB_OBJ) $(PKG_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o $(BUILD)/obj/report.o
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o $(BUILD)/obj/report.o $(BUILD)/obj/supervise.o
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_OBJ) $(wildcard tests/unit/*.h) | test-deps
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) \
@@ -65,6 +65,11 @@ $(BUILD)/tests/libearly.so: tests/integration/early/libearly.c | test-deps
 
 $(BUILD)/tests/earlymain: tests/integration/early/earlymain.c $(BUILD)/tests/libearly.so
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -L$(BUILD)/tests -learly -Wl,-rpath,'$$ORIGIN'
+
+# A statically linked client, for run --seccomp (the preload cannot see it).
+$(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
 
 demo: all
 	@tests/tools/ensure-packages $(DEMO_PACKAGES)

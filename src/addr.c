@@ -69,6 +69,27 @@ int cr_dest_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct cr_de
 	}
 }
 
+socklen_t cr_sink_address(const struct cr_dest *d, int sa_family, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof *out);
+	if (sa_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)out;
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof *in;
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+	in6->sin6_family = AF_INET6;
+	if (d->mapped) {
+		in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+		in6->sin6_addr.s6_addr[12] = 127;
+		in6->sin6_addr.s6_addr[15] = 1;
+	} else {
+		in6->sin6_addr = in6addr_loopback;
+	}
+	return sizeof *in6;
+}
+
 size_t cr_dest_format(const struct cr_dest *d, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN];

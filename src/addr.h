@@ -32,6 +32,13 @@ int cr_dest_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct cr_de
  * Returns the length written (always NUL-terminated, truncated to size). */
 size_t cr_dest_format(const struct cr_dest *d, char *buf, size_t size);
 
+/* The address a simulated refusal connects a socket to: port 0 on
+ * loopback, where nothing can listen, in the form the program used
+ * (127.0.0.1, ::1, or ::ffff:127.0.0.1 for a v4-mapped destination). The
+ * kernel then refuses it exactly as a real refusal. sa_family is the
+ * family of the program's address. Returns the length. */
+socklen_t cr_sink_address(const struct cr_dest *d, int sa_family, struct sockaddr_storage *out);
+
 /* An address prefix of the config file: "10.0.0.0/8", "::1", "fd00::/8". */
 struct cr_prefix {
 	uint8_t family;         /* CR_FAM_INET or CR_FAM_INET6 */

@@ -4,6 +4,7 @@
 #include "decide.h"
 #include "errtab.h"
 #include "report.h"
+#include "supervise.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,7 +50,8 @@ static const char *const help_texts[][2] = {
 	  "                         [v6]:port, /unix/path or @abstract)\n"
 	  "  --fail ERRNO=DST[:PORT]  fail them with ERRNO (ETIMEDOUT, EHOSTUNREACH, ...)\n"
 	  "  --log-stderr           also write each log line to PROGRAM's stderr\n"
-	  "  --seccomp              not available in this version (see README)\n" },
+	  "  --seccomp              supervise through seccomp instead of preloading: covers static\n"
+	  "                         binaries and raw system calls (Go); see the README\n" },
 	{ "check",
 	  "connrefuse check FILE\n"
 	  "\n"
@@ -252,7 +254,7 @@ static int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	const char *config = NULL;
-	bool log_stderr = false;
+	bool log_stderr = false, seccomp = false;
 	char *cli_rules = NULL;
 	size_t cli_len = 0;
 	FILE *rules = open_memstream(&cli_rules, &cli_len);
@@ -281,8 +283,8 @@ static int cmd_run(int argc, char **argv)
 			log_stderr = true;
 			break;
 		case 's':
-			fprintf(stderr, "connrefuse: --seccomp is not available in this version: only the preload mode is; see the README (Limits)\n");
-			return EXIT_TOOL;
+			seccomp = true;
+			break;
 		case 'h':
 			return cmd_help("run");
 		default:
@@ -309,7 +311,7 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_TOOL;
 	}
 	char lib[PATH_MAX];
-	if (find_library(lib, sizeof lib) != 0) {
+	if (!seccomp && find_library(lib, sizeof lib) != 0) {
 		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);
 		return EXIT_TOOL;
 	}
@@ -358,6 +360,15 @@ static int cmd_run(int argc, char **argv)
 	cr_ruleset_free(rs);
 	free(cli_rules);
 
+	char **prog = argv + optind;
+	if (seccomp) {
+		/* No preload: the supervisor applies the same rules. */
+		int status = cr_supervise(config ? abs_config : NULL, prog);
+		if (*tmp)
+			unlink(tmp);
+		return status < 0 ? EXIT_TOOL : exit_status_of(status);
+	}
+
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
 	if (asprintf(&preload, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "") < 0)
@@ -365,7 +376,6 @@ static int cmd_run(int argc, char **argv)
 	setenv("LD_PRELOAD", preload, 1);
 	free(preload);
 
-	char **prog = argv + optind;
 	if (!*tmp) {
 		execvp(prog[0], prog);
 		fprintf(stderr, "connrefuse: cannot run %s: %s\n", prog[0], strerror(errno));

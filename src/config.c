@@ -1086,30 +1086,45 @@ static char *rule_text(const struct cr_rule *r)
 	return text;
 }
 
-void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
+void cr_ruleset_state_map(const struct cr_ruleset *fresh, const struct cr_ruleset *old, int32_t *map)
 {
+	for (unsigned i = 0; i < fresh->nrules; i++)
+		map[i] = -1;
 	struct name_set names;
 	if (name_set_init(&names, old->nrules) != 0)
 		return; /* every rule starts again: correct, only less kind */
 	for (unsigned j = 0; j < old->nrules; j++)
 		name_set_add(&names, old->rules, j);
 	for (unsigned i = 0; i < fresh->nrules; i++) {
-		struct cr_rule *r = &fresh->rules[i];
+		const struct cr_rule *r = &fresh->rules[i];
 		int j = name_set_find(&names, old->rules, r);
-		if (j < 0 || !old->rules[j].state)
+		if (j < 0)
 			continue;
-		const struct cr_rule *o = &old->rules[j];
-		char *mine = rule_text(r), *theirs = rule_text(o);
-		bool same = mine && theirs && strcmp(mine, theirs) == 0;
+		char *mine = rule_text(r), *theirs = rule_text(&old->rules[j]);
+		if (mine && theirs && strcmp(mine, theirs) == 0)
+			map[i] = j;
 		free(mine);
 		free(theirs);
-		if (same) {
-			struct cr_state_block *b = o->foreign ? o->foreign : old->states;
-			atomic_fetch_add(&b->refs, 1);
-			block_unref(r->foreign);
-			r->foreign = b;
-			r->state = o->state;
-		}
 	}
 	name_set_free(&names);
+}
+
+void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
+{
+	int32_t *map = malloc((fresh->nrules + 1) * sizeof *map);
+	if (!map)
+		return; /* every rule starts again */
+	cr_ruleset_state_map(fresh, old, map);
+	for (unsigned i = 0; i < fresh->nrules; i++) {
+		if (map[i] < 0 || !old->rules[map[i]].state)
+			continue;
+		struct cr_rule *r = &fresh->rules[i];
+		const struct cr_rule *o = &old->rules[map[i]];
+		struct cr_state_block *b = o->foreign ? o->foreign : old->states;
+		atomic_fetch_add(&b->refs, 1);
+		block_unref(r->foreign);
+		r->foreign = b;
+		r->state = o->state;
+	}
+	free(map);
 }

@@ -94,13 +94,31 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+bool cr_err_reported_later(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: case ETIMEDOUT: case EHOSTUNREACH: case ENETUNREACH:
+	case ECONNRESET: case ECONNABORTED: case EHOSTDOWN: case ENETDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n)
 {
 	uint64_t x = mix64(mix64(seed ^ mix64(name_hash)) + n);
 	return (double)(x >> 11) * 0x1.0p-53;
 }
 
+static bool fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now, double loaded_at);
+
 bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now)
+{
+	return fires(rs, r, n, now, r->state->loaded_at);
+}
+
+static bool fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now, double loaded_at)
 {
 	if (r->first && n > r->first)
 		return false;
@@ -108,7 +126,7 @@ bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_
 		return false;
 	if (r->every && n % r->every != 0)
 		return false;
-	double t = now - r->state->loaded_at;
+	double t = now - loaded_at;
 	if (r->has_window && (t < r->window_start || t >= r->window_start + r->window_duration))
 		return false;
 	if (r->has_flap) {
@@ -139,12 +157,13 @@ static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const
 	if (!matches(r, q, dst_matched))
 		return false;
 	uint64_t n = 0;
+	struct cr_rule_state *st = q->states ? &q->states[r - rs->rules] : r->state;
 	if (r->counted) {
 		/* Only a schedule that counts attempts needs the shared counter. */
-		n = count ? atomic_fetch_add_explicit(&r->state->attempts, 1, memory_order_relaxed) + 1
-			  : atomic_load_explicit(&r->state->attempts, memory_order_relaxed) + 1;
+		n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
+			  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
 	}
-	if (r->scheduled && !cr_rule_fires(rs, r, n, q->now))
+	if (r->scheduled && !fires(rs, r, n, q->now, st->loaded_at))
 		return false;
 	verdict_for(rs, r, v);
 	v->attempt = n;

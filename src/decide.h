@@ -15,6 +15,9 @@ struct cr_query {
 	const char *comm;           /* program name */
 	const char *exe;            /* executable path, or NULL */
 	double now;                 /* monotonic seconds */
+	/* The attempt counters and clocks to use, one per rule of the set; NULL:
+	 * the rules' own. (The seccomp supervisor keeps a set per process.) */
+	struct cr_rule_state *states;
 };
 
 struct cr_verdict {
@@ -40,6 +43,11 @@ void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struc
 
 /* Does a process key (glob on comm, or on exe if it holds a '/') match? */
 bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
+
+/* Errnos the kernel reports on a non-blocking TCP socket later (poll,
+ * SO_ERROR), not from connect() itself: a simulation of one goes through
+ * the kernel's own refusal (cr_sink_address), the others fail at once. */
+bool cr_err_reported_later(int err);
 
 /* The probability draw for (seed, rule name hash, n): uniform in [0, 1). */
 double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n);

@@ -88,45 +88,13 @@ static void delay(unsigned ms)
 		;
 }
 
-/* The errnos a kernel reports on a non-blocking socket later (SO_ERROR), not
- * from connect() itself. */
-static bool reported_later(int err)
-{
-	switch (err) {
-	case ECONNREFUSED: case ETIMEDOUT: case EHOSTUNREACH: case ENETUNREACH:
-	case ECONNRESET: case ECONNABORTED: case EHOSTDOWN: case ENETDOWN:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Connects the socket to port 0 on loopback, in the address form the
  * program used: the kernel refuses it, exactly as a real refusal. */
 static ssize_t refuse_through_sink(const struct cr_op *op, const struct sockaddr *sa, const struct cr_dest *d,
 				   int err)
 {
-	union {
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} sink;
-	memset(&sink, 0, sizeof sink);
-	socklen_t slen;
-	if (sa->sa_family == AF_INET) {
-		sink.in.sin_family = AF_INET;
-		sink.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		slen = sizeof sink.in;
-	} else {
-		sink.in6.sin6_family = AF_INET6;
-		if (d->mapped) {
-			sink.in6.sin6_addr.s6_addr[10] = sink.in6.sin6_addr.s6_addr[11] = 0xff;
-			sink.in6.sin6_addr.s6_addr[12] = 127;
-			sink.in6.sin6_addr.s6_addr[15] = 1;
-		} else {
-			sink.in6.sin6_addr = in6addr_loopback;
-		}
-		slen = sizeof sink.in6;
-	}
+	struct sockaddr_storage sink;
+	socklen_t slen = cr_sink_address(d, sa->sa_family, &sink);
 	ssize_t ret = op_call(op, (struct sockaddr *)&sink, slen);
 	if (ret < 0 && errno == ECONNREFUSED)
 		errno = err;
@@ -157,7 +125,7 @@ static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, sockl
 		 * kernel anything. A blocking one fails at once (the kernel's
 		 * refusal would leave it just as reusable); a non-blocking TCP
 		 * one is refused by the kernel, through the sink. */
-		if (inet && fi.type == SOCK_STREAM && fi.nonblock && reported_later(err))
+		if (inet && fi.type == SOCK_STREAM && fi.nonblock && cr_err_reported_later(err))
 			return refuse_through_sink(op, sa, d, err);
 		return fail_now(err);
 	}
@@ -171,7 +139,7 @@ static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, sockl
 		*simulated = false;
 		return op_call(op, sa, len);
 	}
-	if (inet && sotype == SOCK_STREAM && reported_later(err))
+	if (inet && sotype == SOCK_STREAM && cr_err_reported_later(err))
 		return refuse_through_sink(op, sa, d, err);
 	/* Unix sockets fail at once in the kernel too; so do the errnos a
 	 * kernel reports from connect() itself. Datagram sockets: see README. */

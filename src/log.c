@@ -214,12 +214,11 @@ static atomic_ulong syslog_dropped_total;
 /* Returns false only when the receiver is there but cannot take the line
  * now (its queue is full): that is a drop. With no receiver at all the line
  * is lost as glibc's syslog() loses it, and not counted. */
-static bool send_syslog(const struct cr_log_conf *lc, int severity, const char *line, size_t len)
+static bool send_syslog(const struct cr_log_conf *lc, int severity, const char *line, size_t len, pid_t pid)
 {
 	char msg[CR_LOG_LINE_MAX + 128], ts[16];
 	rfc3164_time(ts);
-	int n = snprintf(msg, sizeof msg, "<%d>%s %s[%ld]: ", lc->facility | severity, ts, lc->ident,
-			 (long)getpid());
+	int n = snprintf(msg, sizeof msg, "<%d>%s %s[%ld]: ", lc->facility | severity, ts, lc->ident, (long)pid);
 	if (n < 0)
 		return true;
 	size_t total = (size_t)n + len < sizeof msg ? (size_t)n + len : sizeof msg;
@@ -258,12 +257,13 @@ static void send_stderr(const struct cr_log_conf *lc, const char *line, size_t l
 		sys_write_all(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
 }
 
-/* One line to every sink. Returns false if syslog dropped it. */
-static bool emit(const struct cr_log_conf *lc, int severity, const char *line, size_t len)
+/* One line to every sink, on behalf of process pid (the supervisor of
+ * run --seccomp logs for others). Returns false if syslog dropped it. */
+static bool emit(const struct cr_log_conf *lc, int severity, const char *line, size_t len, pid_t pid)
 {
 	bool ok = true;
 	if (lc->syslog)
-		ok = send_syslog(lc, severity, line, len);
+		ok = send_syslog(lc, severity, line, len, pid);
 	if (lc->to_stderr)
 		send_stderr(lc, line, len);
 	if (lc->file)
@@ -298,7 +298,7 @@ void cr_log_summary(const struct cr_log_conf *lc, const char *comm)
 	pos = append_num(line, sizeof line, pos, "pid", getpid(), false);
 	pos = append_str(line, sizeof line, pos, "comm", comm ? comm : "?");
 	/* A summary that syslog cannot take is not counted again. */
-	emit(lc, LOG_WARNING, line, pos);
+	emit(lc, LOG_WARNING, line, pos, getpid());
 }
 
 void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev)
@@ -317,7 +317,7 @@ void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev)
 	char line[CR_LOG_LINE_MAX];
 	size_t len = cr_log_format(ev, line, sizeof line);
 	int severity = ev->result == CR_RES_REFUSED || ev->result == CR_RES_FAILED ? LOG_WARNING : LOG_INFO;
-	if (!emit(lc, severity, line, len)) {
+	if (!emit(lc, severity, line, len, ev->pid)) {
 		atomic_fetch_add(&syslog_dropped, 1);
 		atomic_fetch_add(&syslog_dropped_total, 1);
 	}
@@ -327,7 +327,7 @@ void cr_log_message(const struct cr_log_conf *lc, int priority, bool to_stderr, 
 {
 	size_t len = strlen(msg);
 	if (lc->syslog)
-		send_syslog(lc, priority, msg, len);
+		send_syslog(lc, priority, msg, len, getpid());
 	if (to_stderr)
 		send_stderr(lc, msg, len);
 	if (lc->file)

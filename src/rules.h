@@ -126,6 +126,9 @@ struct cr_ruleset *cr_config_load_string(const char *text, const char *name, cha
 /* Rules of fresh that are unchanged in old (same name, same text) take over
  * old's state: their attempt counters and clocks go on. */
 void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
+/* The same question as a map: map[i] is the rule of old that fresh's rule i
+ * continues (same name, same text), or -1. */
+void cr_ruleset_state_map(const struct cr_ruleset *fresh, const struct cr_ruleset *old, int32_t *map);
 /* Writes the rule set back as a config file: what `connrefuse check` prints. */
 void cr_config_print(const struct cr_ruleset *rs, FILE *out);
 

@@ -137,6 +137,28 @@ def main():
             print("  connrefuse is %.1fx faster than strace --seccomp-bpf inject" % r)
             results["strace_seccomp_ratio"] = r
 
+        print("\n== run --seccomp (no preload; the supervisor decides every connect)")
+        cli = os.path.join(BUILD, "connrefuse")
+        if subprocess.run([cli, "run", "--seccomp", "--", "true"], capture_output=True).returncode != 0:
+            print("  seccomp user notification unavailable here: skipped")
+        else:
+            quiet = config("quiet.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n')
+            _, _, r = ab("pass-through, socket+connect+close, no rules, logging off:", [BENCH, "pass", "2000", port],
+                         None, [cli, "run", "--seccomp", "-c", quiet, "--", BENCH, "pass", "2000", port], None,
+                         "bare", "--seccomp")
+            results["seccomp_pass_ratio"] = r
+            audit = config("audit.cfg", 'version = 1;\nlog: { syslog = false; };\n')
+            _, _, r = ab("pass-through with the audit of blocking connects (level failures):",
+                         [BENCH, "pass", "2000", port], None,
+                         [cli, "run", "--seccomp", "-c", audit, "--", BENCH, "pass", "2000", port], None,
+                         "bare", "--seccomp")
+            results["seccomp_audit_ratio"] = r
+            real, sim, r = ab("a simulated blocking refusal vs a real one, connect() alone:",
+                              [BENCH, "call", "5000", closed], None,
+                              [cli, "run", "--seccomp", "-c", refuse, "--", BENCH, "call", "5000", port], None,
+                              "kernel refusal", "--seccomp simulated")
+            results["seccomp_refusal_ratio"] = r
+
         print("\n== a logging storm: the refused loop, 100,000 times, syslog receiver that never reads")
         if os.geteuid() != 0:
             print("  needs root (a private /dev with its own /dev/log): skipped")

@@ -1,0 +1,718 @@
+/* run --seccomp (supervise.h). One dispatcher thread receives the trapped
+ * calls, decides, and answers the quick ones itself; a call that must wait
+ * (a delay, or a blocking connect the supervisor makes on the program's
+ * behalf to learn its outcome for the audit) goes to a helper thread, so
+ * that one slow connect never holds up the others. */
+#define _GNU_SOURCE
+#include "supervise.h"
+#include "decide.h"
+#include "log.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define CR_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define CR_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#define FASTOPEN 0x20000000 /* MSG_FASTOPEN */
+
+/* ---- the filter, installed in the child before it executes the program ---- */
+
+#ifdef CR_AUDIT_ARCH
+/* connect always; sendto and sendmsg only with MSG_FASTOPEN in their flags
+ * (argument 3 and 2); everything else, and other ABIs, untouched. */
+static const struct sock_filter filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CR_AUDIT_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 7, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 2, 4),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 3, 2),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+};
+#endif
+
+static void send_text(int sock, const char *what)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+	if (n > 0 && write(sock, msg, (size_t)n) < 0) {
+		/* the parent reports a missing listener anyway */
+	}
+}
+
+/* In the child: installs the filter, hands the listener to the parent, runs
+ * the program. Never returns. */
+static void child(int sock, char **prog)
+{
+#ifdef CR_AUDIT_ARCH
+	struct sock_fprog fprog = { .len = sizeof filter / sizeof filter[0], .filter = (struct sock_filter *)filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		send_text(sock, "prctl(PR_SET_NO_NEW_PRIVS)");
+		_exit(125);
+	}
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+	if (listener < 0) {
+		send_text(sock, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)");
+		_exit(125);
+	}
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+	if (sendmsg(sock, &mh, 0) != 1)
+		_exit(125);
+	close(listener);
+	close(sock);
+	execvp(prog[0], prog);
+	fprintf(stderr, "connrefuse: cannot run %s: %s\n", prog[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+#else
+	(void)prog;
+	errno = ENOSYS;
+	send_text(sock, "run --seccomp on this architecture");
+	_exit(125);
+#endif
+}
+
+/* ---- processes: a counter set per process, rules shared ---- */
+
+/* The rule set in force (reloaded when the file changes), with a count of
+ * the helpers still using it. */
+struct generation {
+	struct cr_ruleset *rs;
+	atomic_int refs; /* the dispatcher's own, while current, plus one a job */
+	struct generation *older;
+};
+
+struct proc {
+	pid_t tgid;
+	char exe[256];       /* another program (exec) is another process */
+	char comm[16];
+	struct generation *gen;
+	struct cr_rule_state *states;
+	int pidfd;
+	unsigned long last_used;
+};
+
+#define MAX_PROCS 1024
+
+static struct {
+	int listener;
+	const char *config;
+	struct stat config_stat;
+	struct generation *current;   /* newest first, linked to older ones */
+	double next_look;
+	struct proc procs[MAX_PROCS];
+	unsigned long clock;
+	struct seccomp_notif_sizes sizes;
+} sv;
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void generation_release(struct generation *g)
+{
+	atomic_fetch_sub(&g->refs, 1);
+}
+
+/* Frees the older generations no helper uses any more. */
+static void collect(void)
+{
+	struct generation **p = &sv.current->older;
+	while (*p) {
+		struct generation *g = *p;
+		bool used = atomic_load(&g->refs) > 0;
+		for (unsigned i = 0; !used && i < MAX_PROCS; i++)
+			used = sv.procs[i].gen == g;
+		if (used) {
+			p = &g->older;
+		} else {
+			*p = g->older;
+			cr_ruleset_free(g->rs);
+			free(g);
+		}
+	}
+}
+
+static struct cr_ruleset *load_rules(char *err, size_t errsize)
+{
+	if (!sv.config)
+		return cr_ruleset_new_empty();
+	return cr_config_load(sv.config, err, errsize);
+}
+
+/* At most once a second: a changed file becomes the new generation; a bad
+ * one is reported and the rules in force stay. */
+static void maybe_reload(double now)
+{
+	if (!sv.config || now < sv.next_look)
+		return;
+	sv.next_look = now + 1;
+	struct stat st;
+	if (stat(sv.config, &st) != 0)
+		memset(&st, 0, sizeof st);
+	if (st.st_ino == sv.config_stat.st_ino && st.st_dev == sv.config_stat.st_dev &&
+	    st.st_size == sv.config_stat.st_size && st.st_mtim.tv_sec == sv.config_stat.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == sv.config_stat.st_mtim.tv_nsec)
+		return;
+	sv.config_stat = st;
+	char err[1024], msg[1400];
+	struct cr_ruleset *rs = load_rules(err, sizeof err);
+	const struct cr_log_conf *lc = &sv.current->rs->log;
+	if (!rs) {
+		snprintf(msg, sizeof msg, "config error: %s; the rules loaded before stay in force", err);
+		cr_log_message(lc, LOG_ERR, true, msg);
+		return;
+	}
+	struct generation *g = calloc(1, sizeof *g);
+	if (!g) {
+		cr_ruleset_free(rs);
+		return;
+	}
+	g->rs = rs;
+	atomic_init(&g->refs, 1);
+	g->older = sv.current;
+	generation_release(sv.current);
+	sv.current = g;
+	snprintf(msg, sizeof msg, "config reloaded: %s (%u rules)", sv.config, rs->nrules);
+	cr_log_message(&rs->log, LOG_INFO, false, msg);
+	collect();
+}
+
+/* The thread's process, its comm and executable, from /proc. */
+static bool read_process(pid_t tid, pid_t *tgid, char *comm, size_t commsize, char *exe, size_t exesize)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *name = strstr(buf, "Name:\t"), *tg = strstr(buf, "\nTgid:\t");
+	if (!name || !tg)
+		return false;
+	name += 6;
+	size_t len = strcspn(name, "\n");
+	snprintf(comm, commsize, "%.*s", (int)len, name);
+	*tgid = (pid_t)atoi(tg + 7);
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)*tgid);
+	ssize_t k = readlink(path, exe, exesize - 1);
+	exe[k > 0 ? k : 0] = '\0';
+	return true;
+}
+
+static void proc_drop(struct proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	free(p->states);
+	memset(p, 0, sizeof *p);
+	p->pidfd = -1;
+}
+
+/* Fresh counters for the rules of g; those of rules that continue a rule of
+ * the process's previous generation keep counting. */
+static struct cr_rule_state *states_for(struct generation *g, const struct proc *p, double now)
+{
+	struct cr_rule_state *st = calloc(g->rs->nrules + 1, sizeof *st);
+	if (!st)
+		return NULL;
+	for (unsigned i = 0; i < g->rs->nrules; i++)
+		st[i].loaded_at = now;
+	if (p->gen && p->states) {
+		int32_t *map = malloc((g->rs->nrules + 1) * sizeof *map);
+		if (map) {
+			cr_ruleset_state_map(g->rs, p->gen->rs, map);
+			for (unsigned i = 0; i < g->rs->nrules; i++)
+				if (map[i] >= 0) {
+					atomic_store(&st[i].attempts, atomic_load(&p->states[map[i]].attempts));
+					st[i].loaded_at = p->states[map[i]].loaded_at;
+				}
+			free(map);
+		}
+	}
+	return st;
+}
+
+/* The process a trapped thread belongs to, on the current generation. */
+static struct proc *proc_of(pid_t tid, double now)
+{
+	pid_t tgid;
+	char comm[16], exe[256];
+	if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
+		return NULL;
+	struct proc *p = NULL, *victim = &sv.procs[0];
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		struct proc *q = &sv.procs[i];
+		if (q->tgid == tgid && strcmp(q->exe, exe) == 0) {
+			p = q;
+			break;
+		}
+		if (q->last_used < victim->last_used)
+			victim = q;
+	}
+	if (!p) {
+		/* A new process, or one that executed another program. */
+		for (unsigned i = 0; i < MAX_PROCS; i++)
+			if (sv.procs[i].tgid == tgid)
+				proc_drop(&sv.procs[i]);
+		if (victim->tgid)
+			proc_drop(victim);
+		p = victim;
+		p->tgid = tgid;
+		p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+		snprintf(p->exe, sizeof p->exe, "%s", exe);
+	}
+	snprintf(p->comm, sizeof p->comm, "%s", comm);
+	if (p->gen != sv.current) {
+		struct cr_rule_state *st = states_for(sv.current, p, now);
+		if (!st)
+			return NULL;
+		free(p->states);
+		p->states = st;
+		p->gen = sv.current;
+	}
+	p->last_used = ++sv.clock;
+	return p;
+}
+
+/* ---- one trapped call ---- */
+
+struct call {
+	uint64_t id;
+	int nr;
+	int fd;              /* the program's descriptor number */
+	int dup;             /* our duplicate of its socket, or -1 */
+	int sotype, domain;
+	bool nonblock;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct cr_dest dest;
+	pid_t pid;
+	char comm[16];
+	struct cr_verdict v;
+	char rule[128];      /* the deciding rule's name ("" for none) */
+	struct generation *gen;
+};
+
+static bool read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static void respond(uint64_t id, long val, int err, bool cont)
+{
+	struct seccomp_notif_resp resp = { .id = id, .val = val, .error = err ? -err : 0,
+					   .flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0 };
+	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
+		/* ENOENT: the call was interrupted (a signal) or the process is gone */
+	}
+}
+
+static const char *proto_name(const struct call *c)
+{
+	if (c->dest.family == CR_FAM_UNIX)
+		return "unix";
+	return c->sotype == SOCK_STREAM ? "tcp" : c->sotype == SOCK_DGRAM ? "udp" : NULL;
+}
+
+static void log_call(const struct call *c, int err, bool simulated)
+{
+	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+	if (c->v.dry_run && err == 0 && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL))
+		need = CR_LEVEL_FAILURES; /* a dry run reports what it would have done */
+	if (c->v.level < need)
+		return;
+	int shown = err ? err : (c->v.dry_run && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL)) ? c->v.err : 0;
+	struct cr_event ev = {
+		.result = shown == 0 ? CR_RES_CONNECTED : shown == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED,
+		.simulated = simulated, .rule = c->rule[0] ? c->rule : NULL, .action = c->v.action,
+		.dry_run = c->v.dry_run, .pid = c->pid, .comm = c->comm, .dest = &c->dest, .proto = proto_name(c),
+		.err = shown,
+	};
+	cr_log_event(&c->gen->rs->log, &ev);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Makes the simulated failure on the program's socket and answers. */
+static void act_simulate(struct call *c)
+{
+	int err = c->v.err;
+	if (c->dest.family != CR_FAM_UNIX && c->sotype == SOCK_STREAM && cr_err_reported_later(err)) {
+		/* The kernel refuses the socket itself: its state, and what a
+		 * non-blocking program sees next (POLLERR, SO_ERROR), are real. */
+		struct sockaddr_storage sink;
+		socklen_t slen = cr_sink_address(&c->dest, c->sa.ss_family, &sink);
+		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : errno;
+		if (kerr == ECONNREFUSED)
+			kerr = err;
+		respond(c->id, rc, kerr, false);
+		log_call(c, kerr == EINPROGRESS ? err : kerr, kerr == err || kerr == EINPROGRESS);
+		return;
+	}
+	/* Unix and datagram sockets, and the errnos connect() itself returns,
+	 * fail at once in the kernel too. */
+	respond(c->id, -1, err, false);
+	log_call(c, err, true);
+}
+
+/* A call that passes: on a blocking socket the supervisor makes the connect
+ * itself, on the program's socket, to learn and log its outcome (the
+ * audit); otherwise the call continues in the kernel unseen. */
+static void act_pass(struct call *c)
+{
+	bool audit = c->v.level >= CR_LEVEL_FAILURES;
+	if (!audit || c->nonblock || c->nr != __NR_connect || c->dup < 0) {
+		respond(c->id, 0, 0, true);
+		return;
+	}
+	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
+	respond(c->id, rc, err, false);
+	if (err != EINTR)
+		log_call(c, err == EISCONN ? 0 : err, false);
+}
+
+static void act(struct call *c)
+{
+	if (c->v.delay_ms)
+		sleep_ms(c->v.delay_ms);
+	if (c->v.simulate && c->dup >= 0) {
+		act_simulate(c);
+	} else if (c->v.simulate) {
+		/* The socket could not be reached (pidfd_getfd refused): fail
+		 * the call at once, as on a blocking socket. */
+		respond(c->id, -1, c->v.err, false);
+		log_call(c, c->v.err, true);
+	} else {
+		act_pass(c);
+	}
+}
+
+/* ---- helpers: threads for the calls that wait ---- */
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER, idle_cond = PTHREAD_COND_INITIALIZER;
+struct job {
+	struct call call;
+	struct job *next;
+};
+static struct job *jobs_head, **jobs_tail = &jobs_head;
+static unsigned helpers, idle_helpers;
+static bool stopping;
+
+static void finish(struct call *c)
+{
+	if (c->dup >= 0)
+		close(c->dup);
+	generation_release(c->gen);
+}
+
+static void *helper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&jobs_lock);
+	for (;;) {
+		while (!jobs_head && !stopping)
+			pthread_cond_wait(&jobs_cond, &jobs_lock);
+		if (!jobs_head)
+			break;
+		struct job *j = jobs_head;
+		jobs_head = j->next;
+		if (!jobs_head)
+			jobs_tail = &jobs_head;
+		idle_helpers--;
+		pthread_mutex_unlock(&jobs_lock);
+		act(&j->call);
+		finish(&j->call);
+		free(j);
+		pthread_mutex_lock(&jobs_lock);
+		idle_helpers++;
+	}
+	helpers--;
+	pthread_cond_broadcast(&idle_cond);
+	pthread_mutex_unlock(&jobs_lock);
+	return NULL;
+}
+
+/* Hands a call that waits to a helper; a new one if none is idle. */
+static void dispatch(const struct call *c)
+{
+	struct job *j = malloc(sizeof *j);
+	if (!j) {
+		respond(c->id, 0, 0, true);
+		return;
+	}
+	j->call = *c;
+	j->next = NULL;
+	pthread_mutex_lock(&jobs_lock);
+	*jobs_tail = j;
+	jobs_tail = &j->next;
+	if (idle_helpers == 0) {
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, helper, NULL) == 0) {
+			helpers++;
+			idle_helpers++;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_cond_signal(&jobs_cond);
+	pthread_mutex_unlock(&jobs_lock);
+}
+
+/* ---- the dispatcher ---- */
+
+static void handle(const struct seccomp_notif *req)
+{
+	struct call c = { .id = req->id, .nr = req->data.nr, .fd = (int)req->data.args[0], .dup = -1 };
+	uint64_t addr, len;
+	if (c.nr == __NR_connect) {
+		addr = req->data.args[1];
+		len = req->data.args[2];
+	} else if (c.nr == __NR_sendto) {
+		addr = req->data.args[4];
+		len = req->data.args[5];
+	} else {
+		struct msghdr mh;
+		if (!read_memory(req->pid, req->data.args[1], &mh, sizeof mh)) {
+			respond(c.id, 0, 0, true);
+			return;
+		}
+		addr = (uintptr_t)mh.msg_name;
+		len = mh.msg_namelen;
+	}
+	/* An address the kernel would reject, or one we cannot read: the
+	 * kernel answers. */
+	if (!addr || len < sizeof(sa_family_t) || len > sizeof c.sa || !read_memory(req->pid, addr, &c.sa, len) ||
+	    ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c.id) != 0 ||
+	    cr_dest_from_sockaddr((struct sockaddr *)&c.sa, (socklen_t)len, &c.dest) != 0) {
+		respond(c.id, 0, 0, true);
+		return;
+	}
+	c.salen = (socklen_t)len;
+	double now = monotonic_now();
+	maybe_reload(now);
+	struct proc *p = proc_of(req->pid, now);
+	if (!p) {
+		respond(c.id, 0, 0, true);
+		return;
+	}
+	c.pid = p->tgid;
+	memcpy(c.comm, p->comm, sizeof c.comm);
+	/* The program's socket itself: its type, family, blocking mode. */
+	if (p->pidfd >= 0)
+		c.dup = (int)syscall(SYS_pidfd_getfd, p->pidfd, c.fd, 0);
+	if (c.dup >= 0) {
+		socklen_t ol = sizeof c.sotype;
+		int fl = fcntl(c.dup, F_GETFL);
+		if (getsockopt(c.dup, SOL_SOCKET, SO_TYPE, &c.sotype, &ol) != 0 ||
+		    getsockopt(c.dup, SOL_SOCKET, SO_DOMAIN, &c.domain, &(socklen_t){ sizeof c.domain }) != 0 ||
+		    c.domain != c.sa.ss_family || fl < 0) {
+			/* Not a socket, or another family than the address's: the
+			 * kernel's own answer. */
+			close(c.dup);
+			respond(c.id, 0, 0, true);
+			return;
+		}
+		c.nonblock = fl & O_NONBLOCK;
+	}
+	c.gen = sv.current;
+	struct cr_query q = { .dest = &c.dest, .sotype = c.sotype, .comm = p->comm, .exe = p->exe, .now = now,
+			      .states = p->states };
+	cr_decide(c.gen->rs, &q, &c.v);
+	if (c.v.rule)
+		snprintf(c.rule, sizeof c.rule, "%s", c.v.rule->name);
+	atomic_fetch_add(&c.gen->refs, 1);
+	bool waits = c.v.delay_ms || (!c.v.simulate && !c.nonblock && c.nr == __NR_connect && c.dup >= 0 &&
+				       c.v.level >= CR_LEVEL_FAILURES);
+	if (waits) {
+		dispatch(&c);
+		return;
+	}
+	act(&c);
+	finish(&c);
+}
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+int cr_supervise(const char *config, char **prog)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+		perror("connrefuse: socketpair");
+		return -1;
+	}
+	sv.config = config;
+	char err[1024];
+	struct cr_ruleset *rs = load_rules(err, sizeof err);
+	if (!rs) {
+		fprintf(stderr, "connrefuse: %s\n", err);
+		return -1;
+	}
+	if (config && stat(config, &sv.config_stat) != 0)
+		memset(&sv.config_stat, 0, sizeof sv.config_stat);
+	sv.current = calloc(1, sizeof *sv.current);
+	if (!sv.current)
+		return -1;
+	sv.current->rs = rs;
+	atomic_init(&sv.current->refs, 1);
+	sv.next_look = monotonic_now() + 1;
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		sv.procs[i].pidfd = -1;
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sv.sizes) != 0) {
+		fprintf(stderr, "connrefuse: run --seccomp: seccomp user notification is not available here (%s); "
+				"nothing was run\n", strerror(errno));
+		return -1;
+	}
+
+	child_pid = fork();
+	if (child_pid < 0) {
+		perror("connrefuse: fork");
+		return -1;
+	}
+	if (child_pid == 0) {
+		close(sp[0]);
+		child(sp[1], prog);
+	}
+	close(sp[1]);
+	char byte, msg[512] = "";
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	ssize_t got = recvmsg(sp[0], &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+		ssize_t n = got > 0 ? read(sp[0], msg + 1, sizeof msg - 2) : 0;
+		if (got > 0)
+			msg[0] = byte;
+		msg[got > 0 && n > 0 ? n + 1 : got > 0 ? 1 : 0] = '\0';
+		close(sp[0]);
+		int status;
+		waitpid(child_pid, &status, 0);
+		fprintf(stderr, "connrefuse: run --seccomp: cannot supervise the program: %s; nothing was run\n",
+			*msg ? msg : "the filter could not be installed");
+		return -1;
+	}
+	memcpy(&sv.listener, CMSG_DATA(cm), sizeof(int));
+	close(sp[0]);
+
+	/* The terminal's signals reach the program directly; others we pass on. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	struct sigaction sa = { .sa_handler = forward_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	/* Serve until no process is left under the filter (the program and
+	 * every descendant have exited); the program's status is the answer. */
+	struct seccomp_notif *req = calloc(1, sv.sizes.seccomp_notif);
+	int status = 0;
+	bool reaped = false;
+	int pidfd = (int)syscall(SYS_pidfd_open, child_pid, 0);
+	for (;;) {
+		struct pollfd fds[2] = { { sv.listener, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+		int n = poll(fds, reaped || pidfd < 0 ? 1 : 2, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents & POLLIN && !reaped) {
+			while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+				;
+			reaped = true;
+		}
+		if (fds[0].revents & POLLIN) {
+			memset(req, 0, sv.sizes.seccomp_notif);
+			if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+				handle(req);
+		} else if (fds[0].revents & (POLLHUP | POLLERR)) {
+			break;
+		}
+	}
+	if (!reaped)
+		while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+			;
+	/* Helpers finish what they hold, then stop. */
+	pthread_mutex_lock(&jobs_lock);
+	stopping = true;
+	pthread_cond_broadcast(&jobs_cond);
+	while (helpers)
+		pthread_cond_wait(&idle_cond, &jobs_lock);
+	pthread_mutex_unlock(&jobs_lock);
+	if (sv.current && sv.current->rs)
+		cr_log_summary(&sv.current->rs->log, "connrefuse");
+	free(req);
+	close(sv.listener);
+	if (pidfd >= 0)
+		close(pidfd);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	return status;
+}

@@ -1,0 +1,56 @@
+/* client [pid] [raw] [nonblock] PORT...: one connect to 127.0.0.1:PORT each, a
+ * line each: "PORT connected" or "PORT refused" (or the errno's name).
+ * Built statically (the preload library cannot see it) and, with "raw",
+ * connects through syscall(SYS_connect). With "nonblock": a non-blocking
+ * connect, and what the program observes of it, one fact a line:
+ * "connect: -1 EINPROGRESS", "poll: OUT|ERR", "so_error: ECONNREFUSED".
+ * With "pid", first "pid N". */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char *name(int err)
+{
+	return err == ECONNREFUSED ? "refused" : strerrorname_np(err);
+}
+
+int main(int argc, char **argv)
+{
+	int raw = 0, nonblock = 0, i = 1;
+	for (; i < argc && !(argv[i][0] >= '0' && argv[i][0] <= '9'); i++) {
+		if (strcmp(argv[i], "pid") == 0)
+			printf("pid %d\n", (int)getpid());
+		*(strcmp(argv[i], "raw") == 0 ? &raw : &nonblock) |= strcmp(argv[i], "pid") != 0;
+	}
+	for (; i < argc; i++) {
+		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
+		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+		int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+		long rc = raw ? syscall(SYS_connect, fd, &in, sizeof in) : connect(fd, (struct sockaddr *)&in, sizeof in);
+		int err = rc == 0 ? 0 : errno;
+		if (!nonblock) {
+			printf("%s %s\n", argv[i], err ? name(err) : "connected");
+		} else {
+			printf("connect: %ld %s\n", rc, err ? strerrorname_np(err) : "-");
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, 5000);
+			printf("poll: %s%s%s\n", p.revents & POLLOUT ? "OUT" : "", p.revents & POLLERR ? "|ERR" : "",
+			       p.revents & POLLHUP ? "|HUP" : "");
+			int so = 0;
+			socklen_t len = sizeof so;
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
+			printf("so_error: %s\n", so ? strerrorname_np(so) : "0");
+		}
+		fflush(stdout);
+		close(fd);
+	}
+	return 0;
+}

@@ -1,0 +1,90 @@
+# run --seccomp: programs the preload library cannot see (a static binary,
+# raw system calls, Go's net package, and the children a shell starts) are
+# ruled by destination through seccomp user notification, with the same
+# fidelity: a blocking refusal is -1/ECONNREFUSED; a non-blocking one is
+# EINPROGRESS, then POLLOUT|POLLERR and SO_ERROR = ECONNREFUSED; the log
+# line has the spec's keys in order with the program's pid and comm; real
+# refusals are audited; exit statuses pass through.
+. "$(dirname "$0")/lib.sh"
+skip_under_sanitizers "the supervisor is exercised by the plain run (the ASan runtime and seccomp filters of the tests' own tools do not mix)"
+STATIC=$HELPERS/static-client
+if ! out=$("$CLI" run --seccomp -- true 2>&1); then
+	echo "seccomp user notification unavailable here: $out"
+	exit 77
+fi
+P=$(start_listener)    # refused by the rule
+Q=$(start_listener)    # passes
+C=$(closed_port)       # really refused
+log=$T/seccomp.log
+cfg=$(config rules.cfg "version = 1;
+log: { syslog = false; file = \"$log\"; };
+rules = ( { name = \"db\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; },
+          { name = \"slow\"; dst = \"127.0.0.1\"; port = $C; action = \"fail\"; errno = \"ETIMEDOUT\"; after = 1; } );")
+
+out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" "$P" "$Q")
+expect_eq "$(echo $out)" "$P refused $Q connected" "a static client: refused by the rule, and through to the other port"
+# The same binary is not seen by the preload library at all.
+out=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD "$STATIC" "$P" "$Q")
+expect_eq "$(echo $out)" "$P connected $Q connected" "(preloaded instead, the static client is not seen)"
+
+out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" raw "$P" "$Q")
+expect_eq "$(echo $out)" "$P refused $Q connected" "raw syscall(SYS_connect): the same result"
+
+out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- sh -c "\"$STATIC\" $P $Q; true")
+expect_eq "$(echo $out)" "$P refused $Q connected" "a static client started by a shell (a grandchild): the same result"
+
+"$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" nonblock "$P" > "$T/nb"
+cat "$T/nb"
+expect_eq "$(echo $(cat "$T/nb"))" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP so_error: ECONNREFUSED" \
+	"non-blocking: EINPROGRESS, then POLLOUT|POLLERR, then SO_ERROR = ECONNREFUSED"
+"$STATIC" nonblock "$C" > "$T/nb-real"
+diff "$T/nb-real" "$T/nb" || fail "the simulated non-blocking refusal differs from the kernel's"
+ok "exactly what a real refusal (a closed port) shows the program"
+
+# A config file: log lines with the program's pid and comm; a real refusal
+# audited; another errno on a blocking socket.
+"$CLI" run --seccomp -c "$cfg" -- "$STATIC" pid "$P" "$Q" "$C" "$C" > "$T/out"
+cat "$T/out" "$log"
+pid=$(sed -n 's/^pid //p' "$T/out")
+expect_eq "$(grep -v '^pid' "$T/out" | tr '\n' ' ')" "$P refused $Q connected $C refused $C ETIMEDOUT " \
+	"a config file: the rule, a pass, a real refusal, then the schedule's ETIMEDOUT"
+expect_grep "^result=refused simulated=yes rule=db action=refuse pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]+\"\$" \
+	"$log" "the refusal's line: the spec's keys in order, the program's pid and comm"
+expect_grep "^result=refused simulated=no action=pass pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+	"$log" "the real refusal (a blocking connect) is audited"
+expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
+	"$log" "the ETIMEDOUT failure is logged"
+expect_no_grep "dst=127\\.0\\.0\\.1:$Q " "$log" "a connect that passes yields no line at level failures"
+
+"$CLI" run --seccomp -- sh -c 'exit 42'
+expect_eq "$?" 42 "the program's exit status passes through"
+
+if command -v go >/dev/null; then
+	mkdir -p "$T/go"
+	(cd "$HERE/seccomp" && GOCACHE=$T/go/cache GOPATH=$T/go/path CGO_ENABLED=0 \
+		go build -o "$T/go/goclient" goclient.go) || fail "go build"
+	"$T/go/goclient" "$C" > "$T/go/real"
+	out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$T/go/goclient" "$P" "$Q")
+	echo "$out"
+	expect_eq "$(echo "$out" | head -1)" "$P dial tcp 127.0.0.1:$P: connect: connection refused" \
+		"Go net.Dial: the refusal's text"
+	expect_eq "$(sed "s/$C/$P/g" "$T/go/real")" "$(echo "$out" | head -1)" "Go: the same text as against a closed port"
+	expect_eq "$(echo "$out" | tail -1)" "$Q connected" "Go: the other port connects"
+else
+	echo "note: no Go toolchain (Debian's golang-go): the Go client is not tested"
+fi
+
+# Where seccomp user notification cannot be had, a clear error and exit 125:
+# never a silent run without the rules.
+if command -v strace >/dev/null; then
+	out=$(strace -f -qq -o /dev/null -e trace=seccomp -e inject=seccomp:error=ENOSYS \
+		"$CLI" run --seccomp --refuse "127.0.0.1:$P" -- sh -c 'echo the program ran' 2>&1)
+	rc=$?
+	echo "$out"
+	expect_eq "$rc" 125 "seccomp unavailable: exit 125"
+	case $out in
+	*"the program ran"*) fail "the program ran without its rules" ;;
+	*"not available"*) ok "seccomp unavailable: a clear error, and the program is not run" ;;
+	*) fail "no clear error: $out" ;;
+	esac
+fi
