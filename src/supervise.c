@@ -1,8 +1,11 @@
-/* run --seccomp (supervise.h). One dispatcher thread receives the trapped
- * calls, decides, and answers the quick ones itself; a call that must wait
- * (a delay, or a blocking connect the supervisor makes on the program's
- * behalf to learn its outcome for the audit) goes to a helper thread, so
- * that one slow connect never holds up the others. */
+/* run --seccomp (supervise.h).
+ *
+ * Threads take turns as the leader: the leader receives a trapped call,
+ * decides, and answers it. A call that must wait (a delay, or a blocking
+ * connect the supervisor makes on the program's behalf to learn its outcome
+ * for the audit) first hands the leadership to another thread, so that one
+ * slow connect never holds up the others, and costs no extra wake-up on its
+ * own path. Only the leader touches the process table and the rules. */
 #define _GNU_SOURCE
 #include "supervise.h"
 #include "decide.h"
@@ -41,17 +44,30 @@
 
 #define FASTOPEN 0x20000000 /* MSG_FASTOPEN */
 
+/* Linux 6.6: the woken side runs at once on the waker's CPU, which takes a
+ * good part off each round trip (older headers lack the names). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+
 /* ---- the filter, installed in the child before it executes the program ---- */
 
 #ifdef CR_AUDIT_ARCH
 /* connect always; sendto and sendmsg only with MSG_FASTOPEN in their flags
- * (argument 3 and 2); everything else, and other ABIs, untouched. */
+ * (argument 3 and 2); execve and execveat, so that the supervisor knows when
+ * a process becomes another program; everything else, and other ABIs,
+ * untouched. */
 static const struct sock_filter filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CR_AUDIT_ARCH, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 7, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 9, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 8, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 7, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 1, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 2, 4),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
@@ -136,6 +152,15 @@ struct proc {
 
 #define MAX_PROCS 1024
 
+/* Which process a thread belongs to, read from /proc once and then trusted
+ * for a second (an exec, which the filter reports, forgets it at once). */
+struct thread {
+	pid_t tid;
+	uint16_t proc;
+	double checked;
+};
+#define MAX_THREADS 4096 /* a power of two */
+
 static struct {
 	int listener;
 	const char *config;
@@ -143,6 +168,7 @@ static struct {
 	struct generation *current;   /* newest first, linked to older ones */
 	double next_look;
 	struct proc procs[MAX_PROCS];
+	struct thread threads[MAX_THREADS];
 	unsigned long clock;
 	struct seccomp_notif_sizes sizes;
 } sv;
@@ -251,6 +277,9 @@ static bool read_process(pid_t tid, pid_t *tgid, char *comm, size_t commsize, ch
 
 static void proc_drop(struct proc *p)
 {
+	for (unsigned i = 0; i < MAX_THREADS; i++)
+		if (sv.threads[i].tid && sv.threads[i].proc == (uint16_t)(p - sv.procs))
+			sv.threads[i].checked = -1e9; /* read again */
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	free(p->states);
@@ -282,36 +311,64 @@ static struct cr_rule_state *states_for(struct generation *g, const struct proc 
 	return st;
 }
 
+static struct thread *thread_slot(pid_t tid)
+{
+	uint32_t i = ((uint32_t)tid * 2654435761u) & (MAX_THREADS - 1);
+	for (unsigned probes = 0; probes < 8; probes++, i = (i + 1) & (MAX_THREADS - 1))
+		if (sv.threads[i].tid == tid || sv.threads[i].tid == 0)
+			return &sv.threads[i];
+	return &sv.threads[((uint32_t)tid * 2654435761u) & (MAX_THREADS - 1)]; /* full: replace */
+}
+
+/* An exec is under way in tid's process: what we know of it is forgotten. */
+static void forget_process_of(pid_t tid)
+{
+	struct thread *t = thread_slot(tid);
+	if (t->tid != tid)
+		return;
+	pid_t tgid = sv.procs[t->proc].tgid;
+	for (unsigned i = 0; i < MAX_THREADS; i++)
+		if (sv.threads[i].tid && sv.procs[sv.threads[i].proc].tgid == tgid)
+			sv.threads[i].checked = -1e9;
+}
+
 /* The process a trapped thread belongs to, on the current generation. */
 static struct proc *proc_of(pid_t tid, double now)
 {
-	pid_t tgid;
-	char comm[16], exe[256];
-	if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
-		return NULL;
-	struct proc *p = NULL, *victim = &sv.procs[0];
-	for (unsigned i = 0; i < MAX_PROCS; i++) {
-		struct proc *q = &sv.procs[i];
-		if (q->tgid == tgid && strcmp(q->exe, exe) == 0) {
-			p = q;
-			break;
+	struct thread *t = thread_slot(tid);
+	struct proc *p = NULL;
+	if (t->tid == tid && now - t->checked < 1.0) {
+		p = &sv.procs[t->proc];
+	} else {
+		pid_t tgid;
+		char comm[16], exe[256];
+		if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
+			return NULL;
+		struct proc *victim = &sv.procs[0];
+		for (unsigned i = 0; i < MAX_PROCS; i++) {
+			struct proc *q = &sv.procs[i];
+			if (q->tgid == tgid && strcmp(q->exe, exe) == 0) {
+				p = q;
+				break;
+			}
+			if (q->last_used < victim->last_used)
+				victim = q;
 		}
-		if (q->last_used < victim->last_used)
-			victim = q;
+		if (!p) {
+			/* A new process, or one that executed another program. */
+			for (unsigned i = 0; i < MAX_PROCS; i++)
+				if (sv.procs[i].tgid == tgid)
+					proc_drop(&sv.procs[i]);
+			if (victim->tgid)
+				proc_drop(victim);
+			p = victim;
+			p->tgid = tgid;
+			p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+			snprintf(p->exe, sizeof p->exe, "%s", exe);
+		}
+		snprintf(p->comm, sizeof p->comm, "%s", comm);
+		*t = (struct thread){ .tid = tid, .proc = (uint16_t)(p - sv.procs), .checked = now };
 	}
-	if (!p) {
-		/* A new process, or one that executed another program. */
-		for (unsigned i = 0; i < MAX_PROCS; i++)
-			if (sv.procs[i].tgid == tgid)
-				proc_drop(&sv.procs[i]);
-		if (victim->tgid)
-			proc_drop(victim);
-		p = victim;
-		p->tgid = tgid;
-		p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-		snprintf(p->exe, sizeof p->exe, "%s", exe);
-	}
-	snprintf(p->comm, sizeof p->comm, "%s", comm);
 	if (p->gen != sv.current) {
 		struct cr_rule_state *st = states_for(sv.current, p, now);
 		if (!st)
@@ -443,17 +500,108 @@ static void act(struct call *c)
 	}
 }
 
-/* ---- helpers: threads for the calls that wait ---- */
+/* ---- deciding: the leader's part ---- */
 
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER, idle_cond = PTHREAD_COND_INITIALIZER;
-struct job {
-	struct call call;
-	struct job *next;
-};
-static struct job *jobs_head, **jobs_tail = &jobs_head;
-static unsigned helpers, idle_helpers;
-static bool stopping;
+/* Reaches the program's socket: a duplicate, its type, family and mode.
+ * False when it is not a socket we can act on (the kernel answers then). */
+static bool take_socket(struct call *c, const struct proc *p)
+{
+	if (c->dup >= 0)
+		return true;
+	if (p->pidfd < 0 || (c->dup = (int)syscall(SYS_pidfd_getfd, p->pidfd, c->fd, 0)) < 0)
+		return false;
+	socklen_t tl = sizeof c->sotype, dl = sizeof c->domain;
+	int fl = fcntl(c->dup, F_GETFL);
+	if (fl < 0 || getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &tl) != 0 ||
+	    getsockopt(c->dup, SOL_SOCKET, SO_DOMAIN, &c->domain, &dl) != 0) {
+		close(c->dup);
+		c->dup = -1;
+		return false;
+	}
+	c->nonblock = fl & O_NONBLOCK;
+	return true;
+}
+
+enum next { DONE, ACT_NOW, ACT_LATER };
+
+/* Reads the call and decides. The quiet path (a pass that nothing needs to
+ * see) answers at once without touching the program's socket. */
+static enum next decide_call(const struct seccomp_notif *req, struct call *c)
+{
+	*c = (struct call){ .id = req->id, .nr = req->data.nr, .fd = (int)req->data.args[0], .dup = -1 };
+	if (c->nr == __NR_execve || c->nr == __NR_execveat) {
+		forget_process_of(req->pid);
+		respond(c->id, 0, 0, true);
+		return DONE;
+	}
+	uint64_t addr, len;
+	if (c->nr == __NR_connect) {
+		addr = req->data.args[1];
+		len = req->data.args[2];
+	} else if (c->nr == __NR_sendto) {
+		addr = req->data.args[4];
+		len = req->data.args[5];
+	} else {
+		struct msghdr mh;
+		if (!read_memory(req->pid, req->data.args[1], &mh, sizeof mh)) {
+			respond(c->id, 0, 0, true);
+			return DONE;
+		}
+		addr = (uintptr_t)mh.msg_name;
+		len = mh.msg_namelen;
+	}
+	/* An address the kernel would reject, or one we cannot read: the
+	 * kernel answers. */
+	if (!addr || len < sizeof(sa_family_t) || len > sizeof c->sa || !read_memory(req->pid, addr, &c->sa, len) ||
+	    ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->id) != 0 ||
+	    cr_dest_from_sockaddr((struct sockaddr *)&c->sa, (socklen_t)len, &c->dest) != 0) {
+		respond(c->id, 0, 0, true);
+		return DONE;
+	}
+	c->salen = (socklen_t)len;
+	double now = monotonic_now();
+	maybe_reload(now);
+	struct proc *p = proc_of(req->pid, now);
+	if (!p) {
+		respond(c->id, 0, 0, true);
+		return DONE;
+	}
+	c->pid = p->tgid;
+	memcpy(c->comm, p->comm, sizeof c->comm);
+	c->gen = sv.current;
+	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
+		take_socket(c, p);
+	struct cr_query q = { .dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now,
+			      .states = p->states };
+	cr_decide(c->gen->rs, &q, &c->v);
+	if (c->v.rule)
+		snprintf(c->rule, sizeof c->rule, "%s", c->v.rule->name);
+	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect;
+	if (!c->v.simulate && !c->v.delay_ms && !audit) {
+		respond(c->id, 0, 0, true); /* the quiet path */
+		if (c->dup >= 0)
+			close(c->dup);
+		return DONE;
+	}
+	if (c->v.simulate) {
+		/* Another family than the address's: the kernel's own answer,
+		 * as the library gives it. */
+		if (take_socket(c, p) && c->domain != c->sa.ss_family) {
+			close(c->dup);
+			respond(c->id, 0, 0, true);
+			return DONE;
+		}
+	} else if (!c->v.delay_ms && (!take_socket(c, p) || c->nonblock)) {
+		/* A pass whose outcome the program learns later: unseen here. */
+		if (c->dup >= 0)
+			close(c->dup);
+		respond(c->id, 0, 0, true);
+		return DONE;
+	}
+	atomic_fetch_add(&c->gen->refs, 1);
+	bool waits = c->v.delay_ms || (!c->v.simulate && !c->nonblock && c->dup >= 0);
+	return waits ? ACT_LATER : ACT_NOW;
+}
 
 static void finish(struct call *c)
 {
@@ -462,135 +610,94 @@ static void finish(struct call *c)
 	generation_release(c->gen);
 }
 
-static void *helper(void *arg)
+/* ---- the threads ---- */
+
+static pthread_mutex_t lead = PTHREAD_MUTEX_INITIALIZER;      /* held by the leader */
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t none_left = PTHREAD_COND_INITIALIZER;
+static unsigned threads_alive, threads_waiting;                /* under count_lock */
+static bool serving_done;                                      /* under lead */
+static pid_t child_pid;
+static int child_pidfd = -1, child_status;
+static bool child_reaped;                                      /* under lead */
+static struct seccomp_notif *req_buf;                          /* the leader's */
+
+static void *serve(void *arg);
+
+static void spawn_thread(void)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&count_lock);
+	if (pthread_create(&t, &attr, serve, NULL) == 0)
+		threads_alive++;
+	pthread_mutex_unlock(&count_lock);
+	pthread_attr_destroy(&attr);
+}
+
+/* Each thread: wait to lead; lead until a call must wait, then hand over
+ * (making a thread to take over if none is waiting) and act. */
+static void *serve(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&jobs_lock);
 	for (;;) {
-		while (!jobs_head && !stopping)
-			pthread_cond_wait(&jobs_cond, &jobs_lock);
-		if (!jobs_head)
+		pthread_mutex_lock(&count_lock);
+		threads_waiting++;
+		pthread_mutex_unlock(&count_lock);
+		pthread_mutex_lock(&lead);
+		pthread_mutex_lock(&count_lock);
+		threads_waiting--;
+		pthread_mutex_unlock(&count_lock);
+		struct call c;
+		enum next next = DONE;
+		while (!serving_done && next != ACT_LATER) {
+			struct pollfd fds[2] = { { sv.listener, POLLIN, 0 }, { child_pidfd, POLLIN, 0 } };
+			int n = poll(fds, child_reaped || child_pidfd < 0 ? 1 : 2, -1);
+			if (n < 0) {
+				if (errno != EINTR)
+					serving_done = true;
+				continue;
+			}
+			if (fds[1].revents & POLLIN && !child_reaped) {
+				while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
+					;
+				child_reaped = true;
+			}
+			if (fds[0].revents & POLLIN) {
+				memset(req_buf, 0, sv.sizes.seccomp_notif);
+				if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req_buf) != 0)
+					continue;
+				next = decide_call(req_buf, &c);
+				if (next == ACT_NOW) {
+					act(&c);
+					finish(&c);
+				}
+			} else if (fds[0].revents & (POLLHUP | POLLERR)) {
+				serving_done = true; /* no process is left under the filter */
+			}
+		}
+		if (next != ACT_LATER) {
+			pthread_mutex_unlock(&lead);
 			break;
-		struct job *j = jobs_head;
-		jobs_head = j->next;
-		if (!jobs_head)
-			jobs_tail = &jobs_head;
-		idle_helpers--;
-		pthread_mutex_unlock(&jobs_lock);
-		act(&j->call);
-		finish(&j->call);
-		free(j);
-		pthread_mutex_lock(&jobs_lock);
-		idle_helpers++;
+		}
+		pthread_mutex_lock(&count_lock);
+		bool nobody = threads_waiting == 0;
+		pthread_mutex_unlock(&count_lock);
+		if (nobody)
+			spawn_thread();
+		pthread_mutex_unlock(&lead);
+		act(&c);
+		finish(&c);
 	}
-	helpers--;
-	pthread_cond_broadcast(&idle_cond);
-	pthread_mutex_unlock(&jobs_lock);
+	pthread_mutex_lock(&count_lock);
+	threads_alive--;
+	pthread_cond_broadcast(&none_left);
+	pthread_mutex_unlock(&count_lock);
 	return NULL;
 }
 
-/* Hands a call that waits to a helper; a new one if none is idle. */
-static void dispatch(const struct call *c)
-{
-	struct job *j = malloc(sizeof *j);
-	if (!j) {
-		respond(c->id, 0, 0, true);
-		return;
-	}
-	j->call = *c;
-	j->next = NULL;
-	pthread_mutex_lock(&jobs_lock);
-	*jobs_tail = j;
-	jobs_tail = &j->next;
-	if (idle_helpers == 0) {
-		pthread_t t;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, helper, NULL) == 0) {
-			helpers++;
-			idle_helpers++;
-		}
-		pthread_attr_destroy(&attr);
-	}
-	pthread_cond_signal(&jobs_cond);
-	pthread_mutex_unlock(&jobs_lock);
-}
-
-/* ---- the dispatcher ---- */
-
-static void handle(const struct seccomp_notif *req)
-{
-	struct call c = { .id = req->id, .nr = req->data.nr, .fd = (int)req->data.args[0], .dup = -1 };
-	uint64_t addr, len;
-	if (c.nr == __NR_connect) {
-		addr = req->data.args[1];
-		len = req->data.args[2];
-	} else if (c.nr == __NR_sendto) {
-		addr = req->data.args[4];
-		len = req->data.args[5];
-	} else {
-		struct msghdr mh;
-		if (!read_memory(req->pid, req->data.args[1], &mh, sizeof mh)) {
-			respond(c.id, 0, 0, true);
-			return;
-		}
-		addr = (uintptr_t)mh.msg_name;
-		len = mh.msg_namelen;
-	}
-	/* An address the kernel would reject, or one we cannot read: the
-	 * kernel answers. */
-	if (!addr || len < sizeof(sa_family_t) || len > sizeof c.sa || !read_memory(req->pid, addr, &c.sa, len) ||
-	    ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c.id) != 0 ||
-	    cr_dest_from_sockaddr((struct sockaddr *)&c.sa, (socklen_t)len, &c.dest) != 0) {
-		respond(c.id, 0, 0, true);
-		return;
-	}
-	c.salen = (socklen_t)len;
-	double now = monotonic_now();
-	maybe_reload(now);
-	struct proc *p = proc_of(req->pid, now);
-	if (!p) {
-		respond(c.id, 0, 0, true);
-		return;
-	}
-	c.pid = p->tgid;
-	memcpy(c.comm, p->comm, sizeof c.comm);
-	/* The program's socket itself: its type, family, blocking mode. */
-	if (p->pidfd >= 0)
-		c.dup = (int)syscall(SYS_pidfd_getfd, p->pidfd, c.fd, 0);
-	if (c.dup >= 0) {
-		socklen_t ol = sizeof c.sotype;
-		int fl = fcntl(c.dup, F_GETFL);
-		if (getsockopt(c.dup, SOL_SOCKET, SO_TYPE, &c.sotype, &ol) != 0 ||
-		    getsockopt(c.dup, SOL_SOCKET, SO_DOMAIN, &c.domain, &(socklen_t){ sizeof c.domain }) != 0 ||
-		    c.domain != c.sa.ss_family || fl < 0) {
-			/* Not a socket, or another family than the address's: the
-			 * kernel's own answer. */
-			close(c.dup);
-			respond(c.id, 0, 0, true);
-			return;
-		}
-		c.nonblock = fl & O_NONBLOCK;
-	}
-	c.gen = sv.current;
-	struct cr_query q = { .dest = &c.dest, .sotype = c.sotype, .comm = p->comm, .exe = p->exe, .now = now,
-			      .states = p->states };
-	cr_decide(c.gen->rs, &q, &c.v);
-	if (c.v.rule)
-		snprintf(c.rule, sizeof c.rule, "%s", c.v.rule->name);
-	atomic_fetch_add(&c.gen->refs, 1);
-	bool waits = c.v.delay_ms || (!c.v.simulate && !c.nonblock && c.nr == __NR_connect && c.dup >= 0 &&
-				       c.v.level >= CR_LEVEL_FAILURES);
-	if (waits) {
-		dispatch(&c);
-		return;
-	}
-	act(&c);
-	finish(&c);
-}
-
-static pid_t child_pid;
 
 static void forward_signal(int sig)
 {
@@ -669,50 +776,29 @@ int cr_supervise(const char *config, char **prog)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); /* 6.6+; else without */
+
 	/* Serve until no process is left under the filter (the program and
 	 * every descendant have exited); the program's status is the answer. */
-	struct seccomp_notif *req = calloc(1, sv.sizes.seccomp_notif);
-	int status = 0;
-	bool reaped = false;
-	int pidfd = (int)syscall(SYS_pidfd_open, child_pid, 0);
-	for (;;) {
-		struct pollfd fds[2] = { { sv.listener, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
-		int n = poll(fds, reaped || pidfd < 0 ? 1 : 2, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (fds[1].revents & POLLIN && !reaped) {
-			while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-				;
-			reaped = true;
-		}
-		if (fds[0].revents & POLLIN) {
-			memset(req, 0, sv.sizes.seccomp_notif);
-			if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
-				handle(req);
-		} else if (fds[0].revents & (POLLHUP | POLLERR)) {
-			break;
-		}
-	}
-	if (!reaped)
-		while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+	req_buf = calloc(1, sv.sizes.seccomp_notif);
+	child_pidfd = (int)syscall(SYS_pidfd_open, child_pid, 0);
+	pthread_mutex_lock(&count_lock);
+	threads_alive++; /* this thread serves too */
+	pthread_mutex_unlock(&count_lock);
+	serve(NULL);
+	pthread_mutex_lock(&count_lock);
+	while (threads_alive)
+		pthread_cond_wait(&none_left, &count_lock);
+	pthread_mutex_unlock(&count_lock);
+	if (!child_reaped)
+		while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
 			;
-	/* Helpers finish what they hold, then stop. */
-	pthread_mutex_lock(&jobs_lock);
-	stopping = true;
-	pthread_cond_broadcast(&jobs_cond);
-	while (helpers)
-		pthread_cond_wait(&idle_cond, &jobs_lock);
-	pthread_mutex_unlock(&jobs_lock);
-	if (sv.current && sv.current->rs)
-		cr_log_summary(&sv.current->rs->log, "connrefuse");
-	free(req);
+	cr_log_summary(&sv.current->rs->log, "connrefuse");
+	free(req_buf);
 	close(sv.listener);
-	if (pidfd >= 0)
-		close(pidfd);
+	if (child_pidfd >= 0)
+		close(child_pidfd);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
-	return status;
+	return child_status;
 }
