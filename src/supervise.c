@@ -58,22 +58,30 @@
 #ifdef CR_AUDIT_ARCH
 /* connect always; sendto and sendmsg only with MSG_FASTOPEN in their flags
  * (argument 3 and 2); execve and execveat, so that the supervisor knows when
- * a process becomes another program; everything else, and other ABIs,
- * untouched. */
-static const struct sock_filter filter[] = {
+ * a process becomes another program; getsockopt(SOL_SOCKET, SO_ERROR) when
+ * some rule fails non-blocking sockets with an errno other than the
+ * refusal (instruction GETSOCKOPT is patched out otherwise); everything
+ * else, and other ABIs, untouched. */
+#define GETSOCKOPT 9
+static struct sock_filter filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CR_AUDIT_ARCH, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 9, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 8, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 7, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 1, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 2, 4),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 14, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 13, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 12, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 4, 8),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 3, 2),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 7, 6),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FASTOPEN, 5, 4),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_SOCKET, 0, 2),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SO_ERROR, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 };
@@ -93,7 +101,7 @@ static void send_text(int sock, const char *what)
 static void child(int sock, char **prog)
 {
 #ifdef CR_AUDIT_ARCH
-	struct sock_fprog fprog = { .len = sizeof filter / sizeof filter[0], .filter = (struct sock_filter *)filter };
+	struct sock_fprog fprog = { .len = sizeof filter / sizeof filter[0], .filter = filter };
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		send_text(sock, "prctl(PR_SET_NO_NEW_PRIVS)");
 		_exit(125);
@@ -400,6 +408,64 @@ struct call {
 	struct generation *gen;
 };
 
+/* Simulated failures whose errno is not the refusal the kernel holds, on
+ * non-blocking sockets: the program learns it later, from getsockopt
+ * (SO_ERROR) or a second connect(), and the supervisor puts it there. A
+ * socket is known by its process and inode (descriptor numbers are reused). */
+struct later {
+	pid_t tgid;
+	ino_t ino;
+	int err;
+	struct cr_dest dest;
+};
+#define MAX_LATER 256
+static struct later laters[MAX_LATER];
+static pthread_mutex_t laters_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int nlaters; /* entries in use: the common case looks no further */
+
+static ino_t inode_of(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+static void later_put(pid_t tgid, int dup, int err, const struct cr_dest *dest)
+{
+	ino_t ino = inode_of(dup);
+	pthread_mutex_lock(&laters_lock);
+	struct later *slot = &laters[(unsigned)ino % MAX_LATER];
+	for (unsigned i = 0; i < MAX_LATER; i++)
+		if (laters[i].tgid == 0 || (laters[i].tgid == tgid && laters[i].ino == ino)) {
+			slot = &laters[i];
+			break;
+		}
+	if (slot->tgid == 0)
+		atomic_fetch_add(&nlaters, 1);
+	*slot = (struct later){ .tgid = tgid, .ino = ino, .err = err, .dest = *dest };
+	pthread_mutex_unlock(&laters_lock);
+}
+
+/* Takes the entry of (tgid, socket), if any: its errno, 0 if none. */
+static int later_take(pid_t tgid, int dup, struct cr_dest *dest)
+{
+	if (atomic_load(&nlaters) == 0)
+		return 0;
+	ino_t ino = inode_of(dup);
+	int err = 0;
+	pthread_mutex_lock(&laters_lock);
+	for (unsigned i = 0; i < MAX_LATER; i++)
+		if (laters[i].tgid == tgid && laters[i].ino == ino) {
+			err = laters[i].err;
+			if (dest)
+				*dest = laters[i].dest;
+			laters[i].tgid = 0;
+			atomic_fetch_sub(&nlaters, 1);
+			break;
+		}
+	pthread_mutex_unlock(&laters_lock);
+	return err;
+}
+
 static bool read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
@@ -458,6 +524,8 @@ static void act_simulate(struct call *c)
 		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : errno;
 		if (kerr == ECONNREFUSED)
 			kerr = err;
+		if (kerr == EINPROGRESS && err != ECONNREFUSED)
+			later_put(c->pid, c->dup, err, &c->dest);
 		respond(c->id, rc, kerr, false);
 		log_call(c, kerr == EINPROGRESS ? err : kerr, kerr == err || kerr == EINPROGRESS);
 		return;
@@ -524,6 +592,49 @@ static bool take_socket(struct call *c, const struct proc *p)
 
 enum next { DONE, ACT_NOW, ACT_LATER };
 
+static bool write_memory(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static bool same_dest(const struct cr_dest *a, const struct cr_dest *b)
+{
+	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, sizeof a->addr) == 0 &&
+	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
+}
+
+/* getsockopt(SO_ERROR) on a socket that holds a simulated errno: the
+ * kernel's refusal is read (and so cleared) on our duplicate, and the
+ * program is given the errno instead. */
+static void so_error_call(const struct seccomp_notif *req, double now)
+{
+	uint64_t id = req->id;
+	struct proc *p = atomic_load(&nlaters) ? proc_of(req->pid, now) : NULL;
+	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
+	int err = dup >= 0 ? later_take(p->tgid, dup, NULL) : 0;
+	socklen_t olen = 0;
+	if (!err || !read_memory(req->pid, req->data.args[4], &olen, sizeof olen) || olen < sizeof(int)) {
+		if (dup >= 0)
+			close(dup);
+		respond(id, 0, 0, true);
+		return;
+	}
+	int so = 0;
+	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
+	close(dup);
+	if (so == ECONNREFUSED)
+		so = err;
+	olen = sizeof so;
+	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0 ||
+	    !write_memory(req->pid, req->data.args[3], &so, sizeof so) ||
+	    !write_memory(req->pid, req->data.args[4], &olen, sizeof olen)) {
+		respond(id, 0, 0, true);
+		return;
+	}
+	respond(id, 0, 0, false);
+}
+
 /* Reads the call and decides. The quiet path (a pass that nothing needs to
  * see) answers at once without touching the program's socket. */
 static enum next decide_call(const struct seccomp_notif *req, struct call *c)
@@ -532,6 +643,10 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	if (c->nr == __NR_execve || c->nr == __NR_execveat) {
 		forget_process_of(req->pid);
 		respond(c->id, 0, 0, true);
+		return DONE;
+	}
+	if (c->nr == __NR_getsockopt) {
+		so_error_call(req, monotonic_now());
 		return DONE;
 	}
 	uint64_t addr, len;
@@ -569,6 +684,18 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	c->pid = p->tgid;
 	memcpy(c->comm, p->comm, sizeof c->comm);
 	c->gen = sv.current;
+	if (atomic_load(&nlaters) && c->nr == __NR_connect && take_socket(c, p)) {
+		/* A second connect() to a socket that holds a simulated errno:
+		 * the kernel answers with its refusal, the program gets the errno. */
+		struct cr_dest was;
+		int err = later_take(p->tgid, c->dup, &was);
+		if (err && same_dest(&was, &c->dest)) {
+			int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
+			close(c->dup);
+			respond(c->id, rc, kerr == ECONNREFUSED ? err : kerr, false);
+			return DONE;
+		}
+	}
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
 		take_socket(c, p);
 	struct cr_query q = { .dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now,
@@ -734,6 +861,16 @@ int cr_supervise(const char *config, char **prog)
 				"nothing was run\n", strerror(errno));
 		return -1;
 	}
+
+	/* SO_ERROR is trapped only if some rule can need it. */
+	bool so_error = false;
+	for (unsigned i = 0; i < rs->nrules; i++)
+		so_error |= rs->rules[i].action == CR_ACT_FAIL && rs->rules[i].err != ECONNREFUSED &&
+			    cr_err_reported_later(rs->rules[i].err);
+#ifdef CR_AUDIT_ARCH
+	if (!so_error)
+		filter[GETSOCKOPT].k = 0xffffffffu; /* no such system call */
+#endif
 
 	child_pid = fork();
 	if (child_pid < 0) {

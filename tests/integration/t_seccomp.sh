@@ -56,6 +56,39 @@ expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid comm=st
 	"$log" "the ETIMEDOUT failure is logged"
 expect_no_grep "dst=127\\.0\\.0\\.1:$Q " "$log" "a connect that passes yields no line at level failures"
 
+# Another errno on a non-blocking socket arrives as the kernel would deliver
+# it: EINPROGRESS, POLLERR, then SO_ERROR (or a second connect) = ETIMEDOUT.
+tcfg=$(config timeout.cfg "version = 1;
+log: { syslog = false; };
+rules = ( { name = \"slow\"; dst = \"127.0.0.1\"; port = $P; action = \"fail\"; errno = \"ETIMEDOUT\"; } );")
+out=$("$CLI" run --seccomp -c "$tcfg" -- "$STATIC" nonblock "$P")
+expect_eq "$(echo $out)" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP so_error: ETIMEDOUT" \
+	"non-blocking ETIMEDOUT: EINPROGRESS, POLLERR, then SO_ERROR = ETIMEDOUT"
+out=$("$CLI" run --seccomp -c "$tcfg" -- "$STATIC" nonblock again "$P")
+expect_eq "$(echo $out)" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP again: -1 ETIMEDOUT" \
+	"non-blocking ETIMEDOUT: a second connect() reports it too"
+out=$(CONNREFUSE_CONFIG=$tcfg LD_PRELOAD=$PRELOAD $HELPERS/nbconnect 127.0.0.1 "$P" | grep -m1 so_error)
+expect_eq "$out" "so_error: ETIMEDOUT" "(as the preload library gives it)"
+
+# Counters are per process: two clients in turn each see first = 2.
+fcfg=$(config first.cfg "version = 1;
+log: { syslog = false; };
+rules = ( { name = \"retry\"; dst = \"127.0.0.1\"; port = $Q; action = \"refuse\"; first = 2; } );")
+out=$("$CLI" run --seccomp -c "$fcfg" -- sh -c "\"$STATIC\" $Q $Q $Q; \"$STATIC\" $Q $Q $Q")
+expect_eq "$(echo $out)" "$Q refused $Q refused $Q connected $Q refused $Q refused $Q connected" \
+	"first = 2 counts per process: each of two clients is refused twice, then connects"
+
+# delay_ms: the connect waits, then goes through.
+dcfg=$(config delay.cfg "version = 1;
+log: { syslog = false; };
+rules = ( { name = \"slow\"; dst = \"127.0.0.1\"; port = $Q; action = \"pass\"; delay_ms = 400; } );")
+t0=$(date +%s%N)
+out=$("$CLI" run --seccomp -c "$dcfg" -- "$STATIC" "$Q")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "$out" "$Q connected" "delay_ms: the connect goes through"
+[ "$ms" -ge 400 ] || fail "delay_ms = 400 took only $ms ms"
+ok "delay_ms = 400: the run took $ms ms"
+
 "$CLI" run --seccomp -- sh -c 'exit 42'
 expect_eq "$?" 42 "the program's exit status passes through"
 
@@ -70,6 +103,8 @@ if command -v go >/dev/null; then
 		"Go net.Dial: the refusal's text"
 	expect_eq "$(sed "s/$C/$P/g" "$T/go/real")" "$(echo "$out" | head -1)" "Go: the same text as against a closed port"
 	expect_eq "$(echo "$out" | tail -1)" "$Q connected" "Go: the other port connects"
+	out=$("$CLI" run --seccomp -c "$tcfg" -- "$T/go/goclient" "$P")
+	expect_eq "$out" "$P dial tcp 127.0.0.1:$P: connect: connection timed out" "Go: a simulated ETIMEDOUT reads as a timeout"
 else
 	echo "note: no Go toolchain (Debian's golang-go): the Go client is not tested"
 fi

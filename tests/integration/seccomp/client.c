@@ -1,10 +1,11 @@
-/* client [pid] [raw] [nonblock] PORT...: one connect to 127.0.0.1:PORT each, a
+/* client [pid] [raw] [nonblock] [again] PORT...: one connect to 127.0.0.1:PORT each, a
  * line each: "PORT connected" or "PORT refused" (or the errno's name).
  * Built statically (the preload library cannot see it) and, with "raw",
  * connects through syscall(SYS_connect). With "nonblock": a non-blocking
  * connect, and what the program observes of it, one fact a line:
  * "connect: -1 EINPROGRESS", "poll: OUT|ERR", "so_error: ECONNREFUSED".
- * With "pid", first "pid N". */
+ * With "again", a second connect() replaces the SO_ERROR read, as some
+ * runtimes do: "again: -1 ECONNREFUSED". With "pid", first "pid N". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,11 +25,13 @@ static const char *name(int err)
 
 int main(int argc, char **argv)
 {
-	int raw = 0, nonblock = 0, i = 1;
+	int raw = 0, nonblock = 0, again = 0, i = 1;
 	for (; i < argc && !(argv[i][0] >= '0' && argv[i][0] <= '9'); i++) {
 		if (strcmp(argv[i], "pid") == 0)
 			printf("pid %d\n", (int)getpid());
-		*(strcmp(argv[i], "raw") == 0 ? &raw : &nonblock) |= strcmp(argv[i], "pid") != 0;
+		raw |= strcmp(argv[i], "raw") == 0;
+		nonblock |= strcmp(argv[i], "nonblock") == 0;
+		again |= strcmp(argv[i], "again") == 0;
 	}
 	for (; i < argc; i++) {
 		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
@@ -44,10 +47,15 @@ int main(int argc, char **argv)
 			poll(&p, 1, 5000);
 			printf("poll: %s%s%s\n", p.revents & POLLOUT ? "OUT" : "", p.revents & POLLERR ? "|ERR" : "",
 			       p.revents & POLLHUP ? "|HUP" : "");
-			int so = 0;
-			socklen_t len = sizeof so;
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
-			printf("so_error: %s\n", so ? strerrorname_np(so) : "0");
+			if (again) {
+				rc = connect(fd, (struct sockaddr *)&in, sizeof in);
+				printf("again: %ld %s\n", rc, rc ? strerrorname_np(errno) : "-");
+			} else {
+				int so = 0;
+				socklen_t len = sizeof so;
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
+				printf("so_error: %s\n", so ? strerrorname_np(so) : "0");
+			}
 		}
 		fflush(stdout);
 		close(fd);
