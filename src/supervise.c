@@ -668,7 +668,6 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	/* An address the kernel would reject, or one we cannot read: the
 	 * kernel answers. */
 	if (!addr || len < sizeof(sa_family_t) || len > sizeof c->sa || !read_memory(req->pid, addr, &c->sa, len) ||
-	    ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->id) != 0 ||
 	    cr_dest_from_sockaddr((struct sockaddr *)&c->sa, (socklen_t)len, &c->dest) != 0) {
 		respond(c->id, 0, 0, true);
 		return DONE;
@@ -705,7 +704,16 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 		snprintf(c->rule, sizeof c->rule, "%s", c->v.rule->name);
 	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect;
 	if (!c->v.simulate && !c->v.delay_ms && !audit) {
-		respond(c->id, 0, 0, true); /* the quiet path */
+		/* The quiet path. (Were the call gone and its thread's number
+		 * taken by another process since, the answer would only fail.) */
+		respond(c->id, 0, 0, true);
+		if (c->dup >= 0)
+			close(c->dup);
+		return DONE;
+	}
+	/* Before acting: the memory read was the calling thread's, still
+	 * waiting in that very call. */
+	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->id) != 0) {
 		if (c->dup >= 0)
 			close(c->dup);
 		return DONE;
