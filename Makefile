@@ -142,13 +142,13 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 check-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" CR_SANITIZE=asan check
 
-# ThreadSanitizer: the unit suite and the C stress tests (threads, reloads,
-# forks), library and programs instrumented. Any report fails the run.
+# ThreadSanitizer: the unit suite, the C stress tests (threads, reloads,
+# forks) and the threaded seccomp supervisor, instrumented. Any report fails.
 check-tsan:
 	$(MAKE) BUILD=build-tsan CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" tsan-run
 
 tsan-run: all test-deps $(BUILD)/unit_tests $(HELPERS)
-	@rc=0; CR_SANITIZE=tsan sh tests/integration/run.sh $(BUILD) t_stress t_schedules t_reload || rc=1; \
+	@rc=0; CR_SANITIZE=tsan sh tests/integration/run.sh $(BUILD) t_stress t_schedules t_reload t_seccomp || rc=1; \
 	TSAN_OPTIONS="halt_on_error=1" $(BUILD)/unit_tests || rc=1; exit $$rc
 
 # valgrind memcheck on the unit suite, in one process (CK_FORK=no): no

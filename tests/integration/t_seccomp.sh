@@ -6,7 +6,6 @@
 # line has the spec's keys in order with the program's pid and comm; real
 # refusals are audited; exit statuses pass through.
 . "$(dirname "$0")/lib.sh"
-skip_under_sanitizers "the supervisor is exercised by the plain run (the ASan runtime and seccomp filters of the tests' own tools do not mix)"
 STATIC=$HELPERS/static-client
 if ! out=$("$CLI" run --seccomp -- true 2>&1); then
 	echo "seccomp user notification unavailable here: $out"
