@@ -28,7 +28,7 @@ enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 #endif
 
 static const char usage_text[] =
-	"usage: connrefuse run [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME]\n"
 	"       connrefuse decode [--json] CODE...\n"
@@ -37,9 +37,10 @@ static const char usage_text[] =
 
 static const char *const help_texts[][2] = {
 	{ "run",
-	  "connrefuse run [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	  "\n"
-	  "Runs PROGRAM with libconnrefuse.so preloaded (prepended to any LD_PRELOAD).\n"
+	  "Runs PROGRAM with libconnrefuse.so preloaded (prepended to any LD_PRELOAD),\n"
+	  "or, with --seccomp, under a supervisor that traps its connects instead.\n"
 	  "The rules come from FILE (-c, or CONNREFUSE_CONFIG), with the rules of\n"
 	  "--refuse and --fail put before them. The config is checked first: an error\n"
 	  "stops here (exit 125) before PROGRAM starts. PROGRAM's exit status is passed\n"
