@@ -686,25 +686,51 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 
 struct cr_rule *cr_rules_alloc(size_t n)
 {
-	size_t bytes = n * sizeof(struct cr_rule); /* a multiple of the alignment */
-	struct cr_rule *rules = cr_big_alloc(bytes ? bytes : sizeof(struct cr_rule), _Alignof(struct cr_rule));
-	if (rules)
-		memset(rules, 0, bytes);
-	return rules;
+	return cr_big_calloc(n ? n * sizeof(struct cr_rule) : sizeof(struct cr_rule));
 }
 
-void *cr_big_alloc(size_t bytes, size_t align)
+/* Each table starts 64 bytes into its own allocation, after a header that
+ * says how to give it back. */
+struct big_header {
+	void *base;
+	size_t mapped; /* 0: from malloc */
+};
+#define BIG_HEAD 64
+
+void *cr_big_calloc(size_t bytes)
 {
-	/* Big tables are read at random: on huge pages, a look-up costs no TLB
-	 * miss (the kernel's THP setting "madvise" asks for this). */
 	const size_t huge = 2u << 20;
-	if (bytes < 2 * huge)
-		return aligned_alloc(align, (bytes + align - 1) / align * align);
-	bytes = (bytes + huge - 1) / huge * huge;
-	void *p = aligned_alloc(huge, bytes);
-	if (p)
-		madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
+	if (bytes < 2 * huge) {
+		char *p = aligned_alloc(BIG_HEAD, (bytes + BIG_HEAD + BIG_HEAD - 1) / BIG_HEAD * BIG_HEAD);
+		if (!p)
+			return NULL;
+		memset(p + BIG_HEAD, 0, bytes);
+		*(struct big_header *)(p + BIG_HEAD - sizeof(struct big_header)) = (struct big_header){ p, 0 };
+		return p + BIG_HEAD;
+	}
+	/* Fresh pages (zero already, so no pass to clear them), the table
+	 * starting on a huge page boundary. Big tables are read at random: on
+	 * huge pages a look-up costs no TLB miss (THP "madvise" mode asks for
+	 * this). */
+	size_t len = bytes + 2 * huge;
+	char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	char *data = (char *)(((uintptr_t)base + BIG_HEAD + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(data, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+	*(struct big_header *)(data - sizeof(struct big_header)) = (struct big_header){ base, len };
+	return data;
+}
+
+void cr_big_free(void *p)
+{
+	if (!p)
+		return;
+	struct big_header h = *(struct big_header *)((char *)p - sizeof(struct big_header));
+	if (h.mapped)
+		munmap(h.base, h.mapped);
+	else
+		free(h.base);
 }
 
 static double monotonic_now(void)
@@ -846,7 +872,7 @@ void cr_ruleset_free(struct cr_ruleset *rs)
 		block_unref(r->foreign);
 	}
 	block_unref(rs->states);
-	free(rs->rules);
+	cr_big_free(rs->rules);
 	free(rs->log.file);
 	free(rs->source);
 	cr_index_free(rs->index);
@@ -892,8 +918,8 @@ void cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 			rules[i].foreign = src->states;
 			atomic_fetch_add(&src->states->refs, 1);
 		}
-	free(dst->rules);
-	free(src->rules);
+	cr_big_free(dst->rules);
+	cr_big_free(src->rules);
 	dst->rules = rules;
 	dst->nrules += src->nrules;
 	dst->needs_sotype |= src->needs_sotype;

@@ -47,15 +47,15 @@ bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
 	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
 }
 
-static bool matches(const struct cr_rule *r, const struct cr_query *q, bool dst_matched)
+static bool matches(const struct cr_rule *r, const struct cr_query *q, bool key_matched)
 {
 	const struct cr_dest *d = q->dest;
 	bool inet = d->family == CR_FAM_INET || d->family == CR_FAM_INET6;
-	if (r->has_dst && !dst_matched && (!inet || !dst_matches(r, q)))
+	if (r->has_dst && !key_matched && (!inet || !dst_matches(r, q)))
 		return false;
 	if (r->nports && (!inet || !port_matches(r, d->port)))
 		return false;
-	if (r->npaths) {
+	if (r->npaths && !key_matched) {
 		if (d->family != CR_FAM_UNIX)
 			return false;
 		/* The first pattern from the rule's own cache line. */
@@ -152,9 +152,9 @@ static void verdict_for(const struct cr_ruleset *rs, const struct cr_rule *r, st
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
 static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
-		     struct cr_verdict *v, bool count, bool dst_matched)
+		     struct cr_verdict *v, bool count, bool key_matched)
 {
-	if (!matches(r, q, dst_matched))
+	if (!matches(r, q, key_matched))
 		return false;
 	uint64_t n = 0;
 	struct cr_rule_state *st = q->states ? &q->states[r - rs->rules] : r->state;
@@ -202,7 +202,7 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 		if (best == last)
 			continue;
 		last = best;
-		if (try_rule(rs, &rs->rules[best], q, v, count, c.dst_matched[from]))
+		if (try_rule(rs, &rs->rules[best], q, v, count, c.key_matched[from]))
 			return true;
 	}
 }

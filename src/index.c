@@ -1,4 +1,5 @@
 #include "index.h"
+#include "glob.h"
 #include "rules.h"
 
 #include <stdlib.h>
@@ -93,14 +94,19 @@ struct table {
 	unsigned skip, bucket_bits;
 };
 
-/* One cache line a key: a look-up that finds a short key reads nothing else. */
-#define PATH_INLINE 36
+/* One cache line a key: a look-up that finds a short key reads nothing else.
+ * When the key belongs to one rule with one pattern, the rest of that
+ * pattern after the key (its tail: "*.sock" of "/run/" "*.sock") is kept
+ * in the line too, so that the look-up settles the path itself and the
+ * decision never reads the pattern. */
+#define PATH_INLINE 35
 struct path_entry {
 	uint64_t hash;
 	char *key;          /* "=/exact/path" or "/folder/"; NULL: a free slot */
 	uint32_t len;
 	uint32_t off, n;    /* the rules, in the pool; or, when n is 1, off is the rule */
-	char head[PATH_INLINE]; /* the key's first bytes */
+	uint8_t tail;       /* 1 + where the tail starts in head; 0: none */
+	char head[PATH_INLINE]; /* the key's first bytes, then the tail */
 };
 
 struct cr_index {
@@ -507,10 +513,9 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 	ix->npaths_cap = 16;
 	while (ix->npaths_cap < 2 * kp + 2)
 		ix->npaths_cap *= 2;
-	ix->paths = cr_big_alloc(ix->npaths_cap * sizeof *ix->paths, 64);
+	ix->paths = cr_big_calloc(ix->npaths_cap * sizeof *ix->paths);
 	if (!ix->paths)
 		goto fail_lists;
-	memset(ix->paths, 0, ix->npaths_cap * sizeof *ix->paths);
 	for (size_t i = 0; i < kp;) {
 		size_t j = i;
 		struct path_entry *e = path_slot(ix, pi[i].key, strlen(pi[i].key));
@@ -533,8 +538,16 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 				free(pi[j].key);
 		}
 		e->n = pool.n - e->off;
-		if (e->n == 1) /* the rule itself, not its place in the pool */
+		if (e->n == 1) { /* the rule itself, not its place in the pool */
 			e->off = pool.v[--pool.n];
+			const struct cr_rule *r = &rs->rules[e->off];
+			const char *tail = e->key[0] == '=' ? "" : r->paths[0] + e->len;
+			size_t tl = strlen(tail);
+			if (r->npaths == 1 && e->len + 1 + tl + 1 <= PATH_INLINE) {
+				memcpy(e->head + e->len + 1, tail, tl + 1);
+				e->tail = (uint8_t)(e->len + 2);
+			}
+		}
 		i = j;
 	}
 	free(pi);
@@ -583,7 +596,7 @@ void cr_index_free(struct cr_index *ix)
 	if (ix->paths)
 		for (uint32_t i = 0; i < ix->npaths_cap; i++)
 			free(ix->paths[i].key);
-	free(ix->paths);
+	cr_big_free(ix->paths);
 	free(ix->pool);
 	free(ix);
 }
@@ -596,11 +609,11 @@ size_t cr_index_size(const struct cr_index *ix)
 /* ---- look-up ---- */
 
 /* A list of n rules at off in the pool (which is NULL when no rule has a key). */
-static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool dst_matched)
+static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool key_matched)
 {
 	if (n && c->n < CR_INDEX_MAX_LISTS) {
 		c->list[c->n] = ix->pool + off;
-		c->dst_matched[c->n] = dst_matched;
+		c->key_matched[c->n] = key_matched;
 		c->len[c->n++] = n;
 	} else if (n) {
 		c->overflow = true;
@@ -608,7 +621,7 @@ static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off
 }
 
 /* The candidates of a list value (see LIST_ONE), following its links. */
-static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool dst_matched)
+static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool key_matched)
 {
 	while (list != LIST_NONE) {
 		if (list & LIST_ONE) {
@@ -616,13 +629,13 @@ static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_
 				c->one[c->n] = list & ~LIST_ONE;
 				c->list[c->n] = &c->one[c->n];
 				c->len[c->n] = 1;
-				c->dst_matched[c->n++] = dst_matched;
+				c->key_matched[c->n++] = key_matched;
 			} else {
 				c->overflow = true;
 			}
 			return;
 		}
-		add(c, ix, list + 2, ix->pool[list], dst_matched);
+		add(c, ix, list + 2, ix->pool[list], key_matched);
 		list = ix->pool[list + 1];
 	}
 }
@@ -672,14 +685,20 @@ static uint32_t find6(const struct table *t, struct key k)
 	return lo;
 }
 
-static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, struct cr_candidates *c)
+/* rest: what follows the key in the destination's path. */
+static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
+			size_t restlen, struct cr_candidates *c)
 {
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
 	for (; ix->paths[i].key; i = (i + 1) & mask) {
 		const struct path_entry *e = &ix->paths[i];
 		if (e->hash == h && e->len == n &&
 		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0 : memcmp(e->key, key, n) == 0)) {
-			if (e->n == 1)
+			if (e->tail) {
+				/* The rule's only pattern: settled here. */
+				if (cr_glob_match(e->head + e->tail - 1, rest, restlen, CR_GLOB_PATHNAME))
+					add_list(c, ix, LIST_ONE | e->off, true);
+			} else if (e->n == 1)
 				add_list(c, ix, LIST_ONE | e->off, false);
 			else
 				add(c, ix, e->off, e->n, false);
@@ -714,11 +733,12 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 		char key[sizeof d->path + 2];
 		key[0] = '=';
 		memcpy(key + 1, d->path, d->path_len);
-		lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, c);
+		lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, "", 0, c);
 	}
 	/* Every folder the path lies in, at the depths some folder key has. */
 	unsigned slashes = 0;
 	for (size_t i = 0; i < d->path_len; i++)
 		if (d->path[i] == '/' && (ix->folder_depths >> (++slashes < 63 ? slashes : 63) & 1))
-			lookup_path(ix, hash_bytes(d->path, i + 1), d->path, i + 1, c);
+			lookup_path(ix, hash_bytes(d->path, i + 1), d->path, i + 1, d->path + i + 1, d->path_len - i - 1,
+				    c);
 }

@@ -34,9 +34,10 @@ struct cr_candidates {
 	unsigned n;
 	const uint32_t *list[CR_INDEX_MAX_LISTS];
 	uint32_t len[CR_INDEX_MAX_LISTS];
-	/* The rules of this list name a prefix that holds the destination:
-	 * their dst key needs no second look. */
-	bool dst_matched[CR_INDEX_MAX_LISTS];
+	/* The rules of this list have a key the index has already seen match:
+	 * a prefix that holds the destination, or the one path pattern of the
+	 * rule. That key needs no second look. */
+	bool key_matched[CR_INDEX_MAX_LISTS];
 	uint32_t one[CR_INDEX_MAX_LISTS]; /* storage for lists of one rule */
 	/* More lists than fit: the caller must walk every rule instead. */
 	bool overflow;

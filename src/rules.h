@@ -53,33 +53,32 @@ struct cr_rule {
 	bool scheduled;             /* any schedule at all */
 	char *path0;                /* paths[0], or NULL */
 
-	/* ---- the rest ---- */
+	/* ---- the rest: two more lines, packed (pointers, 8-byte values,
+	 * 4-byte values, flags) ---- */
 	char *name;                 /* given, or "#N" (its position, from 1) */
-	unsigned line;              /* where it starts in the file */
-	bool named;
 	struct cr_prefix *prefixes; /* a key absent matches everything */
-	unsigned nprefixes;
 	char **hosts;               /* names and wildcards, lower case */
-	unsigned nhosts;
 	char **paths;               /* unix path globs; "@name" for abstract */
+	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
 
 	/* Schedule: every one given must allow the rule to fire. */
-	bool has_probability;
 	double probability;
 	uint64_t first, after, every; /* 0 = not given */
-	bool has_window, has_flap;
 	double window_start, window_duration;
 	double flap_up, flap_down;
 	uint64_t name_hash;         /* seeds the probability stream */
 
-	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
+	unsigned line;              /* where it starts in the file */
+	unsigned nprefixes, nhosts;
+	bool named, has_probability, has_window, has_flap;
 };
 
-/* n zeroed rules, the array aligned to a cache line; free() releases it. */
+/* n zeroed rules, the array aligned to a cache line; cr_big_free releases it. */
 struct cr_rule *cr_rules_alloc(size_t n);
-/* malloc for a table of `bytes` read at random; align is a power of two
- * (on huge pages when big); free() releases it. */
-void *cr_big_alloc(size_t bytes, size_t align);
+/* A zeroed table of `bytes` read at random: aligned to a cache line, and
+ * on huge pages when big. Only cr_big_free releases it. */
+void *cr_big_calloc(size_t bytes);
+void cr_big_free(void *p);
 
 struct cr_log_conf {
 	bool syslog;
