@@ -2,6 +2,7 @@
  *   pass        ns per socket+connect+close to a listener
  *   call        ns per connect() call alone (socket and close untimed)
  *   loop        ns per socket+connect+close whatever the outcome
+ *   noconnect   ns per socket+close, no connect: the floor of a refused loop
  * Connected sockets close with SO_LINGER {1, 0} so TIME_WAIT never fills. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		double a = now_ns();
-		int rc = connect(fd, (struct sockaddr *)&in, sizeof in);
+		int rc = strcmp(mode, "noconnect") == 0 ? -1 : connect(fd, (struct sockaddr *)&in, sizeof in);
 		timed += now_ns() - a;
 		if (rc == 0)
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

@@ -132,6 +132,11 @@ def main():
             a, b, r = ab("strace -e inject:", loop, cr, inject + loop, None, "connrefuse", "strace")
             print("  connrefuse is %.1fx faster than strace inject" % r)
             results["strace_ratio"] = r
+            floor, strace_loop, _ = ab("the floor: socket+close with no connect at all, vs strace inject:",
+                                       [BENCH, "noconnect", "10000", port], None, inject + loop, None,
+                                       "socket+close", "strace")
+            print("  no interposer can be more than %.1fx faster than strace inject here" % (strace_loop / floor))
+            results["strace_ceiling"] = strace_loop / floor
             a, b, r = ab("strace --seccomp-bpf -e inject:", loop, cr, inject[:1] + ["--seccomp-bpf"] + inject[1:] + loop,
                          None, "connrefuse", "strace --seccomp-bpf")
             print("  connrefuse is %.1fx faster than strace --seccomp-bpf inject" % r)
