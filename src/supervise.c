@@ -753,8 +753,7 @@ static pthread_cond_t none_left = PTHREAD_COND_INITIALIZER;
 static unsigned threads_alive, threads_waiting;                /* under count_lock */
 static bool serving_done;                                      /* under lead */
 static pid_t child_pid;
-static int child_pidfd = -1, child_status;
-static bool child_reaped;                                      /* under lead */
+static int child_status;
 static struct seccomp_notif *req_buf;                          /* the leader's */
 
 static void *serve(void *arg);
@@ -788,29 +787,21 @@ static void *serve(void *arg)
 		struct call c;
 		enum next next = DONE;
 		while (!serving_done && next != ACT_LATER) {
-			struct pollfd fds[2] = { { sv.listener, POLLIN, 0 }, { child_pidfd, POLLIN, 0 } };
-			int n = poll(fds, child_reaped || child_pidfd < 0 ? 1 : 2, -1);
-			if (n < 0) {
-				if (errno != EINTR)
+			/* RECV waits for a call itself; it returns ENOENT with
+			 * nothing when no process is left under the filter. */
+			memset(req_buf, 0, sv.sizes.seccomp_notif);
+			if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req_buf) != 0) {
+				if (errno == EINTR)
+					continue;
+				struct pollfd pf = { sv.listener, POLLIN, 0 };
+				if (errno != ENOENT || (poll(&pf, 1, 0) >= 0 && (pf.revents & (POLLHUP | POLLERR))))
 					serving_done = true;
 				continue;
 			}
-			if (fds[1].revents & POLLIN && !child_reaped) {
-				while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
-					;
-				child_reaped = true;
-			}
-			if (fds[0].revents & POLLIN) {
-				memset(req_buf, 0, sv.sizes.seccomp_notif);
-				if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req_buf) != 0)
-					continue;
-				next = decide_call(req_buf, &c);
-				if (next == ACT_NOW) {
-					act(&c);
-					finish(&c);
-				}
-			} else if (fds[0].revents & (POLLHUP | POLLERR)) {
-				serving_done = true; /* no process is left under the filter */
+			next = decide_call(req_buf, &c);
+			if (next == ACT_NOW) {
+				act(&c);
+				finish(&c);
 			}
 		}
 		if (next != ACT_LATER) {
@@ -926,7 +917,6 @@ int cr_supervise(const char *config, char **prog)
 	/* Serve until no process is left under the filter (the program and
 	 * every descendant have exited); the program's status is the answer. */
 	req_buf = calloc(1, sv.sizes.seccomp_notif);
-	child_pidfd = (int)syscall(SYS_pidfd_open, child_pid, 0);
 	pthread_mutex_lock(&count_lock);
 	threads_alive++; /* this thread serves too */
 	pthread_mutex_unlock(&count_lock);
@@ -935,14 +925,11 @@ int cr_supervise(const char *config, char **prog)
 	while (threads_alive)
 		pthread_cond_wait(&none_left, &count_lock);
 	pthread_mutex_unlock(&count_lock);
-	if (!child_reaped)
-		while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
-			;
+	while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
+		;
 	cr_log_summary(&sv.current->rs->log, "connrefuse");
 	free(req_buf);
 	close(sv.listener);
-	if (child_pidfd >= 0)
-		close(child_pidfd);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	return child_status;
