@@ -353,7 +353,7 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		while (skip < bits && ((first << (128 - bits + skip)) >> 127) == ((last << (128 - bits + skip)) >> 127))
 			skip++;
 		unsigned bb = 1;
-		while (bb < 20 && (1u << bb) < m)
+		while (bb < 21 && (1u << bb) < 2 * m)
 			bb++;
 		if (bb > bits - skip)
 			bb = bits - skip;
