@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -141,10 +142,10 @@ static void child(int sock, char **prog)
 /* ---- processes: a counter set per process, rules shared ---- */
 
 /* The rule set in force (reloaded when the file changes), with a count of
- * the helpers still using it. */
+ * the calls still being acted on under it. */
 struct generation {
 	struct cr_ruleset *rs;
-	atomic_int refs; /* the dispatcher's own, while current, plus one a job */
+	atomic_int refs; /* one while current, plus one a call being acted on */
 	struct generation *older;
 };
 
@@ -193,7 +194,7 @@ static void generation_release(struct generation *g)
 	atomic_fetch_sub(&g->refs, 1);
 }
 
-/* Frees the older generations no helper uses any more. */
+/* Frees the older generations that no call and no process uses any more. */
 static void collect(void)
 {
 	struct generation **p = &sv.current->older;
@@ -881,6 +882,13 @@ int cr_supervise(const char *config, char **prog)
 		child(sp[1], prog);
 	}
 	close(sp[1]);
+	/* A pidfd for each process seen (MAX_PROCS): the supervisor's own
+	 * descriptor limit goes up to the hard one (the program keeps its own). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	char byte, msg[512] = "";
 	struct iovec iov = { &byte, 1 };
 	union {
