@@ -540,10 +540,12 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 		e->n = pool.n - e->off;
 		if (e->n == 1) { /* the rule itself, not its place in the pool */
 			e->off = pool.v[--pool.n];
+			/* Only a rule's only pattern made this key: then the
+			 * pattern is the key and its tail. */
 			const struct cr_rule *r = &rs->rules[e->off];
-			const char *tail = e->key[0] == '=' ? "" : r->paths[0] + e->len;
-			size_t tl = strlen(tail);
-			if (r->npaths == 1 && e->len + 1 + tl + 1 <= PATH_INLINE) {
+			const char *tail = r->npaths != 1 ? NULL : e->key[0] == '=' ? "" : r->paths[0] + e->len;
+			size_t tl = tail ? strlen(tail) : 0;
+			if (tail && e->len + 1 + tl + 1 <= PATH_INLINE) {
 				memcpy(e->head + e->len + 1, tail, tl + 1);
 				e->tail = (uint8_t)(e->len + 2);
 			}

@@ -106,8 +106,12 @@ static void random_rule(FILE *f, unsigned i)
 	case 2:
 		fprintf(f, "dst = [\"fd00::/%u\", \"fd00:%x::%x\"]; ", 8 + rnd(3) * 8, rnd(3), rnd(3));
 		break;
-	case 3:
-		fprintf(f, "path = \"%s\"; ", paths[rnd(sizeof paths / sizeof paths[0])]);
+	case 3: /* one pattern, or two */
+		if (rnd(2))
+			fprintf(f, "path = \"%s\"; ", paths[rnd(sizeof paths / sizeof paths[0])]);
+		else
+			fprintf(f, "path = [\"%s\", \"%s\"]; ", paths[rnd(sizeof paths / sizeof paths[0])],
+				paths[rnd(sizeof paths / sizeof paths[0])]);
 		break;
 	case 4:
 		fprintf(f, "dst = \"*\"; ");
@@ -195,6 +199,32 @@ START_TEST(index_equals_linear_walk)
 }
 END_TEST
 
+/* Found by the fuzz corpus under ASan: a key made by a rule's second
+ * pattern was taken for its first one's, reading past a shorter first. */
+START_TEST(path_key_of_second_pattern)
+{
+	char err[512];
+	struct cr_ruleset *rs = cr_config_load_string(
+		"version = 1; rules = ( { name = \"two\"; path = [\"@a\", \"/run/only/*.sock\"]; action = \"refuse\"; } );",
+		"t.cfg", err, sizeof err);
+	ck_assert_msg(rs != NULL, "%s", err);
+	static const char *const yes[] = { "/run/only/x.sock", "@a" }, *const no[] = { "/run/only/x.txt", "@b" };
+	for (int k = 0; k < 2; k++) {
+		struct cr_dest d = { .family = CR_FAM_UNIX };
+		for (int w = 0; w < 2; w++) {
+			const char *p = w ? no[k] : yes[k];
+			d.path_len = (uint16_t)strlen(p);
+			memcpy(d.path, p, d.path_len + 1);
+			struct cr_query q = { .dest = &d, .comm = "x" };
+			struct cr_verdict v;
+			cr_decide_peek(rs, &q, &v);
+			ck_assert_msg((v.rule != NULL) == !w, "%s", p);
+		}
+	}
+	cr_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(nested_prefixes_edges)
 {
 	char err[512];
@@ -239,6 +269,7 @@ Suite *index_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, index_equals_linear_walk);
 	tcase_add_test(tc, nested_prefixes_edges);
+	tcase_add_test(tc, path_key_of_second_pattern);
 	suite_add_tcase(s, tc);
 	return s;
 }
