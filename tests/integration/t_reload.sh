@@ -95,14 +95,16 @@ A="version = 1; $log rules = ( { name = \"a\"; port = $P; action = \"refuse\"; }
 B="version = 1; $log rules = ( { name = \"b\"; port = $P; action = \"log\"; } );"
 rm -f "$T/file.log"
 put "$A"
-CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/threadloop 127.0.0.1 "$P" 4 4s > "$T/stress.out" &
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $HELPERS/threadloop 127.0.0.1 "$P" 3 8s > "$T/stress.out" &
 stress=$!
 PIDS="$PIDS $stress"
-i=0
-while kill -0 $stress 2>/dev/null && [ $i -lt 60 ]; do
-	i=$((i + 1))
-	if [ $((i % 2)) = 0 ]; then put "$A"; else put "$B"; fi
-	sleep 0.25 # the flip rate, not a synchronisation
+# Each flip waits until the one before it was taken (a reload is looked for
+# at most once a second), so that both sets are in force in turn.
+wait_for sh -c "grep -q '^result=' $T/file.log 2>/dev/null" || fail "the threads never connected"
+for set in B A B A; do
+	n=$(grep -c 'config reloaded' "$T/file.log")
+	eval "put \"\$$set\""
+	wait_for sh -c "[ \$(grep -c 'config reloaded' $T/file.log) -gt $n ]" || fail "a flip to $set was not taken"
 done
 wait $stress
 cat "$T/stress.out"
