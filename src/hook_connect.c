@@ -162,7 +162,7 @@ static void log_outcome(const struct cr_ruleset *rs, enum cr_result result, bool
 	bool has_host = cr_hostcache_get(dest, host, sizeof host);
 	struct cr_event ev = {
 		.result = result, .simulated = simulated, .rule = rule && *rule ? rule : NULL,
-		.action = action, .dry_run = dry_run, .pid = getpid(), .comm = cr_self.comm, .dest = dest,
+		.action = action, .dry_run = dry_run, .pid = 0, .comm = cr_self.comm, .dest = dest,
 		.host = has_host ? host : NULL, .proto = proto_name(dest->family, sotype), .err = err,
 	};
 	cr_log_event(&rs->log, &ev);

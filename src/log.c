@@ -314,10 +314,15 @@ void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev)
 			return;
 		}
 	}
+	/* The pid only now, for a line that is written: getpid() is a system
+	 * call, and most lines of a storm are suppressed above. */
+	struct cr_event e = *ev;
+	if (!e.pid)
+		e.pid = getpid();
 	char line[CR_LOG_LINE_MAX];
-	size_t len = cr_log_format(ev, line, sizeof line);
-	int severity = ev->result == CR_RES_REFUSED || ev->result == CR_RES_FAILED ? LOG_WARNING : LOG_INFO;
-	if (!emit(lc, severity, line, len, ev->pid)) {
+	size_t len = cr_log_format(&e, line, sizeof line);
+	int severity = e.result == CR_RES_REFUSED || e.result == CR_RES_FAILED ? LOG_WARNING : LOG_INFO;
+	if (!emit(lc, severity, line, len, e.pid)) {
 		atomic_fetch_add(&syslog_dropped, 1);
 		atomic_fetch_add(&syslog_dropped_total, 1);
 	}

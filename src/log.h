@@ -22,7 +22,7 @@ struct cr_event {
 	const char *rule;           /* NULL: left out */
 	enum cr_action action;
 	bool dry_run;
-	pid_t pid;
+	pid_t pid;                  /* 0: the calling process */
 	const char *comm;
 	const struct cr_dest *dest;
 	const char *host;           /* NULL: left out */
