@@ -78,8 +78,11 @@ struct node {
 struct ival4 {
 	uint32_t start, list;
 };
+/* IPv6: 16 bytes, four a cache line. The low half of the start is zero for
+ * every prefix up to /64; the others' low halves live apart (lo_ref). */
 struct ival6 {
-	uint64_t hi, lo;
+	uint64_t hi;
+	uint32_t lo_ref; /* 0: the low half is 0; else its index in the table's lo6 */
 	uint32_t list;
 };
 
@@ -89,6 +92,7 @@ struct ival6 {
 struct table {
 	struct ival4 *v4;
 	struct ival6 *v6;
+	uint64_t *lo6;     /* the nonzero low halves of IPv6 starts */
 	uint32_t n;
 	uint32_t *bucket;
 	unsigned skip, bucket_bits;
@@ -328,6 +332,9 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		t->v6 = malloc(m * sizeof *t->v6);
 	if (!t->v4 && !t->v6)
 		goto out;
+	uint32_t nlo = 1;
+	if (t->v6 && !(t->lo6 = malloc((m + 1) * sizeof *t->lo6)))
+		goto out;
 	depth = 0;
 	uint32_t next = 0;
 	for (uint32_t i = 0; i < m; i++) {
@@ -343,7 +350,9 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		if (t->v4)
 			t->v4[i] = (struct ival4){ (uint32_t)b.lo, list };
 		else
-			t->v6[i] = (struct ival6){ b.hi, b.lo, list };
+			t->v6[i] = (struct ival6){ b.hi, b.lo ? nlo : 0, list };
+		if (t->v6 && b.lo)
+			t->lo6[nlo++] = b.lo;
 	}
 	/* The first-level table, over the intervals 1 .. m-1 (interval 0 starts
 	 * at address 0, below every other). About one bucket an interval. */
@@ -593,6 +602,7 @@ void cr_index_free(struct cr_index *ix)
 	for (int i = 0; i < 2; i++) {
 		free(ts[i]->v4);
 		free(ts[i]->v6);
+		free(ts[i]->lo6);
 		free(ts[i]->bucket);
 	}
 	if (ix->paths)
@@ -663,23 +673,23 @@ static uint32_t find4(const struct table *t, uint32_t k)
 	return lo;
 }
 
-static bool ival6_le(const struct ival6 *iv, struct key k)
+static bool ival6_le(const struct table *t, const struct ival6 *iv, struct key k)
 {
-	return iv->hi < k.hi || (iv->hi == k.hi && iv->lo <= k.lo);
+	return iv->hi < k.hi || (iv->hi == k.hi && (iv->lo_ref ? t->lo6[iv->lo_ref] : 0) <= k.lo);
 }
 
 static uint32_t find6(const struct table *t, struct key k)
 {
 	const struct ival6 *iv = t->v6;
-	if (t->n < 2 || !ival6_le(&iv[1], k))
+	if (t->n < 2 || !ival6_le(t, &iv[1], k))
 		return 0;
-	if (ival6_le(&iv[t->n - 1], k))
+	if (ival6_le(t, &iv[t->n - 1], k))
 		return t->n - 1;
 	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
 	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (ival6_le(&iv[mid], k))
+		if (ival6_le(t, &iv[mid], k))
 			lo = mid;
 		else
 			hi = mid;
