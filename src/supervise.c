@@ -549,8 +549,11 @@ static void act_pass(struct call *c)
 	}
 	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
 	respond(c->id, rc, err, false);
-	if (err != EINTR)
-		log_call(c, err == EISCONN ? 0 : err, false);
+	if (err == EINTR || c->v.level < (err && err != EISCONN ? CR_LEVEL_FAILURES : CR_LEVEL_ALL))
+		return;
+	if (!c->sotype) /* for the line's proto */
+		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
+	log_call(c, err == EISCONN ? 0 : err, false);
 }
 
 static void act(struct call *c)
@@ -571,23 +574,31 @@ static void act(struct call *c)
 
 /* ---- deciding: the leader's part ---- */
 
-/* Reaches the program's socket: a duplicate, its type, family and mode.
- * False when it is not a socket we can act on (the kernel answers then). */
-static bool take_socket(struct call *c, const struct proc *p)
+/* Reaches the program's socket: a duplicate and its blocking mode, and
+ * with `full` its type and family too. False when it is not a socket we
+ * can act on (the kernel answers then). */
+static bool take_socket(struct call *c, const struct proc *p, bool full)
 {
-	if (c->dup >= 0)
-		return true;
-	if (p->pidfd < 0 || (c->dup = (int)syscall(SYS_pidfd_getfd, p->pidfd, c->fd, 0)) < 0)
-		return false;
-	socklen_t tl = sizeof c->sotype, dl = sizeof c->domain;
-	int fl = fcntl(c->dup, F_GETFL);
-	if (fl < 0 || getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &tl) != 0 ||
-	    getsockopt(c->dup, SOL_SOCKET, SO_DOMAIN, &c->domain, &dl) != 0) {
-		close(c->dup);
-		c->dup = -1;
-		return false;
+	if (c->dup < 0) {
+		if (p->pidfd < 0 || (c->dup = (int)syscall(SYS_pidfd_getfd, p->pidfd, c->fd, 0)) < 0)
+			return false;
+		int fl = fcntl(c->dup, F_GETFL);
+		if (fl < 0) {
+			close(c->dup);
+			c->dup = -1;
+			return false;
+		}
+		c->nonblock = fl & O_NONBLOCK;
 	}
-	c->nonblock = fl & O_NONBLOCK;
+	if (full && !c->domain) {
+		socklen_t tl = sizeof c->sotype, dl = sizeof c->domain;
+		if (getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &tl) != 0 ||
+		    getsockopt(c->dup, SOL_SOCKET, SO_DOMAIN, &c->domain, &dl) != 0) {
+			close(c->dup);
+			c->dup = -1;
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -684,7 +695,7 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	c->pid = p->tgid;
 	memcpy(c->comm, p->comm, sizeof c->comm);
 	c->gen = sv.current;
-	if (atomic_load(&nlaters) && c->nr == __NR_connect && take_socket(c, p)) {
+	if (atomic_load(&nlaters) && c->nr == __NR_connect && take_socket(c, p, false)) {
 		/* A second connect() to a socket that holds a simulated errno:
 		 * the kernel answers with its refusal, the program gets the errno. */
 		struct cr_dest was;
@@ -697,7 +708,7 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 		}
 	}
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
-		take_socket(c, p);
+		take_socket(c, p, true);
 	struct cr_query q = { .dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now,
 			      .states = p->states };
 	cr_decide(c->gen->rs, &q, &c->v);
@@ -722,12 +733,12 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	if (c->v.simulate) {
 		/* Another family than the address's: the kernel's own answer,
 		 * as the library gives it. */
-		if (take_socket(c, p) && c->domain != c->sa.ss_family) {
+		if (take_socket(c, p, true) && c->domain != c->sa.ss_family) {
 			close(c->dup);
 			respond(c->id, 0, 0, true);
 			return DONE;
 		}
-	} else if (!c->v.delay_ms && (!take_socket(c, p) || c->nonblock)) {
+	} else if ((!take_socket(c, p, false) || c->nonblock) && !c->v.delay_ms) {
 		/* A pass whose outcome the program learns later: unseen here. */
 		if (c->dup >= 0)
 			close(c->dup);
@@ -748,14 +759,18 @@ static void finish(struct call *c)
 
 /* ---- the threads ---- */
 
-static pthread_mutex_t lead = PTHREAD_MUTEX_INITIALIZER;      /* held by the leader */
+/* Every idle thread waits in RECV: the kernel hands each call to one of
+ * them. Deciding (the process table, the rules, a reload) is done under
+ * state_lock; acting on a call is not. A thread about to wait (a delay, or
+ * a blocking connect made for the audit) first makes sure another one is
+ * left receiving. */
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t none_left = PTHREAD_COND_INITIALIZER;
-static unsigned threads_alive, threads_waiting;                /* under count_lock */
-static bool serving_done;                                      /* under lead */
+static unsigned threads_alive, threads_receiving;              /* under count_lock */
+static atomic_bool serving_done;
 static pid_t child_pid;
 static int child_status;
-static struct seccomp_notif *req_buf;                          /* the leader's */
 
 static void *serve(void *arg);
 
@@ -772,59 +787,46 @@ static void spawn_thread(void)
 	pthread_attr_destroy(&attr);
 }
 
-/* Each thread: wait to lead; lead until a call must wait, then hand over
- * (making a thread to take over if none is waiting) and act. */
 static void *serve(void *arg)
 {
 	(void)arg;
-	for (;;) {
+	struct seccomp_notif *req = calloc(1, sv.sizes.seccomp_notif);
+	while (req && !atomic_load(&serving_done)) {
+		memset(req, 0, sv.sizes.seccomp_notif);
 		pthread_mutex_lock(&count_lock);
-		threads_waiting++;
+		threads_receiving++;
 		pthread_mutex_unlock(&count_lock);
-		pthread_mutex_lock(&lead);
+		int rc = ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req), err = errno;
 		pthread_mutex_lock(&count_lock);
-		threads_waiting--;
+		bool alone = --threads_receiving == 0;
 		pthread_mutex_unlock(&count_lock);
+		if (rc != 0) {
+			/* ENOENT with nothing: no process is left under the filter
+			 * (or the call went away: then poll says so). */
+			struct pollfd pf = { sv.listener, POLLIN, 0 };
+			if (err != EINTR &&
+			    (err != ENOENT || (poll(&pf, 1, 0) >= 0 && (pf.revents & (POLLHUP | POLLERR)))))
+				atomic_store(&serving_done, true);
+			continue;
+		}
 		struct call c;
-		enum next next = DONE;
-		while (!serving_done && next != ACT_LATER) {
-			/* RECV waits for a call itself; it returns ENOENT with
-			 * nothing when no process is left under the filter. */
-			memset(req_buf, 0, sv.sizes.seccomp_notif);
-			if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_RECV, req_buf) != 0) {
-				if (errno == EINTR)
-					continue;
-				struct pollfd pf = { sv.listener, POLLIN, 0 };
-				if (errno != ENOENT || (poll(&pf, 1, 0) >= 0 && (pf.revents & (POLLHUP | POLLERR))))
-					serving_done = true;
-				continue;
-			}
-			next = decide_call(req_buf, &c);
-			if (next == ACT_NOW) {
-				act(&c);
-				finish(&c);
-			}
-		}
-		if (next != ACT_LATER) {
-			pthread_mutex_unlock(&lead);
-			break;
-		}
-		pthread_mutex_lock(&count_lock);
-		bool nobody = threads_waiting == 0;
-		pthread_mutex_unlock(&count_lock);
-		if (nobody)
+		pthread_mutex_lock(&state_lock);
+		enum next next = decide_call(req, &c);
+		pthread_mutex_unlock(&state_lock);
+		if (next == DONE)
+			continue;
+		if (next == ACT_LATER && alone)
 			spawn_thread();
-		pthread_mutex_unlock(&lead);
 		act(&c);
 		finish(&c);
 	}
+	free(req);
 	pthread_mutex_lock(&count_lock);
 	threads_alive--;
 	pthread_cond_broadcast(&none_left);
 	pthread_mutex_unlock(&count_lock);
 	return NULL;
 }
-
 
 static void forward_signal(int sig)
 {
@@ -924,7 +926,6 @@ int cr_supervise(const char *config, char **prog)
 
 	/* Serve until no process is left under the filter (the program and
 	 * every descendant have exited); the program's status is the answer. */
-	req_buf = calloc(1, sv.sizes.seccomp_notif);
 	pthread_mutex_lock(&count_lock);
 	threads_alive++; /* this thread serves too */
 	pthread_mutex_unlock(&count_lock);
@@ -936,7 +937,6 @@ int cr_supervise(const char *config, char **prog)
 	while (waitpid(child_pid, &child_status, 0) < 0 && errno == EINTR)
 		;
 	cr_log_summary(&sv.current->rs->log, "connrefuse");
-	free(req_buf);
 	close(sv.listener);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
