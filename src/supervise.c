@@ -1,11 +1,12 @@
 /* run --seccomp (supervise.h).
  *
- * Threads take turns as the leader: the leader receives a trapped call,
- * decides, and answers it. A call that must wait (a delay, or a blocking
- * connect the supervisor makes on the program's behalf to learn its outcome
- * for the audit) first hands the leadership to another thread, so that one
- * slow connect never holds up the others, and costs no extra wake-up on its
- * own path. Only the leader touches the process table and the rules. */
+ * Idle threads wait in the listener's RECV; the kernel hands each trapped
+ * call to one of them, which decides (under state_lock: the process table,
+ * the rules, a reload) and answers it. A call that must wait (a delay, or a
+ * blocking connect the supervisor makes on the program's behalf to learn
+ * its outcome for the audit) is acted on by the thread that received it,
+ * after it made sure another thread is left receiving, so that one slow
+ * connect never holds up the others. */
 #define _GNU_SOURCE
 #include "supervise.h"
 #include "decide.h"
