@@ -77,6 +77,30 @@ out=$("$CLI" run --seccomp -c "$fcfg" -- sh -c "\"$STATIC\" $Q $Q $Q; \"$STATIC\
 expect_eq "$(echo $out)" "$Q refused $Q refused $Q connected $Q refused $Q refused $Q connected" \
 	"first = 2 counts per process: each of two clients is refused twice, then connects"
 
+# Reload: the supervisor picks up a replaced file, as the library does.
+rcfg=$T/reload.cfg
+printf 'version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "refuse"; } );\n' "$Q" > "$rcfg"
+cat > "$T/loop.py" <<'PY'
+import os, socket, sys, time
+port, stop = int(sys.argv[1]), sys.argv[2]
+while not os.path.exists(stop):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port)); print("connected", flush=True)
+    except ConnectionRefusedError:
+        print("refused", flush=True)
+    s.close()
+    time.sleep(0.02)
+PY
+"$CLI" run --seccomp -c "$rcfg" -- $PY "$T/loop.py" "$Q" "$T/stop" > "$T/loop.out" &
+PIDS="$PIDS $!"
+wait_for grep -q refused "$T/loop.out" || fail "the loop under --seccomp was never refused"
+printf 'version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "pass"; } );\n' "$Q" > "$rcfg.new"
+mv "$rcfg.new" "$rcfg"
+wait_for grep -q connected "$T/loop.out" || fail "the replaced file was not taken under --seccomp"
+touch "$T/stop"
+ok "reload: a loop under --seccomp goes from refused to connected when the file is replaced"
+
 # delay_ms: the connect waits, then goes through.
 dcfg=$(config delay.cfg "version = 1;
 log: { syslog = false; };
