@@ -77,6 +77,22 @@ out=$("$CLI" run --seccomp -c "$fcfg" -- sh -c "\"$STATIC\" $Q $Q $Q; \"$STATIC\
 expect_eq "$(echo $out)" "$Q refused $Q refused $Q connected $Q refused $Q refused $Q connected" \
 	"first = 2 counts per process: each of two clients is refused twice, then connects"
 
+# TCP Fast Open (sendto/sendmsg with MSG_FASTOPEN) is trapped too: refused
+# like a real refusal, logged; without a rule it reaches the listener.
+"$HELPERS/tfo" 127.0.0.1 "$C" > "$T/tfo-real"
+tlog=$T/tfo.log
+tfocfg=$(config tfo.cfg "version = 1;
+log: { syslog = false; file = \"$tlog\"; };
+rules = ( { name = \"tfo\"; port = $P; action = \"refuse\"; } );")
+"$CLI" run --seccomp -c "$tfocfg" -- "$HELPERS/tfo" 127.0.0.1 "$P" > "$T/tfo-sim"
+cat "$T/tfo-sim"
+diff "$T/tfo-real" "$T/tfo-sim" || fail "TFO under --seccomp and a refuse rule differs from a real refusal"
+ok "sendto/sendmsg(MSG_FASTOPEN) under --seccomp fail like a real refusal"
+expect_eq "$(grep -c "^result=refused simulated=yes rule=tfo action=refuse .* comm=tfo dst=127\.0\.0\.1:$P proto=tcp errno=ECONNREFUSED " "$tlog")" 2 \
+	"both TFO refusals are logged"
+"$CLI" run --seccomp -- "$HELPERS/tfo" 127.0.0.1 "$P" > "$T/tfo-pass"
+expect_grep '^sendto: 2 0$' "$T/tfo-pass" "without a rule, TFO under --seccomp reaches the listener"
+
 # Reload: the supervisor picks up a replaced file, as the library does.
 rcfg=$T/reload.cfg
 printf 'version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "refuse"; } );\n' "$Q" > "$rcfg"
