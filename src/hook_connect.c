@@ -176,11 +176,6 @@ void cr_log_pending(const struct cr_ruleset *rs, const struct cr_pending *p, enu
 	log_outcome(rs, result, p->err != 0, p->rule, p->action, p->dry_run, &d, p->sotype, err);
 }
 
-static enum cr_result result_of(int err)
-{
-	return err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
-}
-
 /* A repeated call on a socket whose connect is still in flight, to the same
  * destination: the same attempt. No new decision; its outcome, if this call
  * reports it, is logged once. */
@@ -198,9 +193,8 @@ static ssize_t same_attempt(const struct cr_ruleset *rs, const struct cr_op *op,
 		return ret; /* another thread reported it */
 	if (err == EISCONN)
 		err = 0;
-	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
-	if (!mine.logged && mine.level >= need)
-		cr_log_pending(rs, &mine, result_of(err), err);
+	if (!mine.logged && mine.level >= cr_level_needed(err, false))
+		cr_log_pending(rs, &mine, cr_result_of(err), err);
 	return ret;
 }
 
@@ -253,7 +247,7 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 			strncpy(p.rule, rule, sizeof p.rule - 1);
 		cr_pending_set(op->fd, &p);
 		if (simulated && v.level >= CR_LEVEL_FAILURES)
-			log_outcome(rs, result_of(v.err), true, rule, v.action, dry_run, dest, SOCK_STREAM, v.err);
+			log_outcome(rs, cr_result_of(v.err), true, rule, v.action, dry_run, dest, SOCK_STREAM, v.err);
 		else if (!simulated && v.level >= CR_LEVEL_ALL)
 			log_outcome(rs, CR_RES_IN_PROGRESS, false, rule, v.action, dry_run, dest, SOCK_STREAM, err);
 		errno = ret_errno;
@@ -263,13 +257,10 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 		errno = ret_errno;
 		return ret; /* states of a repeated connect, not outcomes */
 	}
-	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
-	if (dry_run)
-		need = CR_LEVEL_FAILURES; /* a dry run reports what it would have done */
-	if (v.level >= need) {
+	if (v.level >= cr_level_needed(err, dry_run)) {
 		if (!sotype && dest->family != CR_FAM_UNIX)
 			sotype = socket_type(op->fd);
-		log_outcome(rs, result_of(err), simulated, rule, v.action, dry_run, dest, sotype, err);
+		log_outcome(rs, cr_result_of(err), simulated, rule, v.action, dry_run, dest, sotype, err);
 	}
 	errno = ret >= 0 ? saved_errno : ret_errno;
 	return ret;

@@ -41,13 +41,12 @@ static void outcome(int fd, int *value)
 	}
 	if (!cr_pending_take(fd, &p))
 		return; /* another thread reported it */
-	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
-	if (p.logged || p.level < need)
+	if (p.logged || p.level < cr_level_needed(err, false))
 		return;
 	struct cr_reader reader;
 	const struct cr_ruleset *rs = cr_current_enter(&reader);
 	if (rs)
-		cr_log_pending(rs, &p, err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED,
+		cr_log_pending(rs, &p, cr_result_of(err),
 			       err);
 	cr_current_leave(&reader);
 }

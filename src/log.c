@@ -301,6 +301,16 @@ void cr_log_summary(const struct cr_log_conf *lc, const char *comm)
 	emit(lc, LOG_WARNING, line, pos, getpid());
 }
 
+enum cr_result cr_result_of(int err)
+{
+	return err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
+}
+
+int cr_level_needed(int err, bool dry_run)
+{
+	return err || dry_run ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+}
+
 void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev)
 {
 	if (lc->rate) {

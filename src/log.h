@@ -38,6 +38,12 @@ size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size);
 /* Appends key=value with logfmt quoting and escaping. */
 size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen);
 
+/* The result an outcome errno is logged as (0: connected). */
+enum cr_result cr_result_of(int err);
+/* The log level an outcome needs to be written: failures at "failures",
+ * successes at "all"; a dry run's would-be failures at "failures" too. */
+int cr_level_needed(int err, bool dry_run);
+
 /* Sends an event to the sinks of lc, within its rate limit. */
 void cr_log_event(const struct cr_log_conf *lc, const struct cr_event *ev);
 /* A message that is not an event (a config error, a reload): syslog, the

@@ -98,6 +98,51 @@ static void send_text(int sock, const char *what)
 	}
 }
 
+/* The listener passes from the child to the parent as one byte with the
+ * descriptor attached (SCM_RIGHTS); a child that failed sends text instead. */
+union fd_control {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+static bool send_fd(int sock, int fd)
+{
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	union fd_control ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1;
+}
+
+/* The descriptor, or -1 with what the child wrote (if anything) in msg. */
+static int recv_fd(int sock, char *msg, size_t size)
+{
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	union fd_control ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	ssize_t got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		return fd;
+	}
+	size_t n = 0;
+	if (got == 1) {
+		msg[n++] = byte;
+		ssize_t more = read(sock, msg + 1, size - 2);
+		n += more > 0 ? (size_t)more : 0;
+	}
+	msg[n] = '\0';
+	return -1;
+}
+
 /* In the child: installs the filter, hands the listener to the parent, runs
  * the program. Never returns. */
 static void child(int sock, char **prog)
@@ -113,19 +158,7 @@ static void child(int sock, char **prog)
 		send_text(sock, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)");
 		_exit(125);
 	}
-	char byte = 0;
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &listener, sizeof(int));
-	if (sendmsg(sock, &mh, 0) != 1)
+	if (!send_fd(sock, listener))
 		_exit(125);
 	close(listener);
 	close(sock);
@@ -490,19 +523,19 @@ static const char *proto_name(const struct call *c)
 	return c->sotype == SOCK_STREAM ? "tcp" : c->sotype == SOCK_DGRAM ? "udp" : NULL;
 }
 
-static void log_call(const struct call *c, int err, bool simulated)
+/* Logs an outcome as the library does (a dry run reports the real outcome,
+ * marked, at level failures). */
+static void log_call(struct call *c, int err, bool simulated)
 {
-	int need = err ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
-	if (c->v.dry_run && err == 0 && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL))
-		need = CR_LEVEL_FAILURES; /* a dry run reports what it would have done */
-	if (c->v.level < need)
+	bool dry_run = c->v.dry_run && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL);
+	if (c->v.level < cr_level_needed(err, dry_run))
 		return;
-	int shown = err ? err : (c->v.dry_run && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL)) ? c->v.err : 0;
+	if (!c->sotype && c->dup >= 0) /* for the line's proto */
+		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
 	struct cr_event ev = {
-		.result = shown == 0 ? CR_RES_CONNECTED : shown == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED,
-		.simulated = simulated, .rule = c->rule[0] ? c->rule : NULL, .action = c->v.action,
-		.dry_run = c->v.dry_run, .pid = c->pid, .comm = c->comm, .dest = &c->dest, .proto = proto_name(c),
-		.err = shown,
+		.result = cr_result_of(err), .simulated = simulated, .rule = c->rule[0] ? c->rule : NULL,
+		.action = c->v.action, .dry_run = dry_run, .pid = c->pid, .comm = c->comm, .dest = &c->dest,
+		.proto = proto_name(c), .err = err,
 	};
 	cr_log_event(&c->gen->rs->log, &ev);
 }
@@ -550,11 +583,8 @@ static void act_pass(struct call *c)
 	}
 	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
 	respond(c->id, rc, err, false);
-	if (err == EINTR || c->v.level < (err && err != EISCONN ? CR_LEVEL_FAILURES : CR_LEVEL_ALL))
-		return;
-	if (!c->sotype) /* for the line's proto */
-		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
-	log_call(c, err == EISCONN ? 0 : err, false);
+	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
+		log_call(c, err, false);
 }
 
 static void act(struct call *c)
@@ -892,29 +922,16 @@ int cr_supervise(const char *config, char **prog)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	char byte, msg[512] = "";
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-	ssize_t got = recvmsg(sp[0], &mh, MSG_CMSG_CLOEXEC);
-	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
-		ssize_t n = got > 0 ? read(sp[0], msg + 1, sizeof msg - 2) : 0;
-		if (got > 0)
-			msg[0] = byte;
-		msg[got > 0 && n > 0 ? n + 1 : got > 0 ? 1 : 0] = '\0';
-		close(sp[0]);
+	char msg[512];
+	sv.listener = recv_fd(sp[0], msg, sizeof msg);
+	close(sp[0]);
+	if (sv.listener < 0) {
 		int status;
 		waitpid(child_pid, &status, 0);
 		fprintf(stderr, "connrefuse: run --seccomp: cannot supervise the program: %s; nothing was run\n",
 			*msg ? msg : "the filter could not be installed");
 		return -1;
 	}
-	memcpy(&sv.listener, CMSG_DATA(cm), sizeof(int));
-	close(sp[0]);
 
 	/* The terminal's signals reach the program directly; others we pass on. */
 	signal(SIGINT, SIG_IGN);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../tools/rss.h"
 
 static unsigned long long rng = 88172645463325252ULL;
 static unsigned long long next(void)
@@ -206,18 +207,6 @@ static void bench(enum kind kind, const char *dir)
 	printf("RESULT decide_%s_ratio %.2f\n", key, ratio[REPS / 2]);
 	cr_ruleset_free(small.rs);
 	cr_ruleset_free(large.rs);
-}
-
-static long rss_kb(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Run as "bench_decide --load DIR", a fresh process, so that the figures

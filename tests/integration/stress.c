@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../tools/rss.h"
 
 static struct sockaddr_in dst = { .sin_family = AF_INET };
 static const char *cfg;
@@ -120,18 +121,6 @@ static int count_fds(void)
 	if (d)
 		closedir(d);
 	return n - 1; /* the one opendir holds */
-}
-
-static long rss_kb(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 int main(int argc, char **argv)
