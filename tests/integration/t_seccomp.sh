@@ -32,6 +32,11 @@ expect_eq "$(echo $out)" "$P refused $Q connected" "raw syscall(SYS_connect): th
 out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- sh -c "\"$STATIC\" $P $Q; true")
 expect_eq "$(echo $out)" "$P refused $Q connected" "a static client started by a shell (a grandchild): the same result"
 
+# A vfork() child connects in its parent's memory, then becomes a program
+# of its own: what the supervisor reads for it must follow.
+out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" vfork "$P" "$Q")
+expect_eq "$(echo $out)" "$P refused $Q connected" "a vfork() child, then the program it executes: each read in its own memory"
+
 "$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" nonblock "$P" > "$T/nb"
 cat "$T/nb"
 expect_eq "$(echo $(cat "$T/nb"))" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP so_error: ECONNREFUSED" \
@@ -94,8 +99,6 @@ expect_eq "$(grep -c "^result=refused simulated=yes rule=tfo action=refuse .* co
 expect_grep '^sendto: 2 0$' "$T/tfo-pass" "without a rule, TFO under --seccomp reaches the listener"
 
 # Reload: the supervisor picks up a replaced file, as the library does.
-rcfg=$T/reload.cfg
-printf 'version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "refuse"; } );\n' "$Q" > "$rcfg"
 cat > "$T/loop.py" <<'PY'
 import os, socket, sys, time
 port, stop = int(sys.argv[1]), sys.argv[2]
@@ -108,14 +111,26 @@ while not os.path.exists(stop):
     s.close()
     time.sleep(0.02)
 PY
-"$CLI" run --seccomp -c "$rcfg" -- $PY "$T/loop.py" "$Q" "$T/stop" > "$T/loop.out" &
-PIDS="$PIDS $!"
-wait_for grep -q refused "$T/loop.out" || fail "the loop under --seccomp was never refused"
-printf 'version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "pass"; } );\n' "$Q" > "$rcfg.new"
-mv "$rcfg.new" "$rcfg"
-wait_for grep -q connected "$T/loop.out" || fail "the replaced file was not taken under --seccomp"
-touch "$T/stop"
+refusing='version = 1;\nlog: { syslog = false; };\nrules = ( { name = "r"; port = %s; action = "refuse"; } );\n'
+# reload_case NAME FIRST-CONFIG FIRST-OUTCOME SECOND-CONFIG SECOND-OUTCOME:
+# a loop under --seccomp shows the first outcome, then the second once the
+# file is replaced (the configs are printf formats of the port).
+reload_case() {
+	printf "$2" "$Q" > "$T/$1.cfg"
+	"$CLI" run --seccomp -c "$T/$1.cfg" -- $PY "$T/loop.py" "$Q" "$T/$1.stop" > "$T/$1.out" &
+	PIDS="$PIDS $!"
+	wait_for grep -q "$3" "$T/$1.out" || fail "$1: the loop under --seccomp never saw '$3'"
+	printf "$4" "$Q" > "$T/$1.new"
+	mv "$T/$1.new" "$T/$1.cfg"
+	wait_for grep -q "$5" "$T/$1.out" || fail "$1: the replaced file was not taken under --seccomp"
+	touch "$T/$1.stop"
+}
+reload_case reload "$refusing" refused "$(echo "$refusing" | sed 's/"refuse"/"pass"/')" connected
 ok "reload: a loop under --seccomp goes from refused to connected when the file is replaced"
+# From a file with nothing to match or log (the supervisor does not even
+# read the destinations then) to one that refuses.
+reload_case quiet 'version = 1;\nlog: { syslog = false; level = "none"; };\n' connected "$refusing" refused
+ok "reload: from no rules (destinations unread) to a refusing rule, the loop goes from connected to refused"
 
 # delay_ms: the connect waits, then goes through.
 dcfg=$(config delay.cfg "version = 1;

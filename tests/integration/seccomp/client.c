@@ -5,7 +5,11 @@
  * connect, and what the program observes of it, one fact a line:
  * "connect: -1 EINPROGRESS", "poll: OUT|ERR", "so_error: ECONNREFUSED".
  * With "again", a second connect() replaces the SO_ERROR read, as some
- * runtimes do: "again: -1 ECONNREFUSED". With "pid", first "pid N". */
+ * runtimes do: "again: -1 ECONNREFUSED". With "pid", first "pid N".
+ * With "vfork": the first port is connected to by a vfork() child, which
+ * then executes this program again for the others (the address lives at
+ * one fixed place, so a supervisor reading the parent's memory for the new
+ * program would see the first port again). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,11 +20,36 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *name(int err)
 {
 	return err == ECONNREFUSED ? "refused" : strerrorname_np(err);
+}
+
+static struct sockaddr_in in; /* static: see "vfork" */
+
+/* rest: the port the vfork() child connects to, then those for the program
+ * it executes (rest[0] is overwritten with that program's name). */
+static int vfork_then_exec(char **rest)
+{
+	fflush(stdout);
+	pid_t child = vfork();
+	if (child == 0) {
+		in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(rest[0])) };
+		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int err = connect(fd, (struct sockaddr *)&in, sizeof in) == 0 ? 0 : errno;
+		dprintf(1, "%s %s\n", rest[0], err ? name(err) : "connected");
+		close(fd);
+		rest[0] = "static-client";
+		execv("/proc/self/exe", rest);
+		_exit(127);
+	}
+	int status = 1;
+	waitpid(child, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 int main(int argc, char **argv)
@@ -32,9 +61,11 @@ int main(int argc, char **argv)
 		raw |= strcmp(argv[i], "raw") == 0;
 		nonblock |= strcmp(argv[i], "nonblock") == 0;
 		again |= strcmp(argv[i], "again") == 0;
+		if (strcmp(argv[i], "vfork") == 0 && i + 1 < argc)
+			return vfork_then_exec(argv + i + 1);
 	}
 	for (; i < argc; i++) {
-		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
+		in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
 		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
 		int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
 		long rc = raw ? syscall(SYS_connect, fd, &in, sizeof in) : connect(fd, (struct sockaddr *)&in, sizeof in);
