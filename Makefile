@@ -81,11 +81,16 @@ unit: $(BUILD)/unit_tests
 integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
 
-BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide
+BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide \
+	$(BUILD)/bench/seccomp_floor
 
 $(BUILD)/bench/%: tests/bench/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $<
+
+$(BUILD)/bench/seccomp_floor: tests/bench/seccomp_floor.c src/seccomp_sync.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -Isrc -o $@ $<
 
 $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(CORE_OBJ)
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 #include "decide.h"
 #include "log.h"
 #include "rules.h"
+#include "seccomp_sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,15 +46,6 @@
 #endif
 
 #define FASTOPEN 0x20000000 /* MSG_FASTOPEN */
-
-/* Linux 6.6: the woken side runs at once on the waker's CPU, which takes a
- * good part off each round trip (older headers lack the names). */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
-#endif
 
 /* ---- the filter, installed in the child before it executes the program ---- */
 

@@ -34,17 +34,29 @@ def fmt(xs):
     return "%9.1f ns  (range %.1f-%.1f)" % (statistics.median(xs), min(xs), max(xs))
 
 
+def abn(label, runs):
+    """Runs each (name, cmd, env) of runs once a round, ROUNDS rounds, in
+    turn; prints each median with its range, and the ratio of each to the
+    first; returns the medians."""
+    times = [[] for _ in runs]
+    for _ in range(ROUNDS):
+        for t, (_, cmd, env) in zip(times, runs):
+            t.append(run(cmd, env))
+    print(label)
+    for i, (t, (name, _, _)) in enumerate(zip(times, runs)):
+        print("  %-28s %s" % (name, fmt(t)))
+    base = times[0]
+    for t, (name, _, _) in list(zip(times, runs))[1:]:
+        ratios = sorted(y / x for x, y in zip(base, t))
+        print("  ratio %s / %s: %.3f (per-round range %.3f-%.3f)"
+              % (name, runs[0][0], statistics.median(t) / statistics.median(base), ratios[0], ratios[-1]))
+    return [statistics.median(t) for t in times]
+
+
 def ab(label, cmd_a, env_a, cmd_b, env_b, name_a, name_b):
     """Alternates A and B ROUNDS times; prints both and the ratio B/A."""
-    a, b = [], []
-    for _ in range(ROUNDS):
-        a.append(run(cmd_a, env_a))
-        b.append(run(cmd_b, env_b))
-    ratio = statistics.median(b) / statistics.median(a)
-    ratios = sorted(y / x for x, y in zip(a, b))
-    print("%s\n  %-28s %s\n  %-28s %s\n  ratio %s / %s: %.3f (per-round range %.3f-%.3f)"
-          % (label, name_a, fmt(a), name_b, fmt(b), name_b, name_a, ratio, ratios[0], ratios[-1]))
-    return statistics.median(a), statistics.median(b), ratio
+    a, b = abn(label, [(name_a, cmd_a, env_a), (name_b, cmd_b, env_b)])
+    return a, b, b / a
 
 
 def config(name, text):
@@ -148,10 +160,22 @@ def main():
             print("  seccomp user notification unavailable here: skipped")
         else:
             quiet = config("quiet.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n')
-            _, _, r = ab("pass-through, socket+connect+close, no rules, logging off:", [BENCH, "pass", "2000", port],
-                         None, [cli, "run", "--seccomp", "-c", quiet, "--", BENCH, "pass", "2000", port], None,
-                         "bare", "--seccomp")
-            results["seccomp_pass_ratio"] = r
+            pass_loop = [BENCH, "pass", "2000", port]
+            bare, floor, none, rules = abn(
+                "pass-through, socket+connect+close, logging off: bare; under an empty supervisor that answers\n"
+                "every trapped connect at once (the kernel's round trip, the floor); connrefuse with no rules\n"
+                "(destinations not even read) and with 1,000 non-matching rules:",
+                [("bare", pass_loop, None),
+                 ("empty supervisor", [os.path.join(BUILD, "bench", "seccomp_floor")] + pass_loop, None),
+                 ("--seccomp, no rules", [cli, "run", "--seccomp", "-c", quiet, "--"] + pass_loop, None),
+                 ("--seccomp, 1,000 rules", [cli, "run", "--seccomp", "-c", config("pass-1000.cfg",
+                                                                                  nonmatching_rules(1000)), "--"]
+                  + pass_loop, None)])
+            print("  connrefuse / empty supervisor: %.2f (no rules), %.2f (1,000 rules); what is left is the round trip"
+                  % (none / floor, rules / floor))
+            results["seccomp_floor_ratio"] = floor / bare
+            results["seccomp_pass_ratio"] = none / bare
+            results["seccomp_rules_ratio"] = rules / bare
             audit = config("audit.cfg", 'version = 1;\nlog: { syslog = false; };\n')
             _, _, r = ab("pass-through with the audit of blocking connects (level failures):",
                          [BENCH, "pass", "2000", port], None,
