@@ -362,18 +362,25 @@ static struct thread *thread_slot(pid_t tid)
 	return &sv.threads[((uint32_t)tid * 2654435761u) & (MAX_THREADS - 1)]; /* full: replace */
 }
 
-/* An exec is under way in tid's process: what we know of it is forgotten. */
+/* An exec is under way in tid's process: what we know of it is forgotten
+ * (a thread never seen before is looked up: it may exec for a process that
+ * other threads connected for). */
 static void forget_process_of(pid_t tid)
 {
 	struct thread *t = thread_slot(tid);
-	if (t->tid != tid)
+	pid_t tgid;
+	char comm[16], exe[256];
+	if (t->tid == tid)
+		tgid = sv.procs[t->proc].tgid;
+	else if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
 		return;
-	struct proc *p = &sv.procs[t->proc];
-	if (p->memfd >= 0) { /* it would read the old program's memory */
-		close(p->memfd);
-		p->memfd = -1;
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		struct proc *p = &sv.procs[i];
+		if (p->tgid == tgid && p->memfd >= 0) { /* it would read the old program's memory */
+			close(p->memfd);
+			p->memfd = -1;
+		}
 	}
-	pid_t tgid = p->tgid;
 	for (unsigned i = 0; i < MAX_THREADS; i++)
 		if (sv.threads[i].tid && sv.procs[sv.threads[i].proc].tgid == tgid)
 			sv.threads[i].checked = -1e9;

@@ -37,6 +37,15 @@ expect_eq "$(echo $out)" "$P refused $Q connected" "a static client started by a
 out=$("$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" vfork "$P" "$Q")
 expect_eq "$(echo $out)" "$P refused $Q connected" "a vfork() child, then the program it executes: each read in its own memory"
 
+# A thread other than the first executes another program: the rules see
+# the new program at once (here a rule on the process name).
+cp "$STATIC" "$T/other-client"
+pcfg=$(config process.cfg "version = 1;
+log: { syslog = false; };
+rules = ( { name = \"only-static\"; process = \"static-client\"; port = $P; action = \"refuse\"; } );")
+out=$("$CLI" run --seccomp -c "$pcfg" -- "$STATIC" "$P" thread-exec "$T/other-client" "$P")
+expect_eq "$(echo $out)" "$P refused $P connected" "an exec from a second thread: the new program is ruled as itself at once"
+
 "$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" nonblock "$P" > "$T/nb"
 cat "$T/nb"
 expect_eq "$(echo $(cat "$T/nb"))" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP so_error: ECONNREFUSED" \

@@ -9,12 +9,15 @@
  * With "vfork": the first port is connected to by a vfork() child, which
  * then executes this program again for the others (the address lives at
  * one fixed place, so a supervisor reading the parent's memory for the new
- * program would see the first port again). */
+ * program would see the first port again). "thread-exec PROGRAM PORT...",
+ * after the ports before it: a second thread executes PROGRAM with those
+ * ports (a thread other than the first becomes the process's new program). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,13 @@ static int vfork_then_exec(char **rest)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+static void *exec_program(void *argv)
+{
+	execv(((char **)argv)[0], argv);
+	perror("execv");
+	exit(127);
+}
+
 int main(int argc, char **argv)
 {
 	int raw = 0, nonblock = 0, again = 0, i = 1;
@@ -65,6 +75,13 @@ int main(int argc, char **argv)
 			return vfork_then_exec(argv + i + 1);
 	}
 	for (; i < argc; i++) {
+		if (strcmp(argv[i], "thread-exec") == 0 && i + 1 < argc) {
+			pthread_t t;
+			if (pthread_create(&t, NULL, exec_program, argv + i + 1) != 0)
+				return 1;
+			pthread_join(t, NULL); /* the exec ends this program first */
+			return 1;
+		}
 		in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
 		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
 		int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
