@@ -362,9 +362,10 @@ static struct thread *thread_slot(pid_t tid)
 	return &sv.threads[((uint32_t)tid * 2654435761u) & (MAX_THREADS - 1)]; /* full: replace */
 }
 
-/* An exec is under way in tid's process: what we know of it is forgotten
- * (a thread never seen before is looked up: it may exec for a process that
- * other threads connected for). */
+/* An exec is under way in tid's process: what we know of it is forgotten,
+ * its counters too (the preload library starts afresh in the new program;
+ * an exec that fails starts them again all the same). A thread never seen
+ * before is looked up: it may exec for a process others connected for. */
 static void forget_process_of(pid_t tid)
 {
 	struct thread *t = thread_slot(tid);
@@ -374,16 +375,9 @@ static void forget_process_of(pid_t tid)
 		tgid = sv.procs[t->proc].tgid;
 	else if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
 		return;
-	for (unsigned i = 0; i < MAX_PROCS; i++) {
-		struct proc *p = &sv.procs[i];
-		if (p->tgid == tgid && p->memfd >= 0) { /* it would read the old program's memory */
-			close(p->memfd);
-			p->memfd = -1;
-		}
-	}
-	for (unsigned i = 0; i < MAX_THREADS; i++)
-		if (sv.threads[i].tid && sv.procs[sv.threads[i].proc].tgid == tgid)
-			sv.threads[i].checked = -1e9;
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		if (sv.procs[i].tgid == tgid)
+			proc_drop(&sv.procs[i]);
 }
 
 /* The process a trapped thread belongs to, on the current generation. */

@@ -46,6 +46,15 @@ rules = ( { name = \"only-static\"; process = \"static-client\"; port = $P; acti
 out=$("$CLI" run --seccomp -c "$pcfg" -- "$STATIC" "$P" thread-exec "$T/other-client" "$P")
 expect_eq "$(echo $out)" "$P refused $P connected" "an exec from a second thread: the new program is ruled as itself at once"
 
+# A program that executes itself again starts its counters again, as under
+# the preload (where the new image loads the library afresh).
+fcfg=$(config first.cfg "version = 1;
+log: { syslog = false; };
+rules = ( { name = \"once\"; port = $P; action = \"refuse\"; first = 1; } );")
+out=$("$CLI" run --seccomp -c "$fcfg" -- "$STATIC" "$P" "$P" exec "$STATIC" "$P" "$P")
+expect_eq "$(echo $out)" "$P refused $P connected $P refused $P connected" \
+	"first = 1 across an exec of the same program: counted afresh, as the preload does"
+
 "$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" nonblock "$P" > "$T/nb"
 cat "$T/nb"
 expect_eq "$(echo $(cat "$T/nb"))" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP so_error: ECONNREFUSED" \

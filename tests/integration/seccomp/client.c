@@ -11,7 +11,8 @@
  * one fixed place, so a supervisor reading the parent's memory for the new
  * program would see the first port again). "thread-exec PROGRAM PORT...",
  * after the ports before it: a second thread executes PROGRAM with those
- * ports (a thread other than the first becomes the process's new program). */
+ * ports (a thread other than the first becomes the process's new program);
+ * "exec PROGRAM PORT..." the same from the first thread. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
 			return vfork_then_exec(argv + i + 1);
 	}
 	for (; i < argc; i++) {
+		if (strcmp(argv[i], "exec") == 0 && i + 1 < argc)
+			exec_program(argv + i + 1);
 		if (strcmp(argv[i], "thread-exec") == 0 && i + 1 < argc) {
 			pthread_t t;
 			if (pthread_create(&t, NULL, exec_program, argv + i + 1) != 0)
