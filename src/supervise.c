@@ -211,6 +211,7 @@ static struct {
 	struct thread threads[MAX_THREADS];
 	unsigned long clock;
 	struct seccomp_notif_sizes sizes;
+	bool so_error_trapped;        /* the filter hands getsockopt(SO_ERROR) over */
 } sv;
 
 static double monotonic_now(void)
@@ -448,15 +449,21 @@ struct call {
 	struct generation *gen;
 };
 
-/* Simulated failures whose errno is not the refusal the kernel holds, on
- * non-blocking sockets: the program learns it later, from getsockopt
- * (SO_ERROR) or a second connect(), and the supervisor puts it there. A
- * socket is known by its process and inode (descriptor numbers are reused). */
+/* Non-blocking connects whose outcome the program learns later, from
+ * getsockopt(SO_ERROR) or a second connect(), where the supervisor looks:
+ * a simulated failure whose errno is not the refusal the kernel holds (the
+ * supervisor puts the errno there), and a pass under audit (its outcome is
+ * logged there). A socket is known by its process and inode (descriptor
+ * numbers are reused). */
 struct later {
 	pid_t tgid;
 	ino_t ino;
-	int err;
+	int err;             /* the simulated errno; 0: a pass under audit */
 	struct cr_dest dest;
+	/* for the audit's line */
+	int sotype;
+	struct cr_verdict v;
+	char rule[128];
 };
 #define MAX_LATER 256
 static struct later laters[MAX_LATER];
@@ -469,41 +476,50 @@ static ino_t inode_of(int fd)
 	return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
-static void later_put(pid_t tgid, int dup, int err, const struct cr_dest *dest)
+/* Keeps e (its tgid and ino set); when the table is full, an entry gives
+ * way (a socket the program closed without asking, most likely). */
+static void later_keep(const struct later *e)
 {
-	ino_t ino = inode_of(dup);
 	pthread_mutex_lock(&laters_lock);
-	struct later *slot = &laters[(unsigned)ino % MAX_LATER];
+	struct later *slot = &laters[(unsigned)e->ino % MAX_LATER];
 	for (unsigned i = 0; i < MAX_LATER; i++)
-		if (laters[i].tgid == 0 || (laters[i].tgid == tgid && laters[i].ino == ino)) {
+		if (laters[i].tgid == 0 || (laters[i].tgid == e->tgid && laters[i].ino == e->ino)) {
 			slot = &laters[i];
 			break;
 		}
 	if (slot->tgid == 0)
 		atomic_fetch_add(&nlaters, 1);
-	*slot = (struct later){ .tgid = tgid, .ino = ino, .err = err, .dest = *dest };
+	*slot = *e;
 	pthread_mutex_unlock(&laters_lock);
 }
 
-/* Takes the entry of (tgid, socket), if any: its errno, 0 if none. */
-static int later_take(pid_t tgid, int dup, struct cr_dest *dest)
+static void later_put(const struct call *c, int err)
+{
+	struct later e = { .tgid = c->pid, .ino = inode_of(c->dup), .err = err, .dest = c->dest, .sotype = c->sotype,
+			   .v = c->v };
+	if (!e.sotype) /* for the line's proto */
+		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &e.sotype, &(socklen_t){ sizeof e.sotype });
+	memcpy(e.rule, c->rule, sizeof e.rule);
+	later_keep(&e);
+}
+
+/* Takes the entry of (tgid, socket) into *out, if there is one. */
+static bool later_take(pid_t tgid, int dup, struct later *out)
 {
 	if (atomic_load(&nlaters) == 0)
-		return 0;
+		return false;
 	ino_t ino = inode_of(dup);
-	int err = 0;
+	bool found = false;
 	pthread_mutex_lock(&laters_lock);
-	for (unsigned i = 0; i < MAX_LATER; i++)
+	for (unsigned i = 0; i < MAX_LATER && !found; i++)
 		if (laters[i].tgid == tgid && laters[i].ino == ino) {
-			err = laters[i].err;
-			if (dest)
-				*dest = laters[i].dest;
+			*out = laters[i];
 			laters[i].tgid = 0;
 			atomic_fetch_sub(&nlaters, 1);
-			break;
+			found = true;
 		}
 	pthread_mutex_unlock(&laters_lock);
-	return err;
+	return found;
 }
 
 static bool read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
@@ -554,16 +570,27 @@ static const char *proto_name(const struct call *c)
 static void log_call(struct call *c, int err, bool simulated)
 {
 	bool dry_run = c->v.dry_run && (c->v.action == CR_ACT_REFUSE || c->v.action == CR_ACT_FAIL);
-	if (c->v.level < cr_level_needed(err, dry_run))
+	bool in_progress = err == EINPROGRESS && !simulated; /* a state, shown at level all */
+	if (c->v.level < (in_progress ? CR_LEVEL_ALL : cr_level_needed(err, dry_run)))
 		return;
 	if (!c->sotype && c->dup >= 0) /* for the line's proto */
 		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
 	struct cr_event ev = {
-		.result = cr_result_of(err), .simulated = simulated, .rule = c->rule[0] ? c->rule : NULL,
+		.result = in_progress ? CR_RES_IN_PROGRESS : cr_result_of(err), .simulated = simulated, .rule = c->rule[0] ? c->rule : NULL,
 		.action = c->v.action, .dry_run = dry_run, .pid = c->pid, .comm = c->comm, .dest = &c->dest,
 		.proto = proto_name(c), .err = err,
 	};
 	cr_log_event(&c->gen->rs->log, &ev);
+}
+
+/* The outcome of a pass under audit, learnt after the connect (e is its
+ * entry; p its process, whose pid and comm the line carries). */
+static void log_later(const struct later *e, const struct proc *p, int err)
+{
+	struct call c = { .dup = -1, .sotype = e->sotype, .dest = e->dest, .pid = p->tgid, .v = e->v, .gen = sv.current };
+	memcpy(c.comm, p->comm, sizeof c.comm);
+	memcpy(c.rule, e->rule, sizeof c.rule);
+	log_call(&c, err, false);
 }
 
 static void sleep_ms(unsigned ms)
@@ -586,7 +613,7 @@ static void act_simulate(struct call *c)
 		if (kerr == ECONNREFUSED)
 			kerr = err;
 		if (kerr == EINPROGRESS && err != ECONNREFUSED)
-			later_put(c->pid, c->dup, err, &c->dest);
+			later_put(c, err);
 		respond(c->id, rc, kerr, false);
 		log_call(c, kerr == EINPROGRESS ? err : kerr, kerr == err || kerr == EINPROGRESS);
 		return;
@@ -597,17 +624,20 @@ static void act_simulate(struct call *c)
 	log_call(c, err, true);
 }
 
-/* A call that passes: on a blocking socket the supervisor makes the connect
- * itself, on the program's socket, to learn and log its outcome (the
- * audit); otherwise the call continues in the kernel unseen. */
+/* A call that passes, under audit: the supervisor makes the connect itself,
+ * on the program's socket, to learn and log its outcome. On a non-blocking
+ * socket the outcome comes later, where the program asks for it (SO_ERROR,
+ * trapped, or a second connect). Otherwise the call continues unseen. */
 static void act_pass(struct call *c)
 {
 	bool audit = c->v.level >= CR_LEVEL_FAILURES;
-	if (!audit || c->nonblock || c->nr != __NR_connect || c->dup < 0) {
+	if (!audit || (c->nonblock && !sv.so_error_trapped) || c->nr != __NR_connect || c->dup < 0) {
 		respond(c->id, 0, 0, true);
 		return;
 	}
 	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
+	if (err == EINPROGRESS)
+		later_put(c, 0); /* before the program can ask */
 	respond(c->id, rc, err, false);
 	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
 		log_call(c, err, false);
@@ -673,17 +703,19 @@ static bool same_dest(const struct cr_dest *a, const struct cr_dest *b)
 	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
 }
 
-/* getsockopt(SO_ERROR) on a socket that holds a simulated errno: the
- * kernel's refusal is read (and so cleared) on our duplicate, and the
- * program is given the errno instead. */
+/* getsockopt(SO_ERROR) on a socket the supervisor keeps an entry for: the
+ * supervisor reads (and so clears) the error on its duplicate and gives it
+ * to the program, the simulated errno in place of the kernel's refusal; a
+ * pass under audit has its outcome logged, once it has one. */
 static void so_error_call(const struct seccomp_notif *req, double now)
 {
 	uint64_t id = req->id;
 	struct proc *p = atomic_load(&nlaters) ? proc_of(req->pid, now) : NULL;
 	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
-	int err = dup >= 0 ? later_take(p->tgid, dup, NULL) : 0;
+	struct later e;
+	bool held = dup >= 0 && later_take(p->tgid, dup, &e);
 	socklen_t olen = 0;
-	if (!err || !read_memory(req->pid, req->data.args[4], &olen, sizeof olen) || olen < sizeof(int)) {
+	if (!held || !read_memory_of(p, req->pid, req->data.args[4], &olen, sizeof olen) || olen < sizeof(int)) {
 		if (dup >= 0)
 			close(dup);
 		respond(id, 0, 0, true);
@@ -691,9 +723,14 @@ static void so_error_call(const struct seccomp_notif *req, double now)
 	}
 	int so = 0;
 	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
+	if (so == ECONNREFUSED && e.err)
+		so = e.err;
+	/* Neither failed nor connected: still under way, asked too early. */
+	struct sockaddr_storage peer;
+	bool settled = e.err || so || getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
 	close(dup);
-	if (so == ECONNREFUSED)
-		so = err;
+	if (!settled)
+		later_keep(&e);
 	olen = sizeof so;
 	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0 ||
 	    !write_memory(req->pid, req->data.args[3], &so, sizeof so) ||
@@ -702,6 +739,8 @@ static void so_error_call(const struct seccomp_notif *req, double now)
 		return;
 	}
 	respond(id, 0, 0, false);
+	if (!e.err && settled)
+		log_later(&e, p, so);
 }
 
 /* Reads the call and decides. The quiet path (a pass that nothing needs to
@@ -760,17 +799,21 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 	c->pid = p->tgid;
 	memcpy(c->comm, p->comm, sizeof c->comm);
 	c->gen = sv.current;
-	if (atomic_load(&nlaters) && c->nr == __NR_connect && take_socket(c, p, false)) {
-		/* A second connect() to a socket that holds a simulated errno:
-		 * the kernel answers with its refusal, the program gets the errno. */
-		struct cr_dest was;
-		int err = later_take(p->tgid, c->dup, &was);
-		if (err && same_dest(&was, &c->dest)) {
-			int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
-			close(c->dup);
-			respond(c->id, rc, kerr == ECONNREFUSED ? err : kerr, false);
-			return DONE;
-		}
+	struct later e;
+	if (atomic_load(&nlaters) && c->nr == __NR_connect && take_socket(c, p, false) &&
+	    later_take(p->tgid, c->dup, &e) && same_dest(&e.dest, &c->dest)) {
+		/* A second connect() to a socket with an entry: the kernel
+		 * answers; the program gets the simulated errno in place of
+		 * its refusal, and a pass under audit is logged once settled. */
+		int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
+		bool settled = e.err || (kerr != EALREADY && kerr != EINPROGRESS);
+		if (!settled)
+			later_keep(&e);
+		close(c->dup);
+		respond(c->id, rc, kerr == ECONNREFUSED && e.err ? e.err : kerr, false);
+		if (!e.err && settled)
+			log_later(&e, p, kerr == EISCONN ? 0 : kerr);
+		return DONE;
 	}
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
 		take_socket(c, p, true);
@@ -803,7 +846,7 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 			respond(c->id, 0, 0, true);
 			return DONE;
 		}
-	} else if ((!take_socket(c, p, false) || c->nonblock) && !c->v.delay_ms) {
+	} else if ((!take_socket(c, p, false) || (c->nonblock && !sv.so_error_trapped)) && !c->v.delay_ms) {
 		/* A pass whose outcome the program learns later: unseen here. */
 		if (c->dup >= 0)
 			close(c->dup);
@@ -929,12 +972,16 @@ int cr_supervise(const char *config, char **prog)
 		return -1;
 	}
 
-	/* SO_ERROR is trapped only if some rule can need it. */
-	bool so_error = false;
+	/* SO_ERROR is trapped only if the rules at start can need it: a fail
+	 * rule with an errno the kernel reports later, or a log level that
+	 * audits (non-blocking connects learn their outcome there). */
+	bool so_error = rs->log.level >= CR_LEVEL_FAILURES;
 	for (unsigned i = 0; i < rs->nrules; i++)
-		so_error |= rs->rules[i].action == CR_ACT_FAIL && rs->rules[i].err != ECONNREFUSED &&
-			    cr_err_reported_later(rs->rules[i].err);
+		so_error |= (rs->rules[i].action == CR_ACT_FAIL && rs->rules[i].err != ECONNREFUSED &&
+			     cr_err_reported_later(rs->rules[i].err)) ||
+			    rs->rules[i].level >= CR_LEVEL_FAILURES;
 #ifdef CR_AUDIT_ARCH
+	sv.so_error_trapped = so_error;
 	if (!so_error)
 		filter[GETSOCKOPT].k = 0xffffffffu; /* no such system call */
 #endif

@@ -48,10 +48,10 @@ expect_eq "$(echo $out)" "$P refused $P connected" "an exec from a second thread
 
 # A program that executes itself again starts its counters again, as under
 # the preload (where the new image loads the library afresh).
-fcfg=$(config first.cfg "version = 1;
+ecfg=$(config reexec.cfg "version = 1;
 log: { syslog = false; };
 rules = ( { name = \"once\"; port = $P; action = \"refuse\"; first = 1; } );")
-out=$("$CLI" run --seccomp -c "$fcfg" -- "$STATIC" "$P" "$P" exec "$STATIC" "$P" "$P")
+out=$("$CLI" run --seccomp -c "$ecfg" -- "$STATIC" "$P" "$P" exec "$STATIC" "$P" "$P")
 expect_eq "$(echo $out)" "$P refused $P connected $P refused $P connected" \
 	"first = 1 across an exec of the same program: counted afresh, as the preload does"
 
@@ -77,6 +77,31 @@ expect_grep "^result=refused simulated=no action=pass pid=$pid comm=static-clien
 expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
 	"$log" "the ETIMEDOUT failure is logged"
 expect_no_grep "dst=127\\.0\\.0\\.1:$Q " "$log" "a connect that passes yields no line at level failures"
+
+# Non-blocking connects are audited where the program learns their outcome:
+# SO_ERROR (trapped at a level that audits) or a second connect(). What the
+# program sees stays the kernel's own.
+alog=$T/audit-nb.log
+acfg=$(config audit-nb.cfg "version = 1;
+log: { syslog = false; file = \"$alog\"; level = \"all\"; };")
+"$CLI" run --seccomp -c "$acfg" -- "$STATIC" pid nonblock "$C" > "$T/anb"
+cat "$T/anb" "$alog"
+apid=$(sed -n 's/^pid //p' "$T/anb")
+grep -v '^pid' "$T/anb" > "$T/anb-seen"
+diff "$T/nb-real" "$T/anb-seen" || fail "under audit, the non-blocking refusal differs from the kernel's"
+expect_grep "^result=refused simulated=no action=pass pid=$apid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+	"$alog" "a real refusal of a non-blocking connect is audited (through SO_ERROR), the program seeing the kernel's"
+"$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock again "$C" > "$T/anb2"
+"$STATIC" nonblock again "$C" > "$T/anb2-real"
+diff "$T/anb2-real" "$T/anb2" || fail "under audit, a second connect() differs from the kernel's"
+expect_eq "$(grep -c "^result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$alog")" 2 \
+	"the same through a second connect()"
+"$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock "$Q" > "$T/anb3"
+expect_eq "$(grep so_error "$T/anb3")" "so_error: 0" "a non-blocking connect that passes connects"
+expect_grep "^result=in-progress simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp errno=EINPROGRESS " "$alog" \
+	"level all: its start, in progress"
+expect_grep "^result=connected simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp\$" "$alog" \
+	"level all: then its connection, once"
 
 # Another errno on a non-blocking socket arrives as the kernel would deliver
 # it: EINPROGRESS, POLLERR, then SO_ERROR (or a second connect) = ETIMEDOUT.
@@ -177,6 +202,15 @@ if command -v go >/dev/null; then
 	expect_eq "$(echo "$out" | tail -1)" "$Q connected" "Go: the other port connects"
 	out=$("$CLI" run --seccomp -c "$tcfg" -- "$T/go/goclient" "$P")
 	expect_eq "$out" "$P dial tcp 127.0.0.1:$P: connect: connection timed out" "Go: a simulated ETIMEDOUT reads as a timeout"
+	glog=$T/go/audit.log
+	gcfg=$(config go-audit.cfg "version = 1;
+log: { syslog = false; file = \"$glog\"; };")
+	out=$("$CLI" run --seccomp -c "$gcfg" -- "$T/go/goclient" "$C" "$Q")
+	expect_eq "$out" "$(cat "$T/go/real")
+$Q connected" "Go under audit: what it sees is the kernel's"
+	expect_grep "^result=refused simulated=no action=pass pid=[0-9]+ comm=goclient dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+		"$glog" "Go under audit: its real refusal is logged"
+	expect_eq "$(wc -l < "$glog")" 1 "Go under audit: one line, for the refusal alone"
 else
 	echo "note: no Go toolchain (Debian's golang-go): the Go client is not tested"
 fi
