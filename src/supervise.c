@@ -459,6 +459,7 @@ struct later {
 	pid_t tgid;
 	ino_t ino;
 	int err;             /* the simulated errno; 0: a pass under audit */
+	unsigned long seq;   /* the order kept in */
 	struct cr_dest dest;
 	/* for the audit's line */
 	int sotype;
@@ -476,20 +477,27 @@ static ino_t inode_of(int fd)
 	return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Keeps e (its tgid and ino set); when the table is full, an entry gives
- * way (a socket the program closed without asking, most likely). */
+/* Keeps e (its tgid and ino set). When the table is full, the oldest entry
+ * gives way, an audit's before a simulated errno's: sockets the program
+ * closed without asking stay until then. */
 static void later_keep(const struct later *e)
 {
+	static unsigned long seq;
 	pthread_mutex_lock(&laters_lock);
-	struct later *slot = &laters[(unsigned)e->ino % MAX_LATER];
-	for (unsigned i = 0; i < MAX_LATER; i++)
-		if (laters[i].tgid == 0 || (laters[i].tgid == e->tgid && laters[i].ino == e->ino)) {
-			slot = &laters[i];
-			break;
-		}
+	struct later *slot = NULL, *oldest = &laters[0];
+	for (unsigned i = 0; i < MAX_LATER && !slot; i++) {
+		struct later *l = &laters[i];
+		if (l->tgid == 0 || (l->tgid == e->tgid && l->ino == e->ino))
+			slot = l;
+		else if ((l->err == 0) > (oldest->err == 0) || ((l->err == 0) == (oldest->err == 0) && l->seq < oldest->seq))
+			oldest = l;
+	}
+	if (!slot)
+		slot = oldest;
 	if (slot->tgid == 0)
 		atomic_fetch_add(&nlaters, 1);
 	*slot = *e;
+	slot->seq = ++seq;
 	pthread_mutex_unlock(&laters_lock);
 }
 

@@ -116,6 +116,22 @@ expect_eq "$(echo $out)" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP again: -1 ET
 	"non-blocking ETIMEDOUT: a second connect() reports it too"
 out=$(CONNREFUSE_CONFIG=$tcfg LD_PRELOAD=$PRELOAD $HELPERS/nbconnect 127.0.0.1 "$P" | grep -m1 so_error)
 expect_eq "$out" "so_error: ETIMEDOUT" "(as the preload library gives it)"
+# The errno is kept while 600 audited connects that never ask come and go.
+out=$("$CLI" run --seccomp -c "$tcfg" -- $PY -c "
+import select, socket
+def start(port):
+    s = socket.socket(); s.setblocking(False)
+    try:
+        s.connect(('127.0.0.1', port))
+    except BlockingIOError:
+        pass
+    return s
+slow = start($P)
+for _ in range(600):
+    start($Q).close()
+select.select([], [slow], [], 5)
+print(slow.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))")
+expect_eq "$out" 110 "non-blocking ETIMEDOUT kept while 600 audited connects never ask for theirs"
 
 # Counters are per process: two clients in turn each see first = 2.
 fcfg=$(config first.cfg "version = 1;
