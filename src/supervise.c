@@ -505,8 +505,6 @@ static void later_put(const struct call *c, int err)
 {
 	struct later e = { .tgid = c->pid, .ino = inode_of(c->dup), .err = err, .dest = c->dest, .sotype = c->sotype,
 			   .v = c->v };
-	if (!e.sotype) /* for the line's proto */
-		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &e.sotype, &(socklen_t){ sizeof e.sotype });
 	memcpy(e.rule, c->rule, sizeof e.rule);
 	later_keep(&e);
 }
@@ -592,10 +590,11 @@ static void log_call(struct call *c, int err, bool simulated)
 }
 
 /* The outcome of a pass under audit, learnt after the connect (e is its
- * entry; p its process, whose pid and comm the line carries). */
-static void log_later(const struct later *e, const struct proc *p, int err)
+ * entry; p its process, whose pid and comm the line carries; dup our
+ * duplicate of the socket). */
+static void log_later(const struct later *e, const struct proc *p, int dup, int err)
 {
-	struct call c = { .dup = -1, .sotype = e->sotype, .dest = e->dest, .pid = p->tgid, .v = e->v, .gen = sv.current };
+	struct call c = { .dup = dup, .sotype = e->sotype, .dest = e->dest, .pid = p->tgid, .v = e->v, .gen = sv.current };
 	memcpy(c.comm, p->comm, sizeof c.comm);
 	memcpy(c.rule, e->rule, sizeof c.rule);
 	log_call(&c, err, false);
@@ -699,12 +698,6 @@ static bool take_socket(struct call *c, const struct proc *p, bool full)
 
 enum next { DONE, ACT_NOW, ACT_LATER };
 
-static bool write_memory(pid_t pid, uint64_t addr, const void *buf, size_t len)
-{
-	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
-}
-
 static bool same_dest(const struct cr_dest *a, const struct cr_dest *b)
 {
 	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, sizeof a->addr) == 0 &&
@@ -736,19 +729,22 @@ static void so_error_call(const struct seccomp_notif *req, double now)
 	/* Neither failed nor connected: still under way, asked too early. */
 	struct sockaddr_storage peer;
 	bool settled = e.err || so || getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
-	close(dup);
 	if (!settled)
 		later_keep(&e);
 	olen = sizeof so;
+	struct iovec local[2] = { { &so, sizeof so }, { &olen, sizeof olen } },
+		     remote[2] = { { (void *)(uintptr_t)req->data.args[3], sizeof so },
+				   { (void *)(uintptr_t)req->data.args[4], sizeof olen } };
 	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0 ||
-	    !write_memory(req->pid, req->data.args[3], &so, sizeof so) ||
-	    !write_memory(req->pid, req->data.args[4], &olen, sizeof olen)) {
+	    process_vm_writev(req->pid, local, 2, remote, 2, 0) != (ssize_t)(sizeof so + sizeof olen)) {
+		close(dup);
 		respond(id, 0, 0, true);
 		return;
 	}
 	respond(id, 0, 0, false);
 	if (!e.err && settled)
-		log_later(&e, p, so);
+		log_later(&e, p, dup, so);
+	close(dup);
 }
 
 /* Reads the call and decides. The quiet path (a pass that nothing needs to
@@ -817,10 +813,10 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 		bool settled = e.err || (kerr != EALREADY && kerr != EINPROGRESS);
 		if (!settled)
 			later_keep(&e);
-		close(c->dup);
 		respond(c->id, rc, kerr == ECONNREFUSED && e.err ? e.err : kerr, false);
 		if (!e.err && settled)
-			log_later(&e, p, kerr == EISCONN ? 0 : kerr);
+			log_later(&e, p, c->dup, kerr == EISCONN ? 0 : kerr);
+		close(c->dup);
 		return DONE;
 	}
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)

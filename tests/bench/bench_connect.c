@@ -3,9 +3,13 @@
  *   call        ns per connect() call alone (socket and close untimed)
  *   loop        ns per socket+connect+close whatever the outcome
  *   noconnect   ns per socket+close, no connect: the floor of a refused loop
+ *   nonblock    ns per non-blocking socket+connect+poll+SO_ERROR+close to a
+ *               listener, as event loops and Go connect
  * Connected sockets close with SO_LINGER {1, 0} so TIME_WAIT never fills. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +34,19 @@ int main(int argc, char **argv)
 	inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
 	struct linger lg = { 1, 0 };
 	double timed = 0, t0 = now_ns();
+	bool nonblock = strcmp(mode, "nonblock") == 0;
 	for (long i = 0; i < n; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
 		double a = now_ns();
 		int rc = strcmp(mode, "noconnect") == 0 ? -1 : connect(fd, (struct sockaddr *)&in, sizeof in);
 		timed += now_ns() - a;
+		if (nonblock) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int err = 0;
+			poll(&p, 1, 5000);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &(socklen_t){ sizeof err });
+			rc = err ? -1 : 0;
+		}
 		if (rc == 0)
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		close(fd);

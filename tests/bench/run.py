@@ -190,6 +190,11 @@ def main():
                          [cli, "run", "--seccomp", "-c", audit, "--", BENCH, "pass", "2000", port], None,
                          "bare", "--seccomp")
             results["seccomp_audit_ratio"] = r
+            _, _, r = ab("non-blocking pass-through (connect, poll, SO_ERROR, as event loops and Go do) under audit:",
+                         [BENCH, "nonblock", "2000", port], None,
+                         [cli, "run", "--seccomp", "-c", audit, "--", BENCH, "nonblock", "2000", port], None,
+                         "bare", "--seccomp")
+            results["seccomp_audit_nonblock_ratio"] = r
             real, sim, r = ab("a simulated blocking refusal vs a real one, connect() alone:",
                               [BENCH, "call", "5000", closed], None,
                               [cli, "run", "--seccomp", "-c", refuse, "--", BENCH, "call", "5000", port], None,
