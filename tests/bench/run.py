@@ -49,8 +49,9 @@ def abn(label, runs, rounds=ROUNDS):
     base = times[0]
     for t, (name, _, _) in list(zip(times, runs))[1:]:
         ratios = sorted(y / x for x, y in zip(base, t))
-        print("  ratio %s / %s: %.3f (per-round range %.3f-%.3f)"
-              % (name, runs[0][0], statistics.median(t) / statistics.median(base), ratios[0], ratios[-1]))
+        print("  ratio %s / %s: %.3f (per-round: median %.3f, range %.3f-%.3f)"
+              % (name, runs[0][0], statistics.median(t) / statistics.median(base), statistics.median(ratios),
+                 ratios[0], ratios[-1]))
     return [statistics.median(t) for t in times]
 
 
