@@ -90,12 +90,16 @@ struct ival6 {
  * search: the bits after those all interval starts share (`skip`) select a
  * bucket, which holds the first interval starting in it. */
 struct table {
+	uint32_t n;
+	unsigned skip, bucket_bits;
+	/* The starts of intervals 1 and n-1: an address outside them (the
+	 * common case of a blocklist and a local service) is settled without
+	 * reading the table itself. */
+	struct key first, last;
 	struct ival4 *v4;
 	struct ival6 *v6;
 	uint64_t *lo6;     /* the nonzero low halves of IPv6 starts */
-	uint32_t n;
 	uint32_t *bucket;
-	unsigned skip, bucket_bits;
 };
 
 /* One cache line a key: a look-up that finds a short key reads nothing else.
@@ -326,6 +330,10 @@ static bool build_table(struct table *t, struct item *items, size_t n, unsigned 
 		if (m == 0 || key_cmp(bounds[m - 1], bounds[i]) != 0)
 			bounds[m++] = bounds[i];
 	t->n = m;
+	if (m >= 2) {
+		t->first = bounds[1];
+		t->last = bounds[m - 1];
+	}
 	if (bits == 32)
 		t->v4 = malloc(m * sizeof *t->v4);
 	else
@@ -657,9 +665,9 @@ static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_
 static uint32_t find4(const struct table *t, uint32_t k)
 {
 	const struct ival4 *iv = t->v4;
-	if (t->n < 2 || k < iv[1].start)
+	if (t->n < 2 || k < t->first.lo)
 		return 0;
-	if (k >= iv[t->n - 1].start)
+	if (k >= t->last.lo)
 		return t->n - 1;
 	uint32_t b = bucket_of(k, 32, t->skip, t->bucket_bits);
 	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
@@ -681,9 +689,9 @@ static bool ival6_le(const struct table *t, const struct ival6 *iv, struct key k
 static uint32_t find6(const struct table *t, struct key k)
 {
 	const struct ival6 *iv = t->v6;
-	if (t->n < 2 || !ival6_le(t, &iv[1], k))
+	if (t->n < 2 || key_cmp(k, t->first) < 0)
 		return 0;
-	if (ival6_le(t, &iv[t->n - 1], k))
+	if (key_cmp(k, t->last) >= 0)
 		return t->n - 1;
 	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
 	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
