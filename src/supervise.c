@@ -466,8 +466,11 @@ struct later {
 	struct cr_verdict v;
 	char rule[128];
 };
-#define MAX_LATER 256
-static struct later laters[MAX_LATER];
+/* 128 buckets of 32: a socket's entry lives in the bucket of its hash, so
+ * that thousands of connects in flight at once each keep theirs. */
+#define LATER_BUCKETS 128
+#define LATER_BUCKET 32
+static struct later laters[LATER_BUCKETS][LATER_BUCKET];
 static pthread_mutex_t laters_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int nlaters; /* entries in use: the common case looks no further */
 
@@ -477,23 +480,30 @@ static ino_t inode_of(int fd)
 	return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Keeps e (its tgid and ino set). When the table is full, the oldest entry
+static struct later *later_bucket(pid_t tgid, ino_t ino)
+{
+	uint64_t h = ((uint64_t)(uint32_t)tgid * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)ino * 0xbf58476d1ce4e5b9ULL);
+	return laters[(h >> 40) % LATER_BUCKETS];
+}
+
+/* Keeps e (its tgid and ino set). When its bucket is full, the oldest entry
  * gives way, an audit's before a simulated errno's: sockets the program
  * closed without asking stay until then. */
 static void later_keep(const struct later *e)
 {
 	static unsigned long seq;
+	struct later *bucket = later_bucket(e->tgid, e->ino), *slot = NULL, *empty = NULL, *oldest = &bucket[0];
 	pthread_mutex_lock(&laters_lock);
-	struct later *slot = NULL, *oldest = &laters[0];
-	for (unsigned i = 0; i < MAX_LATER && !slot; i++) {
-		struct later *l = &laters[i];
-		if (l->tgid == 0 || (l->tgid == e->tgid && l->ino == e->ino))
+	for (unsigned i = 0; i < LATER_BUCKET && !slot; i++) {
+		struct later *l = &bucket[i];
+		if (l->tgid == e->tgid && l->ino == e->ino)
 			slot = l;
+		else if (l->tgid == 0)
+			empty = empty ? empty : l;
 		else if ((l->err == 0) > (oldest->err == 0) || ((l->err == 0) == (oldest->err == 0) && l->seq < oldest->seq))
 			oldest = l;
 	}
-	if (!slot)
-		slot = oldest;
+	slot = slot ? slot : empty ? empty : oldest;
 	if (slot->tgid == 0)
 		atomic_fetch_add(&nlaters, 1);
 	*slot = *e;
@@ -515,12 +525,13 @@ static bool later_take(pid_t tgid, int dup, struct later *out)
 	if (atomic_load(&nlaters) == 0)
 		return false;
 	ino_t ino = inode_of(dup);
+	struct later *bucket = later_bucket(tgid, ino);
 	bool found = false;
 	pthread_mutex_lock(&laters_lock);
-	for (unsigned i = 0; i < MAX_LATER && !found; i++)
-		if (laters[i].tgid == tgid && laters[i].ino == ino) {
-			*out = laters[i];
-			laters[i].tgid = 0;
+	for (unsigned i = 0; i < LATER_BUCKET && !found; i++)
+		if (bucket[i].tgid == tgid && bucket[i].ino == ino) {
+			*out = bucket[i];
+			bucket[i].tgid = 0;
 			atomic_fetch_sub(&nlaters, 1);
 			found = true;
 		}

@@ -96,6 +96,27 @@ expect_grep "^result=refused simulated=no action=pass pid=$apid comm=static-clie
 diff "$T/anb2-real" "$T/anb2" || fail "under audit, a second connect() differs from the kernel's"
 expect_eq "$(grep -c "^result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$alog")" 2 \
 	"the same through a second connect()"
+# Many connects in flight at once (asyncio, 400, half of them refused):
+# each refusal logged once, each outcome the program's own.
+slog=$T/audit-many.log
+scfg=$(config audit-many.cfg "version = 1;
+log: { syslog = false; file = \"$slog\"; rate = 0; };")
+out=$("$CLI" run --seccomp -c "$scfg" -- $PY -c "
+import asyncio, collections
+async def one(port):
+    try:
+        r, w = await asyncio.open_connection('127.0.0.1', port)
+        w.close()
+        return 'connected'
+    except ConnectionRefusedError:
+        return 'refused'
+async def main():
+    got = await asyncio.gather(*[one($C if i % 2 else $Q) for i in range(400)])
+    print(sorted(collections.Counter(got).items()))
+asyncio.run(main())")
+expect_eq "$out" "[('connected', 200), ('refused', 200)]" "asyncio, 400 connects at once: 200 connected, 200 refused"
+expect_eq "$(grep -c "^result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$slog")" 200 \
+	"each of the 200 real refusals audited once"
 "$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock "$Q" > "$T/anb3"
 expect_eq "$(grep so_error "$T/anb3")" "so_error: 0" "a non-blocking connect that passes connects"
 expect_grep "^result=in-progress simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp errno=EINPROGRESS " "$alog" \
@@ -116,7 +137,7 @@ expect_eq "$(echo $out)" "connect: -1 EINPROGRESS poll: OUT|ERR|HUP again: -1 ET
 	"non-blocking ETIMEDOUT: a second connect() reports it too"
 out=$(CONNREFUSE_CONFIG=$tcfg LD_PRELOAD=$PRELOAD $HELPERS/nbconnect 127.0.0.1 "$P" | grep -m1 so_error)
 expect_eq "$out" "so_error: ETIMEDOUT" "(as the preload library gives it)"
-# The errno is kept while 600 audited connects that never ask come and go.
+# The errno is kept while 6,000 audited connects that never ask come and go.
 out=$("$CLI" run --seccomp -c "$tcfg" -- $PY -c "
 import select, socket
 def start(port):
@@ -127,11 +148,11 @@ def start(port):
         pass
     return s
 slow = start($P)
-for _ in range(600):
+for _ in range(6000):
     start($Q).close()
 select.select([], [slow], [], 5)
 print(slow.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))")
-expect_eq "$out" 110 "non-blocking ETIMEDOUT kept while 600 audited connects never ask for theirs"
+expect_eq "$out" 110 "non-blocking ETIMEDOUT kept while 6,000 audited connects never ask for theirs"
 
 # Counters are per process: two clients in turn each see first = 2.
 fcfg=$(config first.cfg "version = 1;
