@@ -737,9 +737,10 @@ static void so_error_call(const struct seccomp_notif *req, double now)
 	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
 	if (so == ECONNREFUSED && e.err)
 		so = e.err;
-	/* Neither failed nor connected: still under way, asked too early. */
+	/* Neither failed nor connected: still under way, asked too early (the
+	 * entry stays for the next question). */
 	struct sockaddr_storage peer;
-	bool settled = e.err || so || getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
+	bool settled = so || (!e.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0);
 	if (!settled)
 		later_keep(&e);
 	olen = sizeof so;
@@ -821,7 +822,7 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 		 * answers; the program gets the simulated errno in place of
 		 * its refusal, and a pass under audit is logged once settled. */
 		int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
-		bool settled = e.err || (kerr != EALREADY && kerr != EINPROGRESS);
+		bool settled = kerr != EALREADY && kerr != EINPROGRESS;
 		if (!settled)
 			later_keep(&e);
 		respond(c->id, rc, kerr == ECONNREFUSED && e.err ? e.err : kerr, false);
