@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -187,6 +188,8 @@ struct proc {
 	struct cr_rule_state *states;
 	int pidfd;
 	int memfd;           /* its /proc/PID/mem, opened at the first read */
+	uint8_t image[16];   /* its program image's AT_RANDOM bytes: new at each exec */
+	bool exec_pending;   /* an exec was trapped: did it happen? */
 	unsigned long last_used;
 };
 
@@ -363,10 +366,11 @@ static struct thread *thread_slot(pid_t tid)
 	return &sv.threads[((uint32_t)tid * 2654435761u) & (MAX_THREADS - 1)]; /* full: replace */
 }
 
-/* An exec is under way in tid's process: what we know of it is forgotten,
- * its counters too (the preload library starts afresh in the new program;
- * an exec that fails starts them again all the same). A thread never seen
- * before is looked up: it may exec for a process others connected for. */
+/* An exec is under way in tid's process: what we know of it is read again
+ * at its next call, and if the exec happened (its image is new), its
+ * counters start again, as the preload library's do in the new program. A
+ * thread never seen before is looked up: it may exec for a process others
+ * connected for. */
 static void forget_process_of(pid_t tid)
 {
 	struct thread *t = thread_slot(tid);
@@ -376,10 +380,22 @@ static void forget_process_of(pid_t tid)
 		tgid = sv.procs[t->proc].tgid;
 	else if (!read_process(tid, &tgid, comm, sizeof comm, exe, sizeof exe))
 		return;
-	for (unsigned i = 0; i < MAX_PROCS; i++)
-		if (sv.procs[i].tgid == tgid)
-			proc_drop(&sv.procs[i]);
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		struct proc *p = &sv.procs[i];
+		if (p->tgid != tgid)
+			continue;
+		p->exec_pending = true;
+		if (p->memfd >= 0) { /* it would read the old program's memory */
+			close(p->memfd);
+			p->memfd = -1;
+		}
+	}
+	for (unsigned i = 0; i < MAX_THREADS; i++)
+		if (sv.threads[i].tid && sv.procs[sv.threads[i].proc].tgid == tgid)
+			sv.threads[i].checked = -1e9;
 }
+
+static bool image_of(struct proc *p, uint8_t id[16]);
 
 /* The process a trapped thread belongs to, on the current generation. */
 static struct proc *proc_of(pid_t tid, double now)
@@ -403,8 +419,19 @@ static struct proc *proc_of(pid_t tid, double now)
 			if (q->last_used < victim->last_used)
 				victim = q;
 		}
+		if (p && p->exec_pending) {
+			/* The same program: executed again, or the exec failed. */
+			uint8_t id[16];
+			if (!image_of(p, id) || memcmp(id, p->image, sizeof id) != 0) {
+				proc_drop(p); /* its slot takes the new image */
+				victim = p;
+				p = NULL;
+			} else {
+				p->exec_pending = false;
+			}
+		}
 		if (!p) {
-			/* A new process, or one that executed another program. */
+			/* A new process, or one that executed a program. */
 			for (unsigned i = 0; i < MAX_PROCS; i++)
 				if (sv.procs[i].tgid == tgid)
 					proc_drop(&sv.procs[i]);
@@ -414,6 +441,7 @@ static struct proc *proc_of(pid_t tid, double now)
 			p->tgid = tgid;
 			p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
 			snprintf(p->exe, sizeof p->exe, "%s", exe);
+			image_of(p, p->image);
 		}
 		snprintf(p->comm, sizeof p->comm, "%s", comm);
 		*t = (struct thread){ .tid = tid, .proc = (uint16_t)(p - sv.procs), .checked = now };
@@ -564,6 +592,24 @@ static bool read_memory_of(struct proc *p, pid_t tid, uint64_t addr, void *buf, 
 		p->memfd = -1;
 	}
 	return read_memory(tid, addr, buf, len);
+}
+
+/* What tells one program image from the next in a process: the 16 random
+ * bytes the kernel gives each exec (AT_RANDOM in its auxiliary vector). */
+static bool image_of(struct proc *p, uint8_t id[16])
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->tgid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	unsigned long av[2 * 64];
+	ssize_t n = read(fd, av, sizeof av);
+	close(fd);
+	for (ssize_t i = 0; i + 1 < n / (ssize_t)sizeof av[0]; i += 2)
+		if (av[i] == AT_RANDOM)
+			return read_memory_of(p, p->tgid, av[i + 1], id, 16);
+	return false;
 }
 
 static void respond(uint64_t id, long val, int err, bool cont)

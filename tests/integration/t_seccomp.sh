@@ -54,6 +54,9 @@ rules = ( { name = \"once\"; port = $P; action = \"refuse\"; first = 1; } );")
 out=$("$CLI" run --seccomp -c "$ecfg" -- "$STATIC" "$P" "$P" exec "$STATIC" "$P" "$P")
 expect_eq "$(echo $out)" "$P refused $P connected $P refused $P connected" \
 	"first = 1 across an exec of the same program: counted afresh, as the preload does"
+out=$("$CLI" run --seccomp -c "$ecfg" -- "$STATIC" "$P" exec "$T/no-such-program" "$P")
+expect_eq "$(echo $out)" "$P refused exec failed $P connected" \
+	"first = 1 across an exec that fails: the count goes on, as the preload's does"
 
 "$CLI" run --seccomp --refuse "127.0.0.1:$P" -- "$STATIC" nonblock "$P" > "$T/nb"
 cat "$T/nb"

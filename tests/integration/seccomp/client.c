@@ -12,7 +12,8 @@
  * program would see the first port again). "thread-exec PROGRAM PORT...",
  * after the ports before it: a second thread executes PROGRAM with those
  * ports (a thread other than the first becomes the process's new program);
- * "exec PROGRAM PORT..." the same from the first thread. */
+ * "exec PROGRAM PORT..." the same from the first thread; should the exec
+ * fail, "exec failed", and this program goes on with those ports. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,8 +77,13 @@ int main(int argc, char **argv)
 			return vfork_then_exec(argv + i + 1);
 	}
 	for (; i < argc; i++) {
-		if (strcmp(argv[i], "exec") == 0 && i + 1 < argc)
-			exec_program(argv + i + 1);
+		if (strcmp(argv[i], "exec") == 0 && i + 1 < argc) {
+			execv(argv[i + 1], argv + i + 1);
+			printf("exec failed\n"); /* then the ports after the program's name */
+			fflush(stdout);
+			i++;
+			continue;
+		}
 		if (strcmp(argv[i], "thread-exec") == 0 && i + 1 < argc) {
 			pthread_t t;
 			if (pthread_create(&t, NULL, exec_program, argv + i + 1) != 0)
