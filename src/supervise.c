@@ -657,6 +657,18 @@ static void log_later(const struct later *e, const struct proc *p, int dup, int 
 	log_call(&c, err, false);
 }
 
+/* After a question on a socket with an entry (SO_ERROR, a second connect)
+ * was answered: an outcome not there yet keeps the entry for the next
+ * question (which waits on the state lock till then); one that is there is
+ * logged, for a pass under audit. */
+static void later_answered(const struct later *e, const struct proc *p, int dup, bool settled, int err)
+{
+	if (!settled)
+		later_keep(e);
+	else if (!e->err)
+		log_later(e, p, dup, err);
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -783,25 +795,17 @@ static void so_error_call(const struct seccomp_notif *req, double now)
 	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
 	if (so == ECONNREFUSED && e.err)
 		so = e.err;
-	/* Neither failed nor connected: still under way, asked too early (the
-	 * entry stays for the next question). */
+	/* Neither failed nor connected: still under way, asked too early. */
 	struct sockaddr_storage peer;
 	bool settled = so || (!e.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0);
-	if (!settled)
-		later_keep(&e);
 	olen = sizeof so;
 	struct iovec local[2] = { { &so, sizeof so }, { &olen, sizeof olen } },
 		     remote[2] = { { (void *)(uintptr_t)req->data.args[3], sizeof so },
 				   { (void *)(uintptr_t)req->data.args[4], sizeof olen } };
-	if (ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0 ||
-	    process_vm_writev(req->pid, local, 2, remote, 2, 0) != (ssize_t)(sizeof so + sizeof olen)) {
-		close(dup);
-		respond(id, 0, 0, true);
-		return;
-	}
-	respond(id, 0, 0, false);
-	if (!e.err && settled)
-		log_later(&e, p, dup, so);
+	bool written = ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
+		       process_vm_writev(req->pid, local, 2, remote, 2, 0) == (ssize_t)(sizeof so + sizeof olen);
+	respond(id, 0, 0, !written);
+	later_answered(&e, p, dup, settled, so);
 	close(dup);
 }
 
@@ -868,12 +872,8 @@ static enum next decide_call(const struct seccomp_notif *req, struct call *c)
 		 * answers; the program gets the simulated errno in place of
 		 * its refusal, and a pass under audit is logged once settled. */
 		int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
-		bool settled = kerr != EALREADY && kerr != EINPROGRESS;
-		if (!settled)
-			later_keep(&e);
 		respond(c->id, rc, kerr == ECONNREFUSED && e.err ? e.err : kerr, false);
-		if (!e.err && settled)
-			log_later(&e, p, c->dup, kerr == EISCONN ? 0 : kerr);
+		later_answered(&e, p, c->dup, kerr != EALREADY && kerr != EINPROGRESS, kerr == EISCONN ? 0 : kerr);
 		close(c->dup);
 		return DONE;
 	}
