@@ -29,7 +29,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
 	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client
 
-.PHONY: all deps test-deps demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+.PHONY: all deps test-deps demo check golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
@@ -117,6 +117,13 @@ check: all test-deps $(BUILD)/unit_tests $(HELPERS) $(REPLAY)
 	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) || rc=1; \
 	for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/fuzz_$$t || rc=1; done; \
 	$(BUILD)/unit_tests || rc=1; exit $$rc
+
+# The golden gate (tests/golden): after a change in what users see is made
+# on purpose, this records the new output; review its diff before committing.
+golden-update: all test-deps $(BUILD)/unit_tests $(HELPERS)
+	sh tests/golden/cli.sh $(BUILD) > tests/golden/cli.expected
+	sh tests/integration/run.sh $(BUILD) > /dev/null || true
+	rm -rf tests/golden/lines && cp -r $(BUILD)/tests/golden-lines tests/golden/lines
 
 VERSION := $(shell sed -n 's/^\#define CONNREFUSE_VERSION "\(.*\)"/\1/p' include/connrefuse.h)
 

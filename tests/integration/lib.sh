@@ -38,7 +38,24 @@ PIDS=""
 cleanup() {
 	for p in $PIDS $(cat "$T/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	[ -z "${CR_GOLDEN_LINES:-}" ] || [ -n "${GOLDEN_SKIP:-}" ] || golden_lines > "$CR_GOLDEN_LINES/$(basename "$0" .sh).lines"
 	rm -rf "$T"
+}
+# golden_lines: the shapes of the log lines and messages this test made (every
+# number masked, each shape once), for the golden gate (run.sh compares them
+# with tests/golden/lines/): those of every file a check read (golden_note),
+# and those left in the test's folder at the end. A test whose lines depend on
+# timing (t_stress) sets GOLDEN_SKIP=1.
+golden_shapes() {
+	grep -ahoE '(result=[a-z-]+ |config (error|reloaded): ).*' "$@" 2>/dev/null |
+		sed -E "s#$T#T#g; s#/tmp/connrefuse-[A-Za-z0-9.-]+#TMP#g; s/[0-9]+/N/g"
+}
+golden_note() {
+	[ -z "${CR_GOLDEN_LINES:-}" ] || [ ! -f "$1" ] || golden_shapes "$1" >> "$T/.golden-notes"
+}
+golden_lines() {
+	find "$T" -type f -exec grep -lqE 'result=|config (error|reloaded)' {} \; -print 2>/dev/null |
+		while IFS= read -r f; do golden_shapes "$f"; done | LC_ALL=C sort -u
 }
 trap cleanup EXIT
 
@@ -76,5 +93,5 @@ config() {
 }
 
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; ok "$3"; }
-expect_grep() { grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: no line matching $1"; }; ok "$3"; }
-expect_no_grep() { ! grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: a line matches $1"; }; ok "$3"; }
+expect_grep() { golden_note "$2"; grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: no line matching $1"; }; ok "$3"; }
+expect_no_grep() { golden_note "$2"; ! grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: a line matches $1"; }; ok "$3"; }

@@ -16,6 +16,15 @@ if [ -n "${CR_SANITIZE:-}" ]; then
 	rm -rf "$CR_SANITIZE_LOGS"
 	mkdir -p "$CR_SANITIZE_LOGS"
 fi
+# The golden gate's log lines: on a whole plain run, each test leaves the
+# shapes of the lines it made (lib.sh), compared with tests/golden/lines.
+golden=""
+if [ $# -eq 0 ] && [ -z "${CR_SANITIZE:-}" ]; then
+	golden=$build/tests/golden-lines
+	rm -rf "$golden"
+	mkdir -p "$golden"
+	export CR_GOLDEN_LINES="$golden"
+fi
 pass=0 failed=0 skip=0 failures=""
 for t in $tests; do
 	name=$(basename "$t" .sh)
@@ -30,6 +39,16 @@ for t in $tests; do
 	   echo "FAIL $name (exit $rc, ${secs}s); its log ends:"; tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
 	esac
 done
+if [ -n "$golden" ]; then
+	if diff -ru "$here/../golden/lines" "$golden" > "$logs/golden-lines.diff"; then
+		pass=$((pass + 1)); echo "PASS golden log lines ($(ls "$golden" | wc -l) tests, $(cat "$golden"/* | wc -l) line shapes)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL golden log lines: the lines the tests made differ from tests/golden/lines"
+		echo "    (on purpose? make golden-update; the whole diff: $logs/golden-lines.diff)"
+		head -n 40 "$logs/golden-lines.diff" | sed 's/^/    /'
+	fi
+fi
 if [ -n "${CR_SANITIZE:-}" ] && [ -n "$(ls -A "$CR_SANITIZE_LOGS")" ]; then
 	echo "sanitizer reports:"
 	head -n 60 "$CR_SANITIZE_LOGS"/*

@@ -4,6 +4,8 @@
 # exact across reloads, and every log line whole. Then the fork-while-
 # logging regression: forks every millisecond while other threads are in the
 # middle of writing log lines; every child must log its own line and exit.
+# Which lines a storm of reloads leaves depends on timing: not golden.
+GOLDEN_SKIP=1
 . "$(dirname "$0")/lib.sh"
 C=$(closed_port)
 cfg=$T/stress.cfg
