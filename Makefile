@@ -21,10 +21,18 @@ BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go
 
-CORE := addr glob config decide index errtab decode log pending fdinfo hostcache
-LIB := $(CORE) current preload hook_connect hook_socket hook_resolve
-CORE_OBJ := $(CORE:%=$(BUILD)/obj/%.o)
-LIB_OBJ := $(LIB:%=$(BUILD)/obj/%.o)
+# The layers (src/README.md): the engine is one static library that the
+# preload library, the command, the unit tests, the fuzzers and the
+# benchmarks link; the others include the engine, never the reverse.
+layer_src = $(sort $(wildcard src/$(1)/*.c))
+layer_obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call layer_src,$(1)))
+ENGINE_OBJ := $(call layer_obj,engine)
+PRELOAD_OBJ := $(call layer_obj,preload)
+SECCOMP_OBJ := $(call layer_obj,seccomp)
+CLI_OBJ := $(call layer_obj,cli)
+ENGINE := $(BUILD)/libcrengine.a
+# Preload-layer modules with unit suites of their own.
+PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
 	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client
@@ -40,19 +48,30 @@ deps:
 test-deps: deps
 	@tests/tools/ensure-packages $(TEST_PACKAGES)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/connrefuse.h Makefile | deps
+# Header dependencies come from the compiler (-MMD).
+$(BUILD)/obj/%.o: src/%.c Makefile | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libconnrefuse.so: $(LIB_OBJ) src/libconnrefuse.map
-	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,--version-script=src/libconnrefuse.map $(CFLAGS) -o $@ $(LIB_OBJ) $(PKG_LIBS) -ldl -lpthread -lm
+-include $(wildcard $(BUILD)/obj/*/*.d)
 
-$(BUILD)/connrefuse: $(CORE_OBJ) $(BUILD)/obj/cli.o $(BUILD)/obj/report.o $(BUILD)/obj/supervise.o
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+$(ENGINE): $(ENGINE_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
 
-$(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_OBJ) $(wildcard tests/unit/*.h) | test-deps
+# The public API (connrefuse_*) lives in the engine: named here, so that the
+# archive hands it to the library whatever the hooks use of it.
+$(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
+	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
+		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
+		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm
+
+$(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE) $(PKG_LIBS) -lm -lpthread
+
+$(BUILD)/unit_tests: $(UNIT_SRC) $(PRELOAD_UNIT_OBJ) $(ENGINE) $(wildcard tests/unit/*.h) | test-deps
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) \
-		-o $@ $(UNIT_SRC) $(CORE_OBJ) $(PKG_LIBS) $(CHECK_LIBS) -lm
+		-o $@ $(UNIT_SRC) $(PRELOAD_UNIT_OBJ) $(ENGINE) $(PKG_LIBS) $(CHECK_LIBS) -lm -lpthread
 
 $(BUILD)/tests/%: tests/integration/%.c | test-deps
 	@mkdir -p $(dir $@)
@@ -88,13 +107,13 @@ $(BUILD)/bench/%: tests/bench/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $<
 
-$(BUILD)/bench/seccomp_floor: tests/bench/seccomp_floor.c src/seccomp_sync.h | deps
+$(BUILD)/bench/seccomp_floor: tests/bench/seccomp_floor.c src/seccomp/seccomp_sync.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -Isrc -o $@ $<
 
-$(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(CORE_OBJ)
+$(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(ENGINE)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lm
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(ENGINE) $(PKG_LIBS) -lm
 
 # Benchmarks: figures and ratios, not pass/fail (see README, Performance).
 bench: all test-deps $(BENCH_BIN)
@@ -104,12 +123,12 @@ bench: all test-deps $(BENCH_BIN)
 # committed corpus (past crashes included) by `make check`.
 FUZZ_TARGETS := config addr logfmt
 REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
-FUZZ_DEPS := tests/fuzz/fuzz.h $(CORE_OBJ) $(BUILD)/obj/report.o
+FUZZ_DEPS := tests/fuzz/fuzz.h $(ENGINE)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ \
-		tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(CORE_OBJ) $(BUILD)/obj/report.o $(PKG_LIBS) -lm
+		tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ENGINE) $(PKG_LIBS) -lm
 
 # Integration first, then the unit suites, so that the run ends with Check's
 # summary; any part failing fails the target.
@@ -192,7 +211,7 @@ fuzz-run: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ \
-		$< $(CORE_OBJ) $(BUILD)/obj/report.o $(PKG_LIBS) -lm
+		$< $(ENGINE) $(PKG_LIBS) -lm
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz

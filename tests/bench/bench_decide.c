@@ -8,7 +8,8 @@
  * the two sizes are compared on the same mix of matching and non-matching
  * decisions: what grows is the rule count alone. */
 #define _GNU_SOURCE
-#include "decide.h"
+#include "engine/config.h"
+#include "engine/decide.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "seccomp_sync.h"
+#include "seccomp/seccomp_sync.h"
 
 
 int main(int argc, char **argv)

@@ -4,7 +4,7 @@
  *         formatted into buffers of several sizes;
  *   odd:  the rest is config text for an address or CIDR; what parses
  *         must format and parse back to the same prefix. */
-#include "addr.h"
+#include "engine/addr.h"
 #include "fuzz.h"
 
 #include <stdbool.h>

@@ -1,7 +1,8 @@
 /* Fuzz target: config loading. Any text either loads into a rule set that
  * prints, decides and frees cleanly, or fails with one "NAME:LINE: problem"
  * message; never a crash, a leak or an unterminated message. */
-#include "decide.h"
+#include "engine/config.h"
+#include "engine/decide.h"
 #include "fuzz.h"
 
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * cut, parses back to the same keys in the spec's order with the same
  * values. The input is split at its first 0xff byte: path, then host. */
 #include "fuzz.h"
-#include "log.h"
-#include "report.h"
+#include "engine/logfmt.h"
+#include "engine/report.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Regenerates the errno rows of src/errtab.c from the C library:
+/* Regenerates the errno rows of src/engine/errtab.c from the C library:
  * cc -o gen tests/tools/gen-errno-table.c && ./gen */
 #define _GNU_SOURCE
 #include <stdio.h>

@@ -11,6 +11,9 @@ int main(void)
 	srunner_add_suite(sr, index_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, fdtable_suite());
+	srunner_add_suite(sr, hostcache_suite());
+	srunner_add_suite(sr, current_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

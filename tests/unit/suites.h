@@ -9,4 +9,7 @@ Suite *decide_suite(void);
 Suite *index_suite(void);
 Suite *decode_suite(void);
 Suite *log_suite(void);
+Suite *fdtable_suite(void);
+Suite *hostcache_suite(void);
+Suite *current_suite(void);
 #endif

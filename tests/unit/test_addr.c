@@ -1,5 +1,5 @@
 #include "suites.h"
-#include "addr.h"
+#include "engine/addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,6 @@
+#define _GNU_SOURCE
 #include "suites.h"
-#include "rules.h"
+#include "engine/config.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -267,6 +268,57 @@ START_TEST(file_errors)
 }
 END_TEST
 
+/* The man page's key list is held to the key table: every key the loader
+ * takes is documented in its section of connrefuse.cfg(5). */
+struct manpage {
+	char *text;
+	char missing[512];
+};
+
+static bool documented(const char *text, const char *const sections[], const char *name)
+{
+	char want[64], heading[64];
+	snprintf(want, sizeof want, "\n.B %s", name);
+	snprintf(heading, sizeof heading, "\n.SS %s\n", name);
+	for (unsigned i = 0; sections[i]; i++) {
+		const char *from = *sections[i] ? strstr(text, sections[i]) : text;
+		if (!from)
+			continue;
+		const char *to = strstr(from + 1, "\n.SS ");
+		const char *at = strstr(from, want);
+		if (at && (!to || at < to) && strchr(" \n", at[strlen(want)]))
+			return true;
+	}
+	return strcasestr(text, heading) != NULL;
+}
+
+static void check_key(const char *scope, const char *name, enum cr_key_type type, void *arg)
+{
+	(void)type;
+	static const char *const top[] = { "", "\n.SS Top level\n", NULL }, *const log[] = { "\n.SS log\n", NULL },
+			  *const rule[] = { "\n.SS Rules\n", "\n.SS Schedules\n", NULL };
+	struct manpage *m = arg;
+	const char *const *sections = strcmp(scope, "log") == 0 ? log : strcmp(scope, "rule") == 0 ? rule : top;
+	if (!documented(m->text, sections, name))
+		snprintf(m->missing + strlen(m->missing), sizeof m->missing - strlen(m->missing), " %s.%s", scope, name);
+}
+
+START_TEST(man_page_lists_every_key)
+{
+	const char *path = getenv("CR_MANPAGE") ? getenv("CR_MANPAGE") : "doc/connrefuse.cfg.5";
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot read %s (run from the top of the tree)", path);
+	struct manpage m = { .text = calloc(1, 1 << 20) };
+	m.text[0] = '\n';
+	size_t n = fread(m.text + 1, 1, (1 << 20) - 2, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	cr_config_each_key(check_key, &m);
+	ck_assert_msg(m.missing[0] == '\0', "keys the loader takes that %s does not document:%s", path, m.missing);
+	free(m.text);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -281,6 +333,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, bad_rule_values);
 	tcase_add_test(tc, duplicate_names);
 	tcase_add_test(tc, file_errors);
+	tcase_add_test(tc, man_page_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
 #include "suites.h"
-#include "decide.h"
+#include "engine/config.h"
+#include "engine/decide.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

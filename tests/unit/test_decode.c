@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "suites.h"
 #include "connrefuse.h"
-#include "errtab.h"
+#include "engine/errtab.h"
 
 #include <errno.h>
 #include <stdio.h>

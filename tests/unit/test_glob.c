@@ -1,5 +1,5 @@
 #include "suites.h"
-#include "glob.h"
+#include "engine/glob.h"
 
 #include <string.h>
 

@@ -2,8 +2,9 @@
  * random rule sets (nested and overlapping prefixes, ports, paths, globs,
  * wildcards, host names) against random destinations. */
 #include "suites.h"
-#include "decide.h"
-#include "index.h"
+#include "engine/config.h"
+#include "engine/decide.h"
+#include "engine/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>

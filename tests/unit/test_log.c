@@ -1,5 +1,5 @@
 #include "suites.h"
-#include "log.h"
+#include "engine/logfmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

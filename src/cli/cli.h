@@ -1,0 +1,35 @@
+/* The connrefuse command: one file a command (run.c, check.c, match.c,
+ * decode.c, report.c), the usage and help in main.c, and what they share. */
+#ifndef CR_CLI_H
+#define CR_CLI_H
+
+#include "engine/addr.h"
+
+#include <stdbool.h>
+
+/* Exit statuses of the tool's own failures, as env(1) and timeout(1) use them. */
+enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+
+/* "connrefuse: message" and the usage, on stderr; returns 2. */
+int cr_usage_error(const char *fmt, const char *arg);
+/* The help of a command (NULL: all); returns 0. */
+int cr_help(const char *topic);
+
+/* DST[:PORT] as run --refuse and match take it. */
+struct cr_target {
+	char host[256];   /* address, CIDR, name, "*", path */
+	int port;         /* -1: none */
+	bool unix_path;
+};
+int cr_target_parse(const char *text, struct cr_target *t);
+/* The destination a target names; a host name stands for an address the
+ * program resolved from it (*host set). -1 for a malformed address. */
+int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **host);
+
+int cr_cmd_run(int argc, char **argv);
+int cr_cmd_check(int argc, char **argv);
+int cr_cmd_match(int argc, char **argv);
+int cr_cmd_decode(int argc, char **argv);
+int cr_cmd_report(int argc, char **argv);
+
+#endif

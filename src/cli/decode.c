@@ -1,0 +1,109 @@
+/* connrefuse decode CODE...: errno values and Winsock codes explained. */
+#include "cli.h"
+#include "connrefuse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void json_string(const char *key, const char *v, bool comma)
+{
+	printf("\"%s\": ", key);
+	if (!v) {
+		printf("null");
+	} else {
+		putchar('"');
+		for (; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				printf("\\%c", *v);
+			else if ((unsigned char)*v < 0x20)
+				printf("\\u%04x", *v);
+			else
+				putchar(*v);
+		}
+		putchar('"');
+	}
+	if (comma)
+		printf(", ");
+}
+
+static void json_code(const char *key, int v, bool comma)
+{
+	if (v)
+		printf("\"%s\": %d, \"%s_hex\": \"0x%x\"", key, v, key, v);
+	else
+		printf("\"%s\": null, \"%s_hex\": null", key, key);
+	if (comma)
+		printf(", ");
+}
+
+static void print_json(const char *input, const struct connrefuse_error *e, bool first)
+{
+	printf("%s{", first ? "" : ",\n ");
+	json_string("input", input, true);
+	json_string("name", e->errno_name, true);
+	json_code("code", e->errno_code, true);
+	json_string("wsa", e->wsa_name, true);
+	json_code("wsa_code", e->wsa_code, true);
+	json_string("desc", e->desc, true);
+	json_string("meaning", e->hint, true);
+	json_string("causes", e->causes, true);
+	json_string("fix", e->fix, true);
+	json_string("related", e->related, false);
+	printf("}");
+}
+
+static void print_text(const struct connrefuse_error *e, bool first)
+{
+	if (!first)
+		printf("\n");
+	if (e->errno_name)
+		printf("%s %d 0x%x\n", e->errno_name, e->errno_code, e->errno_code);
+	else
+		printf("%s %d 0x%x (no POSIX errno equivalent)\n", e->wsa_name, e->wsa_code, e->wsa_code);
+	if (e->errno_name && e->wsa_name)
+		printf("  winsock:     %s %d 0x%x\n", e->wsa_name, e->wsa_code, e->wsa_code);
+	else if (e->errno_name)
+		printf("  winsock:     (none)\n");
+	printf("  description: %s\n", e->desc);
+	if (e->hint)
+		printf("  meaning:     %s\n", e->hint);
+	if (e->causes)
+		printf("  causes:      %s\n", e->causes);
+	if (e->fix)
+		printf("  what to do:  %s\n", e->fix);
+	if (e->related)
+		printf("  related:     %s\n", e->related);
+}
+
+int cr_cmd_decode(int argc, char **argv)
+{
+	bool json = false;
+	int rc = 0, printed = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cr_help("decode");
+	}
+	if (json)
+		printf("[");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue;
+		struct connrefuse_error e;
+		if (connrefuse_decode(argv[i], &e) != 0) {
+			fprintf(stderr, "connrefuse: %s is neither an errno of this system nor a Winsock code (10004-11031)\n", argv[i]);
+			rc = 1;
+			continue;
+		}
+		if (json)
+			print_json(argv[i], &e, printed++ == 0);
+		else
+			print_text(&e, printed++ == 0);
+	}
+	if (json)
+		printf("]\n");
+	if (!printed && rc == 0)
+		return cr_usage_error("%s", "decode needs at least one CODE");
+	return rc;
+}

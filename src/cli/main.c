@@ -1,0 +1,107 @@
+/* connrefuse: the command-line tool. The commands are in one file each;
+ * here, the usage, the help and the dispatch. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "connrefuse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	"       connrefuse check FILE\n"
+	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME]\n"
+	"       connrefuse decode [--json] CODE...\n"
+	"       connrefuse report [--json] [LOGFILE|-]\n"
+	"       connrefuse --version | --help [COMMAND]\n";
+
+static const char *const help_texts[][2] = {
+	{ "run",
+	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	  "\n"
+	  "Runs PROGRAM with libconnrefuse.so preloaded (prepended to any LD_PRELOAD),\n"
+	  "or, with --seccomp, under a supervisor that traps its connects instead.\n"
+	  "The rules come from FILE (-c, or CONNREFUSE_CONFIG), with the rules of\n"
+	  "--refuse and --fail put before them. The config is checked first: an error\n"
+	  "stops here (exit 125) before PROGRAM starts. PROGRAM's exit status is passed\n"
+	  "through (126: cannot execute, 127: not found).\n"
+	  "\n"
+	  "  -c, --config FILE      rules file\n"
+	  "  --refuse DST[:PORT]    refuse connects to DST (address, CIDR, host name, *,\n"
+	  "                         [v6]:port, /unix/path or @abstract)\n"
+	  "  --fail ERRNO=DST[:PORT]  fail them with ERRNO (ETIMEDOUT, EHOSTUNREACH, ...)\n"
+	  "  --log-stderr           also write each log line to PROGRAM's stderr\n"
+	  "  --seccomp              supervise through seccomp instead of preloading: covers static\n"
+	  "                         binaries and raw system calls (Go); see the README\n" },
+	{ "check",
+	  "connrefuse check FILE\n"
+	  "\n"
+	  "Validates FILE and prints the rule set as understood, as a config file.\n"
+	  "On an error prints FILE:LINE: problem and exits 1.\n" },
+	{ "match",
+	  "connrefuse match FILE DST[:PORT] [--proto tcp|udp|unix] [--process NAME] [--host NAME]\n"
+	  "\n"
+	  "Says which rule of FILE would decide a connect to DST, whether its schedule\n"
+	  "would let it fire on its next attempt, and what it would do. DST may be a\n"
+	  "host name: it then stands for an address the process resolved from it.\n" },
+	{ "decode",
+	  "connrefuse decode [--json] CODE...\n"
+	  "\n"
+	  "Explains errno values and Winsock codes: 111, 0x6f, ECONNREFUSED, 10061,\n"
+	  "0x274D, WSAECONNREFUSED. Exits 1 if a code is unknown.\n" },
+	{ "report",
+	  "connrefuse report [--json] [LOGFILE|-]\n"
+	  "\n"
+	  "Summarises log lines (the file sink, or syslog or journal text: anything\n"
+	  "before \"result=\" is skipped) read from LOGFILE or standard input: events\n"
+	  "by result, then by destination, rule, process and error, with simulated\n"
+	  "and real failures counted apart, and the lines the rate limit suppressed\n"
+	  "or a busy syslog dropped.\n" },
+};
+
+int cr_usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "connrefuse: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return 2;
+}
+
+int cr_help(const char *topic)
+{
+	if (topic)
+		for (unsigned i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++)
+			if (strcmp(help_texts[i][0], topic) == 0) {
+				fputs(help_texts[i][1], stdout);
+				return 0;
+			}
+	printf("connrefuse %s: make chosen connect() calls fail as the kernel would, and log\n"
+	       "every refusal with its error decoded.\n\n%s\n"
+	       "connrefuse --help COMMAND tells more; man connrefuse, man connrefuse.cfg.\n",
+	       CONNREFUSE_VERSION, usage_text);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cr_usage_error("%s", "no command given");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("connrefuse %s\n", CONNREFUSE_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+		return cr_help(argc > 2 ? argv[2] : NULL);
+	if (strcmp(cmd, "run") == 0)
+		return cr_cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cr_cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "match") == 0)
+		return cr_cmd_match(argc - 1, argv + 1);
+	if (strcmp(cmd, "decode") == 0)
+		return cr_cmd_decode(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cr_cmd_report(argc - 1, argv + 1);
+	return cr_usage_error("unknown command '%s'", cmd);
+}

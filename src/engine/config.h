@@ -1,0 +1,32 @@
+/* Config files: libconfig text in, the compact rule set of rules.h out, and
+ * back to text (what `connrefuse check` prints). Every key of the format is
+ * declared once, in config_keys.c: the parser, the printer, the messages
+ * and the man page check all read that table. */
+#ifndef CR_CONFIG_H
+#define CR_CONFIG_H
+
+#include "rules.h"
+
+#include <stdio.h>
+
+/* On failure these return NULL and write one message, "FILE:LINE: problem",
+ * to err. */
+struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize);
+/* The same from text already in memory; name is used in messages. */
+struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize);
+
+/* Writes the rule set back as a config file. */
+void cr_config_print(const struct cr_ruleset *rs, FILE *out);
+/* One rule in config syntax, "{ name = ...; ... }": also its identity
+ * across reloads (ruleset.c compares these texts). */
+void cr_config_print_rule(const struct cr_rule *r, FILE *out);
+
+enum cr_key_type { CR_KEY_STRING, CR_KEY_INT, CR_KEY_NUMBER, CR_KEY_BOOL, CR_KEY_GROUP, CR_KEY_VALUES };
+
+/* Calls fn for every key the format has: scope is "top level", "log" or "rule". */
+void cr_config_each_key(void (*fn)(const char *scope, const char *name, enum cr_key_type type, void *arg), void *arg);
+
+/* The errno names a `fail` rule may carry, NULL-terminated. */
+extern const char *const cr_fail_errnos[];
+
+#endif

@@ -1,0 +1,347 @@
+/* Loading a config: libconfig parses the text; every key is then read
+ * through its table (config_keys.c), the compact rule set of rules.h is
+ * built, and libconfig's tree is freed. This file holds the file's outer
+ * layers: the top level and the log group. Every error names the file and
+ * the line of the offending setting. */
+#define _GNU_SOURCE
+#include "config_impl.h"
+#include "bigmem.h"
+#include "clock.h"
+#include "index.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define fail cr_config_fail
+
+static const struct { const char *name; int value; } facilities[] = {
+	{ "user", LOG_USER }, { "daemon", LOG_DAEMON },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+#define NFACILITIES (sizeof facilities / sizeof facilities[0])
+
+/* ---- log: { ... } ---- */
+
+#define LOG(target) ((struct cr_log_conf *)(target))
+#define LC(target) ((const struct cr_log_conf *)(target))
+
+static int parse_syslog(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	LOG(t)->syslog = v->b;
+	return 0;
+}
+
+static int parse_stderr(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	LOG(t)->to_stderr = v->b;
+	return 0;
+}
+
+static int parse_ident(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	struct cr_log_conf *lc = t;
+	if (!*v->s || strlen(v->s) >= sizeof lc->ident || strpbrk(v->s, " :[]\t\n"))
+		return fail(ld, s, "log.ident \"%s\" must be 1 to %zu characters, without spaces, ':' or brackets",
+			    v->s, sizeof lc->ident - 1);
+	strcpy(lc->ident, v->s);
+	return 0;
+}
+
+static int parse_facility(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	for (unsigned j = 0; j < NFACILITIES; j++)
+		if (strcmp(facilities[j].name, v->s) == 0) {
+			LOG(t)->facility = facilities[j].value;
+			return 0;
+		}
+	return fail(ld, s, "log.facility \"%s\" must be user, daemon or local0 .. local7", v->s);
+}
+
+static int parse_file(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	free(LOG(t)->file);
+	LOG(t)->file = NULL;
+	if (*v->s && !(LOG(t)->file = strdup(v->s)))
+		return fail(ld, s, "out of memory");
+	return 0;
+}
+
+static int parse_log_level(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	return cr_config_level(ld, s, v->s, &LOG(t)->level);
+}
+
+static int parse_rate(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	LOG(t)->rate = (unsigned)v->i;
+	return 0;
+}
+
+static const char *facility_name(int f)
+{
+	for (unsigned j = 0; j < NFACILITIES; j++)
+		if (facilities[j].value == f)
+			return facilities[j].name;
+	return "user";
+}
+
+static void print_syslog(FILE *out, const void *t) { fputs(LC(t)->syslog ? "true" : "false", out); }
+static void print_ident(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->ident); }
+static void print_facility(FILE *out, const void *t) { fprintf(out, "\"%s\"", facility_name(LC(t)->facility)); }
+static void print_stderr(FILE *out, const void *t) { fputs(LC(t)->to_stderr ? "true" : "false", out); }
+static void print_file(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->file ? LC(t)->file : ""); }
+static void print_log_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(LC(t)->level)); }
+static void print_rate(FILE *out, const void *t) { fprintf(out, "%u", LC(t)->rate); }
+
+static const struct cr_key log_keys[] = {
+	{ "syslog", CR_KEY_BOOL, 0, 0, parse_syslog, NULL, print_syslog, NULL },
+	{ "ident", CR_KEY_STRING, 0, 0, parse_ident, NULL, print_ident, NULL },
+	{ "facility", CR_KEY_STRING, 0, 0, parse_facility, NULL, print_facility, NULL },
+	{ "stderr", CR_KEY_BOOL, 0, 0, parse_stderr, NULL, print_stderr, NULL },
+	{ "file", CR_KEY_STRING, 0, 0, parse_file, NULL, print_file, NULL },
+	{ "level", CR_KEY_STRING, 0, 0, parse_log_level, NULL, print_log_level, NULL },
+	{ "rate", CR_KEY_INT, 0, 1000000000, parse_rate, NULL, print_rate, NULL },
+};
+const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof log_keys[0] };
+
+/* ---- the top level ---- */
+
+#define RS(target) ((struct cr_ruleset *)(target))
+#define CRS(target) ((const struct cr_ruleset *)(target))
+
+static int parse_version(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)t;
+	if (v->i != 1)
+		return fail(ld, s, "version %lld is not supported (this connrefuse reads version 1)", v->i);
+	return 0;
+}
+
+static int parse_seed(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	RS(t)->seed = (uint64_t)v->i;
+	RS(t)->seeded = true;
+	return 0;
+}
+
+static int parse_default_action(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	if (cr_config_action(ld, s, v->s, &RS(t)->default_action) != 0)
+		return -1;
+	if (RS(t)->default_action == CR_ACT_FAIL)
+		return fail(ld, s, "default_action \"fail\" has no errno to fail with; use \"refuse\", or a last rule with dst = \"*\"");
+	return 0;
+}
+
+static int parse_top_dry_run(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	RS(t)->dry_run = v->b;
+	return 0;
+}
+
+static int parse_log(struct load *ld, const config_setting_t *g, const union cr_value *v, void *t)
+{
+	(void)v;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(ld, g, "log must be a group: log: { syslog = true; level = \"failures\"; };");
+	for (int i = 0; i < config_setting_length(g); i++)
+		if (cr_key_read(ld, &cr_scope_log, config_setting_get_elem(g, (unsigned)i), &RS(t)->log) != 0)
+			return -1;
+	return 0;
+}
+
+static int parse_rules(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	struct cr_ruleset *rs = t;
+	int type = config_setting_type(s);
+	if (type != CONFIG_TYPE_LIST && !(type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
+		return fail(ld, s, "rules must be a list of groups: rules = ( { ... }, { ... } );");
+	unsigned n = (unsigned)config_setting_length(s);
+	if (!(rs->rules = cr_rules_alloc(n ? n : 1)))
+		return fail(ld, s, "out of memory");
+	int rc = 0;
+	for (unsigned j = 0; j < n && rc == 0; j++) {
+		rs->nrules = j + 1;
+		rc = cr_config_parse_rule(ld, config_setting_get_elem(s, j), j, &rs->rules[j]);
+	}
+	ld->rule_name = NULL;
+	ld->rule_number = 0;
+	return rc;
+}
+
+static bool has_seed(const void *t) { return CRS(t)->seeded; }
+static bool has_top_dry_run(const void *t) { return CRS(t)->dry_run; }
+static void print_version(FILE *out, const void *t) { (void)t; fputs("1", out); }
+static void print_seed(FILE *out, const void *t) { fprintf(out, "%lldL", (long long)CRS(t)->seed); }
+static void print_default_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(CRS(t)->default_action)); }
+static void print_top_dry_run(FILE *out, const void *t) { (void)t; fputs("true", out); }
+
+static void print_log(FILE *out, const void *t)
+{
+	fputs("{\n", out);
+	cr_keys_print(out, &cr_scope_log, &CRS(t)->log, "  ", "\n");
+	fputs("}", out);
+}
+
+static void print_rules(FILE *out, const void *t)
+{
+	const struct cr_ruleset *rs = t;
+	fputs("(", out);
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		fputs(i ? ",\n  " : "\n  ", out);
+		cr_config_print_rule(&rs->rules[i], out);
+	}
+	fputs(rs->nrules ? "\n)" : ")", out);
+}
+
+static const struct cr_key top_keys[] = {
+	{ "version", CR_KEY_INT, INT64_MIN, INT64_MAX, parse_version, NULL, print_version, NULL },
+	{ "seed", CR_KEY_INT, INT64_MIN, INT64_MAX, parse_seed, has_seed, print_seed, NULL },
+	{ "default_action", CR_KEY_STRING, 0, 0, parse_default_action, NULL, print_default_action, NULL },
+	{ "dry_run", CR_KEY_BOOL, 0, 0, parse_top_dry_run, has_top_dry_run, print_top_dry_run, NULL },
+	{ "log", CR_KEY_GROUP, 0, 0, parse_log, NULL, print_log, ": " },
+	{ "rules", CR_KEY_GROUP, 0, 0, parse_rules, NULL, print_rules, NULL },
+};
+const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0] };
+
+static int parse_root(struct load *ld, const config_setting_t *root)
+{
+	struct cr_ruleset *rs = ld->rs;
+	const config_setting_t *version = config_setting_get_member(root, "version");
+	if (!version)
+		return fail(ld, NULL, "no 'version = 1;' line: the file must say which config version it is written for");
+	if (cr_key_read(ld, &cr_scope_top, version, rs) != 0)
+		return -1;
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		if (s != version && cr_key_read(ld, &cr_scope_top, s, rs) != 0)
+			return -1;
+	}
+	/* Names identify rules in logs and across reloads: they must be unique. */
+	unsigned dup, first;
+	switch (cr_ruleset_first_duplicate(rs, &dup, &first)) {
+	case -1:
+		return fail(ld, NULL, "out of memory");
+	case 1:
+		snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)",
+			 ld->file, rs->rules[dup].line, rs->rules[dup].name, rs->rules[first].line);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the decision needs once the rules are read: the seed, the flags of
+ * what a connect must be asked, the per-rule state, the index. */
+static int finish(struct cr_ruleset *rs)
+{
+	double now = cr_monotonic_now();
+	if (!rs->seeded && getrandom(&rs->seed, sizeof rs->seed, GRND_NONBLOCK) != sizeof rs->seed)
+		rs->seed = (uint64_t)now * 6364136223846793005ULL ^ (uint64_t)getpid();
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		struct cr_rule *r = &rs->rules[i];
+		if (r->nports)
+			r->port0 = r->ports[0];
+		if (r->npaths)
+			r->path0 = r->paths[0];
+		if (r->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
+			rs->needs_sotype = true;
+		if (r->has_window || r->has_flap)
+			rs->needs_clock = true;
+		if (r->nhosts)
+			rs->needs_host = true;
+	}
+	rs->states = calloc(1, sizeof *rs->states + (rs->nrules + 1) * sizeof rs->states->states[0]);
+	if (!rs->states)
+		return -1;
+	atomic_init(&rs->states->refs, 1);
+	for (unsigned i = 0; i < rs->nrules; i++) {
+		rs->rules[i].state = &rs->states->states[i];
+		rs->rules[i].state->loaded_at = now;
+	}
+	rs->index = cr_index_build(rs);
+	return 0;
+}
+
+static struct cr_ruleset *load(config_t *cfg, int ok, const char *name, char *err, size_t errsize)
+{
+	struct load ld = { .file = name, .err = err, .errsize = errsize };
+	if (!ok) {
+		if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errsize, "%s: cannot read the file: %s", name, strerror(errno));
+		else
+			snprintf(err, errsize, "%s:%d: %s", config_error_file(cfg) ? config_error_file(cfg) : name,
+				 config_error_line(cfg), config_error_text(cfg));
+		config_destroy(cfg);
+		return NULL;
+	}
+	ld.rs = cr_ruleset_new_empty();
+	if (!ld.rs || !(ld.rs->source = strdup(name))) {
+		snprintf(err, errsize, "%s: out of memory", name);
+		cr_ruleset_free(ld.rs);
+		config_destroy(cfg);
+		return NULL;
+	}
+	if (parse_root(&ld, config_root_setting(cfg)) != 0) {
+		cr_ruleset_free(ld.rs);
+		config_destroy(cfg);
+		return NULL;
+	}
+	config_destroy(cfg);
+	if (finish(ld.rs) != 0) {
+		snprintf(err, errsize, "%s: out of memory", name);
+		cr_ruleset_free(ld.rs);
+		return NULL;
+	}
+	/* libconfig's tree is gone: give its memory back (it is many times
+	 * the size of the compact rules). */
+	malloc_trim(0);
+	return ld.rs;
+}
+
+struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
+{
+	config_t cfg;
+	config_init(&cfg);
+	/* Relative @include paths are taken from the including file's folder. */
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash) {
+		*slash = '\0';
+		config_set_include_dir(&cfg, *dir ? dir : "/");
+	}
+	/* Opened here, close-on-exec: a reload can run while another thread of
+	 * the program forks and execs. (Files it @includes libconfig opens.) */
+	FILE *in = fopen(path, "re");
+	int saved = errno;
+	free(dir);
+	if (!in) {
+		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(saved));
+		config_destroy(&cfg);
+		return NULL;
+	}
+	int ok = config_read(&cfg, in);
+	saved = errno;
+	fclose(in);
+	errno = saved;
+	return load(&cfg, ok, path, err, errsize);
+}
+
+struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
+{
+	config_t cfg;
+	config_init(&cfg);
+	int ok = config_read_string(&cfg, text);
+	return load(&cfg, ok, name, err, errsize);
+}

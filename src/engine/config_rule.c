@@ -1,0 +1,593 @@
+/* The keys of a rule: one table (name, type, range, parser, printer), read
+ * by the loader, by `check`'s printer and by the messages; then the checks
+ * that span keys (an action and its errno, keys that can never match
+ * together). */
+#define _GNU_SOURCE
+#include "config_impl.h"
+#include "errtab.h"
+#include "glob.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define fail cr_config_fail
+
+const char *const cr_fail_errnos[] = {
+	"ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "ECONNRESET",
+	"EACCES", "EPERM", "EADDRNOTAVAIL", "ENETDOWN", "EHOSTDOWN", "ECONNABORTED",
+	"EAGAIN", "EINTR", "ENOENT", NULL,
+};
+
+/* Grows an array by one zeroed element; NULL when memory is out. */
+static void *push(void **arr, unsigned *n, size_t size)
+{
+	void *p = realloc(*arr, (*n + 1) * size);
+	if (!p)
+		return NULL;
+	*arr = p;
+	void *e = (char *)p + *n * size;
+	memset(e, 0, size);
+	(*n)++;
+	return e;
+}
+
+/* Calls fn on each element of a list/array, or on s itself if it is scalar. */
+static int each(struct load *ld, const config_setting_t *s,
+		int (*fn)(struct load *, const config_setting_t *, struct cr_rule *), struct cr_rule *r)
+{
+	int t = config_setting_type(s);
+	if (t == CONFIG_TYPE_GROUP)
+		return fail(ld, s, "'%s' must be a value or a list of values, not a group", config_setting_name(s));
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+		return fn(ld, s, r);
+	int n = config_setting_length(s);
+	if (n == 0)
+		return fail(ld, s, "'%s' is an empty list (leave the key out to match everything)",
+			    config_setting_name(s));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) == CONFIG_TYPE_LIST || config_setting_type(e) == CONFIG_TYPE_ARRAY ||
+		    config_setting_type(e) == CONFIG_TYPE_GROUP)
+			return fail(ld, e, "'%s' cannot nest lists", config_setting_name(s));
+		if (fn(ld, e, r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- match keys ---- */
+
+static bool valid_hostname(const char *h)
+{
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2;
+	size_t n = strlen(h), label = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = h; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 || h[n - 1] == '.';
+}
+
+/* A host name as rules keep it: lower case, no trailing dot. */
+static char *host_key(const char *v)
+{
+	char *h = strdup(v);
+	if (!h)
+		return NULL;
+	for (char *c = h; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	size_t n = strlen(h);
+	if (n > 1 && h[n - 1] == '.')
+		h[n - 1] = '\0';
+	return h;
+}
+
+static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, "dst must be a string or a list of strings (an address, CIDR, host name or \"*\")");
+	const char *v = config_setting_get_string(s);
+	if (strcmp(v, "*") == 0) {
+		r->dst_any = true;
+		return 0;
+	}
+	struct cr_prefix p, *slot;
+	switch (cr_prefix_parse(v, &p)) {
+	case CR_PREFIX_OK:
+		if (!(slot = push((void **)&r->prefixes, &r->nprefixes, sizeof p)))
+			return fail(ld, s, "out of memory");
+		*slot = p;
+		return 0;
+	case CR_PREFIX_BAD_ADDRESS:
+		return fail(ld, s, "dst \"%s\" is not a valid IPv4 or IPv6 address", v);
+	case CR_PREFIX_BAD_LEN:
+		return fail(ld, s, "dst \"%s\" has a bad prefix length (0-32 for IPv4, 0-128 for IPv6)", v);
+	case CR_PREFIX_HOST_BITS:
+		return fail(ld, s, "dst \"%s\" has host bits set below the prefix length (a typo? the network is the address with those bits cleared)", v);
+	case CR_PREFIX_NOT_ADDRESS:
+		break;
+	}
+	if (!valid_hostname(v))
+		return fail(ld, s, "dst \"%s\" is neither an address, a CIDR, a host name, \"*.domain\" nor \"*\"", v);
+	char *h = host_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
+	if (!hs) {
+		free(h);
+		return fail(ld, s, "out of memory");
+	}
+	*hs = h;
+	return 0;
+}
+
+static int parse_port_number(const char *s, const char **end, unsigned *out)
+{
+	char *e;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &e, 10);
+	if (errno || v > 65535)
+		return -1;
+	*out = (unsigned)v;
+	*end = e;
+	return 0;
+}
+
+static int port_range(struct load *ld, const config_setting_t *s, struct cr_port_range *pr)
+{
+	int t = config_setting_type(s);
+	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+		long long v;
+		cr_config_int(ld, s, &v);
+		if (v < 0 || v > 65535)
+			return fail(ld, s, "port %lld is out of range (0-65535)", v);
+		pr->lo = pr->hi = (uint16_t)v;
+		return 0;
+	}
+	if (t != CONFIG_TYPE_STRING)
+		return fail(ld, s, "port must be a number, a range \"a-b\", or a list of them");
+	const char *v = config_setting_get_string(s), *e;
+	unsigned lo, hi;
+	if (parse_port_number(v, &e, &lo) != 0)
+		return fail(ld, s, "port \"%s\" must be a number or a range \"a-b\" within 0-65535", v);
+	hi = lo;
+	if ((*e == '-' && parse_port_number(e + 1, &e, &hi) != 0) || *e != '\0')
+		return fail(ld, s, "port \"%s\" must be a number or a range \"a-b\" within 0-65535", v);
+	if (hi < lo)
+		return fail(ld, s, "port range \"%s\" is backwards", v);
+	pr->lo = (uint16_t)lo;
+	pr->hi = (uint16_t)hi;
+	return 0;
+}
+
+static int add_port(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+{
+	struct cr_port_range pr, *slot;
+	if (port_range(ld, s, &pr) != 0)
+		return -1;
+	if (!(slot = push((void **)&r->ports, &r->nports, sizeof pr)))
+		return fail(ld, s, "out of memory");
+	*slot = pr;
+	return 0;
+}
+
+static const char *const proto_names[] = { "tcp", "udp", "unix" }; /* bit i: 1 << i (CR_PROTO_*) */
+
+static int add_proto(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+{
+	const char *v;
+	if (cr_config_string(ld, s, &v) != 0)
+		return -1;
+	for (unsigned b = 0; b < 3; b++)
+		if (strcmp(v, proto_names[b]) == 0) {
+			r->proto_mask |= 1u << b;
+			return 0;
+		}
+	return fail(ld, s, "proto \"%s\" must be \"tcp\", \"udp\" or \"unix\"", v);
+}
+
+static int add_path(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+{
+	const char *v, *why;
+	if (cr_config_string(ld, s, &v) != 0)
+		return -1;
+	if (v[0] != '/' && v[0] != '@' && v[0] != '*')
+		return fail(ld, s, "path \"%s\" must be absolute (\"/run/x.sock\"), abstract (\"@name\") or a glob", v);
+	if ((why = cr_glob_check(v)) != NULL)
+		return fail(ld, s, "path \"%s\" %s", v, why);
+	char *p = strdup(v), **slot = p ? push((void **)&r->paths, &r->npaths, sizeof p) : NULL;
+	if (!slot) {
+		free(p);
+		return fail(ld, s, "out of memory");
+	}
+	*slot = p;
+	return 0;
+}
+
+/* ---- parsers: one a key; the value's type was checked already ---- */
+
+#define RULE(target) ((struct cr_rule *)(target))
+
+static int parse_name(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	if (!*v->s)
+		return fail(ld, s, "name is empty");
+	for (const char *c = v->s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(ld, s, "name has a control character");
+	if (!(RULE(t)->name = strdup(v->s)))
+		return fail(ld, s, "out of memory");
+	RULE(t)->named = true;
+	ld->rule_name = RULE(t)->name;
+	return 0;
+}
+
+static int parse_dst(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	RULE(t)->has_dst = true;
+	return each(ld, s, add_dst, t);
+}
+
+static int parse_port(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	return each(ld, s, add_port, t);
+}
+
+static int parse_proto(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	return each(ld, s, add_proto, t);
+}
+
+static int parse_path(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	return each(ld, s, add_path, t);
+}
+
+static int parse_process(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	const char *why;
+	if (!*v->s)
+		return fail(ld, s, "process is empty");
+	if ((why = cr_glob_check(v->s)) != NULL)
+		return fail(ld, s, "process \"%s\" %s", v->s, why);
+	free(RULE(t)->process);
+	if (!(RULE(t)->process = strdup(v->s)))
+		return fail(ld, s, "out of memory");
+	return 0;
+}
+
+static int parse_action(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	enum cr_action a;
+	if (cr_config_action(ld, s, v->s, &a) != 0)
+		return -1;
+	RULE(t)->action = (uint8_t)a;
+	return 0;
+}
+
+static void errno_list(char *buf, size_t size)
+{
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (unsigned j = 0; cr_fail_errnos[j] && pos < size; j++)
+		pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", j ? ", " : "", cr_fail_errnos[j]);
+}
+
+static int parse_errno(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	for (unsigned j = 0; cr_fail_errnos[j]; j++)
+		if (strcmp(cr_fail_errnos[j], v->s) == 0) {
+			RULE(t)->err = cr_errno_by_name(v->s);
+			return 0;
+		}
+	char list[256];
+	errno_list(list, sizeof list);
+	return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s", v->s, list);
+}
+
+static int parse_delay(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	RULE(t)->delay_ms = (unsigned)v->i;
+	return 0;
+}
+
+static int parse_level(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	int level;
+	if (cr_config_level(ld, s, v->s, &level) != 0)
+		return -1;
+	RULE(t)->level = (int8_t)level;
+	return 0;
+}
+
+static int parse_dry_run(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)ld, (void)s;
+	RULE(t)->dry_run = v->b;
+	return 0;
+}
+
+static int parse_probability(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	if (v->d < 0 || v->d > 1)
+		return fail(ld, s, "probability must be between 0.0 and 1.0");
+	RULE(t)->probability = v->d;
+	RULE(t)->has_probability = true;
+	return 0;
+}
+
+#define COUNT_KEY(key)                                                                              \
+	static int parse_##key(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t) \
+	{                                                                                           \
+		(void)ld, (void)s;                                                                  \
+		RULE(t)->key = (uint64_t)v->i;                                                      \
+		return 0;                                                                           \
+	}                                                                                           \
+	static bool has_##key(const void *t) { return ((const struct cr_rule *)t)->key != 0; }     \
+	static void print_##key(FILE *out, const void *t)                                           \
+	{                                                                                           \
+		fprintf(out, "%llu", (unsigned long long)((const struct cr_rule *)t)->key);         \
+	}
+COUNT_KEY(first)
+COUNT_KEY(after)
+COUNT_KEY(every)
+
+/* window = { start_s; duration_s; } and flap = { up_s; down_s; }: two numbers. */
+static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, struct cr_rule *r)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(ld, s, flap ? "flap must be a group: { up_s = 2.0; down_s = 1.0; }"
+					: "window must be a group: { start_s = 5.0; duration_s = 10.0; }");
+	const char *k1 = flap ? "up_s" : "start_s", *k2 = flap ? "down_s" : "duration_s";
+	double *v1 = flap ? &r->flap_up : &r->window_start, *v2 = flap ? &r->flap_down : &r->window_duration;
+	bool seen1 = false, seen2 = false;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *k = config_setting_name(e);
+		bool first = strcmp(k, k1) == 0;
+		if (!first && strcmp(k, k2) != 0)
+			return fail(ld, e, "unknown key '%s' in %s (expected %s and %s)", k, config_setting_name(s), k1, k2);
+		if (cr_config_number(ld, e, first ? v1 : v2) != 0)
+			return -1;
+		*(first ? &seen1 : &seen2) = true;
+	}
+	if (!seen1 || !seen2)
+		return fail(ld, s, "%s needs both %s and %s", config_setting_name(s), k1, k2);
+	if (*v1 < 0 || *v2 <= 0 || (flap && *v1 <= 0 && *v2 <= 0))
+		return fail(ld, s, "%s: %s must be >= 0 and %s > 0", config_setting_name(s), k1, k2);
+	return 0;
+}
+
+static int parse_window(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	RULE(t)->has_window = true;
+	return parse_pair(ld, s, false, t);
+}
+
+static int parse_flap(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	RULE(t)->has_flap = true;
+	return parse_pair(ld, s, true, t);
+}
+
+/* ---- printers: the value as the file would hold it ---- */
+
+#define R(target) ((const struct cr_rule *)(target))
+
+static bool has_name(const void *t) { return R(t)->named; }
+static bool has_dst(const void *t) { return R(t)->has_dst; }
+static bool has_port(const void *t) { return R(t)->nports; }
+static bool has_proto(const void *t) { return R(t)->proto_mask; }
+static bool has_path(const void *t) { return R(t)->npaths; }
+static bool has_process(const void *t) { return R(t)->process; }
+static bool has_errno(const void *t) { return R(t)->action == CR_ACT_FAIL; }
+static bool has_delay(const void *t) { return R(t)->delay_ms; }
+static bool has_dry_run(const void *t) { return R(t)->dry_run >= 0; }
+static bool has_probability(const void *t) { return R(t)->has_probability; }
+static bool has_window(const void *t) { return R(t)->has_window; }
+static bool has_flap(const void *t) { return R(t)->has_flap; }
+/* action = "log" is pass with log = "all": that level goes without saying. */
+static bool has_level(const void *t)
+{
+	return R(t)->level != CR_LEVEL_INHERIT && !(R(t)->action == CR_ACT_LOG && R(t)->level == CR_LEVEL_ALL);
+}
+
+static void print_name(FILE *out, const void *t) { cr_print_quoted(out, R(t)->name); }
+static void print_process(FILE *out, const void *t) { cr_print_quoted(out, R(t)->process); }
+static void print_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(R(t)->action)); }
+static void print_errno(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_errno_row(R(t)->err)->name); }
+static void print_delay(FILE *out, const void *t) { fprintf(out, "%u", R(t)->delay_ms); }
+static void print_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(R(t)->level)); }
+static void print_dry_run(FILE *out, const void *t) { fputs(R(t)->dry_run ? "true" : "false", out); }
+static void print_probability(FILE *out, const void *t) { cr_print_number(out, R(t)->probability); }
+
+static void print_dst(FILE *out, const void *t)
+{
+	const struct cr_rule *r = t;
+	unsigned n = r->nprefixes + r->nhosts + r->dst_any;
+	char buf[64];
+	const char *sep = "";
+	fputs(n > 1 ? "[" : "", out);
+	if (r->dst_any) {
+		fputs("\"*\"", out);
+		sep = ", ";
+	}
+	for (unsigned j = 0; j < r->nprefixes; j++, sep = ", ") {
+		cr_prefix_format(&r->prefixes[j], buf, sizeof buf);
+		fprintf(out, "%s\"%s\"", sep, buf);
+	}
+	for (unsigned j = 0; j < r->nhosts; j++, sep = ", ") {
+		fputs(sep, out);
+		cr_print_quoted(out, r->hosts[j]);
+	}
+	fputs(n > 1 ? "]" : "", out);
+}
+
+static void print_port(FILE *out, const void *t)
+{
+	const struct cr_rule *r = t;
+	fputs(r->nports > 1 ? "(" : "", out);
+	for (unsigned j = 0; j < r->nports; j++) {
+		if (r->ports[j].lo == r->ports[j].hi)
+			fprintf(out, "%s%u", j ? ", " : "", r->ports[j].lo);
+		else
+			fprintf(out, "%s\"%u-%u\"", j ? ", " : "", r->ports[j].lo, r->ports[j].hi);
+	}
+	fputs(r->nports > 1 ? ")" : "", out);
+}
+
+static void print_proto(FILE *out, const void *t)
+{
+	unsigned mask = R(t)->proto_mask, n = (unsigned)__builtin_popcount(mask), k = 0;
+	fputs(n > 1 ? "[" : "", out);
+	for (unsigned b = 0; b < 3; b++)
+		if (mask & (1u << b))
+			fprintf(out, "%s\"%s\"", k++ ? ", " : "", proto_names[b]);
+	fputs(n > 1 ? "]" : "", out);
+}
+
+static void print_path(FILE *out, const void *t)
+{
+	const struct cr_rule *r = t;
+	fputs(r->npaths > 1 ? "[" : "", out);
+	for (unsigned j = 0; j < r->npaths; j++) {
+		fputs(j ? ", " : "", out);
+		cr_print_quoted(out, r->paths[j]);
+	}
+	fputs(r->npaths > 1 ? "]" : "", out);
+}
+
+static void print_pair(FILE *out, const char *k1, double v1, const char *k2, double v2)
+{
+	fprintf(out, "{ %s = ", k1);
+	cr_print_number(out, v1);
+	fprintf(out, "; %s = ", k2);
+	cr_print_number(out, v2);
+	fputs("; }", out);
+}
+
+static void print_window(FILE *out, const void *t)
+{
+	print_pair(out, "start_s", R(t)->window_start, "duration_s", R(t)->window_duration);
+}
+
+static void print_flap(FILE *out, const void *t)
+{
+	print_pair(out, "up_s", R(t)->flap_up, "down_s", R(t)->flap_down);
+}
+
+/* In the order `check` prints them. */
+static const struct cr_key rule_keys[] = {
+	{ "name", CR_KEY_STRING, 0, 0, parse_name, has_name, print_name, NULL },
+	{ "dst", CR_KEY_VALUES, 0, 0, parse_dst, has_dst, print_dst, NULL },
+	{ "port", CR_KEY_VALUES, 0, 0, parse_port, has_port, print_port, NULL },
+	{ "proto", CR_KEY_VALUES, 0, 0, parse_proto, has_proto, print_proto, NULL },
+	{ "path", CR_KEY_VALUES, 0, 0, parse_path, has_path, print_path, NULL },
+	{ "process", CR_KEY_STRING, 0, 0, parse_process, has_process, print_process, NULL },
+	{ "action", CR_KEY_STRING, 0, 0, parse_action, NULL, print_action, NULL },
+	{ "errno", CR_KEY_STRING, 0, 0, parse_errno, has_errno, print_errno, NULL },
+	{ "delay_ms", CR_KEY_INT, 0, 3600000, parse_delay, has_delay, print_delay, NULL },
+	{ "log", CR_KEY_STRING, 0, 0, parse_level, has_level, print_level, NULL },
+	{ "dry_run", CR_KEY_BOOL, 0, 0, parse_dry_run, has_dry_run, print_dry_run, NULL },
+	{ "probability", CR_KEY_NUMBER, 0, 0, parse_probability, has_probability, print_probability, NULL },
+	{ "first", CR_KEY_INT, 1, INT64_MAX, parse_first, has_first, print_first, NULL },
+	{ "after", CR_KEY_INT, 1, INT64_MAX, parse_after, has_after, print_after, NULL },
+	{ "every", CR_KEY_INT, 1, INT64_MAX, parse_every, has_every, print_every, NULL },
+	{ "window", CR_KEY_GROUP, 0, 0, parse_window, has_window, print_window, NULL },
+	{ "flap", CR_KEY_GROUP, 0, 0, parse_flap, has_flap, print_flap, NULL },
+};
+const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0] };
+
+/* ---- one rule ---- */
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* What no single key can see: keys that contradict each other. */
+static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rule *r)
+{
+	const config_setting_t *errno_s = config_setting_get_member(g, "errno");
+	if (!config_setting_get_member(g, "action"))
+		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\" or \"fail\")");
+	if (r->action == CR_ACT_FAIL && !errno_s)
+		return fail(ld, g, "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
+	if (errno_s && r->action != CR_ACT_FAIL)
+		return fail(ld, errno_s, "errno goes with action = \"fail\" (the action here is \"%s\")",
+			    cr_action_name(r->action));
+	if (r->has_dst && r->npaths)
+		return fail(ld, g, "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
+	if (r->npaths && r->nports)
+		return fail(ld, g, "it has both path and port, so it could never match");
+	if (r->proto_mask & CR_PROTO_UNIX && (r->has_dst || r->nports) && !(r->proto_mask & ~CR_PROTO_UNIX))
+		return fail(ld, g, "proto \"unix\" with dst or port could never match");
+	return 0;
+}
+
+int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned index, struct cr_rule *r)
+{
+	r->line = config_setting_source_line(g);
+	r->process_ok = -1;
+	r->level = CR_LEVEL_INHERIT;
+	r->dry_run = -1;
+	r->err = ECONNREFUSED;
+	ld->rule_name = NULL;
+	ld->rule_number = index + 1;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");
+	/* The name first, so that every later message names the rule. */
+	const config_setting_t *n = config_setting_get_member(g, "name");
+	if (n && cr_key_read(ld, &cr_scope_rule, n, r) != 0)
+		return -1;
+	if (!n) {
+		char buf[16];
+		snprintf(buf, sizeof buf, "#%u", index + 1);
+		if (!(r->name = strdup(buf)))
+			return fail(ld, g, "out of memory");
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		if (s != n && cr_key_read(ld, &cr_scope_rule, s, r) != 0)
+			return -1;
+	}
+	if (check_whole(ld, g, r) != 0)
+		return -1;
+	if (r->action == CR_ACT_LOG)
+		r->level = r->level == CR_LEVEL_INHERIT ? CR_LEVEL_ALL : r->level;
+	r->name_hash = hash_name(r->name);
+	r->counted = r->first || r->after || r->every || r->has_probability;
+	r->scheduled = r->counted || r->has_window || r->has_flap;
+	return 0;
+}
+
+void cr_config_print_rule(const struct cr_rule *r, FILE *out)
+{
+	fputs("{ ", out);
+	cr_keys_print(out, &cr_scope_rule, r, "", " ");
+	fputs("}", out);
+}

@@ -1,0 +1,138 @@
+/* The rule index's look-up (index.h): on the hot path of every connect. */
+#include "index_impl.h"
+#include "glob.h"
+
+/* A list of n rules at off in the pool (which is NULL when no rule has a key). */
+static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool key_matched)
+{
+	if (n && c->n < CR_INDEX_MAX_LISTS) {
+		c->list[c->n] = ix->pool + off;
+		c->key_matched[c->n] = key_matched;
+		c->len[c->n++] = n;
+	} else if (n) {
+		c->overflow = true;
+	}
+}
+
+/* The candidates of a list value (see LIST_ONE), following its links. */
+static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool key_matched)
+{
+	while (list != LIST_NONE) {
+		if (list & LIST_ONE) {
+			if (c->n < CR_INDEX_MAX_LISTS) {
+				c->one[c->n] = list & ~LIST_ONE;
+				c->list[c->n] = &c->one[c->n];
+				c->len[c->n] = 1;
+				c->key_matched[c->n++] = key_matched;
+			} else {
+				c->overflow = true;
+			}
+			return;
+		}
+		add(c, ix, list + 2, ix->pool[list], key_matched);
+		list = ix->pool[list + 1];
+	}
+}
+
+/* The interval holding k: the last whose start is at or before it. The
+ * bucket of k bounds the search to the intervals that start in it. */
+static uint32_t find4(const struct table *t, uint32_t k)
+{
+	const struct ival4 *iv = t->v4;
+	if (t->n < 2 || k < t->first.lo)
+		return 0;
+	if (k >= t->last.lo)
+		return t->n - 1;
+	uint32_t b = bucket_of(k, 32, t->skip, t->bucket_bits);
+	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (iv[mid].start <= k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool ival6_le(const struct table *t, const struct ival6 *iv, struct key k)
+{
+	return iv->hi < k.hi || (iv->hi == k.hi && (iv->lo_ref ? t->lo6[iv->lo_ref] : 0) <= k.lo);
+}
+
+static uint32_t find6(const struct table *t, struct key k)
+{
+	const struct ival6 *iv = t->v6;
+	if (t->n < 2 || key_cmp(k, t->first) < 0)
+		return 0;
+	if (key_cmp(k, t->last) >= 0)
+		return t->n - 1;
+	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
+	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ival6_le(t, &iv[mid], k))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* rest: what follows the key in the destination's path. */
+static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
+			size_t restlen, struct cr_candidates *c)
+{
+	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
+	for (; ix->paths[i].key; i = (i + 1) & mask) {
+		const struct path_entry *e = &ix->paths[i];
+		if (e->hash == h && e->len == n &&
+		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0 : memcmp(e->key, key, n) == 0)) {
+			if (e->tail) {
+				/* The rule's only pattern: settled here. */
+				if (cr_glob_match(e->head + e->tail - 1, rest, restlen, CR_GLOB_PATHNAME))
+					add_list(c, ix, LIST_ONE | e->off, true);
+			} else if (e->n == 1)
+				add_list(c, ix, LIST_ONE | e->off, false);
+			else
+				add(c, ix, e->off, e->n, false);
+			return;
+		}
+	}
+}
+
+void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c)
+{
+	c->n = 0;
+	c->overflow = false;
+	if (d->family == CR_FAM_INET || d->family == CR_FAM_INET6) {
+		add(c, ix, ix->ip_off, ix->ip_n, false);
+		if (d->family == CR_FAM_INET && ix->v4.n) {
+			uint32_t k = (uint32_t)d->addr[0] << 24 | (uint32_t)d->addr[1] << 16 | (uint32_t)d->addr[2] << 8 |
+				     d->addr[3];
+			add_list(c, ix, ix->v4.v4[find4(&ix->v4, k)].list, true);
+		} else if (d->family == CR_FAM_INET6 && ix->v6.n) {
+			add_list(c, ix, ix->v6.v6[find6(&ix->v6, key_of(d->addr, true))].list, true);
+		}
+		return;
+	}
+	if (d->family != CR_FAM_UNIX)
+		return;
+	add(c, ix, ix->unix_off, ix->unix_n, false);
+	if (!ix->npaths_cap || d->path_len == 0)
+		return;
+	/* The exact path, then every folder it lies in; the folders' hashes
+	 * grow along the path, one pass. */
+	if (ix->exact_paths) {
+		char key[sizeof d->path + 2];
+		key[0] = '=';
+		memcpy(key + 1, d->path, d->path_len);
+		lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, "", 0, c);
+	}
+	/* Every folder the path lies in, at the depths some folder key has. */
+	unsigned slashes = 0;
+	for (size_t i = 0; i < d->path_len; i++)
+		if (d->path[i] == '/' && (ix->folder_depths >> (++slashes < 63 ? slashes : 63) & 1))
+			lookup_path(ix, hash_bytes(d->path, i + 1), d->path, i + 1, d->path + i + 1, d->path_len - i - 1,
+				    c);
+}

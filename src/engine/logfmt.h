@@ -1,0 +1,46 @@
+/* The event line of the spec: logfmt key=value pairs in a fixed order.
+ * Pure formatting: no system call, no allocation; the unit tests and the
+ * fuzzer call it directly. */
+#ifndef CR_LOGFMT_H
+#define CR_LOGFMT_H
+
+#include "addr.h"
+#include "rules.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS };
+
+struct cr_event {
+	enum cr_result result;
+	bool simulated;
+	const char *rule;           /* NULL: left out */
+	enum cr_action action;
+	bool dry_run;
+	pid_t pid;                  /* 0: the calling process */
+	const char *comm;
+	const struct cr_dest *dest;
+	const char *host;           /* NULL: left out */
+	const char *proto;          /* "tcp", "udp", "unix"; NULL: left out */
+	int err;                    /* 0 for connected */
+};
+
+#define CR_LOG_LINE_MAX 2048
+
+/* Formats one line (no newline). Returns its length; the buffer is always
+ * NUL-terminated. */
+size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size);
+/* Appends key=value with logfmt quoting and escaping. */
+size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen);
+size_t cr_log_append_str(char *buf, size_t size, size_t pos, const char *key, const char *value);
+size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, long long n, bool hex);
+
+/* The result an outcome errno is logged as (0: connected). */
+enum cr_result cr_result_of(int err);
+/* The log level an outcome needs to be written: failures at "failures",
+ * successes at "all"; a dry run's would-be failures at "failures" too. */
+int cr_level_needed(int err, bool dry_run);
+
+#endif

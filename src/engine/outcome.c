@@ -1,0 +1,51 @@
+#include "outcome.h"
+#include "logfmt.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+bool cr_sink_needed(const struct cr_dest *d, int sotype, int err)
+{
+	return d->family != CR_FAM_UNIX && sotype == SOCK_STREAM && cr_err_reported_later(err);
+}
+
+int cr_sink_errno(int kernel_err, int err)
+{
+	return kernel_err == ECONNREFUSED ? err : kernel_err;
+}
+
+bool cr_verdict_dry_run(const struct cr_verdict *v)
+{
+	return v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL);
+}
+
+static bool in_progress(int err, bool simulated)
+{
+	return err == EINPROGRESS && !simulated;
+}
+
+bool cr_outcome_wanted(const struct cr_attempt *a, int err, bool simulated)
+{
+	return a->level >= (in_progress(err, simulated) ? CR_LEVEL_ALL : cr_level_needed(err, a->dry_run));
+}
+
+const char *cr_proto_name(int family, int sotype)
+{
+	if (family == CR_FAM_UNIX)
+		return "unix";
+	return sotype == SOCK_STREAM ? "tcp" : sotype == SOCK_DGRAM ? "udp" : NULL;
+}
+
+void cr_outcome_write(const struct cr_log_conf *lc, struct cr_log_state *st, const struct cr_attempt *a, int err,
+		      bool simulated)
+{
+	int saved = errno;
+	struct cr_event ev = {
+		.result = in_progress(err, simulated) ? CR_RES_IN_PROGRESS : cr_result_of(err),
+		.simulated = simulated, .rule = a->rule && *a->rule ? a->rule : NULL, .action = a->action,
+		.dry_run = a->dry_run, .pid = a->pid, .comm = a->comm, .dest = a->dest, .host = a->host,
+		.proto = cr_proto_name(a->dest->family, a->sotype), .err = err,
+	};
+	cr_log_event(lc, st, &ev);
+	errno = saved;
+}

@@ -1,0 +1,50 @@
+/* What both front ends do once a verdict is in: make a simulated failure
+ * through the kernel's own refusal (the port-0 sink), and log an attempt's
+ * outcome at the level its rule asks for. The preload hook and the seccomp
+ * supervisor differ only in how they reach the socket. */
+#ifndef CR_OUTCOME_H
+#define CR_OUTCOME_H
+
+#include "addr.h"
+#include "decide.h"
+#include "logsink.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Whether a simulated errno is made by the kernel, by connecting the
+ * socket to the sink (a TCP socket and an errno the kernel reports later,
+ * through poll and SO_ERROR); otherwise the call fails at once, as the
+ * kernel fails unix and datagram sockets. */
+bool cr_sink_needed(const struct cr_dest *d, int sotype, int err);
+/* The errno the program sees after the sink answered kernel_err: the
+ * simulated one in place of the sink's refusal. */
+int cr_sink_errno(int kernel_err, int err);
+
+/* A verdict whose failure is only logged, not made (dry run). */
+bool cr_verdict_dry_run(const struct cr_verdict *v);
+
+/* Who and what an outcome's line names. */
+struct cr_attempt {
+	const char *rule;           /* NULL or "": none */
+	enum cr_action action;
+	bool dry_run;               /* cr_verdict_dry_run */
+	int level;                  /* the attempt's log level */
+	pid_t pid;                  /* 0: the calling process */
+	const char *comm;
+	const struct cr_dest *dest;
+	const char *host;           /* NULL: unknown */
+	int sotype;                 /* 0: unknown (no proto= key) */
+};
+
+/* Whether the attempt's level asks for the line of this outcome: err 0 is
+ * a connect, EINPROGRESS of a real connect a state (shown at "all"). */
+bool cr_outcome_wanted(const struct cr_attempt *a, int err, bool simulated);
+/* Writes that line; keeps errno. */
+void cr_outcome_write(const struct cr_log_conf *lc, struct cr_log_state *st, const struct cr_attempt *a, int err,
+		      bool simulated);
+
+/* "tcp", "udp", "unix", or NULL when the socket type is unknown. */
+const char *cr_proto_name(int family, int sotype);
+
+#endif

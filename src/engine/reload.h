@@ -1,0 +1,27 @@
+/* Hot reload, as both front ends do it: a changed file (looked at no more
+ * than once a second by the caller) is loaded whole into a new rule set; a
+ * file that fails to load is reported and the rules in force stay. */
+#ifndef CR_RELOAD_H
+#define CR_RELOAD_H
+
+#include "rules.h"
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+struct cr_watch {
+	const char *path;
+	struct stat st;             /* of the file the rules in force came from; zero: missing */
+};
+
+void cr_watch_start(struct cr_watch *w, const char *path);
+/* Whether the file changed since the last look (identity, size, mtime);
+ * remembers what it saw. A file missing then and now has not changed. */
+bool cr_watch_changed(struct cr_watch *w);
+/* Loads the changed file. On success logs "config reloaded: PATH (N
+ * rules)" to the new set's sinks and returns it; on failure logs "config
+ * error: ...; the rules loaded before stay in force" to those in force
+ * (and stderr) and returns NULL. */
+struct cr_ruleset *cr_reload(const struct cr_watch *w, const struct cr_log_conf *in_force);
+
+#endif

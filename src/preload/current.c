@@ -1,0 +1,139 @@
+#define _GNU_SOURCE
+#include "current.h"
+#include "engine/reload.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+static _Atomic(struct cr_ruleset *) active;
+/* Readers count themselves in the slot of the generation they saw. */
+static atomic_uint generation;
+static atomic_long readers[2];
+
+static struct cr_watch watch;      /* the file, and what it was when last looked at */
+static const char *bound_comm, *bound_exe;
+static atomic_long next_look;      /* monotonic seconds */
+static atomic_flag reloading = ATOMIC_FLAG_INIT;
+
+/* Retired rule sets waiting for their readers to leave. Touched only by the
+ * thread holding `reloading`. */
+struct retired {
+	struct cr_ruleset *rs;
+	bool slot_seen_empty[2]; /* since the set was swapped out */
+	struct retired *next;
+};
+static struct retired *retired_list;
+
+static long coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long)ts.tv_sec;
+}
+
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe)
+{
+	bound_comm = comm;
+	bound_exe = exe;
+	if (comm && rs)
+		cr_ruleset_bind_process(rs, comm, exe);
+	char *copy = path ? strdup(path) : NULL;
+	if (copy)
+		cr_watch_start(&watch, copy);
+	atomic_store(&next_look, coarse_now() + 1);
+	atomic_store(&active, rs);
+}
+
+const struct cr_ruleset *cr_current_enter(struct cr_reader *r)
+{
+	r->slot = atomic_load(&generation) & 1;
+	atomic_fetch_add(&readers[r->slot], 1);
+	return atomic_load(&active);
+}
+
+void cr_current_leave(const struct cr_reader *r)
+{
+	atomic_fetch_sub(&readers[r->slot], 1);
+}
+
+/* Frees the retired sets whose readers have all left. A reader that could
+ * hold a retired set counted itself in a slot before it loaded the pointer,
+ * so before the swap: once each slot has been seen empty at some moment
+ * after the swap, every such reader is gone, whatever generation it read
+ * (one that read a stale generation only delays the free). Turning the
+ * generation sends new readers to the other slot, so that the slot still
+ * awaited drains even under constant load. */
+static void collect(void)
+{
+	struct retired **p = &retired_list;
+	while (*p) {
+		struct retired *r = *p;
+		for (unsigned slot = 0; slot < 2; slot++)
+			if (!r->slot_seen_empty[slot] && atomic_load(&readers[slot]) == 0)
+				r->slot_seen_empty[slot] = true;
+		if (r->slot_seen_empty[0] && r->slot_seen_empty[1]) {
+			*p = r->next;
+			cr_ruleset_free(r->rs);
+			free(r);
+		} else {
+			p = &r->next;
+		}
+	}
+	if (retired_list)
+		atomic_fetch_add(&generation, 1);
+}
+
+static void swap_in(struct cr_ruleset *fresh)
+{
+	struct cr_ruleset *old = atomic_exchange(&active, fresh);
+	atomic_fetch_add(&generation, 1);
+	struct retired *r = malloc(sizeof *r);
+	if (!r)
+		return; /* cannot track it: leak the old set rather than risk a reader */
+	*r = (struct retired){ .rs = old, .next = retired_list };
+	retired_list = r;
+}
+
+static void reload(void)
+{
+	if (!cr_watch_changed(&watch))
+		return;
+	const struct cr_ruleset *cur = atomic_load(&active);
+	struct cr_ruleset *fresh = cur ? cr_reload(&watch, &cur->log) : NULL;
+	if (!fresh)
+		return;
+	if (bound_comm)
+		cr_ruleset_bind_process(fresh, bound_comm, bound_exe);
+	cr_ruleset_adopt_state(fresh, cur);
+	swap_in(fresh);
+}
+
+void cr_current_poll(void)
+{
+	long now = coarse_now(), next = atomic_load_explicit(&next_look, memory_order_relaxed);
+	if (now < next || !watch.path)
+		return;
+	if (!atomic_compare_exchange_strong(&next_look, &next, now + 1))
+		return; /* another thread looks this time */
+	if (atomic_flag_test_and_set(&reloading))
+		return;
+	int saved = errno;
+	collect();
+	reload();
+	collect();
+	errno = saved;
+	atomic_flag_clear(&reloading);
+}
+
+void cr_current_after_fork(void)
+{
+	atomic_store(&readers[0], 0);
+	atomic_store(&readers[1], 0);
+	atomic_flag_clear(&reloading);
+}

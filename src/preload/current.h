@@ -1,0 +1,36 @@
+/* The rule set in force, and its hot reload.
+ *
+ * Readers (every connect) enter a read section, use the rule set, and leave:
+ * two atomic increments on a shared counter, no lock. A reload (at most once
+ * a second, when the file changed) builds a whole new rule set, swaps the
+ * pointer, and retires the old one; a retired set is freed only once every
+ * reader that could still hold it has left. Rules that a reload leaves
+ * unchanged keep their counters and clocks. */
+#ifndef CR_CURRENT_H
+#define CR_CURRENT_H
+
+#include "engine/rules.h"
+
+struct cr_reader { unsigned slot; };
+
+/* Installs the first rule set; path is the file to watch (NULL: none).
+ * With comm, every rule set loaded is bound to that process (the process
+ * keys are decided once, not per connect). */
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe);
+const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
+void cr_current_leave(const struct cr_reader *r);
+/* The same for __attribute__((cleanup)): a section around a call that can
+ * block (a connect, a delay) is left even when the thread is cancelled
+ * there; the library is built with -fexceptions so that cancellation
+ * unwinds through its frames and runs this. */
+static inline void cr_current_leave_scope(struct cr_reader *r)
+{
+	cr_current_leave(r);
+}
+/* On a connect, before entering: reloads if a second has passed since the
+ * last look and the file changed. Returns quickly otherwise. */
+void cr_current_poll(void);
+/* For the child of a fork: no other thread exists, so no reader either. */
+void cr_current_after_fork(void);
+
+#endif

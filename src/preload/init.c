@@ -1,0 +1,229 @@
+/* Process state of the preload library: initialisation, the rule set in
+ * force, and the exit summary. */
+#define _GNU_SOURCE
+#include "preload.h"
+#include "current.h"
+#include "engine/config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define EX_CONFIG 78
+
+struct cr_real cr_real;
+struct cr_process cr_self;
+struct cr_log_state cr_self_log = CR_LOG_STATE_INIT;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* initial-exec: no allocation on a thread's first access. */
+static __thread int in_init __attribute__((tls_model("initial-exec")));
+
+/* Fallbacks, used only while init runs or if dlsym finds nothing: the
+ * system calls themselves. */
+static int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	return (int)syscall(SYS_connect, fd, sa, len);
+}
+static ssize_t sys_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *sa, socklen_t len)
+{
+	return syscall(SYS_sendto, fd, b, n, fl, sa, len);
+}
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int fl)
+{
+	return syscall(SYS_sendmsg, fd, m, fl);
+}
+static int sys_getsockopt(int fd, int level, int name, void *v, socklen_t *len)
+{
+	return (int)syscall(SYS_getsockopt, fd, level, name, v, len);
+}
+static int sys_socket(int d, int t, int p)
+{
+	return (int)syscall(SYS_socket, d, t, p);
+}
+static int sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return (int)syscall(SYS_accept4, fd, sa, len, 0);
+}
+static int sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int fl)
+{
+	return (int)syscall(SYS_accept4, fd, sa, len, fl);
+}
+static int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+static int sys_dup2(int a, int b)
+{
+	return (int)syscall(SYS_dup2, a, b);
+}
+static int sys_dup3(int a, int b, int fl)
+{
+	return (int)syscall(SYS_dup3, a, b, fl);
+}
+static int sys_close_range(unsigned a, unsigned b, int fl)
+{
+	return (int)syscall(SYS_close_range, a, b, fl);
+}
+
+static int sys_dup(int fd)
+{
+	return (int)syscall(SYS_dup, fd);
+}
+static int sys_listen(int fd, int backlog)
+{
+	return (int)syscall(SYS_listen, fd, backlog);
+}
+static int sys_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+static int sys_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+static void set_fallbacks(void)
+{
+	cr_real.dup = sys_dup;
+	cr_real.listen = sys_listen;
+	cr_real.fcntl = sys_fcntl;
+	cr_real.fcntl64 = sys_fcntl;
+	cr_real.ioctl = sys_ioctl;
+	cr_real.connect = sys_connect;
+	cr_real.sendto = sys_sendto;
+	cr_real.sendmsg = sys_sendmsg;
+	cr_real.getsockopt = sys_getsockopt;
+	cr_real.socket = sys_socket;
+	cr_real.accept = sys_accept;
+	cr_real.accept4 = sys_accept4;
+	cr_real.close = sys_close;
+	cr_real.dup2 = sys_dup2;
+	cr_real.dup3 = sys_dup3;
+	cr_real.close_range = sys_close_range;
+}
+
+#define RESOLVE(name)                                                     \
+	do {                                                              \
+		void *p = dlsym(RTLD_NEXT, #name);                         \
+		if (p)                                                    \
+			memcpy(&cr_real.name, &p, sizeof p);              \
+	} while (0)
+
+static void resolve_all(void)
+{
+	RESOLVE(connect);
+	RESOLVE(sendto);
+	RESOLVE(sendmsg);
+	RESOLVE(getsockopt);
+	RESOLVE(socket);
+	RESOLVE(accept);
+	RESOLVE(accept4);
+	RESOLVE(close);
+	RESOLVE(dup2);
+	RESOLVE(dup3);
+	RESOLVE(close_range);
+	RESOLVE(dup);
+	RESOLVE(listen);
+	RESOLVE(fcntl);
+	RESOLVE(fcntl64);
+	RESOLVE(ioctl);
+	RESOLVE(getaddrinfo);
+	RESOLVE(gethostbyname);
+	RESOLVE(gethostbyname2);
+	RESOLVE(gethostbyname_r);
+	RESOLVE(gethostbyname2_r);
+}
+
+static void identify_process(void)
+{
+	if (prctl(PR_GET_NAME, cr_self.comm) != 0)
+		strcpy(cr_self.comm, "?");
+	cr_self.comm[sizeof cr_self.comm - 1] = '\0';
+	ssize_t n = readlink("/proc/self/exe", cr_self.exe, sizeof cr_self.exe - 1);
+	cr_self.exe[n > 0 ? n : 0] = '\0';
+}
+
+static void load_rules(void)
+{
+	const char *path = secure_getenv("CONNREFUSE_CONFIG");
+	struct cr_ruleset *rs = NULL;
+	if (path && *path) {
+		char err[1024], msg[1200];
+		rs = cr_config_load(path, err, sizeof err);
+		if (!rs) {
+			const char *strict = secure_getenv("CONNREFUSE_STRICT");
+			bool is_strict = strict && strcmp(strict, "1") == 0;
+			struct cr_ruleset *defaults = cr_ruleset_new_empty();
+			snprintf(msg, sizeof msg, "config error: %s; %s", err,
+				 is_strict ? "CONNREFUSE_STRICT=1, so the program stops (exit 78)"
+					   : "running with no rules (audit only); check it with: connrefuse check FILE");
+			if (defaults)
+				cr_log_message(&defaults->log, LOG_ERR, true, msg);
+			cr_ruleset_free(defaults);
+			if (is_strict)
+				_exit(EX_CONFIG);
+		}
+	}
+	if (!rs)
+		rs = cr_ruleset_new_empty();
+	cr_current_start(rs, path && *path ? path : NULL, cr_self.comm, cr_self.exe);
+}
+
+static void init(void)
+{
+	in_init = 1;
+	int saved = errno;
+	set_fallbacks();
+	resolve_all();
+	identify_process();
+	load_rules();
+	pthread_atfork(NULL, NULL, cr_current_after_fork);
+	errno = saved;
+	in_init = 0;
+}
+
+void cr_preload_init(void)
+{
+	/* A connect made while we initialise (by dlsym's own machinery, say)
+	 * goes straight to the kernel rather than wait on ourselves. */
+	if (in_init) {
+		if (!cr_real.connect)
+			set_fallbacks();
+		return;
+	}
+	pthread_once(&init_once, init);
+}
+
+__attribute__((constructor)) static void cr_constructor(void)
+{
+	cr_preload_init();
+}
+
+__attribute__((destructor)) static void cr_destructor(void)
+{
+	struct cr_reader reader;
+	const struct cr_ruleset *rs = cr_current_enter(&reader);
+	if (rs) {
+		int saved = errno;
+		cr_log_summary(&rs->log, &cr_self_log, cr_self.comm);
+		errno = saved;
+	}
+	cr_current_leave(&reader);
+}

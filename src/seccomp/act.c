@@ -1,0 +1,154 @@
+/* Answering a trapped call: letting it continue, or making its outcome
+ * on the program's own socket (a duplicate taken with pidfd_getfd), and
+ * logging it as the library does. */
+#define _GNU_SOURCE
+#include "seccomp.h"
+#include "engine/clock.h"
+#include "engine/outcome.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont)
+{
+	struct seccomp_notif_resp resp = { .id = id, .val = val, .error = err ? -err : 0,
+					   .flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0 };
+	if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
+		/* ENOENT: the call was interrupted (a signal) or the process is gone */
+	}
+}
+
+/* Logs an outcome as the library does (a dry run reports the real outcome,
+ * marked, at level failures). */
+static void log_call(struct cr_sv *sv, struct cr_call *c, int err, bool simulated)
+{
+	struct cr_attempt a = { .rule = c->rule, .action = c->v.action, .dry_run = cr_verdict_dry_run(&c->v),
+				.level = c->v.level, .pid = c->pid, .comm = c->comm, .dest = &c->dest };
+	if (!cr_outcome_wanted(&a, err, simulated))
+		return;
+	if (!c->sotype && c->dup >= 0) /* for the line's proto */
+		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
+	a.sotype = c->sotype;
+	cr_outcome_write(&c->gen->rs->log, &sv->log, &a, err, simulated);
+}
+
+/* The outcome of a pass under audit, learnt after the connect (e is its
+ * entry; p its process, whose pid and comm the line carries; dup our
+ * duplicate of the socket). */
+static void log_later(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup, int err)
+{
+	struct cr_call c = { .dup = dup, .sotype = e->sotype, .dest = e->dest, .pid = p->tgid, .v = e->v, .gen = sv->current };
+	memcpy(c.comm, p->comm, sizeof c.comm);
+	memcpy(c.rule, e->rule, sizeof c.rule);
+	log_call(sv, &c, err, false);
+}
+
+/* After a question on a socket with an entry (SO_ERROR, a second connect)
+ * was answered: an outcome not there yet keeps the entry for the next
+ * question (which waits on the state lock till then); one that is there is
+ * logged, for a pass under audit. */
+void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup,
+			  bool settled, int err)
+{
+	if (!settled)
+		cr_later_keep(e);
+	else if (!e->err)
+		log_later(sv, e, p, dup, err);
+}
+
+/* Makes the simulated failure on the program's socket and answers. */
+static void act_simulate(struct cr_sv *sv, struct cr_call *c)
+{
+	int err = c->v.err;
+	if (cr_sink_needed(&c->dest, c->sotype, err)) {
+		/* The kernel refuses the socket itself: its state, and what a
+		 * non-blocking program sees next (POLLERR, SO_ERROR), are real. */
+		struct sockaddr_storage sink;
+		socklen_t slen = cr_sink_address(&c->dest, c->sa.ss_family, &sink);
+		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : cr_sink_errno(errno, err);
+		if (kerr == EINPROGRESS && err != ECONNREFUSED)
+			cr_later_put(c, err);
+		cr_sv_respond(sv, c->id, rc, kerr, false);
+		log_call(sv, c, kerr == EINPROGRESS ? err : kerr, kerr == err || kerr == EINPROGRESS);
+		return;
+	}
+	/* Unix and datagram sockets, and the errnos connect() itself returns,
+	 * fail at once in the kernel too. */
+	cr_sv_respond(sv, c->id, -1, err, false);
+	log_call(sv, c, err, true);
+}
+
+/* A call that passes, under audit: the supervisor makes the connect itself,
+ * on the program's socket, to learn and log its outcome. On a non-blocking
+ * socket the outcome comes later, where the program asks for it (SO_ERROR,
+ * trapped, or a second connect). Otherwise the call continues unseen. */
+static void act_pass(struct cr_sv *sv, struct cr_call *c)
+{
+	bool audit = c->v.level >= CR_LEVEL_FAILURES;
+	if (!audit || (c->nonblock && !sv->so_error_trapped) || c->nr != __NR_connect || c->dup < 0) {
+		cr_sv_respond(sv, c->id, 0, 0, true);
+		return;
+	}
+	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
+	if (err == EINPROGRESS)
+		cr_later_put(c, 0); /* before the program can ask */
+	cr_sv_respond(sv, c->id, rc, err, false);
+	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
+		log_call(sv, c, err, false);
+}
+
+void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
+{
+	if (c->v.delay_ms)
+		cr_sleep_ms(c->v.delay_ms);
+	if (c->v.simulate && c->dup >= 0) {
+		act_simulate(sv, c);
+	} else if (c->v.simulate) {
+		/* The socket could not be reached (pidfd_getfd refused): fail
+		 * the call at once, as on a blocking socket. */
+		cr_sv_respond(sv, c->id, -1, c->v.err, false);
+		log_call(sv, c, c->v.err, true);
+	} else {
+		act_pass(sv, c);
+	}
+}
+
+/* getsockopt(SO_ERROR) on a socket the supervisor keeps an entry for: the
+ * supervisor reads (and so clears) the error on its duplicate and gives it
+ * to the program, the simulated errno in place of the kernel's refusal; a
+ * pass under audit has its outcome logged, once it has one. */
+void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, double now)
+{
+	uint64_t id = req->id;
+	struct cr_proc *p = cr_later_any() ? cr_sv_proc_of(sv, req->pid, now) : NULL;
+	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
+	struct cr_later e;
+	bool held = dup >= 0 && cr_later_take(p->tgid, dup, &e);
+	socklen_t olen = 0;
+	if (!held || !cr_sv_read_memory(p, req->pid, req->data.args[4], &olen, sizeof olen) || olen < sizeof(int)) {
+		if (dup >= 0)
+			close(dup);
+		cr_sv_respond(sv, id, 0, 0, true);
+		return;
+	}
+	int so = 0;
+	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
+	if (so == ECONNREFUSED && e.err)
+		so = e.err;
+	/* Neither failed nor connected: still under way, asked too early. */
+	struct sockaddr_storage peer;
+	bool settled = so || (!e.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0);
+	olen = sizeof so;
+	struct iovec local[2] = { { &so, sizeof so }, { &olen, sizeof olen } },
+		     remote[2] = { { (void *)(uintptr_t)req->data.args[3], sizeof so },
+				   { (void *)(uintptr_t)req->data.args[4], sizeof olen } };
+	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
+		       process_vm_writev(req->pid, local, 2, remote, 2, 0) == (ssize_t)(sizeof so + sizeof olen);
+	cr_sv_respond(sv, id, 0, 0, !written);
+	cr_sv_later_answered(sv, &e, p, dup, settled, so);
+	close(dup);
+}

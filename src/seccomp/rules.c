@@ -1,0 +1,77 @@
+/* The rules in force under run --seccomp, by generation: a reload makes a
+ * new one; an older one is freed once no call is acted on under it and no
+ * process counts against it. */
+#include "seccomp.h"
+#include "engine/clock.h"
+#include "engine/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void cr_generation_release(struct cr_generation *g)
+{
+	atomic_fetch_sub(&g->refs, 1);
+}
+
+/* Frees the older generations that no call and no process uses any more. */
+static void collect(struct cr_sv *sv)
+{
+	struct cr_generation **p = &sv->current->older;
+	while (*p) {
+		struct cr_generation *g = *p;
+		if (atomic_load(&g->refs) > 0 || cr_sv_uses_generation(sv, g)) {
+			p = &g->older;
+		} else {
+			*p = g->older;
+			cr_ruleset_free(g->rs);
+			free(g);
+		}
+	}
+}
+
+static struct cr_generation *generation_new(struct cr_ruleset *rs, struct cr_generation *older)
+{
+	struct cr_generation *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->rs = rs;
+	atomic_init(&g->refs, 1);
+	g->older = older;
+	return g;
+}
+
+int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t errsize)
+{
+	sv->config = config;
+	struct cr_ruleset *rs = config ? cr_config_load(config, err, errsize) : cr_ruleset_new_empty();
+	if (!rs)
+		return -1;
+	if (!(sv->current = generation_new(rs, NULL))) {
+		cr_ruleset_free(rs);
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	cr_watch_start(&sv->watch, config);
+	sv->next_look = cr_monotonic_now() + 1;
+	return 0;
+}
+
+void cr_sv_maybe_reload(struct cr_sv *sv, double now)
+{
+	if (!sv->config || now < sv->next_look)
+		return;
+	sv->next_look = now + 1;
+	if (!cr_watch_changed(&sv->watch))
+		return;
+	struct cr_ruleset *rs = cr_reload(&sv->watch, &sv->current->rs->log);
+	if (!rs)
+		return;
+	struct cr_generation *g = generation_new(rs, sv->current);
+	if (!g) {
+		cr_ruleset_free(rs);
+		return;
+	}
+	cr_generation_release(sv->current);
+	sv->current = g;
+	collect(sv);
+}

@@ -1,0 +1,150 @@
+/* Inside the supervisor of run --seccomp (supervise.h): the state one run
+ * keeps, passed to every part as `sv`, and what the parts offer each other.
+ *
+ *   filter.c   the filter, installed in the child before it runs the program
+ *   procs.c    the processes and threads seen, each with its rule counters;
+ *              reading their memory
+ *   rules.c    the rules in force, by generation, and their reload
+ *   later.c    connects whose outcome the program learns later (SO_ERROR,
+ *              a second connect)
+ *   act.c      answering a call: passing it, or failing it on the
+ *              program's own socket
+ *   serve.c    deciding each trapped call, the threads, cr_supervise */
+#ifndef CR_SECCOMP_H
+#define CR_SECCOMP_H
+
+#include "engine/decide.h"
+#include "engine/logsink.h"
+#include "engine/reload.h"
+#include "engine/rules.h"
+
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* The rule set in force (reloaded when the file changes), with a count of
+ * the calls still being acted on under it. */
+struct cr_generation {
+	struct cr_ruleset *rs;
+	atomic_int refs; /* one while current, plus one a call being acted on */
+	struct cr_generation *older;
+};
+
+struct cr_proc {
+	pid_t tgid;
+	char exe[256];       /* another program (exec) is another process */
+	char comm[16];
+	struct cr_generation *gen;
+	struct cr_rule_state *states;
+	int pidfd;
+	int memfd;           /* its /proc/PID/mem, opened at the first read */
+	uint8_t image[16];   /* its program image's AT_RANDOM bytes: new at each exec */
+	bool exec_pending;   /* an exec was trapped: did it happen? */
+	unsigned long last_used;
+};
+
+#define CR_MAX_PROCS 1024
+
+/* Which process a thread belongs to, read from /proc once and then trusted
+ * for a second (an exec, which the filter reports, forgets it at once). */
+struct cr_thread {
+	pid_t tid;
+	uint16_t proc;
+	double checked;
+};
+#define CR_MAX_THREADS 4096 /* a power of two */
+
+struct cr_sv {
+	int listener;
+	struct seccomp_notif_sizes sizes;
+	bool so_error_trapped;          /* the filter hands getsockopt(SO_ERROR) over */
+	/* the rules (rules.c) */
+	const char *config;             /* NULL: no file, audit only */
+	struct cr_watch watch;
+	struct cr_generation *current;  /* newest first, linked to older ones */
+	double next_look;
+	struct cr_log_state log;
+	/* the processes (procs.c) */
+	struct cr_proc procs[CR_MAX_PROCS];
+	struct cr_thread threads[CR_MAX_THREADS];
+	unsigned long clock;
+	/* the threads serving (serve.c) */
+	pthread_mutex_t state_lock;     /* deciding: processes, rules, reload */
+	pthread_mutex_t count_lock;
+	pthread_cond_t none_left;
+	unsigned threads_alive, threads_receiving; /* under count_lock */
+	atomic_bool serving_done;
+};
+
+/* One trapped call, from its decision to its answer. */
+struct cr_call {
+	uint64_t id;
+	int nr;
+	int fd;              /* the program's descriptor number */
+	int dup;             /* our duplicate of its socket, or -1 */
+	int sotype, domain;
+	bool nonblock;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct cr_dest dest;
+	pid_t pid;
+	char comm[16];
+	struct cr_verdict v;
+	char rule[128];      /* the deciding rule's name ("" for none) */
+	struct cr_generation *gen;
+};
+
+/* A connect whose outcome the program learns later (later.c). */
+struct cr_later {
+	pid_t tgid;
+	ino_t ino;
+	int err;             /* the simulated errno; 0: a pass under audit */
+	unsigned long seq;   /* the order kept in */
+	struct cr_dest dest;
+	/* for the audit's line */
+	int sotype;
+	struct cr_verdict v;
+	char rule[128];
+};
+
+/* filter.c */
+/* In the child: installs the filter (trapping SO_ERROR or not), hands the
+ * listener to the parent over sock, runs the program. Never returns. */
+void cr_sv_child(int sock, char **prog, bool trap_so_error) __attribute__((noreturn));
+/* In the parent: the listener, or -1 with what the child wrote in msg. */
+int cr_sv_recv_listener(int sock, char *msg, size_t size);
+
+/* rules.c */
+int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t errsize);
+/* At most once a second: a changed file becomes the new generation. */
+void cr_sv_maybe_reload(struct cr_sv *sv, double now);
+void cr_generation_release(struct cr_generation *g);
+
+/* procs.c */
+/* The process a trapped thread belongs to, on the current generation. */
+struct cr_proc *cr_sv_proc_of(struct cr_sv *sv, pid_t tid, double now);
+/* An exec is under way in tid's process. */
+void cr_sv_forget_process_of(struct cr_sv *sv, pid_t tid);
+bool cr_sv_uses_generation(const struct cr_sv *sv, const struct cr_generation *g);
+bool cr_sv_read_memory(struct cr_proc *p, pid_t tid, uint64_t addr, void *buf, size_t len);
+
+/* later.c */
+bool cr_later_any(void);
+void cr_later_keep(const struct cr_later *e);
+void cr_later_put(const struct cr_call *c, int err);
+/* Takes the entry of (tgid, socket) into *out, if there is one. */
+bool cr_later_take(pid_t tgid, int dup, struct cr_later *out);
+
+/* act.c */
+void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont);
+void cr_sv_act(struct cr_sv *sv, struct cr_call *c);
+void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup,
+			  bool settled, int err);
+/* getsockopt(SO_ERROR) on a socket with an entry. */
+void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
+
+#endif
