@@ -242,6 +242,19 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	return ret;
 }
 
+/* A connect under the rule set rs: the same attempt again, or a new one. */
+static ssize_t attempt_under(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
+			     socklen_t len, const struct cr_dest *dest)
+{
+	struct cr_fd_view fv = cr_fd_look(op->fd);
+	struct cr_pending p;
+	if (fv.pending && cr_fd_pending_peek(op->fd, &p) && cr_pending_same_dest(&p, dest))
+		return same_attempt(rs, op, sa, len, &p);
+	if (fv.pending)
+		cr_fd_pending_clear(op->fd); /* another destination: a new attempt */
+	return decide_and_call(rs, op, sa, len, dest, fv.sock);
+}
+
 static ssize_t attempt(const struct cr_op *op, const struct sockaddr *sa, socklen_t len)
 {
 	cr_preload_init();
@@ -252,15 +265,9 @@ static ssize_t attempt(const struct cr_op *op, const struct sockaddr *sa, sockle
 	cr_current_poll();
 	struct cr_reader reader __attribute__((cleanup(cr_current_leave_scope)));
 	const struct cr_ruleset *rs = cr_current_enter(&reader);
-	if (!rs) /* only while the library itself initialises */
-		return op_call(op, sa, len);
-	struct cr_fd_view fv = cr_fd_look(op->fd);
-	struct cr_pending p;
-	if (fv.pending && cr_fd_pending_peek(op->fd, &p) && cr_pending_same_dest(&p, &dest))
-		return same_attempt(rs, op, sa, len, &p);
-	if (fv.pending)
-		cr_fd_pending_clear(op->fd); /* another destination: a new attempt */
-	return decide_and_call(rs, op, sa, len, &dest, fv.sock);
+	/* No rule set only while the library itself initialises. */
+	ssize_t ret = rs ? attempt_under(rs, op, sa, len, &dest) : op_call(op, sa, len);
+	return ret;
 }
 
 CR_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
