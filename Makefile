@@ -35,7 +35,7 @@ ENGINE := $(BUILD)/libcrengine.a
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/fault_alloc
 
 .PHONY: all deps test-deps demo check golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
@@ -89,6 +89,18 @@ $(BUILD)/tests/earlymain: tests/integration/early/earlymain.c $(BUILD)/tests/lib
 $(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
+# The allocation-failure build (t_fault_alloc): the engine and the rule set
+# in force with tests/fault/alloc_fail.h forced in, and its driver.
+FAULT_OBJ := $(patsubst src/%.c,$(BUILD)/fault-obj/%.o,$(call layer_src,engine) src/preload/current.c)
+
+$(BUILD)/fault-obj/%.o: src/%.c tests/fault/alloc_fail.h Makefile | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -include tests/fault/alloc_fail.h -c $< -o $@
+
+$(BUILD)/tests/fault_alloc: tests/fault/fault_alloc.c $(FAULT_OBJ) | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(FAULT_OBJ) $(PKG_LIBS) -lm -lpthread
 
 demo: all
 	@tests/tools/ensure-packages $(DEMO_PACKAGES)

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "config_impl.h"
 #include "bigmem.h"
+#include "config_file.h"
 #include "clock.h"
 #include "index.h"
 
@@ -313,29 +314,13 @@ static struct cr_ruleset *load(config_t *cfg, int ok, const char *name, char *er
 
 struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 {
-	config_t cfg;
-	config_init(&cfg);
-	/* Relative @include paths are taken from the including file's folder. */
-	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash) {
-		*slash = '\0';
-		config_set_include_dir(&cfg, *dir ? dir : "/");
-	}
-	/* Opened here, close-on-exec: a reload can run while another thread of
-	 * the program forks and execs. (Files it @includes libconfig opens.) */
-	FILE *in = fopen(path, "re");
-	int saved = errno;
-	free(dir);
-	if (!in) {
-		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(saved));
-		config_destroy(&cfg);
+	size_t len;
+	char *text = cr_config_read_file(path, &len, err, errsize);
+	if (!text)
 		return NULL;
-	}
-	int ok = config_read(&cfg, in);
-	saved = errno;
-	fclose(in);
-	errno = saved;
-	return load(&cfg, ok, path, err, errsize);
+	struct cr_ruleset *rs = cr_config_load_string(text, path, err, errsize);
+	free(text);
+	return rs;
 }
 
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)

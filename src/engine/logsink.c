@@ -25,9 +25,14 @@
 /* ---- sinks: raw system calls, so that nothing we call is interposed (by us
  * or another preload) and no cancellation point is reached ---- */
 
+/* One write; a signal before anything was written is tried again, a few
+ * times (never a wait). */
 static long sys_write_all(int fd, const char *s, size_t n)
 {
-	long w = syscall(SYS_write, fd, s, n);
+	long w = -1;
+	for (int tries = 0; tries < 3; tries++)
+		if ((w = syscall(SYS_write, fd, s, n)) >= 0 || errno != EINTR)
+			break;
 	return w;
 }
 
@@ -80,7 +85,9 @@ static bool send_syslog(const struct cr_log_conf *lc, int severity, const char *
 	return rc >= 0 || (err != EAGAIN && err != ENOBUFS);
 }
 
-static void send_file(const char *path, const char *line, size_t len)
+/* False when the line could not be written (a read-only or full file
+ * system, no descriptor left, ...). */
+static bool send_file(const char *path, const char *line, size_t len)
 {
 	char msg[CR_LOG_LINE_MAX + 1];
 	if (len > CR_LOG_LINE_MAX)
@@ -89,30 +96,34 @@ static void send_file(const char *path, const char *line, size_t len)
 	msg[len] = '\n';
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
 	if (fd < 0)
-		return;
-	sys_write_all(fd, msg, len + 1);
+		return false;
+	bool ok = sys_write_all(fd, msg, len + 1) == (long)(len + 1);
 	close_fd(fd);
+	return ok;
 }
 
-static void send_stderr(const struct cr_log_conf *lc, const char *line, size_t len)
+static bool send_stderr(const struct cr_log_conf *lc, const char *line, size_t len)
 {
 	char msg[CR_LOG_LINE_MAX + 64];
 	int n = snprintf(msg, sizeof msg, "%s: %.*s\n", lc->ident, (int)len, line);
-	if (n > 0)
-		sys_write_all(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+	if (n <= 0)
+		return false;
+	size_t total = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+	return sys_write_all(2, msg, total) == (long)total;
 }
 
 /* One line to every sink, on behalf of process pid (the supervisor of
- * run --seccomp logs for others). Returns false if syslog dropped it. */
+ * run --seccomp logs for others). Returns false if a sink could not take
+ * it: the line is counted as dropped. */
 static bool emit(const struct cr_log_conf *lc, int severity, const char *line, size_t len, pid_t pid)
 {
 	bool ok = true;
 	if (lc->syslog)
 		ok = send_syslog(lc, severity, line, len, pid);
 	if (lc->to_stderr)
-		send_stderr(lc, line, len);
+		ok &= send_stderr(lc, line, len);
 	if (lc->file)
-		send_file(lc->file, line, len);
+		ok &= send_file(lc->file, line, len);
 	return ok;
 }
 

@@ -114,6 +114,18 @@ static void reload(void)
 	swap_in(fresh);
 }
 
+void cr_current_reload_now(void)
+{
+	if (!watch.path || atomic_flag_test_and_set(&reloading))
+		return; /* another thread is at it */
+	int saved = errno;
+	collect();
+	reload();
+	collect();
+	errno = saved;
+	atomic_flag_clear(&reloading);
+}
+
 void cr_current_poll(void)
 {
 	long now = coarse_now(), next = atomic_load_explicit(&next_look, memory_order_relaxed);
@@ -121,14 +133,7 @@ void cr_current_poll(void)
 		return;
 	if (!atomic_compare_exchange_strong(&next_look, &next, now + 1))
 		return; /* another thread looks this time */
-	if (atomic_flag_test_and_set(&reloading))
-		return;
-	int saved = errno;
-	collect();
-	reload();
-	collect();
-	errno = saved;
-	atomic_flag_clear(&reloading);
+	cr_current_reload_now();
 }
 
 void cr_current_after_fork(void)

@@ -30,6 +30,9 @@ static inline void cr_current_leave_scope(struct cr_reader *r)
 /* On a connect, before entering: reloads if a second has passed since the
  * last look and the file changed. Returns quickly otherwise. */
 void cr_current_poll(void);
+/* The same now, whatever the time: the file is looked at, and loaded if it
+ * changed. */
+void cr_current_reload_now(void);
 /* For the child of a fork: no other thread exists, so no reader either. */
 void cr_current_after_fork(void);
 

@@ -1,0 +1,189 @@
+/* Reading a rules file inside someone else's program: look before opening,
+ * open nothing but a regular file, bounded, that no other user can write,
+ * and hand libconfig text in memory, never a path or a descriptor (its
+ * scanner calls exit() on a read error and blocks on a FIFO). */
+#define _GNU_SOURCE
+#include "config_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "is a directory";
+	case S_IFIFO: return "is a FIFO, not a regular file";
+	case S_IFCHR: return "is a character device, not a regular file";
+	case S_IFBLK: return "is a block device, not a regular file";
+	case S_IFSOCK: return "is a socket, not a regular file";
+	default: return "is not a regular file";
+	}
+}
+
+/* Why st (a file, or the directory holding one) lets a user other than root
+ * or this process's effective user change the rules; NULL if it does not.
+ * A group- or world-writable directory is safe when sticky (/tmp): others
+ * can add files there, not replace this one. */
+static const char *untrusted(const struct stat *st, bool dir, char *buf, size_t size)
+{
+	uid_t euid = geteuid();
+	if (st->st_uid != 0 && st->st_uid != euid) {
+		snprintf(buf, size, "is owned by uid %u, neither root nor this process's user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)euid);
+		return buf;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX)))
+		return st->st_mode & S_IWOTH ? "is writable by every user" : "is writable by its group";
+	return NULL;
+}
+
+/* The directory that holds path, checked as untrusted() checks a file. */
+static int check_folder(const char *path, const char *shown, char *err, size_t errsize)
+{
+	char copy[PATH_MAX], why[160];
+	snprintf(copy, sizeof copy, "%s", path);
+	const char *dir = dirname(copy);
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return 0; /* the file was found through it: stat of the file said so */
+	const char *bad = untrusted(&st, true, why, sizeof why);
+	if (!bad)
+		return 0;
+	snprintf(err, errsize, "%s: not used: its folder %s %s; another user could change the rules "
+		 "(make it writable by root or its owner only)", shown, dir, bad);
+	return -1;
+}
+
+/* The file and the folders it is found through. */
+static int check_trust(const char *path, const struct stat *st, char *err, size_t errsize)
+{
+	char why[160];
+	const char *bad = untrusted(st, false, why, sizeof why);
+	if (bad) {
+		snprintf(err, errsize, "%s: not used: the file %s; another user could change the rules "
+			 "(chmod go-w, or chown it to root)", path, bad);
+		return -1;
+	}
+	if (check_folder(path, path, err, errsize) != 0)
+		return -1;
+	/* Through a symlink (a Kubernetes ConfigMap's ..data), the folder of
+	 * the file itself counts too. */
+	struct stat lst;
+	char real[PATH_MAX];
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+		return check_folder(real, path, err, errsize);
+	return 0;
+}
+
+/* Reads all of fd (size bytes, as fstat said) into a new buffer. */
+static char *read_all(int fd, size_t size, const char *path, char *err, size_t errsize)
+{
+	char *text = malloc(size + 2);
+	if (!text) {
+		snprintf(err, errsize, "%s: out of memory (%zu bytes)", path, size);
+		return NULL;
+	}
+	size_t got = 0;
+	for (int interrupted = 0;;) {
+		/* One byte more than expected: a file that grew is seen. */
+		ssize_t n = read(fd, text + got, size + 1 - got);
+		if (n < 0 && errno == EINTR && ++interrupted < 8)
+			continue; /* a signal: again, a few times, never for long */
+		if (n < 0) {
+			snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
+			free(text);
+			return NULL;
+		}
+		got += (size_t)n;
+		if (n == 0 || got == size + 1)
+			break;
+	}
+	if (got != size) {
+		snprintf(err, errsize, "%s: the file changed while it was read (%zu bytes expected, %s); "
+			 "replace it by renaming a new file over it", path, size, got > size ? "more found" : "fewer found");
+		free(text);
+		return NULL;
+	}
+	text[got] = '\0';
+	return text;
+}
+
+/* What libconfig must never see: a NUL byte (the text would end there
+ * silently) and @include (it would open another path itself). */
+static int check_text(const char *text, size_t len, const char *path, char *err, size_t errsize)
+{
+	if (memchr(text, '\0', len)) {
+		snprintf(err, errsize, "%s: the file holds a NUL byte: it is not a text file", path);
+		return -1;
+	}
+	unsigned line = 1;
+	for (const char *p = text; *p; line++) {
+		const char *q = p + strspn(p, " \t");
+		if (strncmp(q, "@include", 8) == 0) {
+			snprintf(err, errsize, "%s:%u: @include is not supported: put every rule in the one file", path, line);
+			return -1;
+		}
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+char *cr_config_read_file(const char *path, size_t *len, char *err, size_t errsize)
+{
+	struct stat st, fst;
+	if (!*path) {
+		snprintf(err, errsize, "(empty path): no file named; set CONNREFUSE_CONFIG to a rules file");
+		return NULL;
+	}
+	if (stat(path, &st) != 0) {
+		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsize, "%s: %s", path, file_kind(st.st_mode));
+		return NULL;
+	}
+	if ((unsigned long long)st.st_size > CR_CONFIG_MAX_BYTES) {
+		snprintf(err, errsize, "%s: is larger than %u MiB (%lld bytes): compile it, or split the rules",
+			 path, CR_CONFIG_MAX_BYTES >> 20, (long long)st.st_size);
+		return NULL;
+	}
+	if (check_trust(path, &st, err, errsize) != 0)
+		return NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &fst) != 0) {
+		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		snprintf(err, errsize, "%s: the file was replaced while it was opened; replace it by renaming a new file over it",
+			 path);
+		close(fd);
+		return NULL;
+	}
+	char *text = read_all(fd, (size_t)fst.st_size, path, err, errsize);
+	close(fd);
+	if (text && check_text(text, (size_t)fst.st_size, path, err, errsize) != 0) {
+		free(text);
+		return NULL;
+	}
+	if (text)
+		*len = (size_t)fst.st_size;
+	return text;
+}
