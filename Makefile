@@ -55,6 +55,17 @@ $(BUILD)/obj/%.o: src/%.c Makefile | deps
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
 
+# The command has the library's installed folder built in (CR_LIBDIR): a
+# build for another PREFIX rebuilds what holds it.
+$(BUILD)/prefix.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+$(BUILD)/obj/cli/run.o: $(BUILD)/prefix.stamp
+
+.PHONY: FORCE
+FORCE:
+
 $(ENGINE): $(ENGINE_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^

@@ -10,9 +10,10 @@
 /* Exit statuses of the tool's own failures, as env(1) and timeout(1) use them. */
 enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
-/* "connrefuse: message" and the usage, on stderr; returns 2. */
-int cr_usage_error(const char *fmt, const char *arg);
-/* The help of a command (NULL: all); returns 0. */
+/* "connrefuse: message" and the usage of cmd (NULL: of all), on stderr;
+ * returns 2, or 125 for run (its own errors, as env(1)'s). */
+int cr_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* The help of a command (NULL: all); returns 0, or 2 for an unknown one. */
 int cr_help(const char *topic);
 
 /* DST[:PORT] as run --refuse and match take it. */

@@ -1,6 +1,10 @@
 /* connrefuse decode CODE...: errno values and Winsock codes explained. */
 #include "cli.h"
 #include "connrefuse.h"
+#include "engine/errtab.h"
+#include "engine/suggest.h"
+
+#include <ctype.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -75,16 +79,34 @@ static void print_text(const struct connrefuse_error *e, bool first)
 		printf("  related:     %s\n", e->related);
 }
 
+static const char *errno_name_at(size_t i, const void *arg)
+{
+	(void)arg;
+	return i < cr_errno_nrows ? cr_errno_rows[i].name : cr_wsa_rows[i - cr_errno_nrows].name;
+}
+
+/* The errno or Winsock name nearest to a word that is none (a typo). */
+static const char *nearest_name(const char *word)
+{
+	if (!isalpha((unsigned char)word[0]))
+		return NULL;
+	return cr_suggest(word, cr_errno_nrows + cr_wsa_nrows, errno_name_at, NULL);
+}
+
 int cr_cmd_decode(int argc, char **argv)
 {
 	bool json = false;
-	int rc = 0, printed = 0;
+	int rc = 0, printed = 0, codes = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return cr_help("decode");
+		else
+			codes++;
 	}
+	if (!codes)
+		return cr_usage_error("decode", "%s", "decode needs at least one CODE");
 	if (json)
 		printf("[");
 	for (int i = 1; i < argc; i++) {
@@ -92,7 +114,9 @@ int cr_cmd_decode(int argc, char **argv)
 			continue;
 		struct connrefuse_error e;
 		if (connrefuse_decode(argv[i], &e) != 0) {
-			fprintf(stderr, "connrefuse: %s is neither an errno of this system nor a Winsock code (10004-11031)\n", argv[i]);
+			const char *near = nearest_name(argv[i]);
+			fprintf(stderr, "connrefuse: %s is neither an errno of this system nor a Winsock code (10004-11031)%s%s%s\n",
+				argv[i], near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 			rc = 1;
 			continue;
 		}
@@ -103,7 +127,5 @@ int cr_cmd_decode(int argc, char **argv)
 	}
 	if (json)
 		printf("]\n");
-	if (!printed && rc == 0)
-		return cr_usage_error("%s", "decode needs at least one CODE");
 	return rc;
 }

@@ -10,7 +10,7 @@
 static const char usage_text[] =
 	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
-	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME]\n"
+	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
 	"       connrefuse report [--json] [LOGFILE|-]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
@@ -32,18 +32,25 @@ static const char *const help_texts[][2] = {
 	  "  --fail ERRNO=DST[:PORT]  fail them with ERRNO (ETIMEDOUT, EHOSTUNREACH, ...)\n"
 	  "  --log-stderr           also write each log line to PROGRAM's stderr\n"
 	  "  --seccomp              supervise through seccomp instead of preloading: covers static\n"
-	  "                         binaries and raw system calls (Go); see the README\n" },
+	  "                         binaries and raw system calls (Go); see man connrefuse\n" },
 	{ "check",
 	  "connrefuse check FILE\n"
 	  "\n"
 	  "Validates FILE and prints the rule set as understood, as a config file.\n"
 	  "On an error prints FILE:LINE: problem and exits 1.\n" },
 	{ "match",
-	  "connrefuse match FILE DST[:PORT] [--proto tcp|udp|unix] [--process NAME] [--host NAME]\n"
+	  "connrefuse match FILE DST[:PORT] [--proto tcp|udp|unix] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	  "\n"
-	  "Says which rule of FILE would decide a connect to DST, whether its schedule\n"
-	  "would let it fire on its next attempt, and what it would do. DST may be a\n"
-	  "host name: it then stands for an address the process resolved from it.\n" },
+	  "Says which rule of FILE would decide a connect to DST, and why each rule\n"
+	  "before it does not (no match; a schedule that does not fire, and which).\n"
+	  "DST is written as run --refuse takes it: 10.1.2.3:5432, [::1]:443,\n"
+	  "/run/x.sock, @abstract. A host name is not resolved: the rules on names\n"
+	  "are asked, the address rules are not; give the address the program would\n"
+	  "connect to, and the name it resolved with --host NAME.\n"
+	  "\n"
+	  "  --attempt N     ask about the Nth attempt (default 1): each matching\n"
+	  "                  rule counted as on its Nth attempt\n"
+	  "  --at SECONDS    ask at that time since the rules were loaded (default 0)\n" },
 	{ "decode",
 	  "connrefuse decode [--json] CODE...\n"
 	  "\n"
@@ -59,22 +66,38 @@ static const char *const help_texts[][2] = {
 	  "or a busy syslog dropped.\n" },
 };
 
-int cr_usage_error(const char *fmt, const char *arg)
+static const char *help_of(const char *cmd)
+{
+	for (unsigned i = 0; cmd && i < sizeof help_texts / sizeof help_texts[0]; i++)
+		if (strcmp(help_texts[i][0], cmd) == 0)
+			return help_texts[i][1];
+	return NULL;
+}
+
+int cr_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "connrefuse: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
-	return 2;
+	const char *help = help_of(cmd);
+	if (help) /* that command's synopsis: the first line of its help */
+		fprintf(stderr, "\nusage: %.*s\n(connrefuse --help %s tells more)\n", (int)strcspn(help, "\n"), help, cmd);
+	else
+		fprintf(stderr, "\n%s", usage_text);
+	return cmd && strcmp(cmd, "run") == 0 ? EXIT_TOOL : 2;
 }
 
 int cr_help(const char *topic)
 {
-	if (topic)
-		for (unsigned i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++)
-			if (strcmp(help_texts[i][0], topic) == 0) {
-				fputs(help_texts[i][1], stdout);
-				return 0;
-			}
+	const char *help = help_of(topic);
+	if (help) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (topic) {
+		fprintf(stderr, "connrefuse: --help %s: unknown command (the commands: run, check, match, decode, report)\n",
+			topic);
+		return 2;
+	}
 	printf("connrefuse %s: make chosen connect() calls fail as the kernel would, and log\n"
 	       "every refusal with its error decoded.\n\n%s\n"
 	       "connrefuse --help COMMAND tells more; man connrefuse, man connrefuse.cfg.\n",
@@ -85,7 +108,7 @@ int cr_help(const char *topic)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cr_usage_error("%s", "no command given");
+		return cr_usage_error(NULL, "%s", "no command given");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
 		printf("connrefuse %s\n", CONNREFUSE_VERSION);
@@ -103,5 +126,5 @@ int main(int argc, char **argv)
 		return cr_cmd_decode(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cr_cmd_report(argc - 1, argv + 1);
-	return cr_usage_error("unknown command '%s'", cmd);
+	return cr_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -1,40 +1,103 @@
-/* connrefuse match FILE DST[:PORT]: which rule would decide, and why. */
+/* connrefuse match FILE DST[:PORT]: which rule would decide, and why each
+ * rule before it did not. It asks the rules as the library would on a given
+ * attempt (--attempt N: every matching rule on its Nth attempt) at a given
+ * time since the rules were loaded (--at SECONDS); it resolves nothing. */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/errtab.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+struct ask {
+	const char *text;       /* DST[:PORT] as given */
+	const char *proto, *process, *host;
+	bool host_only;         /* DST is a host name: address rules cannot be asked */
+	uint64_t attempt;
+	double at;              /* seconds since the rules were loaded */
+};
+
 /* The socket type --proto names (0 for unix); -1 for a bad name. */
-static int proto_sotype(const char *proto)
+static int proto_sotype(const char *proto, const struct cr_dest *d)
 {
-	if (!proto || strcmp(proto, "tcp") == 0)
+	if (!proto)
+		return d->family == CR_FAM_UNIX ? 0 : SOCK_STREAM;
+	if (strcmp(proto, "tcp") == 0)
 		return SOCK_STREAM;
 	if (strcmp(proto, "udp") == 0)
 		return SOCK_DGRAM;
 	return strcmp(proto, "unix") == 0 ? 0 : -1;
 }
 
-/* Each rule in order, up to the first that matches and fires. */
-static void print_walk(const struct cr_ruleset *rs, const struct cr_query *q)
+/* A rule that only names addresses: with a host name alone it cannot be asked. */
+static bool address_rule(const struct cr_rule *r)
 {
+	return r->has_dst && r->nprefixes && !r->nhosts && !r->dst_any;
+}
+
+/* Why rule r, which matches, does not fire on attempt n at t seconds. */
+static void why_not(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double t, char *buf, size_t size)
+{
+	unsigned long long a = (unsigned long long)n;
+	if (r->first && n > r->first)
+		snprintf(buf, size, "it fires on the first %llu attempts only (this is attempt %llu)",
+			 (unsigned long long)r->first, a);
+	else if (r->after && n <= r->after)
+		snprintf(buf, size, "it fires once %llu attempt%s gone by (this is attempt %llu)",
+			 (unsigned long long)r->after, r->after == 1 ? " has" : "s have", a);
+	else if (r->every && n % r->every)
+		snprintf(buf, size, "it fires on every %lluth attempt (this is attempt %llu)", (unsigned long long)r->every, a);
+	else if (r->has_window && t < r->window_start)
+		snprintf(buf, size, "not in its window: opens at %g s (asked at %g s)", r->window_start, t);
+	else if (r->has_window && t >= r->window_start + r->window_duration)
+		snprintf(buf, size, "not in its window: closed at %g s (asked at %g s)", r->window_start + r->window_duration, t);
+	else if (r->has_flap)
+		snprintf(buf, size, "flapping: up (passing) at %g s, down again at %g s", t,
+			 t - fmod(t, r->flap_up + r->flap_down) + r->flap_up + r->flap_down);
+	else
+		snprintf(buf, size, "its draw for attempt %llu is %.3f, not below probability %g%s", a,
+			 cr_draw(rs->seed, r->name_hash, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
+}
+
+/* Each rule in order, up to the first that matches and fires: that one. */
+static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct ask *a)
+{
+	int width = 12;
+	for (unsigned i = 0; i < rs->nrules; i++)
+		if ((int)strlen(rs->rules[i].name) > width)
+			width = (int)strlen(rs->rules[i].name) > 40 ? 40 : (int)strlen(rs->rules[i].name);
+	double t = q->now - (rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0);
 	for (unsigned i = 0; i < rs->nrules; i++) {
 		const struct cr_rule *r = &rs->rules[i];
-		if (!cr_rule_matches(r, q)) {
-			printf("  rule %-12s line %-4u no match\n", r->name, r->line);
+		printf("  rule %-*s line %-4u ", width, r->name, r->line);
+		if (a->host_only && address_rule(r)) {
+			printf("not asked: it matches addresses, and %s is a host name\n", a->text);
 			continue;
 		}
-		bool fires = cr_rule_fires(rs, r, 1, q->now);
-		printf("  rule %-12s line %-4u matches; %s\n", r->name, r->line,
-		       fires ? "its schedule fires on the first attempt" : "its schedule does not fire on the first attempt: skipped");
-		if (fires)
-			break;
+		if (!cr_rule_matches(r, q)) {
+			printf("no match\n");
+			continue;
+		}
+		if (cr_rule_fires(rs, r, a->attempt, q->now)) {
+			if (a->attempt == 1 && a->at == 0)
+				printf("matches; its schedule fires on the first attempt\n");
+			else
+				printf("matches; its schedule fires on attempt %llu at %g s\n", (unsigned long long)a->attempt, t);
+			return r;
+		}
+		char why[200];
+		why_not(rs, r, a->attempt, t, why, sizeof why);
+		printf("matches; does not fire: %s: skipped\n", why);
 	}
+	return NULL;
 }
 
 static void print_verdict(const struct cr_verdict *v)
@@ -52,31 +115,62 @@ static void print_verdict(const struct cr_verdict *v)
 	printf(" log=%s\n", cr_level_name(v->level));
 }
 
-static int explain(const struct cr_ruleset *rs, const char *text, const char *proto, const char *process,
-		   const char *host)
+/* What a destination as written may not say plainly: a missing port, or an
+ * IPv6 address whose last group looks like a port. */
+static void warn_form(const struct cr_target *t, const char *text)
+{
+	if (t->unix_path || t->port >= 0)
+		return;
+	const char *last = strrchr(text, ':');
+	char before[64];
+	unsigned char a6[16];
+	bool port_like = last && last != strchr(text, ':') && text[0] != '[' && last[1] &&
+			 strspn(last + 1, "0123456789") == strlen(last + 1) && atol(last + 1) <= 65535 &&
+			 (size_t)(last - text) < sizeof before;
+	if (port_like) { /* and what comes before it is an address of its own */
+		snprintf(before, sizeof before, "%.*s", (int)(last - text), text);
+		port_like = inet_pton(AF_INET6, before, a6) == 1;
+	}
+	if (port_like)
+		fprintf(stderr, "connrefuse: match: %s is read as an IPv6 address with no port; if %s is the port, write [%.*s]:%s\n",
+			text, last + 1, (int)(last - text), text, last + 1);
+	else
+		fprintf(stderr, "connrefuse: match: %s has no port: port 0 is asked; give one (1.2.3.4:443, [::1]:443)\n", text);
+}
+
+static int explain(const struct cr_ruleset *rs, struct ask *a)
 {
 	struct cr_target t;
 	struct cr_dest d;
-	if (cr_target_parse(text, &t) != 0 || cr_target_dest(&t, &d, &host) != 0)
-		return cr_usage_error("match: %s is not DST[:PORT]", text);
-	int sotype = proto_sotype(proto);
+	const char *name = NULL;
+	if (cr_target_parse(a->text, &t) != 0 || cr_target_dest(&t, &d, &name) != 0)
+		return cr_usage_error("match", "match: %s is not DST[:PORT]", a->text);
+	int sotype = proto_sotype(a->proto, &d);
 	if (sotype < 0)
-		return cr_usage_error("match: --proto %s: expected tcp, udp or unix", proto);
-	if (proto && sotype == 0 && d.family != CR_FAM_UNIX)
-		return cr_usage_error("match: --proto unix needs a /path or @name, not %s", text);
+		return cr_usage_error("match", "match: --proto %s: expected tcp, udp or unix", a->proto);
+	if (a->proto && sotype == 0 && d.family != CR_FAM_UNIX)
+		return cr_usage_error("match", "match: --proto unix needs a /path or @name, not %s", a->text);
+	if (!name)
+		warn_form(&t, a->text);
+	a->host_only = name && !a->host;
+	const char *host = a->host ? a->host : name;
+	double loaded = rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0;
 	struct cr_query q = {
-		.dest = &d, .sotype = sotype, .host = host, .comm = process ? process : "?",
-		.exe = process && strchr(process, '/') ? process : NULL,
+		.dest = &d, .sotype = sotype, .host = host, .comm = a->process ? a->process : "?",
+		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
 	};
-	/* Times are taken at the rule set's load, as for a program just started. */
-	q.now = rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0;
+	const char *proto = d.family == CR_FAM_UNIX ? "unix" : sotype == SOCK_DGRAM ? "udp" : "tcp";
 	char dst[256];
 	cr_dest_format(&d, dst, sizeof dst);
-	printf("destination: %s%s%s%s proto=%s process=%s\n", host && d.family == CR_FAM_INET6 && !d.port ? "" : dst,
-	       host ? " host=" : "", host ? host : "", "", proto ? proto : "tcp", process ? process : "(any)");
-	print_walk(rs, &q);
+	if (a->host_only)
+		printf("destination: %s (a host name: the address rules are not asked; to ask them, give the address: "
+		       "connrefuse match FILE ADDR:%u --host %s) proto=%s process=%s\n",
+		       a->text, d.port, name, proto, a->process ? a->process : "(any)");
+	else
+		printf("destination: %s%s%s proto=%s process=%s\n", dst, host ? " host=" : "", host ? host : "", proto,
+		       a->process ? a->process : "(any)");
 	struct cr_verdict v;
-	cr_decide_peek(rs, &q, &v);
+	cr_verdict_of(rs, walk(rs, &q, a), &v);
 	print_verdict(&v);
 	return 0;
 }
@@ -87,30 +181,45 @@ int cr_cmd_match(int argc, char **argv)
 		{ "proto", required_argument, NULL, 'p' },
 		{ "process", required_argument, NULL, 'P' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "attempt", required_argument, NULL, 'a' },
+		{ "at", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *proto = NULL, *process = NULL, *host = NULL;
+	struct ask a = { .attempt = 1 };
+	char *end;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': proto = optarg; break;
-		case 'P': process = optarg; break;
-		case 'H': host = optarg; break;
+		case 'p': a.proto = optarg; break;
+		case 'P': a.process = optarg; break;
+		case 'H': a.host = optarg; break;
+		case 'a':
+			a.attempt = strtoull(optarg, &end, 10);
+			if (!isdigit((unsigned char)*optarg) || *end || a.attempt == 0)
+				return cr_usage_error("match", "match: --attempt %s: expected a number from 1", optarg);
+			break;
+		case 't':
+			a.at = strtod(optarg, &end);
+			if (!isdigit((unsigned char)*optarg) || *end || !(a.at >= 0) || isinf(a.at))
+				return cr_usage_error("match", "match: --at %s: expected seconds since the rules were loaded (0, 2.5, ...)",
+						      optarg);
+			break;
 		case 'h': return cr_help("match");
-		default: return cr_usage_error("%s", "match: bad option");
+		default: return cr_usage_error("match", "%s", "match: bad option");
 		}
 	}
 	if (argc - optind != 2)
-		return cr_usage_error("%s", "match takes FILE and DST[:PORT]");
+		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT]");
 	char err[1024];
 	struct cr_ruleset *rs = cr_config_load(argv[optind], err, sizeof err);
 	if (!rs) {
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return 1;
 	}
-	int rc = explain(rs, argv[optind + 1], proto, process, host);
+	a.text = argv[optind + 1];
+	int rc = explain(rs, &a);
 	cr_ruleset_free(rs);
 	return rc;
 }

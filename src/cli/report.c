@@ -16,7 +16,7 @@ int cr_cmd_report(int argc, char **argv)
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return cr_help("report");
 		else if (path)
-			return cr_usage_error("%s", "report takes one LOGFILE");
+			return cr_usage_error("report", "%s", "report takes one LOGFILE");
 		else
 			path = argv[i];
 	}

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "engine/child.h"
 #include "engine/config.h"
+#include "engine/config_file.h"
 #include "seccomp/supervise.h"
 
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,25 +37,47 @@ static void append_quoted(char **buf, size_t *len, const char *s)
 	fclose(f);
 }
 
-/* A --refuse/--fail option as a rule in config syntax. */
-static int rule_text(FILE *out, unsigned n, const char *errname, const char *dst)
+/* A --refuse/--fail option as a rule in config syntax, checked alone so
+ * that a mistake is reported against the option, not a line of a file the
+ * user never saw. 0, or the exit status of a usage error. */
+static int rule_text(FILE *out, unsigned n, const char *option, const char *arg, const char *errname, const char *dst)
 {
 	struct cr_target t;
-	if (cr_target_parse(dst, &t) != 0)
-		return -1;
-	char *q = NULL;
-	size_t qlen;
+	if (cr_target_parse(dst, &t) != 0) {
+		char what[600];
+		snprintf(what, sizeof what, "%s %s", option, arg);
+		return cr_usage_error("run", "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)", what);
+	}
+	char *q = NULL, *rule = NULL;
+	size_t qlen, rlen;
 	append_quoted(&q, &qlen, t.host);
-	fprintf(out, "%s{ name = \"cli-%u\"; %s = %s; ", n > 1 ? ",\n  " : "  ", n,
-		t.unix_path ? "path" : "dst", q);
+	FILE *f = open_memstream(&rule, &rlen);
+	fprintf(f, "{ name = \"cli-%u\"; %s = %s; ", n, t.unix_path ? "path" : "dst", q);
 	free(q);
 	if (t.port >= 0)
-		fprintf(out, "port = %d; ", t.port);
+		fprintf(f, "port = %d; ", t.port);
 	if (errname)
-		fprintf(out, "action = \"fail\"; errno = \"%s\"; }", errname);
+		fprintf(f, "action = \"fail\"; errno = \"%s\"; }", errname);
 	else
-		fprintf(out, "action = \"refuse\"; }");
-	return 0;
+		fprintf(f, "action = \"refuse\"; }");
+	fclose(f);
+	char *one = NULL, err[1024];
+	if (asprintf(&one, "version = 1;\nrules = ( %s );\n", rule) < 0)
+		one = NULL;
+	struct cr_ruleset *rs = one ? cr_config_load_string(one, "(command line)", err, sizeof err) : NULL;
+	free(one);
+	int rc = 0;
+	if (!rs) {
+		const char *why = strstr(err, "rule \"cli-");
+		why = why && strstr(why, ": ") ? strstr(why, ": ") + 2 : err;
+		fprintf(stderr, "connrefuse: %s %s: %s\n", option, arg, why);
+		rc = EXIT_TOOL;
+	} else {
+		fprintf(out, "%s%s", n > 1 ? ",\n  " : "  ", rule);
+	}
+	cr_ruleset_free(rs);
+	free(rule);
+	return rc;
 }
 
 static int find_library(char *out, size_t size)
@@ -133,18 +158,21 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			o->config = optarg;
 			break;
 		case 'r':
-			if (rule_text(rules, ++o->nrules, NULL, optarg) != 0)
-				rc = cr_usage_error("--refuse %s: expected DST[:PORT]", optarg);
+			if ((c = rule_text(rules, ++o->nrules, "--refuse", optarg, NULL, optarg)) != 0)
+				rc = c;
 			break;
-		case 'f':
+		case 'f': {
+			char arg[512];
+			snprintf(arg, sizeof arg, "%s", optarg);
 			if (!(eq = strchr(optarg, '='))) {
-				rc = cr_usage_error("--fail %s: expected ERRNO=DST[:PORT]", optarg);
+				rc = cr_usage_error("run", "--fail %s: expected ERRNO=DST[:PORT]", optarg);
 				break;
 			}
 			*eq = '\0';
-			if (rule_text(rules, ++o->nrules, optarg, eq + 1) != 0)
-				rc = cr_usage_error("--fail: %s: expected DST[:PORT]", eq + 1);
+			if ((c = rule_text(rules, ++o->nrules, "--fail", arg, optarg, eq + 1)) != 0)
+				rc = c;
 			break;
+		}
 		case 'l':
 			o->log_stderr = true;
 			break;
@@ -155,14 +183,14 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			rc = cr_help("run");
 			break;
 		default:
-			rc = cr_usage_error("%s", "run: bad option");
+			rc = cr_usage_error("run", "%s", "run: bad option");
 		}
 	}
 	fclose(rules);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return cr_usage_error("%s", "run: no PROGRAM given (put it after --)");
+		return cr_usage_error("run", "%s", "run: no PROGRAM given (put it after --)");
 	o->prog = argv + optind;
 	if (!o->config) {
 		o->config = getenv("CONNREFUSE_CONFIG");
@@ -217,35 +245,92 @@ static void exec_or_report(char **prog)
 	fprintf(stderr, "connrefuse: cannot run %s: %s\n", prog[0], strerror(errno));
 }
 
-/* With a generated config, which must outlive the program and then go,
- * the program runs as a child and is waited for; otherwise it replaces us. */
+/* The loader splits LD_PRELOAD at spaces and colons: a library whose path
+ * holds one is preloaded through an alias, a symlink in a private folder
+ * (made here, removed when the program ends). 0, or -1 after saying why. */
+static int safe_alias(const char *lib, char *alias, size_t size, char *dir, size_t dirsize)
+{
+	*dir = '\0';
+	if (!strpbrk(lib, " \t\n:")) {
+		snprintf(alias, size, "%s", lib);
+		return 0;
+	}
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(dir, dirsize, "%s/connrefuse-lib-XXXXXX", tmpdir && *tmpdir && !strpbrk(tmpdir, " \t\n:") ? tmpdir : "/tmp");
+	if (!mkdtemp(dir) || (snprintf(alias, size, "%s/libconnrefuse.so", dir), symlink(lib, alias) != 0)) {
+		fprintf(stderr, "connrefuse: cannot preload %s: the loader splits LD_PRELOAD at spaces and colons, "
+				"and no alias could be made in %s (%s); install connrefuse under a path without them\n",
+			lib, dir, strerror(errno));
+		if (*dir)
+			rmdir(dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* With a generated config or an alias, which must outlive the program and
+ * then go, the program runs as a child and is waited for; otherwise it
+ * replaces us. */
 static int run_preloaded(char **prog, const char *lib, const char *tmp)
 {
+	char alias[PATH_MAX], dir[PATH_MAX];
+	if (safe_alias(lib, alias, sizeof alias, dir, sizeof dir) != 0) {
+		if (*tmp)
+			unlink(tmp);
+		return EXIT_TOOL;
+	}
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
-	if (asprintf(&preload, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "") < 0)
+	if (asprintf(&preload, "%s%s%s", alias, old && *old ? ":" : "", old && *old ? old : "") < 0)
 		return EXIT_TOOL;
 	setenv("LD_PRELOAD", preload, 1);
 	free(preload);
-	if (!*tmp) {
+	if (!*tmp && !*dir) {
 		exec_or_report(prog);
 		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
 	pid_t child = fork();
-	if (child < 0) {
-		unlink(tmp);
-		fprintf(stderr, "connrefuse: fork: %s\n", strerror(errno));
-		return EXIT_TOOL;
-	}
 	if (child == 0) {
 		exec_or_report(prog);
 		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 	}
-	cr_child_signals_begin(child);
-	int status = cr_child_wait(child);
-	unlink(tmp);
-	cr_child_signals_end();
-	return exit_status_of(status);
+	int status = 0;
+	if (child < 0) {
+		fprintf(stderr, "connrefuse: fork: %s\n", strerror(errno));
+	} else {
+		cr_child_signals_begin(child);
+		status = cr_child_wait(child);
+		cr_child_signals_end();
+	}
+	if (*tmp)
+		unlink(tmp);
+	if (*dir) {
+		unlink(alias);
+		rmdir(dir);
+	}
+	return child < 0 ? EXIT_TOOL : exit_status_of(status);
+}
+
+/* Whether anything receives datagrams at /dev/log. */
+static bool syslog_receiver(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool there = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	if (fd >= 0)
+		close(fd);
+	return there;
+}
+
+/* Said once, here, rather than by every process: lines that go to syslog
+ * only are lost on a machine with no syslog receiver. */
+static void warn_if_unheard(const struct run_opts *o, const struct cr_ruleset *rs)
+{
+	bool syslog_only = rs ? rs->log.syslog && !rs->log.to_stderr && !rs->log.file && rs->log.level > CR_LEVEL_NONE
+			      : true;
+	if (syslog_only && !o->log_stderr && !syslog_receiver())
+		fprintf(stderr, "connrefuse: no syslog receiver at /dev/log: log lines are lost; --log-stderr writes "
+				"them to the program's stderr (or set log.file)\n");
 }
 
 int cr_cmd_run(int argc, char **argv)
@@ -264,6 +349,7 @@ int cr_cmd_run(int argc, char **argv)
 		free(o.cli_rules);
 		return EXIT_TOOL;
 	}
+	warn_if_unheard(&o, rs);
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
 		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);
@@ -274,7 +360,8 @@ int cr_cmd_run(int argc, char **argv)
 		return EXIT_TOOL;
 	const char *config = *tmp ? tmp : o.config;
 	if (config) {
-		if (!realpath(config, abs_config))
+		/* Absolute, symlinks left as they are (a ConfigMap's ..data). */
+		if (cr_config_absolute(config, abs_config, sizeof abs_config) != 0)
 			snprintf(abs_config, sizeof abs_config, "%s", config);
 		setenv("CONNREFUSE_CONFIG", abs_config, 1);
 	}

@@ -187,3 +187,18 @@ char *cr_config_read_file(const char *path, size_t *len, char *err, size_t errsi
 		*len = (size_t)fst.st_size;
 	return text;
 }
+
+int cr_config_absolute(const char *path, char *out, size_t size)
+{
+	if (path[0] == '/') {
+		if ((size_t)snprintf(out, size, "%s", path) >= size)
+			return -1;
+		return 0;
+	}
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return -1;
+	if ((size_t)snprintf(out, size, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) >= size)
+		return -1;
+	return 0;
+}

@@ -12,4 +12,10 @@
  * with one message in err: "PATH: what it is and what to do". */
 char *cr_config_read_file(const char *path, size_t *len, char *err, size_t errsize);
 
+/* path made absolute against the current directory, symlinks left as they
+ * are (a Kubernetes ConfigMap's ..data swap must keep working): for a
+ * relative CONNREFUSE_CONFIG, joined once at start-up. -1 if it does not
+ * fit or the directory cannot be named. */
+int cr_config_absolute(const char *path, char *out, size_t size);
+
 #endif

@@ -7,6 +7,7 @@
 #include "config_impl.h"
 #include "bigmem.h"
 #include "config_file.h"
+#include "config_text.h"
 #include "clock.h"
 #include "index.h"
 
@@ -186,7 +187,7 @@ static int parse_rules(struct load *ld, const config_setting_t *s, const union c
 static bool has_seed(const void *t) { return CRS(t)->seeded; }
 static bool has_top_dry_run(const void *t) { return CRS(t)->dry_run; }
 static void print_version(FILE *out, const void *t) { (void)t; fputs("1", out); }
-static void print_seed(FILE *out, const void *t) { fprintf(out, "%lldL", (long long)CRS(t)->seed); }
+static void print_seed(FILE *out, const void *t) { fprintf(out, "%lld", (long long)CRS(t)->seed); }
 static void print_default_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(CRS(t)->default_action)); }
 static void print_top_dry_run(FILE *out, const void *t) { (void)t; fputs("true", out); }
 
@@ -276,15 +277,12 @@ static int finish(struct cr_ruleset *rs)
 	return 0;
 }
 
-static struct cr_ruleset *load(config_t *cfg, int ok, const char *name, char *err, size_t errsize)
+static struct cr_ruleset *load(config_t *cfg, int ok, const char *text, const char *name, char *err,
+			       size_t errsize)
 {
 	struct load ld = { .file = name, .err = err, .errsize = errsize };
 	if (!ok) {
-		if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errsize, "%s: cannot read the file: %s", name, strerror(errno));
-		else
-			snprintf(err, errsize, "%s:%d: %s", config_error_file(cfg) ? config_error_file(cfg) : name,
-				 config_error_line(cfg), config_error_text(cfg));
+		cr_config_explain(text, name, (unsigned)config_error_line(cfg), config_error_text(cfg), err, errsize);
 		config_destroy(cfg);
 		return NULL;
 	}
@@ -325,8 +323,13 @@ struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
 {
+	char *prepared = cr_config_prepare(text, name, err, errsize);
+	if (!prepared)
+		return NULL;
 	config_t cfg;
 	config_init(&cfg);
-	int ok = config_read_string(&cfg, text);
-	return load(&cfg, ok, name, err, errsize);
+	int ok = config_read_string(&cfg, prepared);
+	struct cr_ruleset *rs = load(&cfg, ok, prepared, name, err, errsize);
+	free(prepared);
+	return rs;
 }

@@ -6,6 +6,7 @@
 #include "config_impl.h"
 #include "errtab.h"
 #include "glob.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -225,6 +226,9 @@ static int parse_name(struct load *ld, const config_setting_t *s, const union cr
 {
 	if (!*v->s)
 		return fail(ld, s, "name is empty");
+	if (v->s[0] == '#')
+		return fail(ld, s, "name \"%s\" starts with '#', as the names of unnamed rules do (#1, #2, ...): choose another",
+			    v->s);
 	for (const char *c = v->s; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			return fail(ld, s, "name has a control character");
@@ -290,16 +294,28 @@ static void errno_list(char *buf, size_t size)
 		pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", j ? ", " : "", cr_fail_errnos[j]);
 }
 
+static const char *fail_errno_at(size_t i, const void *arg)
+{
+	(void)arg;
+	return cr_fail_errnos[i];
+}
+
 static int parse_errno(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
-	for (unsigned j = 0; cr_fail_errnos[j]; j++)
-		if (strcmp(cr_fail_errnos[j], v->s) == 0) {
+	size_t n = 0;
+	for (; cr_fail_errnos[n]; n++)
+		if (strcmp(cr_fail_errnos[n], v->s) == 0) {
 			RULE(t)->err = cr_errno_by_name(v->s);
 			return 0;
 		}
 	char list[256];
 	errno_list(list, sizeof list);
-	return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s", v->s, list);
+	if (cr_errno_by_name(v->s) >= 0)
+		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s", v->s, list);
+	const char *near = cr_suggest(v->s, n, fail_errno_at, NULL);
+	if (near)
+		return fail(ld, s, "errno \"%s\" is not an errno name: did you mean \"%s\"?", v->s, near);
+	return fail(ld, s, "errno \"%s\" is not an errno name; use one of %s", v->s, list);
 }
 
 static int parse_delay(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)

@@ -140,14 +140,22 @@ static bool fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t
 	return true;
 }
 
-static void verdict_for(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v)
+void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v)
 {
+	if (!r) {
+		*v = (struct cr_verdict){
+			.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
+		};
+		v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
+		return;
+	}
 	v->rule = r;
 	v->action = r->action;
 	v->err = r->action == CR_ACT_FAIL ? r->err : ECONNREFUSED;
 	v->delay_ms = r->delay_ms;
 	v->level = r->level == CR_LEVEL_INHERIT ? rs->log.level : r->level;
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
+	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
 }
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
@@ -165,7 +173,7 @@ static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const
 	}
 	if (r->scheduled && !fires(rs, r, n, q->now, st->loaded_at))
 		return false;
-	verdict_for(rs, r, v);
+	cr_verdict_of(rs, r, v);
 	v->attempt = n;
 	return true;
 }
@@ -209,13 +217,8 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 
 static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
-	if (rs->index ? decide_indexed(rs, q, v, count) : decide_linear(rs, q, v, count))
-		goto done;
-	*v = (struct cr_verdict){
-		.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
-	};
-done:
-	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
+	if (!(rs->index ? decide_indexed(rs, q, v, count) : decide_linear(rs, q, v, count)))
+		cr_verdict_of(rs, NULL, v);
 }
 
 void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v)

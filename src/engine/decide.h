@@ -41,6 +41,9 @@ void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_
  * attempt as if it were taken now (for `connrefuse match`). */
 void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v);
 
+/* The verdict of rule r (NULL: of default_action), as cr_decide gives it. */
+void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v);
+
 /* Does a process key (glob on comm, or on exe if it holds a '/') match? */
 bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
 

@@ -152,7 +152,7 @@ static size_t sorted(struct table *t)
 }
 
 struct event {
-	const char *result, *simulated, *rule, *comm, *dst, *err;
+	const char *result, *simulated, *rule, *action, *dry_run, *comm, *dst, *err;
 	long count, dropped;
 };
 
@@ -162,6 +162,8 @@ static void take(const char *key, const char *value, void *arg)
 	if (strcmp(key, "result") == 0 && !ev->result) ev->result = value;
 	else if (strcmp(key, "simulated") == 0) ev->simulated = value;
 	else if (strcmp(key, "rule") == 0) ev->rule = value;
+	else if (strcmp(key, "action") == 0) ev->action = value;
+	else if (strcmp(key, "dry_run") == 0) ev->dry_run = value;
 	else if (strcmp(key, "comm") == 0) ev->comm = value;
 	else if (strcmp(key, "dst") == 0) ev->dst = value;
 	else if (strcmp(key, "errno") == 0) ev->err = value;
@@ -186,11 +188,12 @@ static void json_str(FILE *out, const char *s)
 enum { R_REFUSED, R_FAILED, R_CONNECTED, R_IN_PROGRESS, R_N };
 static const char *const results[R_N] = { "refused", "failed", "connected", "in-progress" };
 
-/* What the lines add up to. */
+/* What the lines add up to. tables[4] is the dry run's: "RULE would have
+ * refused", with the real outcomes (real: failed, passed: connected). */
 struct summary {
 	long totals[R_N][2]; /* [result][0: simulated, 1: real] */
-	long suppressed, dropped, events;
-	struct table tables[4];
+	long suppressed, dropped, events, other_lines;
+	struct table tables[5];
 };
 
 /* Counts one line; anything that is not an event line is passed over. */
@@ -199,14 +202,18 @@ static void read_line(struct summary *sum, char *line)
 	line[strcspn(line, "\r\n")] = '\0';
 	/* The event starts at "result=", after any syslog or journal prefix. */
 	char *start = strncmp(line, "result=", 7) == 0 ? line : strstr(line, " result=");
-	if (!start)
+	if (!start) {
+		sum->other_lines += line[0] != '\0';
 		return;
+	}
 	if (start != line)
 		start++;
 	struct event ev = { 0 };
 	cr_logfmt_parse(start, take, &ev);
-	if (!ev.result)
+	if (!ev.result) {
+		sum->other_lines++;
 		return;
+	}
 	if (strcmp(ev.result, "suppressed") == 0) {
 		sum->suppressed += ev.count;
 		sum->dropped += ev.dropped;
@@ -216,8 +223,10 @@ static void read_line(struct summary *sum, char *line)
 	for (r = 0; r < R_N; r++)
 		if (strcmp(ev.result, results[r]) == 0)
 			break;
-	if (r == R_N)
+	if (r == R_N) {
+		sum->other_lines++;
 		return;
+	}
 	sum->events++;
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
@@ -226,6 +235,12 @@ static void read_line(struct summary *sum, char *line)
 	count(&sum->tables[1], ev.rule ? ev.rule : "(no rule)", kind);
 	count(&sum->tables[2], ev.comm ? ev.comm : "?", kind);
 	count(&sum->tables[3], ev.err ? ev.err : "(none)", kind);
+	if (ev.dry_run && strcmp(ev.dry_run, "yes") == 0) {
+		char key[256];
+		snprintf(key, sizeof key, "%s would have %s", ev.rule ? ev.rule : "(no rule)",
+			 ev.action && strcmp(ev.action, "fail") == 0 ? "failed" : "refused");
+		count(&sum->tables[4], key, r <= R_FAILED ? 1 : 2);
+	}
 }
 
 static void print_totals(const struct summary *sum, FILE *out, bool json)
@@ -235,7 +250,8 @@ static void print_totals(const struct summary *sum, FILE *out, bool json)
 		for (int r = 0; r < R_N; r++)
 			fprintf(out, "%s\"%s\": {\"simulated\": %ld, \"real\": %ld}", r ? ", " : "", results[r],
 				sum->totals[r][0], sum->totals[r][1]);
-		fprintf(out, "}, \"suppressed\": %ld, \"dropped\": %ld", sum->suppressed, sum->dropped);
+		fprintf(out, "}, \"suppressed\": %ld, \"dropped\": %ld, \"other_lines\": %ld", sum->suppressed,
+			sum->dropped, sum->other_lines);
 		return;
 	}
 	fprintf(out, "events: %ld\n", sum->events);
@@ -244,6 +260,33 @@ static void print_totals(const struct summary *sum, FILE *out, bool json)
 			sum->totals[r][0] + sum->totals[r][1], sum->totals[r][0], sum->totals[r][1]);
 	fprintf(out, "suppressed by the rate limit: %ld; dropped by a busy syslog: %ld\n", sum->suppressed,
 		sum->dropped);
+	fprintf(out, "lines that are not connrefuse events: %ld\n", sum->other_lines);
+}
+
+/* The dry run: what each rule would have done, and what really happened. */
+static void print_dry_run(struct table *t, FILE *out, bool json)
+{
+	size_t n = sorted(t);
+	if (json)
+		fprintf(out, ", \"dry_run\": [");
+	else if (n)
+		fprintf(out, "\ndry run (what rules would have done; the connects went ahead)\n");
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &t->slots[i];
+		if (json) {
+			fprintf(out, "%s{\"would\": ", i ? ", " : "");
+			json_str(out, e->key);
+			fprintf(out, ", \"attempts\": %ld, \"real_failed\": %ld, \"connected\": %ld}", e->real + e->passed,
+				e->real, e->passed);
+		} else {
+			fprintf(out, "  %s %ld time%s (really: %ld failed, %ld connected)\n", e->key, e->real + e->passed,
+				e->real + e->passed == 1 ? "" : "s", e->real, e->passed);
+		}
+		free(e->key);
+	}
+	if (json)
+		fprintf(out, "]");
+	free(t->slots);
 }
 
 /* One table, largest first; its entries are freed. */
@@ -274,7 +317,7 @@ static void print_table(struct table *t, FILE *out, bool json)
 long cr_report(FILE *in, FILE *out, bool json)
 {
 	struct summary sum = { .tables = { { .title = "destination" }, { .title = "rule" }, { .title = "process" },
-					   { .title = "error" } } };
+					   { .title = "error" }, { .title = "dry run" } } };
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, in) > 0)
@@ -283,6 +326,7 @@ long cr_report(FILE *in, FILE *out, bool json)
 	print_totals(&sum, out, json);
 	for (int t = 0; t < 4; t++)
 		print_table(&sum.tables[t], out, json);
+	print_dry_run(&sum.tables[4], out, json);
 	if (json)
 		fprintf(out, "}\n");
 	return sum.events;

@@ -4,6 +4,7 @@
 #include "preload.h"
 #include "current.h"
 #include "engine/config.h"
+#include "engine/config_file.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -160,30 +161,47 @@ static void identify_process(void)
 	cr_self.exe[n > 0 ? n : 0] = '\0';
 }
 
+/* One config error, on stderr and in syslog; under CONNREFUSE_STRICT=1 the
+ * program stops here (the only exit the library makes). */
+static void config_error(const char *err, const char *path)
+{
+	char msg[1400];
+	const char *strict = secure_getenv("CONNREFUSE_STRICT");
+	bool is_strict = strict && strcmp(strict, "1") == 0;
+	if (is_strict)
+		snprintf(msg, sizeof msg, "config error: %s; CONNREFUSE_STRICT=1, so the program stops (exit 78)", err);
+	else
+		snprintf(msg, sizeof msg, "config error: %s; running with no rules (audit only); "
+			 "check it with: connrefuse check %s", err, path);
+	struct cr_ruleset *defaults = cr_ruleset_new_empty();
+	if (defaults)
+		cr_log_message(&defaults->log, LOG_ERR, true, msg);
+	cr_ruleset_free(defaults);
+	if (is_strict)
+		_exit(EX_CONFIG);
+}
+
 static void load_rules(void)
 {
-	const char *path = secure_getenv("CONNREFUSE_CONFIG");
+	/* A relative path is joined once, now, with the folder the process
+	 * started in: a later chdir() changes nothing. */
+	static char path[4096];
+	const char *given = secure_getenv("CONNREFUSE_CONFIG");
 	struct cr_ruleset *rs = NULL;
-	if (path && *path) {
-		char err[1024], msg[1200];
-		rs = cr_config_load(path, err, sizeof err);
-		if (!rs) {
-			const char *strict = secure_getenv("CONNREFUSE_STRICT");
-			bool is_strict = strict && strcmp(strict, "1") == 0;
-			struct cr_ruleset *defaults = cr_ruleset_new_empty();
-			snprintf(msg, sizeof msg, "config error: %s; %s", err,
-				 is_strict ? "CONNREFUSE_STRICT=1, so the program stops (exit 78)"
-					   : "running with no rules (audit only); check it with: connrefuse check FILE");
-			if (defaults)
-				cr_log_message(&defaults->log, LOG_ERR, true, msg);
-			cr_ruleset_free(defaults);
-			if (is_strict)
-				_exit(EX_CONFIG);
+	char err[1024];
+	if (given && *given) {
+		if (cr_config_absolute(given, path, sizeof path) != 0) {
+			snprintf(err, sizeof err, "%s: cannot make the path absolute (%s)", given,
+				 errno ? strerror(errno) : "too long");
+			config_error(err, given);
+			path[0] = '\0';
+		} else if (!(rs = cr_config_load(path, err, sizeof err))) {
+			config_error(err, path);
 		}
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	cr_current_start(rs, path && *path ? path : NULL, cr_self.comm, cr_self.exe);
+	cr_current_start(rs, *path ? path : NULL, cr_self.comm, cr_self.exe);
 }
 
 static void init(void)

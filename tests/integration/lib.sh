@@ -32,6 +32,18 @@ CLI=$CR_BUILD/connrefuse
 HELPERS=$CR_BUILD/tests
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/connrefuse-test.XXXXXX)
+# A checkout anywhere (a folder name with a space, a colon): the tests reach
+# the build and their own folder through aliases without either, since the
+# loader splits LD_PRELOAD at spaces and colons and scripts split words.
+case "$CR_BUILD$HERE" in
+*[[:space:]:]*)
+	ln -s "$CR_BUILD" "$T/.build" && CR_BUILD=$T/.build
+	ln -s "$HERE" "$T/.here" && HERE=$T/.here
+	LIB=$CR_BUILD/libconnrefuse.so
+	PRELOAD=${ASAN_LIBS:+$ASAN_LIBS:}$LIB
+	CLI=$CR_BUILD/connrefuse
+	HELPERS=$CR_BUILD/tests ;;
+esac
 PIDS=""
 # Background processes a test starts: their PIDs in $PIDS, or (for those
 # started inside a command substitution, a subshell) in $T/pids.

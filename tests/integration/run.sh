@@ -5,9 +5,9 @@
 build=$(cd "$1" && pwd)
 shift
 here=$(cd "$(dirname "$0")" && pwd)
-tests=""
-for name in "$@"; do tests="$tests $here/$name.sh"; done
-[ -n "$tests" ] || tests=$(ls "$here"/t_*.sh)
+# The tests as names (the checkout's path may hold spaces).
+names="$*"
+[ -n "$names" ] || names=$(cd "$here" && ls t_*.sh | sed 's/\.sh$//')
 logs=$build/tests/logs
 mkdir -p "$logs"
 export CR_BUILD="$build"
@@ -26,8 +26,8 @@ if [ $# -eq 0 ] && [ -z "${CR_SANITIZE:-}" ]; then
 	export CR_GOLDEN_LINES="$golden"
 fi
 pass=0 failed=0 skip=0 failures=""
-for t in $tests; do
-	name=$(basename "$t" .sh)
+for name in $names; do
+	t=$here/$name.sh
 	start=$(date +%s)
 	sh "$t" > "$logs/$name.log" 2>&1
 	rc=$?

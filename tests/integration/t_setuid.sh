@@ -7,9 +7,10 @@
 command -v setpriv >/dev/null || { echo "setpriv (util-linux) not installed"; exit 77; }
 skip_under_sanitizers "the sanitizer runtime cannot be preloaded into a setuid program either"
 P=$(start_listener)
-# A folder the unprivileged user can reach, on a file system that honours
-# setuid bits (the test folder's may be mounted nosuid).
-dir=$(mktemp -d "$CR_BUILD/tests/setuid.XXXXXX")
+# A folder the unprivileged user can reach (the checkout may be in root's
+# 0700 home), on a file system that honours setuid bits (/tmp may be
+# mounted nosuid; if /var/tmp is too, the test says so and skips).
+dir=$(mktemp -d /var/tmp/connrefuse-setuid.XXXXXX)
 chmod 755 "$dir"
 cp "$HELPERS/whoconnects" "$dir/plain"
 cp "$HELPERS/whoconnects" "$dir/suid"

@@ -218,7 +218,7 @@ START_TEST(bad_rule_values)
 		{ "action = \"refuse\"; path = \"/run/[x\";", "without its closing" },
 		{ "action = \"refuse\"; dst = \"*\"; path = \"/x\";", "both dst and path" },
 		{ "action = \"fail\";", "needs an errno" },
-		{ "action = \"fail\"; errno = \"EFOO\";", "errno \"EFOO\" cannot be simulated" },
+		{ "action = \"fail\"; errno = \"EFOO\";", "errno \"EFOO\" is not an errno name" },
 		{ "action = \"fail\"; errno = \"ENOMEM\";", "errno \"ENOMEM\" cannot be simulated" },
 		{ "action = \"refuse\"; errno = \"ETIMEDOUT\";", "errno goes with action = \"fail\"" },
 		{ "action = \"refuse\"; probability = 1.5;", "between 0.0 and 1.0" },

@@ -1,0 +1,194 @@
+/* The text before libconfig reads it, and libconfig's messages after.
+ *
+ * libconfig 1.5 reads an integer literal without an L suffix into 32 bits,
+ * silently: `seed = 12345678901;` became -539222987. Every literal outside
+ * 32 bits gets its L here, so that it is read as written; one outside 64
+ * bits is an error that says so. */
+#define _GNU_SOURCE
+#include "config_text.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Skips a string, a comment, or nothing; returns where scanning goes on. */
+static const char *skip_quoted(const char *p, unsigned *line)
+{
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			*line += *p == '\n';
+		}
+		return *p ? p + 1 : p;
+	}
+	if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+		return p + strcspn(p, "\n");
+	if (p[0] == '/' && p[1] == '*') {
+		const char *end = strstr(p + 2, "*/");
+		for (const char *q = p; q < (end ? end : p + strlen(p)); q++)
+			*line += *q == '\n';
+		return end ? end + 2 : p + strlen(p);
+	}
+	return p;
+}
+
+/* An integer literal at p (digits, not part of a name or a float): its
+ * length, and whether it needs an L to be read whole (1) or is beyond 64
+ * bits (-1); 0 otherwise. */
+static int literal(const char *text, const char *p, size_t *len)
+{
+	bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	const char *q = p + (hex ? 2 : 0);
+	unsigned __int128 v = 0;
+	bool huge = false;
+	for (; hex ? isxdigit((unsigned char)*q) : isdigit((unsigned char)*q); q++) {
+		unsigned d = isdigit((unsigned char)*q) ? (unsigned)(*q - '0') : (unsigned)(tolower(*q) - 'a' + 10);
+		v = v * (hex ? 16 : 10) + d;
+		huge |= v > ((unsigned __int128)1 << 64);
+	}
+	*len = (size_t)(q - p);
+	if (*q == '.' || *q == 'e' || *q == 'E' || *q == 'L' || (hex && *len == 2))
+		return 0; /* a float, an int64 already, or no number */
+	bool negative = p > text && p[-1] == '-';
+	unsigned __int128 max32 = negative ? 2147483648u : 2147483647u;
+	unsigned __int128 max64 = negative ? (unsigned __int128)1 << 63 : ((unsigned __int128)1 << 63) - 1;
+	if (huge || v > max64)
+		return -1;
+	return v > max32 ? 1 : 0;
+}
+
+char *cr_config_prepare(const char *text, const char *name, char *err, size_t errsize)
+{
+	size_t n = strlen(text), extra = 0;
+	char *out = malloc(n + n / 2 + 2);
+	if (!out) {
+		snprintf(err, errsize, "%s: out of memory", name);
+		return NULL;
+	}
+	unsigned line = 1;
+	const char *p = text;
+	char *o = out;
+	while (*p) {
+		const char *next = skip_quoted(p, &line);
+		if (next != p) {
+			memcpy(o, p, (size_t)(next - p));
+			o += next - p;
+			p = next;
+			continue;
+		}
+		if (isdigit((unsigned char)*p) && (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
+			size_t len;
+			int kind = literal(text, p, &len);
+			if (kind < 0) {
+				snprintf(err, errsize, "%s:%u: the number %.*s is out of range: integers go from "
+					 "-9223372036854775808 to 9223372036854775807", name, line, (int)(len > 40 ? 40 : len), p);
+				free(out);
+				return NULL;
+			}
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+			if (kind == 1 && extra < n / 2) {
+				*o++ = 'L';
+				extra++;
+			}
+			continue;
+		}
+		line += *p == '\n';
+		*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The start of line `line` (from 1) of text, or NULL. */
+static const char *line_start(const char *text, unsigned line)
+{
+	const char *p = text;
+	for (unsigned l = 1; l < line && p; l++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	return p;
+}
+
+/* The first character of the line that is not blank, or 0. */
+static char first_significant(const char *p)
+{
+	p += strspn(p, " \t");
+	return *p == '\n' ? 0 : *p;
+}
+
+/* The last character before `at` that is neither blank nor in a comment
+ * (comments are looked for on each line only: '#' and '//'). */
+static char last_significant(const char *text, const char *at)
+{
+	for (const char *line_end = at; line_end > text;) {
+		const char *ls = line_end;
+		while (ls > text && ls[-1] != '\n')
+			ls--;
+		const char *end = line_end;
+		for (const char *q = ls; q < line_end; q++)
+			if (*q == '#' || (q[0] == '/' && q[1] == '/')) {
+				end = q;
+				break;
+			}
+		while (end > ls && isspace((unsigned char)end[-1]))
+			end--;
+		if (end > ls)
+			return end[-1];
+		line_end = ls > text ? ls - 1 : text;
+	}
+	return 0;
+}
+
+void cr_config_explain(const char *text, const char *name, unsigned line, const char *msg, char *out, size_t size)
+{
+	const char *ls = line_start(text, line);
+	if (ls && strcmp(msg, "mismatched element type in array") == 0) {
+		char key[64] = "the array";
+		const char *br = strchr(ls, '[');
+		if (br) {
+			const char *e = br;
+			while (e > ls && (isspace((unsigned char)e[-1]) || e[-1] == '=' || e[-1] == ':'))
+				e--;
+			const char *b = e;
+			while (b > ls && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+				b--;
+			if (e > b)
+				snprintf(key, sizeof key, "'%.*s'", (int)(e - b), b);
+		}
+		snprintf(out, size, "%s:%u: %s mixes numbers and strings in [ ... ], which holds values of one type: "
+			 "write the list in ( ... ), as port = (80, \"8000-8010\");", name, line, key);
+		return;
+	}
+	if (ls && strcmp(msg, "syntax error") == 0) {
+		char first = first_significant(ls), before = last_significant(text, ls);
+		/* A value on this line that is a bare word: an unquoted string. */
+		const char *word = NULL, *end = ls + strcspn(ls, "\n");
+		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
+			const char *w = eq + 1 + strspn(eq + 1, " \t");
+			if ((isalpha((unsigned char)*w) || *w == '_') && strncmp(w, "true", 4) != 0 && strncmp(w, "false", 5) != 0)
+				word = w;
+		}
+		if (before == ',' && (first == ')' || first == ']')) {
+			snprintf(out, size, "%s:%u: a ',' after the last element of a list: remove the comma before this '%c'",
+				 name, line, first);
+			return;
+		}
+		if (before == '}' && first == '{') {
+			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name, line);
+			return;
+		}
+		if (word) {
+			size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.*");
+			snprintf(out, size, "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")",
+				 name, line, (int)(n > 60 ? 60 : n), word, (int)(n > 60 ? 60 : n), word);
+			return;
+		}
+	}
+	snprintf(out, size, "%s:%u: %s", name, line, msg);
+}
