@@ -38,7 +38,7 @@ T=$(mktemp -d /tmp/connrefuse-test.XXXXXX)
 case "$CR_BUILD$HERE" in
 *[[:space:]:]*)
 	ln -s "$CR_BUILD" "$T/.build" && CR_BUILD=$T/.build
-	ln -s "$HERE" "$T/.here" && HERE=$T/.here
+	ln -s "$(cd "$HERE/../.." && pwd)" "$T/.top" && HERE=$T/.top/tests/integration
 	LIB=$CR_BUILD/libconnrefuse.so
 	PRELOAD=${ASAN_LIBS:+$ASAN_LIBS:}$LIB
 	CLI=$CR_BUILD/connrefuse

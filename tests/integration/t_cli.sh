@@ -49,7 +49,14 @@ expect_eq "$?" 127 "run: program not found is 127"
 
 other=$(gcc -print-file-name=libm.so.6)
 out=$(LD_PRELOAD=$other "$CLI" run -c "$good" -- sh -c 'echo "$LD_PRELOAD|$CONNREFUSE_CONFIG"')
-expect_eq "$out" "$(cd "$CR_BUILD" && pwd)/libconnrefuse.so:$other|$good" "run prepends the library's absolute path to LD_PRELOAD"
+# The library as the command finds it (beside itself, symlinks resolved);
+# a path the loader would split (a space, a colon) goes through an alias.
+real_lib=$(cd -P "$CR_BUILD" && pwd)/libconnrefuse.so
+case $real_lib in
+*[[:space:]:]*) expect_eq "$(echo "$out" | sed 's#^/tmp/connrefuse-lib-[A-Za-z0-9]*/libconnrefuse.so:#ALIAS:#')" "ALIAS:$other|$good" \
+	"run prepends an alias of the library (its path holds a space) to LD_PRELOAD" ;;
+*) expect_eq "$out" "$real_lib:$other|$good" "run prepends the library's absolute path to LD_PRELOAD" ;;
+esac
 
 # check prints the rules as understood.
 rules=$(config rules.cfg 'version = 1;
