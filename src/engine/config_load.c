@@ -323,13 +323,14 @@ struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
 {
-	char *prepared = cr_config_prepare(text, name, err, errsize);
-	if (!prepared)
+	char *prepared;
+	if (cr_config_prepare(text, &prepared, name, err, errsize) != 0)
 		return NULL;
+	const char *parsed = prepared ? prepared : text;
 	config_t cfg;
 	config_init(&cfg);
-	int ok = config_read_string(&cfg, prepared);
-	struct cr_ruleset *rs = load(&cfg, ok, prepared, name, err, errsize);
+	int ok = config_read_string(&cfg, parsed);
+	struct cr_ruleset *rs = load(&cfg, ok, parsed, name, err, errsize);
 	free(prepared);
 	return rs;
 }

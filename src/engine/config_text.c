@@ -14,23 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Skips a string, a comment, or nothing; returns where scanning goes on. */
-static const char *skip_quoted(const char *p, unsigned *line)
+/* Skips a string or a comment at p, or nothing; returns where scanning
+ * goes on. */
+static const char *skip_quoted(const char *p)
 {
 	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
+		for (p++; *p && *p != '"'; p++)
 			if (*p == '\\' && p[1])
 				p++;
-			*line += *p == '\n';
-		}
 		return *p ? p + 1 : p;
 	}
 	if (*p == '#' || (p[0] == '/' && p[1] == '/'))
 		return p + strcspn(p, "\n");
 	if (p[0] == '/' && p[1] == '*') {
 		const char *end = strstr(p + 2, "*/");
-		for (const char *q = p; q < (end ? end : p + strlen(p)); q++)
-			*line += *q == '\n';
 		return end ? end + 2 : p + strlen(p);
 	}
 	return p;
@@ -61,48 +58,64 @@ static int literal(const char *text, const char *p, size_t *len)
 	return v > max32 ? 1 : 0;
 }
 
-char *cr_config_prepare(const char *text, const char *name, char *err, size_t errsize)
+/* Walks the literals of text: each that needs an L gets one in out (when
+ * out is given, text is copied there). Returns how many need one, or -1
+ * with the error written. Only strings, comments and digits stop the walk:
+ * the rest of a rules file is passed over by strcspn. */
+static long walk(const char *text, char *out, const char *name, char *err, size_t errsize)
 {
-	size_t n = strlen(text), extra = 0;
-	char *out = malloc(n + n / 2 + 2);
-	if (!out) {
-		snprintf(err, errsize, "%s: out of memory", name);
-		return NULL;
-	}
-	unsigned line = 1;
-	const char *p = text;
+	long marks = 0;
+	const char *p = text, *copied = text;
 	char *o = out;
-	while (*p) {
-		const char *next = skip_quoted(p, &line);
+	while (*(p += strcspn(p, "\"#/0123456789"))) {
+		const char *next = skip_quoted(p);
 		if (next != p) {
-			memcpy(o, p, (size_t)(next - p));
-			o += next - p;
 			p = next;
 			continue;
 		}
-		if (isdigit((unsigned char)*p) && (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
-			size_t len;
-			int kind = literal(text, p, &len);
-			if (kind < 0) {
-				snprintf(err, errsize, "%s:%u: the number %.*s is out of range: integers go from "
-					 "-9223372036854775808 to 9223372036854775807", name, line, (int)(len > 40 ? 40 : len), p);
-				free(out);
-				return NULL;
-			}
-			memcpy(o, p, len);
-			o += len;
-			p += len;
-			if (kind == 1 && extra < n / 2) {
-				*o++ = 'L';
-				extra++;
-			}
+		if (!isdigit((unsigned char)*p) ||
+		    (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
+			p++;
 			continue;
 		}
-		line += *p == '\n';
-		*o++ = *p++;
+		size_t len;
+		int kind = literal(text, p, &len);
+		if (kind < 0) {
+			unsigned line = 1;
+			for (const char *q = text; q < p; q++)
+				line += *q == '\n';
+			snprintf(err, errsize, "%s:%u: the number %.*s is out of range: integers go from "
+				 "-9223372036854775808 to 9223372036854775807", name, line, (int)(len > 40 ? 40 : len), p);
+			return -1;
+		}
+		p += len;
+		if (kind == 1) {
+			marks++;
+			if (out) {
+				memcpy(o, copied, (size_t)(p - copied));
+				o += p - copied;
+				*o++ = 'L';
+				copied = p;
+			}
+		}
 	}
-	*o = '\0';
-	return out;
+	if (out)
+		strcpy(o, copied);
+	return marks;
+}
+
+int cr_config_prepare(const char *text, char **out, const char *name, char *err, size_t errsize)
+{
+	*out = NULL;
+	long marks = walk(text, NULL, name, err, errsize);
+	if (marks <= 0)
+		return (int)marks; /* as written (most files), or an error */
+	if (!(*out = malloc(strlen(text) + (size_t)marks + 1))) {
+		snprintf(err, errsize, "%s: out of memory", name);
+		return -1;
+	}
+	walk(text, *out, name, err, errsize);
+	return 0;
 }
 
 /* The start of line `line` (from 1) of text, or NULL. */

@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* A new text for libconfig, or NULL with "NAME:LINE: problem" in err. */
-char *cr_config_prepare(const char *text, const char *name, char *err, size_t errsize);
+/* 0 with *out NULL: text is read as it is (most files); 0 with *out a new
+ * text for libconfig; -1 with "NAME:LINE: problem" in err. */
+int cr_config_prepare(const char *text, char **out, const char *name, char *err, size_t errsize);
 
 /* libconfig's message about line `line` of text, with what is wrong and
  * how to write it where the common mistakes can be recognised (mixed types
