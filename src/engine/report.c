@@ -147,7 +147,8 @@ static size_t sorted(struct table *t)
 	for (size_t i = 0; i < t->size; i++)
 		if (t->slots[i].key)
 			t->slots[n++] = t->slots[i];
-	qsort(t->slots, n, sizeof *t->slots, by_total);
+	if (n) /* an empty table has no slots at all */
+		qsort(t->slots, n, sizeof *t->slots, by_total);
 	return n;
 }
 
