@@ -15,6 +15,8 @@ struct load {
 	/* While a rule is read, every message names it: by name, or number. */
 	const char *rule_name;
 	unsigned rule_number;   /* from 1; 0 = not in a rule */
+	/* Seen in the rule being read, for the checks across its keys. */
+	const config_setting_t *rule_action, *rule_errno;
 	const char *file;
 	char *err;
 	size_t errsize;

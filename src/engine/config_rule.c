@@ -280,6 +280,7 @@ static int parse_process(struct load *ld, const config_setting_t *s, const union
 static int parse_action(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
 	enum cr_action a;
+	ld->rule_action = s;
 	if (cr_config_action(ld, s, v->s, &a) != 0)
 		return -1;
 	RULE(t)->action = (uint8_t)a;
@@ -303,6 +304,7 @@ static const char *fail_errno_at(size_t i, const void *arg)
 static int parse_errno(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
 	size_t n = 0;
+	ld->rule_errno = s;
 	for (; cr_fail_errnos[n]; n++)
 		if (strcmp(cr_fail_errnos[n], v->s) == 0) {
 			RULE(t)->err = cr_errno_by_name(v->s);
@@ -547,8 +549,8 @@ static uint64_t hash_name(const char *s)
 /* What no single key can see: keys that contradict each other. */
 static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rule *r)
 {
-	const config_setting_t *errno_s = config_setting_get_member(g, "errno");
-	if (!config_setting_get_member(g, "action"))
+	const config_setting_t *errno_s = ld->rule_errno;
+	if (!ld->rule_action)
 		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\" or \"fail\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
 		return fail(ld, g, "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
@@ -573,6 +575,7 @@ int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned in
 	r->err = ECONNREFUSED;
 	ld->rule_name = NULL;
 	ld->rule_number = index + 1;
+	ld->rule_action = ld->rule_errno = NULL;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");

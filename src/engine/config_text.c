@@ -19,9 +19,8 @@
 static const char *skip_quoted(const char *p)
 {
 	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++)
-			if (*p == '\\' && p[1])
-				p++;
+		for (p++; *(p += strcspn(p, "\"\\")) == '\\';)
+			p += p[1] ? 2 : 1;
 		return *p ? p + 1 : p;
 	}
 	if (*p == '#' || (p[0] == '/' && p[1] == '/'))
