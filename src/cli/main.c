@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
@@ -17,7 +17,7 @@ static const char usage_text[] =
 
 static const char *const help_texts[][2] = {
 	{ "run",
-	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	  "\n"
 	  "Runs PROGRAM with libconnrefuse.so preloaded (prepended to any LD_PRELOAD),\n"
 	  "or, with --seccomp, under a supervisor that traps its connects instead.\n"
@@ -30,6 +30,8 @@ static const char *const help_texts[][2] = {
 	  "  --refuse DST[:PORT]    refuse connects to DST (address, CIDR, host name, *,\n"
 	  "                         [v6]:port, /unix/path or @abstract)\n"
 	  "  --fail ERRNO=DST[:PORT]  fail them with ERRNO (ETIMEDOUT, EHOSTUNREACH, ...)\n"
+	  "  --drop DST[:PORT]      make TCP connects to DST hang, as behind a firewall that\n"
+	  "                         drops packets (until the program's own timeout)\n"
 	  "  --log-stderr           also write each log line to PROGRAM's stderr\n"
 	  "  --seccomp              supervise through seccomp instead of preloading: covers static\n"
 	  "                         binaries and raw system calls (Go); see man connrefuse\n" },

@@ -110,7 +110,7 @@ static void print_verdict(const struct cr_verdict *v)
 		printf(" errno=%s", cr_errno_row(v->err)->name);
 	if (v->delay_ms)
 		printf(" delay_ms=%u", v->delay_ms);
-	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL))
+	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP))
 		printf(" dry_run=yes");
 	printf(" log=%s\n", cr_level_name(v->level));
 }

@@ -59,7 +59,7 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	if (errname)
 		fprintf(f, "action = \"fail\"; errno = \"%s\"; }", errname);
 	else
-		fprintf(f, "action = \"refuse\"; }");
+		fprintf(f, "action = \"%s\"; }", strcmp(option, "--drop") == 0 ? "drop" : "refuse");
 	fclose(f);
 	char *one = NULL, err[1024];
 	if (asprintf(&one, "version = 1;\nrules = ( %s );\n", rule) < 0)
@@ -143,6 +143,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "refuse", required_argument, NULL, 'r' },
 		{ "fail", required_argument, NULL, 'f' },
+		{ "drop", required_argument, NULL, 'd' },
 		{ "log-stderr", no_argument, NULL, 'l' },
 		{ "seccomp", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -158,7 +159,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			o->config = optarg;
 			break;
 		case 'r':
-			if ((c = rule_text(rules, ++o->nrules, "--refuse", optarg, NULL, optarg)) != 0)
+		case 'd':
+			if ((c = rule_text(rules, ++o->nrules, c == 'r' ? "--refuse" : "--drop", optarg, NULL, optarg)) != 0)
 				rc = c;
 			break;
 		case 'f': {

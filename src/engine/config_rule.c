@@ -551,7 +551,7 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rul
 {
 	const config_setting_t *errno_s = ld->rule_errno;
 	if (!ld->rule_action)
-		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\" or \"fail\")");
+		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\", \"fail\" or \"drop\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
 		return fail(ld, g, "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
 	if (errno_s && r->action != CR_ACT_FAIL)
@@ -561,6 +561,9 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rul
 		return fail(ld, g, "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
 	if (r->npaths && r->nports)
 		return fail(ld, g, "it has both path and port, so it could never match");
+	if (r->action == CR_ACT_DROP && (r->npaths || (r->proto_mask & (CR_PROTO_UNIX | CR_PROTO_UDP))))
+		return fail(ld, g, "action \"drop\" acts on TCP connects: it cannot go with %s (use \"refuse\" or \"fail\" there)",
+			    r->npaths ? "path" : "proto \"unix\" or \"udp\"");
 	if (r->proto_mask & CR_PROTO_UNIX && (r->has_dst || r->nports) && !(r->proto_mask & ~CR_PROTO_UNIX))
 		return fail(ld, g, "proto \"unix\" with dst or port could never match");
 	return 0;

@@ -147,6 +147,7 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 			.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
 		};
 		v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
+		v->drop = v->action == CR_ACT_DROP && !v->dry_run;
 		return;
 	}
 	v->rule = r;
@@ -156,6 +157,7 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 	v->level = r->level == CR_LEVEL_INHERIT ? rs->log.level : r->level;
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
 	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
+	v->drop = v->action == CR_ACT_DROP && !v->dry_run;
 }
 
 /* Tries one rule; fills v and returns true if it matches and fires. */

@@ -28,6 +28,7 @@ struct cr_verdict {
 	int level;                  /* effective log level for this attempt */
 	bool dry_run;
 	bool simulate;              /* fail the connect ourselves */
+	bool drop;                  /* make the connect hang, as a firewall's DROP (TCP) */
 	uint64_t attempt;           /* the deciding rule's attempt number (1-based) */
 };
 

@@ -116,7 +116,7 @@ size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, lo
 
 static const char *result_name(enum cr_result r)
 {
-	static const char *const names[] = { "refused", "failed", "connected", "in-progress" };
+	static const char *const names[] = { "refused", "failed", "connected", "in-progress", "dropped" };
 	return names[r];
 }
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS };
+enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS, CR_RES_DROPPED };
 
 struct cr_event {
 	enum cr_result result;

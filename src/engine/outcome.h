@@ -35,6 +35,7 @@ struct cr_attempt {
 	const struct cr_dest *dest;
 	const char *host;           /* NULL: unknown */
 	int sotype;                 /* 0: unknown (no proto= key) */
+	bool dropped;               /* a drop made: result=dropped, no errno */
 };
 
 /* Whether the attempt's level asks for the line of this outcome: err 0 is

@@ -186,8 +186,8 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-enum { R_REFUSED, R_FAILED, R_CONNECTED, R_IN_PROGRESS, R_N };
-static const char *const results[R_N] = { "refused", "failed", "connected", "in-progress" };
+enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_N };
+static const char *const results[R_N] = { "refused", "failed", "dropped", "connected", "in-progress" };
 
 /* What the lines add up to. tables[4] is the dry run's: "RULE would have
  * refused", with the real outcomes (real: failed, passed: connected). */
@@ -231,7 +231,7 @@ static void read_line(struct summary *sum, char *line)
 	sum->events++;
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
-	int kind = r <= R_FAILED ? (sim ? 0 : 1) : 2;
+	int kind = r <= R_DROPPED ? (sim ? 0 : 1) : 2;
 	count(&sum->tables[0], ev.dst ? ev.dst : "?", kind);
 	count(&sum->tables[1], ev.rule ? ev.rule : "(no rule)", kind);
 	count(&sum->tables[2], ev.comm ? ev.comm : "?", kind);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL };
+enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL, CR_ACT_DROP };
 enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 

@@ -164,8 +164,8 @@ int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 
 const char *cr_action_name(enum cr_action a)
 {
-	static const char *const names[] = { "pass", "log", "refuse", "fail" };
-	return (unsigned)a < 4 ? names[a] : "?";
+	static const char *const names[] = { "pass", "log", "refuse", "fail", "drop" };
+	return (unsigned)a < 5 ? names[a] : "?";
 }
 
 const char *cr_level_name(int level)

@@ -18,6 +18,7 @@
  * outcome: getsockopt(SO_ERROR) (hook_socket.c) or a repeated connect(). */
 #define _GNU_SOURCE
 #include "current.h"
+#include "engine/drop.h"
 #include "fdtable.h"
 #include "hostcache.h"
 #include "preload.h"
@@ -176,24 +177,73 @@ static ssize_t same_attempt(const struct cr_ruleset *rs, const struct cr_op *op,
 	return ret;
 }
 
+/* Records a connect in flight on fd: err, the simulated errno the program
+ * must see (0: the kernel's own); logged, its line is written already. */
+static void record_in_flight(int fd, const struct cr_verdict *v, const struct cr_attempt *a, int err, bool logged)
+{
+	const struct cr_dest *dest = a->dest;
+	struct cr_pending p = {
+		.family = dest->family, .mapped = dest->mapped, .port = dest->port,
+		.sotype = SOCK_STREAM, .action = (uint8_t)v->action, .err = (int16_t)err,
+		.level = (int8_t)(a->dry_run ? CR_LEVEL_ALL : v->level), .dry_run = a->dry_run, .logged = logged,
+	};
+	memcpy(p.addr, dest->addr, 16);
+	if (a->rule)
+		strncpy(p.rule, a->rule, sizeof p.rule - 1);
+	cr_fd_pending_set(fd, &p);
+}
+
 /* A non-blocking connect under way: its outcome comes later, through
  * SO_ERROR or a repeated connect, where it is logged. A simulated one is
  * logged now, with the errno the program is going to see. */
 static void keep_in_flight(const struct cr_ruleset *rs, int fd, const struct cr_verdict *v, struct cr_attempt *a,
 			   bool simulated)
 {
-	const struct cr_dest *dest = a->dest;
-	struct cr_pending p = {
-		.family = dest->family, .mapped = dest->mapped, .port = dest->port,
-		.sotype = SOCK_STREAM, .action = (uint8_t)v->action, .err = (int16_t)(simulated ? v->err : 0),
-		.level = (int8_t)(a->dry_run ? CR_LEVEL_ALL : v->level), .dry_run = a->dry_run, .logged = simulated,
-	};
-	memcpy(p.addr, dest->addr, 16);
-	if (a->rule)
-		strncpy(p.rule, a->rule, sizeof p.rule - 1);
-	cr_fd_pending_set(fd, &p);
+	record_in_flight(fd, v, a, simulated ? v->err : 0, simulated);
 	a->sotype = SOCK_STREAM;
 	log_outcome(rs, a, fd, simulated ? v->err : EINPROGRESS, simulated);
+}
+
+/* action = "drop" on a TCP socket: the connect goes to the drop listener
+ * (drop.h), where the kernel makes it hang until the program's own timeout.
+ * It is logged first (result=dropped), and once: what ends it later (a
+ * timeout) is not an outcome of ours. With no listener to be had (no
+ * descriptor left), it fails at once with ETIMEDOUT, as a drop would end. */
+static ssize_t drop_connect(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
+			    struct cr_attempt *a, const struct cr_verdict *v, int saved_errno)
+{
+	struct sockaddr_storage to;
+	socklen_t tlen = cr_drop_address(a->dest, sa->sa_family, &to);
+	cr_fd_set_fresh(op->fd, false);
+	if (!tlen) {
+		log_outcome(rs, a, op->fd, ETIMEDOUT, true);
+		return fail_now(ETIMEDOUT);
+	}
+	a->dropped = true;
+	log_outcome(rs, a, op->fd, 0, true);
+	errno = saved_errno;
+	ssize_t ret = op_call(op, (struct sockaddr *)&to, tlen);
+	if (ret < 0 && errno == EINPROGRESS) {
+		int saved = errno;
+		record_in_flight(op->fd, v, a, 0, true);
+		errno = saved;
+	}
+	return ret;
+}
+
+/* Whether a drop applies: a TCP socket of the address's family (another
+ * family gets the kernel's own answer, as for a refusal). */
+static bool droppable(int fd, const struct sockaddr *sa, const struct cr_dest *dest, struct cr_sockinfo si, int *sotype)
+{
+	if (dest->family == CR_FAM_UNIX)
+		return false;
+	if (!*sotype)
+		*sotype = socket_type(fd);
+	int domain = si.known ? si.domain : 0;
+	socklen_t olen = sizeof domain;
+	if (!si.known && cr_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0)
+		return false;
+	return *sotype == SOCK_STREAM && domain == sa->sa_family;
 }
 
 /* A new attempt: decide, wait out a delay, then fail it ourselves or make
@@ -218,6 +268,11 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	if (v.delay_ms)
 		cr_sleep_ms(v.delay_ms);
 	errno = saved_errno;
+	if (v.drop && droppable(op->fd, sa, dest, si, &sotype)) {
+		struct cr_attempt a = { .rule = v.rule ? v.rule->name : NULL, .action = v.action, .level = v.level,
+					.comm = cr_self.comm, .dest = dest, .host = q.host, .sotype = SOCK_STREAM };
+		return drop_connect(rs, op, sa, &a, &v, saved_errno);
+	}
 
 	ssize_t ret;
 	bool simulated = false;

@@ -6,6 +6,7 @@
  * its destination. Each is one array store on top of the real call. */
 #define _GNU_SOURCE
 #include "current.h"
+#include "engine/drop.h"
 #include "fdtable.h"
 #include "preload.h"
 #include "engine/export.h"
@@ -107,7 +108,10 @@ CR_EXPORT int close(int fd)
 	if (!cr_real.close)
 		cr_preload_init();
 	cr_fd_forget(fd);
-	return cr_real.close(fd);
+	int ret = cr_real.close(fd), saved = errno;
+	cr_drop_closed((unsigned)fd, (unsigned)fd);
+	errno = saved;
+	return ret;
 }
 
 CR_EXPORT int dup2(int old, int new)
@@ -118,6 +122,7 @@ CR_EXPORT int dup2(int old, int new)
 	if (ret >= 0 && old != new) {
 		cr_fd_forget(new);
 		cr_fd_shared(old); /* two numbers for one socket: ask the kernel from now on */
+		cr_drop_closed((unsigned)new, (unsigned)new);
 	}
 	return ret;
 }
@@ -130,6 +135,7 @@ CR_EXPORT int dup3(int old, int new, int flags)
 	if (ret >= 0) {
 		cr_fd_forget(new);
 		cr_fd_shared(old);
+		cr_drop_closed((unsigned)new, (unsigned)new);
 	}
 	return ret;
 }
@@ -140,8 +146,10 @@ CR_EXPORT int close_range(unsigned first, unsigned last, int flags)
 		cr_preload_init();
 	int ret = cr_real.close_range(first, last, flags);
 	/* CLOSE_RANGE_CLOEXEC only marks them; the descriptors stay. */
-	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		cr_fd_forget_range(first, last);
+		cr_drop_closed(first, last);
+	}
 	return ret;
 }
 

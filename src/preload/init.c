@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "preload.h"
 #include "current.h"
+#include "engine/drop.h"
 #include "engine/config.h"
 #include "engine/config_file.h"
 
@@ -204,6 +205,12 @@ static void load_rules(void)
 	cr_current_start(rs, *path ? path : NULL, cr_self.comm, cr_self.exe);
 }
 
+static void after_fork(void)
+{
+	cr_current_after_fork();
+	cr_drop_after_fork();
+}
+
 static void init(void)
 {
 	in_init = 1;
@@ -212,7 +219,7 @@ static void init(void)
 	resolve_all();
 	identify_process();
 	load_rules();
-	pthread_atfork(NULL, NULL, cr_current_after_fork);
+	pthread_atfork(NULL, NULL, after_fork);
 	errno = saved;
 	in_init = 0;
 }

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "seccomp.h"
 #include "engine/clock.h"
+#include "engine/drop.h"
 #include "engine/outcome.h"
 
 #include <errno.h>
@@ -101,11 +102,33 @@ static void act_pass(struct cr_sv *sv, struct cr_call *c)
 		log_call(sv, c, err, false);
 }
 
+/* action = "drop": the program's socket is connected to the drop listener
+ * (engine/drop.h, held by the supervisor), where the kernel makes it hang;
+ * a blocking one holds this thread until the program's own timeout. */
+static void act_drop(struct cr_sv *sv, struct cr_call *c)
+{
+	struct sockaddr_storage to;
+	socklen_t tlen = cr_drop_address(&c->dest, c->sa.ss_family, &to);
+	if (!tlen) {
+		cr_sv_respond(sv, c->id, -1, ETIMEDOUT, false);
+		log_call(sv, c, ETIMEDOUT, true);
+		return;
+	}
+	struct cr_attempt a = { .rule = c->rule, .action = c->v.action, .level = c->v.level, .pid = c->pid,
+				.comm = c->comm, .dest = &c->dest, .sotype = SOCK_STREAM, .dropped = true };
+	if (cr_outcome_wanted(&a, 0, true))
+		cr_outcome_write(&c->gen->rs->log, &sv->log, &a, 0, true);
+	int rc = connect(c->dup, (struct sockaddr *)&to, tlen);
+	cr_sv_respond(sv, c->id, rc, rc == 0 ? 0 : errno, false);
+}
+
 void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
 {
 	if (c->v.delay_ms)
 		cr_sleep_ms(c->v.delay_ms);
-	if (c->v.simulate && c->dup >= 0) {
+	if (c->v.drop && c->dup >= 0) {
+		act_drop(sv, c);
+	} else if (c->v.simulate && c->dup >= 0) {
 		act_simulate(sv, c);
 	} else if (c->v.simulate) {
 		/* The socket could not be reached (pidfd_getfd refused): fail

@@ -129,7 +129,7 @@ static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect;
 	/* The quiet path. (Were the call gone and its thread's number taken
 	 * by another process since, the answer would only fail.) */
-	if (!c->v.simulate && !c->v.delay_ms && !audit)
+	if (!c->v.simulate && !c->v.drop && !c->v.delay_ms && !audit)
 		return pass_unseen(sv, c);
 	/* Before acting: the memory read was the calling thread's, still
 	 * waiting in that very call. */
@@ -137,7 +137,13 @@ static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 		drop_socket(c);
 		return DONE;
 	}
-	if (c->v.simulate) {
+	if (c->v.drop) {
+		/* TCP only, of the address's family; the rest passes, as in the
+		 * library. */
+		if (!take_socket(c, p, true) || c->domain != c->sa.ss_family || c->sotype != SOCK_STREAM ||
+		    c->dest.family == CR_FAM_UNIX)
+			return pass_unseen(sv, c);
+	} else if (c->v.simulate) {
 		/* Another family than the address's: the kernel's own answer,
 		 * as the library gives it. */
 		if (take_socket(c, p, true) && c->domain != c->sa.ss_family)
@@ -148,6 +154,8 @@ static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 	}
 	atomic_fetch_add(&c->gen->refs, 1);
 	bool waits = c->v.delay_ms || (!c->v.simulate && !c->nonblock && c->dup >= 0);
+	/* (A blocking drop waits for the program's own timeout, in the thread
+	 * that acts on it.) */
 	return waits ? ACT_LATER : ACT_NOW;
 }
 
