@@ -66,7 +66,7 @@ golden_note() {
 	[ -z "${CR_GOLDEN_LINES:-}" ] || [ ! -f "$1" ] || golden_shapes "$1" >> "$T/.golden-notes"
 }
 golden_lines() {
-	find "$T" -type f -exec grep -lqIE 'result=|config (error|reloaded)' {} \; -print 2>/dev/null |
+	find "$T" -type f -exec grep -lqE 'result=|config (error|reloaded)' {} \; -print 2>/dev/null |
 		while IFS= read -r f; do golden_shapes "$f"; done | LC_ALL=C sort -u
 }
 trap cleanup EXIT

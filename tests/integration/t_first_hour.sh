@@ -138,5 +138,6 @@ if [ -z "${CR_SANITIZE:-}" ]; then
 	make -s -C "$top" BUILD="$T/b" "$T/b/connrefuse" > /dev/null 2>&1 || fail "a build in $T/b failed"
 	make -s -C "$top" BUILD="$T/b" PREFIX=/opt/cr-test "$T/b/connrefuse" > /dev/null 2>&1 || fail "the PREFIX build failed"
 	grep -q /opt/cr-test/lib/connrefuse "$T/b/connrefuse" || fail "the command still has the old prefix built in"
+	rm -rf "$T/b" # (its objects hold the messages' formats: not log lines)
 	ok "a build for another PREFIX rebuilds the command with it"
 fi
