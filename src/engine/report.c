@@ -83,6 +83,7 @@ struct table {
 	const char *title;
 	struct entry *slots;
 	size_t size, used;
+	long lost;      /* keys not counted: out of memory */
 };
 
 static uint64_t hash(const char *s)
@@ -93,15 +94,19 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
+/* The entry of key (new ones have no key yet); NULL when the table cannot
+ * grow (out of memory: that key is not counted, and said). */
 static struct entry *lookup(struct table *t, const char *key)
 {
 	if ((t->used + 1) * 10 > t->size * 7) {
 		size_t old = t->size;
-		struct entry *slots = t->slots;
+		struct entry *slots = t->slots, *grown = calloc(old ? old * 2 : 64, sizeof *t->slots);
+		if (!grown) {
+			t->lost++;
+			return NULL;
+		}
 		t->size = old ? old * 2 : 64;
-		t->slots = calloc(t->size, sizeof *t->slots);
-		if (!t->slots)
-			abort();
+		t->slots = grown;
 		t->used = 0;
 		for (size_t i = 0; i < old; i++)
 			if (slots[i].key)
@@ -117,8 +122,13 @@ static struct entry *lookup(struct table *t, const char *key)
 static void count(struct table *t, const char *key, int kind)
 {
 	struct entry *e = lookup(t, key);
+	if (!e)
+		return;
 	if (!e->key) {
-		e->key = strdup(key);
+		if (!(e->key = strdup(key))) {
+			t->lost++;
+			return;
+		}
 		t->used++;
 	}
 	if (kind == 0)
@@ -287,6 +297,8 @@ static void print_dry_run(struct table *t, FILE *out, bool json)
 	}
 	if (json)
 		fprintf(out, "]");
+	else if (t->lost)
+		fprintf(out, "  (%ld lines not counted here: out of memory)\n", t->lost);
 	free(t->slots);
 }
 
