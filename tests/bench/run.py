@@ -135,6 +135,14 @@ def main():
         print("  the simulated refusal is %.0fx cheaper" % (real / sim))
         results["refusal_cheaper"] = real / sim
 
+        print("\n== a drop vs a simulated refusal, non-blocking connect() alone, logging off")
+        drop = config("drop.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n'
+                      'rules = ( { name = "d"; port = %s; action = "drop"; } );\n' % port)
+        refused, dropped, r = ab("", [BENCH, "nbcall", "5000", port], {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": refuse},
+                                 [BENCH, "nbcall", "5000", port], {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": drop},
+                                 "simulated refusal", "drop")
+        results["drop_vs_refusal"] = r
+
         print("\n== a refused socket+connect+close loop (10,000): connrefuse vs strace inject")
         loop = [BENCH, "loop", "10000", port]
         cr = {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": refuse}

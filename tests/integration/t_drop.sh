@@ -65,6 +65,16 @@ if have_curl; then
 	same "curl --connect-timeout 1.5" "curl -sS --connect-timeout 1.5 http://127.0.0.1:\$PORT/"
 fi
 
+if [ -z "${CR_SANITIZE:-}" ] && command -v node > /dev/null; then
+	same "node, a socket timeout of 1.5 s" "node -e '
+const s = require(\"net\").connect(+process.argv[1], \"127.0.0.1\");
+s.setTimeout(1500, () => { console.log(\"timeout\"); process.exit(3); });
+s.on(\"connect\", () => console.log(\"connected\"));
+s.on(\"error\", (e) => { console.log(e.code); process.exit(2); });' \$PORT"
+fi
+if [ -z "${CR_SANITIZE:-}" ] && command -v javac > /dev/null && javac -d "$T" "$HERE/Client.java" 2> /dev/null; then
+	same "java, a connect timeout of 3 s" "java -cp $T Client 127.0.0.1 \$PORT timeout"
+fi
 # One line a drop, made at the connect: none when the timeout ends it.
 lines=$(grep -c 'result=dropped' "$T/drop.log")
 expect_grep '^result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+ comm=[a-z0-9]+ dst=127\.0\.0\.1:10 proto=tcp$' \
@@ -96,7 +106,17 @@ for i in range(1000):
 print(len(os.listdir('/proc/self/fd')) - base - len(socks))" > "$T/out"
 expect_eq "$(cat "$T/out")" 2 "1,000 dropped connects in flight hold 2 descriptors of the library's (one listener a family)"
 
-# run --seccomp: the supervisor holds the listeners.
+# run --seccomp: the supervisor holds the listeners. Go makes raw system
+# calls: net.DialTimeout times out as against the real DROP.
+if command -v go > /dev/null; then
+	mkdir -p "$T/go"
+	(cd "$HERE/seccomp" && GOCACHE=$T/go/cache GOPATH=$T/go/path CGO_ENABLED=0 GOFLAGS=-mod=mod \
+		go build -o "$T/go/goclient" goclient.go) || fail "go build"
+	DIAL_TIMEOUT_MS=1500 "$T/go/goclient" $REAL | sed "s/\b$REAL\b/PORT/g" > "$T/real"
+	DIAL_TIMEOUT_MS=1500 "$CLI" run --seccomp -c "$cfg" -- "$T/go/goclient" $SIM | sed "s/\b$SIM\b/PORT/g" > "$T/sim"
+	expect_eq "$(cat "$T/sim")" "$(cat "$T/real")" "run --seccomp, Go net.DialTimeout: $(cat "$T/sim")"
+fi
+
 for p in "$D sndtimeo 127.0.0.1" "$D nonblock ::1"; do
 	$p $REAL | sed 1q > "$T/real"
 	"$CLI" run --seccomp -c "$cfg" -- $p $SIM | sed 1q > "$T/sim"
