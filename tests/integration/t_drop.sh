@@ -82,6 +82,25 @@ expect_grep '^result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+
 expect_no_grep 'rule=blackhole.*errno=' "$T/drop.log" "no second line when the program's timeout ends a drop"
 ok "$lines drops logged, each once"
 
+# A drop under dry_run is only logged (the real connect: refused here, as
+# nothing listens), and schedules apply: first = 1 drops the first connect only.
+dry=$(config dry.cfg "version = 1; log: { syslog = false; file = \"$T/dry.log\"; };
+rules = ( { name = \"try\"; dst = \"127.0.0.1\"; port = $SIM; action = \"drop\"; dry_run = true; } );")
+CONNREFUSE_CONFIG=$dry LD_PRELOAD=$PRELOAD "$D" nonblock 127.0.0.1 $SIM | sed 1q > "$T/out"
+expect_eq "$(cat "$T/out")" "nonblock: connect=-1 EINPROGRESS poll=ready so_error=ECONNREFUSED" "dry_run: the real connect goes ahead"
+expect_grep '^result=refused simulated=no rule=try action=drop dry_run=yes ' "$T/dry.log" "dry_run: logged as what the rule would have done"
+once=$(config once.cfg "version = 1; log: { syslog = false; };
+rules = ( { name = \"once\"; dst = \"127.0.0.1\"; port = $SIM; action = \"drop\"; first = 1; } );")
+CONNREFUSE_CONFIG=$once LD_PRELOAD=$PRELOAD $PY -c "
+import socket
+for _ in range(2):
+    s = socket.socket(); s.settimeout(0.5)
+    try:
+        s.connect(('127.0.0.1', $SIM)); print('connected')
+    except OSError as e:
+        print(type(e).__name__)" > "$T/out"
+expect_eq "$(tr '\n' ' ' < "$T/out")" "TimeoutError ConnectionRefusedError " "first = 1: the first connect hangs, the second is the kernel's"
+
 # The program closes every descriptor above its socket (the listener among
 # them): the listener is made again on its port and the connect held hangs on.
 CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY -c "
