@@ -113,8 +113,9 @@ while time.time() < end:
 print('done', ok > 30)" > "$T/reload-$n.out" 2> "$T/reload-$n.err"; echo $? > "$T/reload-$n.rc") &
 	PIDS="$PIDS $!"
 	wait_for test -e "$T/started-$n" || fail "reload $kind: the program did not start"
-	rm -f "$cfg"
-	ln -s "$path" "$cfg"
+	# Replaced in one step (a rename), as a rules file should be: no moment
+	# without a file, which a reload look could report on its own.
+	ln -s "$path" "$cfg.new" && mv -T "$cfg.new" "$cfg"
 	echo "$kind" > "$T/reload-$n.kind"
 done
 for r in $(seq 1 $n); do # (wait_for uses i)
