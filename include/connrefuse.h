@@ -21,7 +21,7 @@ const char *connrefuse_version(void);
  * equivalent gives a record whose errno_name is NULL. */
 struct connrefuse_error {
 	const char *errno_name;   /* "ECONNREFUSED", or NULL */
-	int errno_code;           /* 111, or 0 */
+	int errno_code;           /* 111 (-2 for EAI_NONAME), or 0 */
 	const char *wsa_name;     /* "WSAECONNREFUSED", or NULL */
 	int wsa_code;             /* 10061, or 0 */
 	const char *desc;         /* "Connection refused" */
@@ -32,11 +32,14 @@ struct connrefuse_error {
 };
 
 /* Decode "111", "0x6f", "ECONNREFUSED", "10061", "0x274D", "WSAECONNREFUSED"
- * (names case-insensitive; aliases such as EWOULDBLOCK accepted).
+ * (names case-insensitive; aliases such as EWOULDBLOCK accepted), and the
+ * resolver's codes: "-2" or "EAI_NONAME" (getaddrinfo's, negative), or an
+ * h_errno name such as "HOST_NOT_FOUND" (the getaddrinfo code it stands for).
  * Returns 0 and fills *out, or -1 when the text names no known error. */
 int connrefuse_decode(const char *text, struct connrefuse_error *out);
 
-/* Decode a number: an errno value, or a Winsock code (>= 10000). */
+/* Decode a number: an errno value, a getaddrinfo code (< 0), or a Winsock
+ * code (>= 10000). */
 int connrefuse_decode_errno(int errnum, struct connrefuse_error *out);
 int connrefuse_decode_wsa(int wsa_code, struct connrefuse_error *out);
 

@@ -1,4 +1,5 @@
-/* connrefuse decode CODE...: errno values and Winsock codes explained. */
+/* connrefuse decode CODE...: errno values, the resolver's codes (EAI_*,
+ * h_errno) and Winsock codes explained. */
 #include "cli.h"
 #include "connrefuse.h"
 #include "engine/errtab.h"
@@ -32,7 +33,9 @@ static void json_string(const char *key, const char *v, bool comma)
 
 static void json_code(const char *key, int v, bool comma)
 {
-	if (v)
+	if (v < 0) /* a getaddrinfo code: no hex (as in the log line) */
+		printf("\"%s\": %d, \"%s_hex\": null", key, v, key);
+	else if (v)
 		printf("\"%s\": %d, \"%s_hex\": \"0x%x\"", key, v, key, v);
 	else
 		printf("\"%s\": null, \"%s_hex\": null", key, key);
@@ -48,6 +51,12 @@ static void print_json(const char *input, const struct connrefuse_error *e, bool
 	json_code("code", e->errno_code, true);
 	json_string("wsa", e->wsa_name, true);
 	json_code("wsa_code", e->wsa_code, true);
+	const struct cr_herrno_row *h = e->errno_code < 0 ? cr_herrno_for_eai(e->errno_code) : NULL;
+	json_string("h_errno", h ? h->name : NULL, true);
+	if (h)
+		printf("\"h_errno_code\": %d, ", h->herrno);
+	else
+		printf("\"h_errno_code\": null, ");
 	json_string("desc", e->desc, true);
 	json_string("meaning", e->hint, true);
 	json_string("causes", e->causes, true);
@@ -60,7 +69,9 @@ static void print_text(const struct connrefuse_error *e, bool first)
 {
 	if (!first)
 		printf("\n");
-	if (e->errno_name)
+	if (e->errno_name && e->errno_code < 0)
+		printf("%s %d (getaddrinfo's return value)\n", e->errno_name, e->errno_code);
+	else if (e->errno_name)
 		printf("%s %d 0x%x\n", e->errno_name, e->errno_code, e->errno_code);
 	else
 		printf("%s %d 0x%x (no POSIX errno equivalent)\n", e->wsa_name, e->wsa_code, e->wsa_code);
@@ -68,6 +79,9 @@ static void print_text(const struct connrefuse_error *e, bool first)
 		printf("  winsock:     %s %d 0x%x\n", e->wsa_name, e->wsa_code, e->wsa_code);
 	else if (e->errno_name)
 		printf("  winsock:     (none)\n");
+	const struct cr_herrno_row *h = e->errno_code < 0 ? cr_herrno_for_eai(e->errno_code) : NULL;
+	if (h)
+		printf("  h_errno:     %s %d (the gethostbyname family's)\n", h->name, h->herrno);
 	printf("  description: %s\n", e->desc);
 	if (e->hint)
 		printf("  meaning:     %s\n", e->hint);
@@ -79,18 +93,25 @@ static void print_text(const struct connrefuse_error *e, bool first)
 		printf("  related:     %s\n", e->related);
 }
 
+/* Every name decode takes: errnos, getaddrinfo codes, h_errno names, Winsock codes. */
 static const char *errno_name_at(size_t i, const void *arg)
 {
 	(void)arg;
-	return i < cr_errno_nrows ? cr_errno_rows[i].name : cr_wsa_rows[i - cr_errno_nrows].name;
+	if (i < cr_errno_nrows)
+		return cr_errno_rows[i].name;
+	if ((i -= cr_errno_nrows) < cr_eai_nrows)
+		return cr_eai_rows[i].name;
+	if ((i -= cr_eai_nrows) < cr_herrno_nrows)
+		return cr_herrno_rows[i].name;
+	return cr_wsa_rows[i - cr_herrno_nrows].name;
 }
 
-/* The errno or Winsock name nearest to a word that is none (a typo). */
+/* The name nearest to a word that is none (a typo). */
 static const char *nearest_name(const char *word)
 {
 	if (!isalpha((unsigned char)word[0]))
 		return NULL;
-	return cr_suggest(word, cr_errno_nrows + cr_wsa_nrows, errno_name_at, NULL);
+	return cr_suggest(word, cr_errno_nrows + cr_eai_nrows + cr_herrno_nrows + cr_wsa_nrows, errno_name_at, NULL);
 }
 
 int cr_cmd_decode(int argc, char **argv)
@@ -115,7 +136,7 @@ int cr_cmd_decode(int argc, char **argv)
 		struct connrefuse_error e;
 		if (connrefuse_decode(argv[i], &e) != 0) {
 			const char *near = nearest_name(argv[i]);
-			fprintf(stderr, "connrefuse: %s is neither an errno of this system nor a Winsock code (10004-11031)%s%s%s\n",
+			fprintf(stderr, "connrefuse: %s is neither an errno of this system, a resolver code (EAI_*, -2, HOST_NOT_FOUND) nor a Winsock code (10004-11031)%s%s%s\n",
 				argv[i], near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 			rc = 1;
 			continue;

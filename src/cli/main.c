@@ -8,21 +8,22 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
+	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
 	"       connrefuse report [--json] [LOGFILE|-]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 static const char *const help_texts[][2] = {
 	{ "run",
-	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--log-stderr] -- PROGRAM [ARGS...]\n"
+	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	  "\n"
 	  "Runs PROGRAM with libconnrefuse.so preloaded (prepended to any LD_PRELOAD),\n"
 	  "or, with --seccomp, under a supervisor that traps its connects instead.\n"
 	  "The rules come from FILE (-c, or CONNREFUSE_CONFIG), with the rules of\n"
-	  "--refuse and --fail put before them. The config is checked first: an error\n"
+	  "--refuse, --fail, --drop and --fail-dns put before them. The config is checked first: an error\n"
 	  "stops here (exit 125) before PROGRAM starts. PROGRAM's exit status is passed\n"
 	  "through (126: cannot execute, 127: not found).\n"
 	  "\n"
@@ -32,6 +33,9 @@ static const char *const help_texts[][2] = {
 	  "  --fail ERRNO=DST[:PORT]  fail them with ERRNO (ETIMEDOUT, EHOSTUNREACH, ...)\n"
 	  "  --drop DST[:PORT]      make TCP connects to DST hang, as behind a firewall that\n"
 	  "                         drops packets (until the program's own timeout)\n"
+	  "  --fail-dns EAI_CODE=NAME  fail look-ups of NAME (a host name or *.domain) as the\n"
+	  "                         resolver would: EAI_NONAME, EAI_AGAIN, EAI_FAIL, EAI_NODATA\n"
+	  "                         (not with --seccomp: resolver faults need the preload)\n"
 	  "  --log-stderr           also write each log line to PROGRAM's stderr\n"
 	  "  --seccomp              supervise through seccomp instead of preloading: covers static\n"
 	  "                         binaries and raw system calls (Go); see man connrefuse\n" },
@@ -49,6 +53,8 @@ static const char *const help_texts[][2] = {
 	  "/run/x.sock, @abstract. A host name is not resolved: the rules on names\n"
 	  "are asked, the address rules are not; give the address the program would\n"
 	  "connect to, and the name it resolved with --host NAME.\n"
+	  "With --resolve NAME it asks the host rules instead: which one decides a\n"
+	  "look-up of NAME (getaddrinfo and friends).\n"
 	  "\n"
 	  "  --attempt N     ask about the Nth attempt (default 1): each matching\n"
 	  "                  rule counted as on its Nth attempt\n"
@@ -57,7 +63,9 @@ static const char *const help_texts[][2] = {
 	  "connrefuse decode [--json] CODE...\n"
 	  "\n"
 	  "Explains errno values and Winsock codes: 111, 0x6f, ECONNREFUSED, 10061,\n"
-	  "0x274D, WSAECONNREFUSED. Exits 1 if a code is unknown.\n" },
+	  "0x274D, WSAECONNREFUSED; and the resolver's codes: getaddrinfo's as a\n"
+	  "negative number or a name (-2, EAI_NONAME), h_errno names (HOST_NOT_FOUND).\n"
+	  "A plain number is an errno. Exits 1 if a code is unknown.\n" },
 	{ "report",
 	  "connrefuse report [--json] [LOGFILE|-]\n"
 	  "\n"

@@ -1,7 +1,9 @@
-/* connrefuse match FILE DST[:PORT]: which rule would decide, and why each
- * rule before it did not. It asks the rules as the library would on a given
- * attempt (--attempt N: every matching rule on its Nth attempt) at a given
- * time since the rules were loaded (--at SECONDS); it resolves nothing. */
+/* connrefuse match FILE DST[:PORT], or FILE --resolve NAME: which rule
+ * would decide a connect (or a look-up of NAME, by the host rules), and why
+ * each rule before it did not. It asks the rules as the library would on a
+ * given attempt (--attempt N: every matching rule on its Nth attempt) at a
+ * given time since the rules were loaded (--at SECONDS); it resolves
+ * nothing. */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "engine/config.h"
@@ -19,6 +21,7 @@
 
 struct ask {
 	const char *text;       /* DST[:PORT] as given */
+	const char *resolve;    /* --resolve NAME: a look-up, not a connect */
 	const char *proto, *process, *host;
 	bool host_only;         /* DST is a host name: address rules cannot be asked */
 	uint64_t attempt;
@@ -67,37 +70,51 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *r, uint64
 			 cr_draw(rs->seed, r->name_hash, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
-/* Each rule in order, up to the first that matches and fires: that one. */
-static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct ask *a)
+/* Each rule in order, up to the first that matches and fires: that one.
+ * A connect (q) is asked of the connect rules, a look-up (lq) of the host
+ * rules; the others are named once in a line. */
+static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct cr_lookup *lq,
+				  const struct ask *a)
 {
 	int width = 12;
-	for (unsigned i = 0; i < rs->nrules; i++)
+	unsigned others = 0;
+	for (unsigned i = 0; i < rs->nrules; i++) {
 		if ((int)strlen(rs->rules[i].name) > width)
 			width = (int)strlen(rs->rules[i].name) > 40 ? 40 : (int)strlen(rs->rules[i].name);
-	double t = q->now - (rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0);
-	for (unsigned i = 0; i < rs->nrules; i++) {
+		others += rs->rules[i].resolver != !!lq;
+	}
+	double now = lq ? lq->now : q->now;
+	double t = now - (rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0);
+	const struct cr_rule *decided = NULL;
+	for (unsigned i = 0; i < rs->nrules && !decided; i++) {
 		const struct cr_rule *r = &rs->rules[i];
+		if (r->resolver != !!lq)
+			continue;
 		printf("  rule %-*s line %-4u ", width, r->name, r->line);
-		if (a->host_only && address_rule(r)) {
+		if (!lq && a->host_only && address_rule(r)) {
 			printf("not asked: it matches addresses, and %s is a host name\n", a->text);
 			continue;
 		}
-		if (!cr_rule_matches(r, q)) {
+		if (lq ? !cr_lookup_matches(r, lq) : !cr_rule_matches(r, q)) {
 			printf("no match\n");
 			continue;
 		}
-		if (cr_rule_fires(rs, r, a->attempt, q->now)) {
+		if (cr_rule_fires(rs, r, a->attempt, now)) {
 			if (a->attempt == 1 && a->at == 0)
 				printf("matches; its schedule fires on the first attempt\n");
 			else
 				printf("matches; its schedule fires on attempt %llu at %g s\n", (unsigned long long)a->attempt, t);
-			return r;
+			decided = r;
+			continue;
 		}
 		char why[200];
 		why_not(rs, r, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
 	}
-	return NULL;
+	if (others)
+		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
+		       lq ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
+	return decided;
 }
 
 static void print_verdict(const struct cr_verdict *v)
@@ -170,7 +187,28 @@ static int explain(const struct cr_ruleset *rs, struct ask *a)
 		printf("destination: %s%s%s proto=%s process=%s\n", dst, host ? " host=" : "", host ? host : "", proto,
 		       a->process ? a->process : "(any)");
 	struct cr_verdict v;
-	cr_verdict_of(rs, walk(rs, &q, a), &v);
+	cr_verdict_of(rs, walk(rs, &q, NULL, a), &v);
+	print_verdict(&v);
+	return 0;
+}
+
+/* match FILE --resolve NAME: the host rules, as a look-up of NAME asks them. */
+static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
+{
+	double loaded = rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0;
+	struct cr_lookup lq = {
+		.name = a->resolve, .comm = a->process ? a->process : "?",
+		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
+	};
+	printf("look-up: %s process=%s\n", a->resolve, a->process ? a->process : "(any)");
+	const struct cr_rule *r = walk(rs, NULL, &lq, a);
+	if (!r) {
+		printf("decided by no host rule: the look-up goes ahead (default_action is for connects) log=%s\n",
+		       cr_level_name(rs->log.level));
+		return 0;
+	}
+	struct cr_verdict v;
+	cr_verdict_of(rs, r, &v);
 	print_verdict(&v);
 	return 0;
 }
@@ -181,6 +219,7 @@ int cr_cmd_match(int argc, char **argv)
 		{ "proto", required_argument, NULL, 'p' },
 		{ "process", required_argument, NULL, 'P' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "resolve", required_argument, NULL, 'R' },
 		{ "attempt", required_argument, NULL, 'a' },
 		{ "at", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -195,6 +234,7 @@ int cr_cmd_match(int argc, char **argv)
 		case 'p': a.proto = optarg; break;
 		case 'P': a.process = optarg; break;
 		case 'H': a.host = optarg; break;
+		case 'R': a.resolve = optarg; break;
 		case 'a':
 			a.attempt = strtoull(optarg, &end, 10);
 			if (!isdigit((unsigned char)*optarg) || *end || a.attempt == 0)
@@ -210,16 +250,26 @@ int cr_cmd_match(int argc, char **argv)
 		default: return cr_usage_error("match", "%s", "match: bad option");
 		}
 	}
-	if (argc - optind != 2)
-		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT]");
+	if (a.resolve && (a.host || a.proto))
+		return cr_usage_error("match", "match: --resolve asks the host rules about a look-up: it takes no --%s",
+				      a.host ? "host" : "proto");
+	if (a.resolve && argc - optind != 1)
+		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
+	if (!a.resolve && argc - optind != 2)
+		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
 	char err[1024];
 	struct cr_ruleset *rs = cr_config_load(argv[optind], err, sizeof err);
 	if (!rs) {
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return 1;
 	}
-	a.text = argv[optind + 1];
-	int rc = explain(rs, &a);
+	int rc;
+	if (a.resolve) {
+		rc = explain_lookup(rs, &a);
+	} else {
+		a.text = argv[optind + 1];
+		rc = explain(rs, &a);
+	}
 	cr_ruleset_free(rs);
 	return rc;
 }

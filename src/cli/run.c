@@ -37,13 +37,17 @@ static void append_quoted(char **buf, size_t *len, const char *s)
 	fclose(f);
 }
 
-/* A --refuse/--fail option as a rule in config syntax, checked alone so
+/* A --refuse/--fail/--drop/--fail-dns option as a rule in config syntax, checked alone so
  * that a mistake is reported against the option, not a line of a file the
  * user never saw. 0, or the exit status of a usage error. */
 static int rule_text(FILE *out, unsigned n, const char *option, const char *arg, const char *errname, const char *dst)
 {
 	struct cr_target t;
-	if (cr_target_parse(dst, &t) != 0) {
+	bool dns = strcmp(option, "--fail-dns") == 0;
+	if (dns) {
+		t = (struct cr_target){ .port = -1 };
+		snprintf(t.host, sizeof t.host, "%s", dst);
+	} else if (cr_target_parse(dst, &t) != 0) {
 		char what[600];
 		snprintf(what, sizeof what, "%s %s", option, arg);
 		return cr_usage_error("run", "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)", what);
@@ -52,7 +56,7 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	size_t qlen, rlen;
 	append_quoted(&q, &qlen, t.host);
 	FILE *f = open_memstream(&rule, &rlen);
-	fprintf(f, "{ name = \"cli-%u\"; %s = %s; ", n, t.unix_path ? "path" : "dst", q);
+	fprintf(f, "{ name = \"cli-%u\"; %s = %s; ", n, dns ? "host" : t.unix_path ? "path" : "dst", q);
 	free(q);
 	if (t.port >= 0)
 		fprintf(f, "port = %d; ", t.port);
@@ -130,9 +134,9 @@ static int exit_status_of(int status)
 struct run_opts {
 	const char *config;
 	bool log_stderr, seccomp;
-	char *cli_rules;         /* the rules of --refuse and --fail, in config syntax */
+	char *cli_rules;         /* the rules of --refuse, --fail, --drop and --fail-dns, in config syntax */
 	size_t cli_len;
-	unsigned nrules;
+	unsigned nrules, dns_rules;
 	char **prog;
 };
 
@@ -144,6 +148,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{ "refuse", required_argument, NULL, 'r' },
 		{ "fail", required_argument, NULL, 'f' },
 		{ "drop", required_argument, NULL, 'd' },
+		{ "fail-dns", required_argument, NULL, 'D' },
 		{ "log-stderr", no_argument, NULL, 'l' },
 		{ "seccomp", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -163,15 +168,21 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			if ((c = rule_text(rules, ++o->nrules, c == 'r' ? "--refuse" : "--drop", optarg, NULL, optarg)) != 0)
 				rc = c;
 			break;
-		case 'f': {
+		case 'f':
+		case 'D': {
 			char arg[512];
+			const char *option = c == 'f' ? "--fail" : "--fail-dns";
 			snprintf(arg, sizeof arg, "%s", optarg);
 			if (!(eq = strchr(optarg, '='))) {
-				rc = cr_usage_error("run", "--fail %s: expected ERRNO=DST[:PORT]", optarg);
+				rc = cr_usage_error("run", c == 'f' ? "--fail %s: expected ERRNO=DST[:PORT]"
+								    : "--fail-dns %s: expected EAI_CODE=NAME (EAI_NONAME=db.internal)",
+						    optarg);
 				break;
 			}
 			*eq = '\0';
-			if ((c = rule_text(rules, ++o->nrules, "--fail", arg, optarg, eq + 1)) != 0)
+			if (c == 'D')
+				o->dns_rules++;
+			if ((c = rule_text(rules, ++o->nrules, option, arg, optarg, eq + 1)) != 0)
 				rc = c;
 			break;
 		}
@@ -191,6 +202,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	fclose(rules);
 	if (rc >= 0)
 		return rc;
+	if (o->dns_rules && o->seccomp)
+		return cr_usage_error("run", "%s", "run: --fail-dns needs the preload: resolver faults are not made under --seccomp (the resolver is a library, and Go's own resolver bypasses it)");
 	if (optind >= argc)
 		return cr_usage_error("run", "%s", "run: no PROGRAM given (put it after --)");
 	o->prog = argv + optind;
@@ -352,6 +365,10 @@ int cr_cmd_run(int argc, char **argv)
 		return EXIT_TOOL;
 	}
 	warn_if_unheard(&o, rs);
+	if (o.seccomp && rs && rs->nresolvers)
+		fprintf(stderr, "connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "
+				"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
+			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
 		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);

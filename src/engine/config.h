@@ -28,5 +28,7 @@ void cr_config_each_key(void (*fn)(const char *scope, const char *name, enum cr_
 
 /* The errno names a `fail` rule may carry, NULL-terminated. */
 extern const char *const cr_fail_errnos[];
+/* Those a `fail` host rule may carry (the resolver's), NULL-terminated. */
+extern const char *const cr_resolver_errnos[];
 
 #endif

@@ -262,9 +262,11 @@ static int finish(struct cr_ruleset *rs)
 			rs->needs_sotype = true;
 		if (r->has_window || r->has_flap)
 			rs->needs_clock = true;
-		if (r->nhosts)
+		if (r->nhosts && !r->resolver)
 			rs->needs_host = true;
 	}
+	if (cr_ruleset_list_resolvers(rs) != 0)
+		return -1;
 	rs->states = calloc(1, sizeof *rs->states + (rs->nrules + 1) * sizeof rs->states->states[0]);
 	if (!rs->states)
 		return -1;

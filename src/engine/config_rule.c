@@ -22,6 +22,9 @@ const char *const cr_fail_errnos[] = {
 	"EAGAIN", "EINTR", "ENOENT", NULL,
 };
 
+/* A host rule's: the resolver's own error set (SPEC.md, "Resolver faults"). */
+const char *const cr_resolver_errnos[] = { "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA", NULL };
+
 /* Grows an array by one zeroed element; NULL when memory is out. */
 static void *push(void **arr, unsigned *n, size_t size)
 {
@@ -124,6 +127,26 @@ static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r
 	}
 	if (!valid_hostname(v))
 		return fail(ld, s, "dst \"%s\" is neither an address, a CIDR, a host name, \"*.domain\" nor \"*\"", v);
+	char *h = host_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
+	if (!hs) {
+		free(h);
+		return fail(ld, s, "out of memory");
+	}
+	*hs = h;
+	return 0;
+}
+
+/* A host rule's name: a host name, "*.domain", or "*" (every name). */
+static int add_host(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, "host must be a string or a list of strings (a host name, \"*.domain\" or \"*\")");
+	const char *v = config_setting_get_string(s);
+	struct cr_prefix p;
+	if (cr_prefix_parse(v, &p) != CR_PREFIX_NOT_ADDRESS)
+		return fail(ld, s, "host \"%s\" is an address: host rules act on the names a program looks up (an address is never looked up; use dst for it)", v);
+	if (strcmp(v, "*") != 0 && !valid_hostname(v))
+		return fail(ld, s, "host \"%s\" is neither a host name, \"*.domain\" nor \"*\"", v);
 	char *h = host_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
 	if (!hs) {
 		free(h);
@@ -246,6 +269,13 @@ static int parse_dst(struct load *ld, const config_setting_t *s, const union cr_
 	return each(ld, s, add_dst, t);
 }
 
+static int parse_host(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	(void)v;
+	RULE(t)->resolver = true;
+	return each(ld, s, add_host, t);
+}
+
 static int parse_port(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
 	(void)v;
@@ -287,37 +317,56 @@ static int parse_action(struct load *ld, const config_setting_t *s, const union 
 	return 0;
 }
 
-static void errno_list(char *buf, size_t size)
+static void errno_list(char *buf, size_t size, const char *const *names)
 {
 	size_t pos = 0;
 	buf[0] = '\0';
-	for (unsigned j = 0; cr_fail_errnos[j] && pos < size; j++)
-		pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", j ? ", " : "", cr_fail_errnos[j]);
+	for (unsigned j = 0; names[j] && pos < size; j++)
+		pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", j ? ", " : "", names[j]);
 }
 
-static const char *fail_errno_at(size_t i, const void *arg)
-{
-	(void)arg;
-	return cr_fail_errnos[i];
-}
-
-static int parse_errno(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+static size_t count_names(const char *const *names)
 {
 	size_t n = 0;
+	while (names[n])
+		n++;
+	return n;
+}
+
+/* The connect errnos, then the resolver's, as one list for suggestions. */
+static const char *any_errno_at(size_t i, const void *arg)
+{
+	(void)arg;
+	size_t n = count_names(cr_fail_errnos);
+	return i < n ? cr_fail_errnos[i] : cr_resolver_errnos[i - n];
+}
+
+static bool listed(const char *const *names, const char *name)
+{
+	for (size_t i = 0; names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Either set is taken here; check_whole matches it to the kind of rule. */
+static int parse_errno(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
 	ld->rule_errno = s;
-	for (; cr_fail_errnos[n]; n++)
-		if (strcmp(cr_fail_errnos[n], v->s) == 0) {
-			RULE(t)->err = cr_errno_by_name(v->s);
-			return 0;
-		}
-	char list[256];
-	errno_list(list, sizeof list);
-	if (cr_errno_by_name(v->s) >= 0)
-		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s", v->s, list);
-	const char *near = cr_suggest(v->s, n, fail_errno_at, NULL);
+	if (listed(cr_fail_errnos, v->s) || listed(cr_resolver_errnos, v->s)) {
+		RULE(t)->err = cr_errno_by_name(v->s);
+		return 0;
+	}
+	char list[256], rlist[128];
+	errno_list(list, sizeof list, cr_fail_errnos);
+	errno_list(rlist, sizeof rlist, cr_resolver_errnos);
+	if (cr_errno_by_name(v->s) != 0)
+		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s (a host rule: %s)", v->s, list, rlist);
+	const char *near = cr_suggest(v->s, count_names(cr_fail_errnos) + count_names(cr_resolver_errnos),
+				      any_errno_at, NULL);
 	if (near)
 		return fail(ld, s, "errno \"%s\" is not an errno name: did you mean \"%s\"?", v->s, near);
-	return fail(ld, s, "errno \"%s\" is not an errno name; use one of %s", v->s, list);
+	return fail(ld, s, "errno \"%s\" is not an errno name; use one of %s (a host rule: %s)", v->s, list, rlist);
 }
 
 static int parse_delay(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
@@ -414,6 +463,7 @@ static int parse_flap(struct load *ld, const config_setting_t *s, const union cr
 
 static bool has_name(const void *t) { return R(t)->named; }
 static bool has_dst(const void *t) { return R(t)->has_dst; }
+static bool has_host(const void *t) { return R(t)->resolver; }
 static bool has_port(const void *t) { return R(t)->nports; }
 static bool has_proto(const void *t) { return R(t)->proto_mask; }
 static bool has_path(const void *t) { return R(t)->npaths; }
@@ -459,6 +509,17 @@ static void print_dst(FILE *out, const void *t)
 		cr_print_quoted(out, r->hosts[j]);
 	}
 	fputs(n > 1 ? "]" : "", out);
+}
+
+static void print_host(FILE *out, const void *t)
+{
+	const struct cr_rule *r = t;
+	fputs(r->nhosts > 1 ? "[" : "", out);
+	for (unsigned j = 0; j < r->nhosts; j++) {
+		fputs(j ? ", " : "", out);
+		cr_print_quoted(out, r->hosts[j]);
+	}
+	fputs(r->nhosts > 1 ? "]" : "", out);
 }
 
 static void print_port(FILE *out, const void *t)
@@ -518,6 +579,7 @@ static void print_flap(FILE *out, const void *t)
 static const struct cr_key rule_keys[] = {
 	{ "name", CR_KEY_STRING, 0, 0, parse_name, has_name, print_name, NULL },
 	{ "dst", CR_KEY_VALUES, 0, 0, parse_dst, has_dst, print_dst, NULL },
+	{ "host", CR_KEY_VALUES, 0, 0, parse_host, has_host, print_host, NULL },
 	{ "port", CR_KEY_VALUES, 0, 0, parse_port, has_port, print_port, NULL },
 	{ "proto", CR_KEY_VALUES, 0, 0, parse_proto, has_proto, print_proto, NULL },
 	{ "path", CR_KEY_VALUES, 0, 0, parse_path, has_path, print_path, NULL },
@@ -546,6 +608,24 @@ static uint64_t hash_name(const char *s)
 	return h;
 }
 
+/* A host rule decides name look-ups: no key of a connect, and only the
+ * actions and errnos a look-up can have. */
+static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_rule *r)
+{
+	const char *key = r->has_dst ? "dst" : r->nports ? "port" : r->proto_mask ? "proto" : r->npaths ? "path" : NULL;
+	if (key)
+		return fail(ld, g, "it has host and %s: a host rule acts on name look-ups, not on connects (to rule the connects to a name's addresses, use dst = \"NAME\")", key);
+	if (r->action != CR_ACT_PASS && r->action != CR_ACT_LOG && r->action != CR_ACT_FAIL)
+		return fail(ld, ld->rule_action, "a host rule takes action \"pass\", \"log\" or \"fail\" (a look-up is not refused or dropped; \"fail\" with errno = \"EAI_AGAIN\" is a DNS server that does not answer)");
+	if (r->action == CR_ACT_FAIL && r->err > 0) {
+		char rlist[128];
+		errno_list(rlist, sizeof rlist, cr_resolver_errnos);
+		return fail(ld, ld->rule_errno, "errno \"%s\" is not a resolver error; a host rule fails with one of %s",
+			    cr_errno_row(r->err)->name, rlist);
+	}
+	return 0;
+}
+
 /* What no single key can see: keys that contradict each other. */
 static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rule *r)
 {
@@ -553,10 +633,16 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rul
 	if (!ld->rule_action)
 		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\", \"fail\" or \"drop\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
-		return fail(ld, g, "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
+		return fail(ld, g, r->resolver ? "action \"fail\" needs an errno, e.g. errno = \"EAI_NONAME\";"
+					       : "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
 	if (errno_s && r->action != CR_ACT_FAIL)
 		return fail(ld, errno_s, "errno goes with action = \"fail\" (the action here is \"%s\")",
 			    cr_action_name(r->action));
+	if (r->resolver)
+		return check_resolver(ld, g, r);
+	if (errno_s && r->err < 0)
+		return fail(ld, errno_s, "errno \"%s\" is a resolver error: it goes with host = \"NAME\" (a rule on name look-ups), not with a connect",
+			    cr_errno_row(r->err)->name);
 	if (r->has_dst && r->npaths)
 		return fail(ld, g, "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
 	if (r->npaths && r->nports)

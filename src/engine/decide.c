@@ -49,6 +49,8 @@ bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
 
 static bool matches(const struct cr_rule *r, const struct cr_query *q, bool key_matched)
 {
+	if (r->resolver)
+		return false; /* a host rule decides look-ups only */
 	const struct cr_dest *d = q->dest;
 	bool inet = d->family == CR_FAM_INET || d->family == CR_FAM_INET6;
 	if (r->has_dst && !key_matched && (!inet || !dst_matches(r, q)))
@@ -160,24 +162,31 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 	v->drop = v->action == CR_ACT_DROP && !v->dry_run;
 }
 
+/* A rule that matched: counts the attempt if its schedule counts, and
+ * fills v if the rule fires. */
+static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *st, double now,
+		 struct cr_verdict *v, bool count)
+{
+	uint64_t n = 0;
+	if (r->counted) {
+		/* Only a schedule that counts attempts needs the shared counter. */
+		n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
+			  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
+	}
+	if (r->scheduled && !fires(rs, r, n, now, st->loaded_at))
+		return false;
+	cr_verdict_of(rs, r, v);
+	v->attempt = n;
+	return true;
+}
+
 /* Tries one rule; fills v and returns true if it matches and fires. */
 static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
 		     struct cr_verdict *v, bool count, bool key_matched)
 {
 	if (!matches(r, q, key_matched))
 		return false;
-	uint64_t n = 0;
-	struct cr_rule_state *st = q->states ? &q->states[r - rs->rules] : r->state;
-	if (r->counted) {
-		/* Only a schedule that counts attempts needs the shared counter. */
-		n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
-			  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
-	}
-	if (r->scheduled && !fires(rs, r, n, q->now, st->loaded_at))
-		return false;
-	cr_verdict_of(rs, r, v);
-	v->attempt = n;
-	return true;
+	return fire(rs, r, q->states ? &q->states[r - rs->rules] : r->state, q->now, v, count);
 }
 
 static bool decide_linear(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
@@ -231,4 +240,33 @@ void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_
 void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v)
 {
 	decide(rs, q, v, false);
+}
+
+/* ---- name look-ups: the host rules, in order ---- */
+
+bool cr_lookup_matches(const struct cr_rule *r, const struct cr_lookup *q)
+{
+	return r->resolver && host_matches(r, q->name) &&
+	       (!r->process || (r->process_ok >= 0 ? r->process_ok : cr_process_matches(r->process, q->comm, q->exe)));
+}
+
+static void decide_lookup(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v, bool count)
+{
+	for (unsigned i = 0; i < rs->nresolvers; i++) {
+		const struct cr_rule *r = &rs->rules[rs->resolvers[i]];
+		if (cr_lookup_matches(r, q) && fire(rs, r, r->state, q->now, v, count))
+			return;
+	}
+	/* No host rule: the look-up goes ahead (default_action is for connects). */
+	*v = (struct cr_verdict){ .action = CR_ACT_PASS, .level = rs->log.level };
+}
+
+void cr_decide_lookup(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v)
+{
+	decide_lookup(rs, q, v, true);
+}
+
+void cr_decide_lookup_peek(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v)
+{
+	decide_lookup(rs, q, v, false);
 }

@@ -42,6 +42,22 @@ void cr_decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_
  * attempt as if it were taken now (for `connrefuse match`). */
 void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v);
 
+/* A name look-up (getaddrinfo and friends), decided by the host rules. */
+struct cr_lookup {
+	const char *name;           /* the name asked for, as the program gave it */
+	const char *comm;
+	const char *exe;            /* or NULL */
+	double now;                 /* monotonic seconds */
+};
+/* Matching only: is r a host rule that matches the look-up q? */
+bool cr_lookup_matches(const struct cr_rule *r, const struct cr_lookup *q);
+/* The first host rule that matches and fires; none: pass at log.level
+ * (default_action does not apply to look-ups). v->err is then the
+ * resolver's code (EAI_*, negative) of a "fail". Counts the attempt. */
+void cr_decide_lookup(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v);
+/* The same, counting nothing (for `connrefuse match --resolve`). */
+void cr_decide_lookup_peek(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v);
+
 /* The verdict of rule r (NULL: of default_action), as cr_decide gives it. */
 void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v);
 

@@ -11,9 +11,27 @@
 
 const struct cr_errno_row *cr_errno_row(int code)
 {
-	for (unsigned i = 0; i < cr_errno_nrows; i++)
-		if (cr_errno_rows[i].code == code)
-			return &cr_errno_rows[i];
+	const struct cr_errno_row *rows = code < 0 ? cr_eai_rows : cr_errno_rows;
+	unsigned n = code < 0 ? cr_eai_nrows : cr_errno_nrows;
+	for (unsigned i = 0; i < n; i++)
+		if (rows[i].code == code)
+			return &rows[i];
+	return NULL;
+}
+
+const struct cr_herrno_row *cr_herrno_for_eai(int eai)
+{
+	for (unsigned i = 0; i < cr_herrno_nrows; i++)
+		if (cr_herrno_rows[i].eai == eai)
+			return &cr_herrno_rows[i];
+	return NULL;
+}
+
+const struct cr_herrno_row *cr_herrno_by_name(const char *name)
+{
+	for (unsigned i = 0; i < cr_herrno_nrows; i++)
+		if (strcasecmp(cr_herrno_rows[i].name, name) == 0)
+			return &cr_herrno_rows[i];
 	return NULL;
 }
 
@@ -27,7 +45,7 @@ const struct cr_wsa_row *cr_wsa_row(int code)
 
 const struct cr_wsa_row *cr_wsa_for_errno(int code)
 {
-	if (code <= 0)
+	if (code == 0)
 		return NULL;
 	for (unsigned i = 0; i < cr_wsa_nrows; i++)
 		if (cr_wsa_rows[i].posix == code)
@@ -43,7 +61,10 @@ int cr_errno_by_name(const char *name)
 	for (unsigned i = 0; i < cr_errno_naliases; i++)
 		if (strcasecmp(cr_errno_aliases[i].name, name) == 0)
 			return cr_errno_aliases[i].code;
-	return -1;
+	for (unsigned i = 0; i < cr_eai_nrows; i++)
+		if (strcasecmp(cr_eai_rows[i].name, name) == 0)
+			return cr_eai_rows[i].code;
+	return 0;
 }
 
 static const struct cr_help_row *help_row(int code)
@@ -104,6 +125,13 @@ CR_EXPORT int connrefuse_decode(const char *text, struct connrefuse_error *out)
 {
 	if (!text || !*text)
 		return -1;
+	if (text[0] == '-' && isdigit((unsigned char)text[1])) {
+		/* A negative number is a getaddrinfo code. */
+		long v;
+		if (parse_number(text + 1, &v) != 0 || v == 0 || v > 1000)
+			return -1;
+		return connrefuse_decode_errno((int)-v, out);
+	}
 	if (isdigit((unsigned char)text[0])) {
 		long v;
 		/* Leading zeros would make strtol read octal: "010061" is decimal. */
@@ -124,8 +152,11 @@ CR_EXPORT int connrefuse_decode(const char *text, struct connrefuse_error *out)
 				return connrefuse_decode_wsa(cr_wsa_rows[i].code, out);
 		return -1;
 	}
+	const struct cr_herrno_row *h = cr_herrno_by_name(text);
+	if (h) /* an h_errno name: the getaddrinfo code it stands for */
+		return connrefuse_decode_errno(h->eai, out);
 	int code = cr_errno_by_name(text);
-	return code < 0 ? -1 : connrefuse_decode_errno(code, out);
+	return code == 0 ? -1 : connrefuse_decode_errno(code, out);
 }
 
 CR_EXPORT const char *connrefuse_version(void)

@@ -7,9 +7,11 @@
  * each one stands for where there is one. The help rows hold, for the errors
  * connect() can produce, the hint of the log line and the longer text that
  * `connrefuse decode` prints. */
+#define _GNU_SOURCE /* EAI_NODATA */
 #include "errtab.h"
 
 #include <errno.h>
+#include <netdb.h>
 
 const struct cr_errno_row cr_errno_rows[] = {
     {   1, "EPERM", "Operation not permitted" },
@@ -213,10 +215,10 @@ const struct cr_wsa_row cr_wsa_rows[] = {
 	{ 10110, "WSA_E_NO_MORE", 0, "No more results" },
 	{ 10111, "WSA_E_CANCELLED", 0, "Call was canceled" },
 	{ 10112, "WSAEREFUSED", 0, "Database query was refused" },
-	{ 11001, "WSAHOST_NOT_FOUND", 0, "Host not found (authoritative DNS answer)" },
-	{ 11002, "WSATRY_AGAIN", 0, "Nonauthoritative host not found (temporary DNS failure)" },
-	{ 11003, "WSANO_RECOVERY", 0, "This is a nonrecoverable error (DNS)" },
-	{ 11004, "WSANO_DATA", 0, "Valid name, no data record of requested type" },
+	{ 11001, "WSAHOST_NOT_FOUND", EAI_NONAME, "Host not found (authoritative DNS answer)" },
+	{ 11002, "WSATRY_AGAIN", EAI_AGAIN, "Nonauthoritative host not found (temporary DNS failure)" },
+	{ 11003, "WSANO_RECOVERY", EAI_FAIL, "This is a nonrecoverable error (DNS)" },
+	{ 11004, "WSANO_DATA", EAI_NODATA, "Valid name, no data record of requested type" },
 	{ 11005, "WSA_QOS_RECEIVERS", 0, "QoS receivers" },
 	{ 11006, "WSA_QOS_SENDERS", 0, "QoS senders" },
 	{ 11007, "WSA_QOS_NO_SENDERS", 0, "No QoS senders" },
@@ -247,7 +249,78 @@ const struct cr_wsa_row cr_wsa_rows[] = {
 };
 const unsigned cr_wsa_nrows = sizeof cr_wsa_rows / sizeof cr_wsa_rows[0];
 
+/* The resolver's codes: getaddrinfo's return values (negative; glibc
+ * 2.36, gai_strerror's texts), and the gethostbyname family's h_errno with
+ * the getaddrinfo code each stands for. Winsock's equivalents are in the
+ * rows above (EAI_NONAME is WSAHOST_NOT_FOUND, as ws2tcpip.h defines it). */
+const struct cr_errno_row cr_eai_rows[] = {
+	{  -1, "EAI_BADFLAGS", "Bad value for ai_flags" },
+	{  -2, "EAI_NONAME", "Name or service not known" },
+	{  -3, "EAI_AGAIN", "Temporary failure in name resolution" },
+	{  -4, "EAI_FAIL", "Non-recoverable failure in name resolution" },
+	{  -5, "EAI_NODATA", "No address associated with hostname" },
+	{  -6, "EAI_FAMILY", "ai_family not supported" },
+	{  -7, "EAI_SOCKTYPE", "ai_socktype not supported" },
+	{  -8, "EAI_SERVICE", "Servname not supported for ai_socktype" },
+	{  -9, "EAI_ADDRFAMILY", "Address family for hostname not supported" },
+	{ -10, "EAI_MEMORY", "Memory allocation failure" },
+	{ -11, "EAI_SYSTEM", "System error" },
+	{ -12, "EAI_OVERFLOW", "Argument buffer overflow" },
+	{ -100, "EAI_INPROGRESS", "Processing request in progress" },
+	{ -101, "EAI_CANCELED", "Request canceled" },
+	{ -102, "EAI_NOTCANCELED", "Request not canceled" },
+	{ -103, "EAI_ALLDONE", "All requests done" },
+	{ -104, "EAI_INTR", "Interrupted by a signal" },
+	{ -105, "EAI_IDN_ENCODE", "Parameter string not correctly encoded" },
+};
+const unsigned cr_eai_nrows = sizeof cr_eai_rows / sizeof cr_eai_rows[0];
+
+const struct cr_herrno_row cr_herrno_rows[] = {
+	{ -1, "NETDB_INTERNAL", -11, "Resolver internal error" },
+	{ 1, "HOST_NOT_FOUND", -2, "Unknown host" },
+	{ 2, "TRY_AGAIN", -3, "Host name lookup failure" },
+	{ 3, "NO_RECOVERY", -4, "Unknown server error" },
+	{ 4, "NO_DATA", -5, "No address associated with name" },
+	{ 4, "NO_ADDRESS", -5, "No address associated with name" },
+};
+const unsigned cr_herrno_nrows = sizeof cr_herrno_rows / sizeof cr_herrno_rows[0];
+
 const struct cr_help_row cr_help_rows[] = {
+	{ -2,
+	  "the name does not exist: the DNS answered that there is no such name (NXDOMAIN), or no source knows it",
+	  "a typo in the host name; a name that was never registered or was removed; a search domain that is missing or wrong in resolv.conf; a service name that /etc/services does not know",
+	  "check the name's spelling and ask the DNS yourself (getent hosts NAME, dig NAME); check the search line of /etc/resolv.conf",
+	  "EAI_NODATA EAI_AGAIN" },
+	{ -3,
+	  "the DNS did not answer in time, or answered SERVFAIL: a temporary failure, worth a retry",
+	  "the DNS server is down, unreachable or overloaded; a firewall drops DNS; the name's authoritative servers fail (SERVFAIL); a server that refuses the query (REFUSED: glibc's resolver reports it this way too); resolv.conf names a server that does not exist",
+	  "check the servers in /etc/resolv.conf answer (dig @SERVER NAME); clients should retry with backoff and may keep using a cached address",
+	  "EAI_FAIL EAI_NONAME" },
+	{ -4,
+	  "the DNS answered with an error that retrying will not fix",
+	  "a DNS server that cannot parse the query or does not implement it (FORMERR, NOTIMP); a malformed answer",
+	  "check which server answers and with what status (dig NAME shows it)",
+	  "EAI_AGAIN EAI_NONAME" },
+	{ -5,
+	  "the name exists but has no address of the kind asked for (no A or AAAA record)",
+	  "a name with only other records (MX, TXT); an IPv6-only name asked for IPv4 or the reverse",
+	  "check the name's records (dig NAME A, dig NAME AAAA) and the address family the client asks for",
+	  "EAI_NONAME EAI_ADDRFAMILY" },
+	{ -9,
+	  "the name has no address in the family asked for",
+	  "an IPv4-only name asked for IPv6 (or the reverse) with a family hint",
+	  "ask with AF_UNSPEC, or publish the missing record",
+	  "EAI_NODATA" },
+	{ -8,
+	  "the service (port name) is not known for that socket type",
+	  "a port name missing from /etc/services; a service asked with the wrong socket type",
+	  "use a port number, or add the name to /etc/services",
+	  "EAI_NONAME" },
+	{ -11,
+	  "a system error inside the resolver: errno says which",
+	  "a file the resolver needs could not be read; out of descriptors",
+	  "read errno next to the failure",
+	  "EAI_MEMORY" },
 	{ ECONNREFUSED,
 	  "nothing listens on that port, or a firewall rejected the connection",
 	  "the service is down or still starting; wrong port; it listens on another address (127.0.0.1 vs ::1 vs 0.0.0.0); a firewall REJECT rule; a full accept queue on some stacks; for unix sockets, a socket file whose server has exited",

@@ -382,6 +382,8 @@ static void keys_free(struct keys *k)
 
 static void add_rule_keys(const struct cr_rule *r, uint32_t i, struct keys *k)
 {
+	if (r->resolver)
+		return; /* it decides look-ups, never a connect */
 	bool any_ip = !r->has_dst || r->dst_any || r->nhosts;
 	bool any_unix = !r->has_dst && !r->npaths;
 	if (any_ip && !r->npaths)

@@ -116,7 +116,7 @@ size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, lo
 
 static const char *result_name(enum cr_result r)
 {
-	static const char *const names[] = { "refused", "failed", "connected", "in-progress", "dropped" };
+	static const char *const names[] = { "refused", "failed", "connected", "in-progress", "dropped", "resolved" };
 	return names[r];
 }
 
@@ -147,7 +147,8 @@ size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size)
 		if (connrefuse_decode_errno(ev->err, &e) == 0) {
 			pos = cr_log_append_str(buf, size, pos, "errno", e.errno_name);
 			pos = cr_log_append_num(buf, size, pos, "code", e.errno_code, false);
-			pos = cr_log_append_num(buf, size, pos, "hex", e.errno_code, true);
+			if (e.errno_code > 0) /* a resolver's code is negative: no hex (SPEC.md) */
+				pos = cr_log_append_num(buf, size, pos, "hex", e.errno_code, true);
 			if (e.wsa_name) {
 				pos = cr_log_append_str(buf, size, pos, "wsa", e.wsa_name);
 				pos = cr_log_append_num(buf, size, pos, "wsa_code", e.wsa_code, false);

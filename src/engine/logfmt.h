@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS, CR_RES_DROPPED };
+enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS, CR_RES_DROPPED,
+	       CR_RES_RESOLVED /* a look-up that succeeded (level all) */ };
 
 struct cr_event {
 	enum cr_result result;

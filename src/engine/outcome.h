@@ -32,8 +32,8 @@ struct cr_attempt {
 	int level;                  /* the attempt's log level */
 	pid_t pid;                  /* 0: the calling process */
 	const char *comm;
-	const struct cr_dest *dest;
-	const char *host;           /* NULL: unknown */
+	const struct cr_dest *dest; /* NULL: a name look-up (proto=dns) */
+	const char *host;           /* NULL: unknown; of a look-up, the name */
 	int sotype;                 /* 0: unknown (no proto= key) */
 	bool dropped;               /* a drop made: result=dropped, no errno */
 };

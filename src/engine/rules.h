@@ -48,16 +48,17 @@ struct cr_rule {
 	int8_t level;               /* enum cr_level; INHERIT = log.level */
 	int8_t dry_run;             /* -1 = the top-level dry_run */
 	int8_t process_ok;          /* bound to this process: 1 matches, 0 not; -1 unbound */
-	bool has_dst, dst_any;      /* dst given; dst holds "*" */
-	bool counted;               /* a schedule counts attempts (first, after, every, probability) */
-	bool scheduled;             /* any schedule at all */
+	bool has_dst : 1, dst_any : 1; /* dst given; dst holds "*" */
+	bool counted : 1;           /* a schedule counts attempts (first, after, every, probability) */
+	bool scheduled : 1;         /* any schedule at all */
+	bool resolver : 1;          /* a host rule: decides name look-ups, never a connect */
 	char *path0;                /* paths[0], or NULL */
 
 	/* ---- the rest: two more lines, packed (pointers, 8-byte values,
 	 * 4-byte values, flags) ---- */
 	char *name;                 /* given, or "#N" (its position, from 1) */
 	struct cr_prefix *prefixes; /* a key absent matches everything */
-	char **hosts;               /* names and wildcards, lower case */
+	char **hosts;               /* names and wildcards, lower case: of dst, or of host in a resolver rule */
 	char **paths;               /* unix path globs; "@name" for abstract */
 	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
 
@@ -96,6 +97,8 @@ struct cr_ruleset {
 	struct cr_rule *rules;
 	unsigned nrules;
 	struct cr_index *index;     /* candidates by destination (index.h) */
+	uint32_t *resolvers;        /* the host rules' positions, in order */
+	unsigned nresolvers;
 	struct cr_state_block *states;
 };
 
@@ -108,6 +111,8 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe);
 /* Bytes of the compact rule data, index included (malloc's overhead not). */
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs);
+/* Lists the host rules' positions (rs->resolvers); -1 when memory is out. */
+int cr_ruleset_list_resolvers(struct cr_ruleset *rs);
 /* Moves the rules of src in front of those of dst (src is left empty);
  * -1 when memory is out (both unchanged). */
 int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);

@@ -104,7 +104,26 @@ void cr_ruleset_free(struct cr_ruleset *rs)
 	free(rs->log.file);
 	free(rs->source);
 	cr_index_free(rs->index);
+	free(rs->resolvers);
 	free(rs);
+}
+
+int cr_ruleset_list_resolvers(struct cr_ruleset *rs)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < rs->nrules; i++)
+		n += rs->rules[i].resolver;
+	uint32_t *list = n ? malloc(n * sizeof *list) : NULL;
+	if (n && !list)
+		return -1;
+	n = 0;
+	for (unsigned i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].resolver)
+			list[n++] = i;
+	free(rs->resolvers);
+	rs->resolvers = list;
+	rs->nresolvers = n;
+	return 0;
 }
 
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs)
@@ -134,8 +153,12 @@ void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char
 int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 {
 	struct cr_rule *rules = cr_rules_alloc(dst->nrules + src->nrules + 1);
-	if (!rules)
+	uint32_t *resolvers = malloc((dst->nresolvers + src->nresolvers + 1) * sizeof *resolvers);
+	if (!rules || !resolvers) {
+		cr_big_free(rules);
+		free(resolvers);
 		return -1;
+	}
 	if (src->nrules)
 		memcpy(rules, src->rules, src->nrules * sizeof *rules);
 	if (dst->nrules)
@@ -148,13 +171,22 @@ int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
 		}
 	cr_big_free(dst->rules);
 	cr_big_free(src->rules);
-	dst->rules = rules;
-	dst->nrules += src->nrules;
 	dst->needs_sotype |= src->needs_sotype;
 	dst->needs_clock |= src->needs_clock;
 	dst->needs_host |= src->needs_host;
+	/* The host rules' positions: src's first, then dst's moved along. */
+	for (unsigned i = 0; i < src->nresolvers; i++)
+		resolvers[i] = src->resolvers[i];
+	for (unsigned i = 0; i < dst->nresolvers; i++)
+		resolvers[src->nresolvers + i] = dst->resolvers[i] + src->nrules;
+	free(dst->resolvers);
+	dst->resolvers = resolvers;
+	dst->nresolvers += src->nresolvers;
+	dst->rules = rules;
+	dst->nrules += src->nrules;
 	src->rules = NULL;
 	src->nrules = 0;
+	src->nresolvers = 0;
 	cr_index_free(dst->index);
 	cr_index_free(src->index);
 	src->index = NULL;

@@ -151,6 +151,7 @@ static void resolve_all(void)
 	RESOLVE(gethostbyname2);
 	RESOLVE(gethostbyname_r);
 	RESOLVE(gethostbyname2_r);
+	RESOLVE(getnameinfo);
 }
 
 static void identify_process(void)

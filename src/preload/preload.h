@@ -37,6 +37,7 @@ struct cr_real {
 	struct hostent *(*gethostbyname2)(const char *, int);
 	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
 	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
+	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
 };
 
 struct cr_process {

@@ -4,6 +4,7 @@
 #include "engine/errtab.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,15 +50,70 @@ START_TEST(vectors)
 	ck_assert_ptr_null(e.wsa_name); /* no Winsock equivalent */
 
 	ck_assert_int_eq(connrefuse_decode("WSAHOST_NOT_FOUND", &e), 0);
-	ck_assert_ptr_null(e.errno_name);
+	ck_assert_str_eq(e.errno_name, "EAI_NONAME"); /* ws2tcpip.h: EAI_NONAME is WSAHOST_NOT_FOUND */
 	ck_assert_int_eq(e.wsa_code, 11001);
+
+	ck_assert_int_eq(connrefuse_decode("WSA_QOS_SENDERS", &e), 0);
+	ck_assert_ptr_null(e.errno_name);
+	ck_assert_int_eq(e.wsa_code, 11006);
+}
+END_TEST
+
+/* The resolver's codes: by negative number, by name, by the h_errno name
+ * that stands for them, and by their Winsock equivalent; each as glibc
+ * names and describes it. */
+START_TEST(resolver_codes)
+{
+	unsigned n = 0;
+	for (int code = -200; code < 0; code++) {
+		struct connrefuse_error e;
+		const char *text = gai_strerror(code);
+		if (code == EAI_OVERFLOW) { /* netdb.h defines it, gai_strerror has no text for it */
+			n++;
+			continue;
+		}
+		if (!text || strncmp(text, "Unknown error", 13) == 0) {
+			ck_assert_msg(connrefuse_decode_errno(code, &e) == -1, "%d is not a getaddrinfo code", code);
+			continue;
+		}
+		n++;
+		ck_assert_msg(connrefuse_decode_errno(code, &e) == 0, "getaddrinfo code %d missing", code);
+		ck_assert_str_eq(e.desc, text);
+		ck_assert_int_eq(e.errno_code, code);
+		char num[16];
+		snprintf(num, sizeof num, "%d", code);
+		same_record(num, e.errno_name);
+	}
+	ck_assert_uint_eq(n, cr_eai_nrows);
+	struct { const char *name; int value; const char *eai; } herr[] = {
+		{ "HOST_NOT_FOUND", HOST_NOT_FOUND, "EAI_NONAME" }, { "TRY_AGAIN", TRY_AGAIN, "EAI_AGAIN" },
+		{ "NO_RECOVERY", NO_RECOVERY, "EAI_FAIL" }, { "NO_DATA", NO_DATA, "EAI_NODATA" },
+		{ "NO_ADDRESS", NO_ADDRESS, "EAI_NODATA" },
+	};
+	for (unsigned i = 0; i < sizeof herr / sizeof herr[0]; i++) {
+		const struct cr_herrno_row *row = cr_herrno_by_name(herr[i].name);
+		ck_assert_ptr_nonnull(row);
+		ck_assert_int_eq(row->herrno, herr[i].value);
+		ck_assert_str_eq(row->desc, hstrerror(herr[i].value));
+		same_record(herr[i].name, herr[i].eai);
+	}
+	same_record("-2", "WSAHOST_NOT_FOUND");
+	same_record("EAI_AGAIN", "11002");
+	same_record("eai_fail", "WSANO_RECOVERY");
+	same_record("EAI_NODATA", "0x2afc");
+	const char *with_help[] = { "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA" };
+	for (unsigned i = 0; i < 4; i++) {
+		struct connrefuse_error e;
+		ck_assert_int_eq(connrefuse_decode(with_help[i], &e), 0);
+		ck_assert_msg(e.hint && e.causes && e.fix && e.related, "%s lacks help", with_help[i]);
+	}
 }
 END_TEST
 
 START_TEST(unknown)
 {
 	struct connrefuse_error e;
-	const char *bad[] = { "", "0", "EFOO", "WSAEFOO", "10005", "99999", "-1", "12x", "0x", "134" };
+	const char *bad[] = { "", "0", "EFOO", "WSAEFOO", "10005", "99999", "-0", "-13", "-2x", "--2", "12x", "0x", "134", "EAI_FOO" };
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(connrefuse_decode(bad[i], &e) == -1, "'%s' decoded", bad[i]);
 }
@@ -148,6 +204,7 @@ Suite *decode_suite(void)
 	TCase *tc = tcase_create("decode");
 	tcase_add_test(tc, vectors);
 	tcase_add_test(tc, unknown);
+	tcase_add_test(tc, resolver_codes);
 	tcase_add_test(tc, every_errno_of_the_system);
 	tcase_add_test(tc, every_wsa_code);
 	tcase_add_test(tc, connect_errors_have_hints);
