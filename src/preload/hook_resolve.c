@@ -282,44 +282,64 @@ CR_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, ch
 	return hostent_r_call(name, af, true, ret, buf, len, result, h_errnop);
 }
 
-/* getnameinfo resolves when it is asked for a host name (not
- * NI_NUMERICHOST) of an IP address: host rules match the address as text.
- * A failed reverse look-up gives the numeric form, as the resolver falls
- * back to it, or with NI_NAMEREQD the failure (EAI_NONAME for a name that
- * has no data). */
+/* getnameinfo resolves when it is asked for the host name (not
+ * NI_NUMERICHOST) of an IP address. The name is known only once found, so
+ * the real reverse look-up is made first and host rules match the name it
+ * found; a rule that fails it gives what a failed reverse look-up gives:
+ * the numeric form, or with NI_NAMEREQD the failure (EAI_NONAME for a name
+ * with no data). */
+static bool reverse_lookup(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, int flags,
+			   char *text, size_t size)
+{
+	if (!host || !hostlen || (flags & NI_NUMERICHOST) || !sa)
+		return false;
+	if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, (socklen_t)size);
+	if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, (socklen_t)size);
+	return false;
+}
+
 CR_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv,
 			  socklen_t servlen, int flags)
 {
 	cr_preload_init();
 	if (!cr_real.getnameinfo)
 		return EAI_SYSTEM;
-	char text[INET6_ADDRSTRLEN] = "";
-	if (host && hostlen && !(flags & NI_NUMERICHOST) && sa) {
-		if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof text);
-		else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof text);
-	}
-	if (!*text)
+	char text[INET6_ADDRSTRLEN];
+	if (!reverse_lookup(sa, salen, host, hostlen, flags, text, sizeof text))
 		return cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
-
-	struct cr_reader reader __attribute__((cleanup(cr_current_leave_scope)));
-	struct lookup lk;
-	lookup_begin(&lk, &reader, text);
-	if (lk.v.simulate) {
-		int code = lk.v.err == EAI_NODATA ? EAI_NONAME : lk.v.err;
-		lookup_log(&lk, lk.v.err, true);
-		if (flags & NI_NAMEREQD) {
-			if (code == EAI_AGAIN)
-				errno = EAGAIN;
-			return code;
-		}
-		return cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
-	}
 	int ret = cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
 	int saved = errno;
-	if (ret == 0 || resolution_failed(ret))
-		lookup_log(&lk, ret, false);
+	struct cr_reader reader __attribute__((cleanup(cr_current_leave_scope)));
+	struct lookup lk;
+	if (ret != 0 || !is_name(host)) {
+		/* Not found (NI_NAMEREQD), or the numeric form given for it:
+		 * no name to rule; a failure is audited under the address. */
+		if (resolution_failed(ret)) {
+			lk = (struct lookup){ .rs = cr_current_enter(&reader), .name = text,
+					      .v = { .action = CR_ACT_PASS } };
+			if (lk.rs)
+				lk.v.level = lk.rs->log.level;
+			lookup_log(&lk, ret, false);
+		}
+		errno = saved;
+		return ret;
+	}
+	lookup_begin(&lk, &reader, host);
+	if (!lk.v.simulate) {
+		lookup_log(&lk, 0, false);
+		errno = saved;
+		return ret;
+	}
+	lookup_log(&lk, lk.v.err, true);
+	if (flags & NI_NAMEREQD) {
+		*host = '\0';
+		if (lk.v.err == EAI_AGAIN)
+			errno = EAGAIN;
+		return lk.v.err == EAI_NODATA ? EAI_NONAME : lk.v.err;
+	}
+	ret = cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
 	errno = saved;
 	return ret;
 }

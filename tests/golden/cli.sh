@@ -41,12 +41,21 @@ for f in examples/*.cfg; do say "$CLI" match "$f" 127.0.0.1:5432; done
 say "$CLI" match "$work/spec-example.cfg" nonsense:99999
 say "$CLI" match "$work/spec-example.cfg" 1.2.3.4:1 --proto sctp
 say "$CLI" match "$work/spec-example.cfg"
+for n in db.internal x.svc.cluster.local API.example.com. www.example.com v4only.example other.org; do
+	say "$CLI" match "$work/resolve-forms.cfg" --resolve "$n"
+done
+say "$CLI" match "$work/resolve-forms.cfg" --resolve x.svc.cluster.local --process curl --attempt 4
+say "$CLI" match "$work/resolve-forms.cfg" 10.0.0.1:443
+say "$CLI" match "$work/resolve-forms.cfg" --resolve a --host b
+say "$CLI" match "$work/resolve-forms.cfg" 1.2.3.4:1 --resolve a
 
 for c in 111 ECONNREFUSED 10061 0x274D WSAECONNREFUSED econnrefused 110 ETIMEDOUT 113 101 104 13 1 \
-	 11 4 2 10060 10065 11001 11031 10004 0 -1 9999 EFOO 0x6f; do
+	 11 4 2 10060 10065 11001 11031 10004 0 -1 9999 EFOO 0x6f -2 -3 -4 -5 -11 -12 -13 EAI_NONAME eai_again \
+	 HOST_NOT_FOUND TRY_AGAIN NO_RECOVERY NO_DATA NO_ADDRESS 11002 11004 EAI_NONAM; do
 	say "$CLI" decode "$c"
 done
 say "$CLI" decode --json 111 10060 EFOO
+say "$CLI" decode --json -2 TRY_AGAIN
 say "$CLI" decode
 say "$CLI" decode --json
 

@@ -231,6 +231,18 @@ START_TEST(bad_rule_values)
 		{ "action = \"refuse\"; log = \"loud\";", "\"none\", \"failures\" or \"all\"" },
 		{ "action = \"refuse\"; name = \"\";", "name is empty" },
 		{ "action = \"refuse\"; process = \"\";", "process is empty" },
+		{ "host = \"db.internal\"; action = \"refuse\";", "a host rule takes action \"pass\", \"log\" or \"fail\"" },
+		{ "host = \"db.internal\"; action = \"drop\";", "a host rule takes action" },
+		{ "host = \"db.internal\"; dst = \"10.0.0.1\"; action = \"fail\"; errno = \"EAI_NONAME\";", "it has host and dst" },
+		{ "host = \"db.internal\"; port = 5432; action = \"pass\";", "it has host and port" },
+		{ "host = \"db.internal\"; action = \"fail\"; errno = \"ECONNREFUSED\";", "errno \"ECONNREFUSED\" is not a resolver error" },
+		{ "host = \"db.internal\"; action = \"fail\";", "needs an errno, e.g. errno = \"EAI_NONAME\"" },
+		{ "dst = \"db.internal\"; action = \"fail\"; errno = \"EAI_NONAME\";", "is a resolver error: it goes with host" },
+		{ "host = \"10.0.0.1\"; action = \"pass\";", "is an address" },
+		{ "host = \"bad name!\"; action = \"pass\";", "neither a host name" },
+		{ "host = 5; action = \"pass\";", "host must be a string" },
+		{ "host = \"x.test\"; action = \"fail\"; errno = \"EAI_NONAM\";", "did you mean \"EAI_NONAME\"" },
+		{ "host = \"x.test\"; action = \"fail\"; errno = \"EAI_SERVICE\";", "cannot be simulated" },
 	};
 	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[512];
