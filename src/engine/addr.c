@@ -1,6 +1,7 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,4 +194,42 @@ size_t cr_prefix_format(const struct cr_prefix *p, char *buf, size_t size)
 	inet_ntop(p->family == CR_FAM_INET ? AF_INET : AF_INET6, p->addr, a, sizeof a);
 	int n = p->len == max ? snprintf(buf, size, "%s", a) : snprintf(buf, size, "%s/%u", a, p->len);
 	return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- host names ---- */
+
+bool cr_hostname_valid(const char *h)
+{
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2;
+	size_t n = strlen(h), label = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = h; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 || h[n - 1] == '.';
+}
+
+/* A host name as rules keep it: lower case, no trailing dot. */
+char *cr_hostname_key(const char *v)
+{
+	char *h = strdup(v);
+	if (!h)
+		return NULL;
+	for (char *c = h; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	size_t n = strlen(h);
+	if (n > 1 && h[n - 1] == '.')
+		h[n - 1] = '\0';
+	return h;
 }

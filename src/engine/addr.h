@@ -32,6 +32,12 @@ int cr_dest_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct cr_de
  * Returns the length written (always NUL-terminated, truncated to size). */
 size_t cr_dest_format(const struct cr_dest *d, char *buf, size_t size);
 
+/* A host name a rule may hold: labels of letters, digits, '-' and '_',
+ * optionally "*." in front and a dot at the end. */
+bool cr_hostname_valid(const char *h);
+/* The name as rules keep it: lower case, no trailing dot (malloc'd). */
+char *cr_hostname_key(const char *v);
+
 /* The address a simulated refusal connects a socket to: port 0 on
  * loopback, where nothing can listen, in the form the program used
  * (127.0.0.1, ::1, or ::ffff:127.0.0.1 for a v4-mapped destination). The

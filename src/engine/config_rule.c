@@ -64,40 +64,16 @@ static int each(struct load *ld, const config_setting_t *s,
 
 /* ---- match keys ---- */
 
-static bool valid_hostname(const char *h)
+/* Adds a host name (or glob) to the rule's names, as rules keep it. */
+static int push_host(struct load *ld, const config_setting_t *s, struct cr_rule *r, const char *v)
 {
-	if (strncmp(h, "*.", 2) == 0)
-		h += 2;
-	size_t n = strlen(h), label = 0;
-	if (n == 0 || n > 253)
-		return false;
-	for (const char *p = h; *p; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return false;
-		if (++label > 63)
-			return false;
+	char *h = cr_hostname_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
+	if (!hs) {
+		free(h);
+		return fail(ld, s, "out of memory");
 	}
-	return label > 0 || h[n - 1] == '.';
-}
-
-/* A host name as rules keep it: lower case, no trailing dot. */
-static char *host_key(const char *v)
-{
-	char *h = strdup(v);
-	if (!h)
-		return NULL;
-	for (char *c = h; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	size_t n = strlen(h);
-	if (n > 1 && h[n - 1] == '.')
-		h[n - 1] = '\0';
-	return h;
+	*hs = h;
+	return 0;
 }
 
 static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r)
@@ -125,15 +101,9 @@ static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r
 	case CR_PREFIX_NOT_ADDRESS:
 		break;
 	}
-	if (!valid_hostname(v))
+	if (!cr_hostname_valid(v))
 		return fail(ld, s, "dst \"%s\" is neither an address, a CIDR, a host name, \"*.domain\" nor \"*\"", v);
-	char *h = host_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
-	if (!hs) {
-		free(h);
-		return fail(ld, s, "out of memory");
-	}
-	*hs = h;
-	return 0;
+	return push_host(ld, s, r, v);
 }
 
 /* A host rule's name: a host name, "*.domain", or "*" (every name). */
@@ -145,15 +115,9 @@ static int add_host(struct load *ld, const config_setting_t *s, struct cr_rule *
 	struct cr_prefix p;
 	if (cr_prefix_parse(v, &p) != CR_PREFIX_NOT_ADDRESS)
 		return fail(ld, s, "host \"%s\" is an address: host rules act on the names a program looks up (an address is never looked up; use dst for it)", v);
-	if (strcmp(v, "*") != 0 && !valid_hostname(v))
+	if (strcmp(v, "*") != 0 && !cr_hostname_valid(v))
 		return fail(ld, s, "host \"%s\" is neither a host name, \"*.domain\" nor \"*\"", v);
-	char *h = host_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
-	if (!hs) {
-		free(h);
-		return fail(ld, s, "out of memory");
-	}
-	*hs = h;
-	return 0;
+	return push_host(ld, s, r, v);
 }
 
 static int parse_port_number(const char *s, const char **end, unsigned *out)
