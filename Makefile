@@ -19,7 +19,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the
@@ -35,15 +35,20 @@ ENGINE := $(BUILD)/libcrengine.a
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/fault_alloc
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/fault_alloc \
+	$(BUILD)/bundle/libconnrefuse.so
 
-.PHONY: all deps test-deps demo check golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+.PHONY: all bundle deps test-deps demo check golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
+# A plain `make` (or make install) installs nothing: it says what is missing.
+# The two commands of the README, and the test targets, install it.
+INSTALLING_GOALS := demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+	golden-update test-deps
 deps:
-	@tests/tools/ensure-packages $(BUILD_PACKAGES)
+	@tests/tools/ensure-packages $(if $(filter $(INSTALLING_GOALS),$(MAKECMDGOALS)),,--check) $(BUILD_PACKAGES)
 
 test-deps: deps
 	@tests/tools/ensure-packages $(TEST_PACKAGES)
@@ -76,6 +81,17 @@ $(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.ma
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
 		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
 		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm
+
+# A folder to mount into an unmodified container image: the library linked
+# to find its libconfig beside itself ($$ORIGIN), and that libconfig. (The
+# library installed on a machine has no such path: it uses the system's.)
+bundle: $(BUILD)/bundle/libconnrefuse.so
+$(BUILD)/bundle/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,-rpath,'$$ORIGIN' \
+		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
+		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm
+	cp -L "$$(ldd $@ | awk '/libconfig\.so/ { print $$3 }')" $(dir $@)
 
 $(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE) $(PKG_LIBS) -lm -lpthread
@@ -175,18 +191,21 @@ $(BUILD)/connrefuse.pc: connrefuse.pc.in include/connrefuse.h
 
 install: all $(BUILD)/connrefuse.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/connrefuse $(DESTDIR)$(PREFIX)/bin/connrefuse
 	install -m 755 $(BUILD)/libconnrefuse.so $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so
 	install -m 644 include/connrefuse.h $(DESTDIR)$(PREFIX)/include/connrefuse.h
 	install -m 644 $(BUILD)/connrefuse.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc
 	install -m 644 doc/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1
 	install -m 644 doc/connrefuse.cfg.5 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
+	install -m 644 doc/connrefuse.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/connrefuse $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so \
 		$(DESTDIR)$(PREFIX)/include/connrefuse.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc \
-		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
+		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
 	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse 2>/dev/null
 
 # The whole suite with AddressSanitizer and UBSan: library, command, unit

@@ -13,7 +13,7 @@ static const char usage_text[] =
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
-	"       connrefuse report [--json] [LOGFILE|-]\n"
+	"       connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 static const char *const help_texts[][2] = {
@@ -67,13 +67,19 @@ static const char *const help_texts[][2] = {
 	  "negative number or a name (-2, EAI_NONAME), h_errno names (HOST_NOT_FOUND).\n"
 	  "A plain number is an errno. Exits 1 if a code is unknown.\n" },
 	{ "report",
-	  "connrefuse report [--json] [LOGFILE|-]\n"
+	  "connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
 	  "\n"
-	  "Summarises log lines (the file sink, or syslog or journal text: anything\n"
-	  "before \"result=\" is skipped) read from LOGFILE or standard input: events\n"
-	  "by result, then by destination, rule, process and error, with simulated\n"
-	  "and real failures counted apart, and the lines the rate limit suppressed\n"
-	  "or a busy syslog dropped.\n" },
+	  "Summarises log lines read from LOGFILE or standard input: the file sink,\n"
+	  "or syslog text as rsyslog writes it (RFC 3164 and RFC 5424 headers, its\n"
+	  "file formats) or journal text, in logfmt or JSON (log.format). Events by\n"
+	  "result, then by destination, rule, process, user, cgroup, the machine the\n"
+	  "syslog header names, and error, with simulated and real failures counted\n"
+	  "apart, and the lines the rate limit suppressed or a busy syslog dropped.\n"
+	  "It reads one line at a time (any size of input in constant memory).\n"
+	  "\n"
+	  "  --json          one JSON object\n"
+	  "  --prometheus    counters in the node_exporter textfile format, labelled by\n"
+	  "                  result, simulated, rule, errno and comm\n" },
 };
 
 static const char *help_of(const char *cmd)

@@ -1,4 +1,5 @@
-/* connrefuse report [LOGFILE|-]: a summary of log lines (engine/report.h). */
+/* connrefuse report [--json|--prometheus] [LOGFILE|-]: a summary of log
+ * lines (engine/report.h). */
 #include "cli.h"
 #include "engine/report.h"
 
@@ -8,11 +9,13 @@
 
 int cr_cmd_report(int argc, char **argv)
 {
-	bool json = false;
+	enum cr_report_format format = CR_REPORT_TEXT;
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
-			json = true;
+			format = CR_REPORT_JSON;
+		else if (strcmp(argv[i], "--prometheus") == 0)
+			format = CR_REPORT_PROMETHEUS;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return cr_help("report");
 		else if (path)
@@ -25,7 +28,7 @@ int cr_cmd_report(int argc, char **argv)
 		fprintf(stderr, "connrefuse: cannot read %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	cr_report(in, stdout, json);
+	cr_report(in, stdout, format);
 	if (in != stdin)
 		fclose(in);
 	return 0;

@@ -89,6 +89,14 @@ static int parse_rate(struct load *ld, const config_setting_t *s, const union cr
 	return 0;
 }
 
+static int parse_format(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	if (strcmp(v->s, "logfmt") != 0 && strcmp(v->s, "json") != 0)
+		return fail(ld, s, "log.format \"%s\" must be \"logfmt\" or \"json\"", v->s);
+	LOG(t)->json = strcmp(v->s, "json") == 0;
+	return 0;
+}
+
 static const char *facility_name(int f)
 {
 	for (unsigned j = 0; j < NFACILITIES; j++)
@@ -104,6 +112,7 @@ static void print_stderr(FILE *out, const void *t) { fputs(LC(t)->to_stderr ? "t
 static void print_file(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->file ? LC(t)->file : ""); }
 static void print_log_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(LC(t)->level)); }
 static void print_rate(FILE *out, const void *t) { fprintf(out, "%u", LC(t)->rate); }
+static void print_format(FILE *out, const void *t) { fputs(LC(t)->json ? "\"json\"" : "\"logfmt\"", out); }
 
 static const struct cr_key log_keys[] = {
 	{ "syslog", CR_KEY_BOOL, 0, 0, parse_syslog, NULL, print_syslog, NULL },
@@ -113,6 +122,7 @@ static const struct cr_key log_keys[] = {
 	{ "file", CR_KEY_STRING, 0, 0, parse_file, NULL, print_file, NULL },
 	{ "level", CR_KEY_STRING, 0, 0, parse_log_level, NULL, print_log_level, NULL },
 	{ "rate", CR_KEY_INT, 0, 1000000000, parse_rate, NULL, print_rate, NULL },
+	{ "format", CR_KEY_STRING, 0, 0, parse_format, NULL, print_format, NULL },
 };
 const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof log_keys[0] };
 

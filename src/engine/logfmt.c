@@ -61,7 +61,8 @@ static size_t put(char *buf, size_t size, size_t pos, const char *s, size_t n)
 	return pos + n;
 }
 
-size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen)
+/* logfmt: key=value, quoted and escaped when the value needs it. */
+static size_t append_logfmt(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen)
 {
 	const unsigned char *v = (const unsigned char *)value;
 	if (pos > 0)
@@ -102,9 +103,101 @@ size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const 
 	return put(buf, size, pos, "\"", 1);
 }
 
+/* JSON: "key":value, a string escaped as JSON wants (control characters as
+ * \u00XX; a byte that is not UTF-8 as the text \xNN, as logfmt writes it,
+ * so that the line stays valid UTF-8). Written whole or not at all, so that
+ * a line too long loses keys but stays one valid object. */
+static size_t append_json(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen,
+			  bool number)
+{
+	char tmp[CR_LOG_LINE_MAX];
+	size_t t = 0;
+	const unsigned char *v = (const unsigned char *)value;
+	t = put(tmp, sizeof tmp, t, pos > 1 ? ",\"" : "\"", pos > 1 ? 2 : 1);
+	t = put(tmp, sizeof tmp, t, key, strlen(key));
+	t = put(tmp, sizeof tmp, t, number ? "\":" : "\":\"", number ? 2 : 3);
+	for (size_t i = 0; i < vlen;) {
+		unsigned char c = v[i];
+		char esc[8];
+		size_t k;
+		if (c >= 0x80 && (k = utf8_len(v + i, vlen - i)) > 0) {
+			t = put(tmp, sizeof tmp, t, value + i, k);
+			i += k;
+			continue;
+		}
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\', esc[1] = (char)c;
+			t = put(tmp, sizeof tmp, t, esc, 2);
+		} else if (c >= 0x80) {
+			snprintf(esc, sizeof esc, "\\\\x%02x", c);
+			t = put(tmp, sizeof tmp, t, esc, 5);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			t = put(tmp, sizeof tmp, t, esc, 6);
+		} else {
+			t = put(tmp, sizeof tmp, t, value + i, 1);
+		}
+		i++;
+	}
+	if (!number)
+		t = put(tmp, sizeof tmp, t, "\"", 1);
+	/* Room for it, the closing brace and the NUL. */
+	if (t >= sizeof tmp - 1 || pos + t + 2 > size)
+		return pos;
+	return put(buf, size, pos, tmp, t);
+}
+
+void cr_line_begin(struct cr_line *l, char *buf, size_t size, bool json)
+{
+	*l = (struct cr_line){ .buf = buf, .size = size, .json = json };
+	buf[0] = '\0';
+	if (json)
+		l->pos = put(buf, size, 0, "{", 1);
+}
+
+void cr_line_str(struct cr_line *l, const char *key, const char *value)
+{
+	size_t n = strlen(value);
+	l->pos = l->json ? append_json(l->buf, l->size, l->pos, key, value, n, false)
+			 : append_logfmt(l->buf, l->size, l->pos, key, value, n);
+}
+
+void cr_line_mem(struct cr_line *l, const char *key, const char *value, size_t n)
+{
+	l->pos = l->json ? append_json(l->buf, l->size, l->pos, key, value, n, false)
+			 : append_logfmt(l->buf, l->size, l->pos, key, value, n);
+}
+
+void cr_line_num(struct cr_line *l, const char *key, long long n)
+{
+	char v[32];
+	int len = snprintf(v, sizeof v, "%lld", n);
+	l->pos = l->json ? append_json(l->buf, l->size, l->pos, key, v, (size_t)len, true)
+			 : append_logfmt(l->buf, l->size, l->pos, key, v, (size_t)len);
+}
+
+void cr_line_hex(struct cr_line *l, const char *key, long long n)
+{
+	char v[32];
+	snprintf(v, sizeof v, "0x%llx", n);
+	cr_line_str(l, key, v);
+}
+
+size_t cr_line_end(struct cr_line *l)
+{
+	if (l->json)
+		l->pos = put(l->buf, l->size, l->pos, "}", 1);
+	return l->pos;
+}
+
+size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen)
+{
+	return append_logfmt(buf, size, pos, key, value, vlen);
+}
+
 size_t cr_log_append_str(char *buf, size_t size, size_t pos, const char *key, const char *value)
 {
-	return cr_log_append(buf, size, pos, key, value, strlen(value));
+	return append_logfmt(buf, size, pos, key, value, strlen(value));
 }
 
 size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, long long n, bool hex)
@@ -120,49 +213,61 @@ static const char *result_name(enum cr_result r)
 	return names[r];
 }
 
-size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size)
+size_t cr_log_format_as(const struct cr_event *ev, bool json, char *buf, size_t size)
 {
-	size_t pos = 0;
-	buf[0] = '\0';
-	pos = cr_log_append_str(buf, size, pos, "result", result_name(ev->result));
-	pos = cr_log_append_str(buf, size, pos, "simulated", ev->simulated ? "yes" : "no");
+	struct cr_line l;
+	cr_line_begin(&l, buf, size, json);
+	cr_line_str(&l, "result", result_name(ev->result));
+	cr_line_str(&l, "simulated", ev->simulated ? "yes" : "no");
 	if (ev->rule)
-		pos = cr_log_append_str(buf, size, pos, "rule", ev->rule);
-	pos = cr_log_append_str(buf, size, pos, "action", cr_action_name(ev->action));
+		cr_line_str(&l, "rule", ev->rule);
+	cr_line_str(&l, "action", cr_action_name(ev->action));
 	if (ev->dry_run)
-		pos = cr_log_append_str(buf, size, pos, "dry_run", "yes");
-	pos = cr_log_append_num(buf, size, pos, "pid", ev->pid, false);
-	pos = cr_log_append_str(buf, size, pos, "comm", ev->comm ? ev->comm : "?");
+		cr_line_str(&l, "dry_run", "yes");
+	cr_line_num(&l, "pid", ev->pid);
+	if (ev->has_ids) {
+		cr_line_num(&l, "uid", ev->uid);
+		if (ev->euid != ev->uid)
+			cr_line_num(&l, "euid", ev->euid);
+	}
+	cr_line_str(&l, "comm", ev->comm ? ev->comm : "?");
+	if (ev->cgroup && strcmp(ev->cgroup, "/") != 0)
+		cr_line_str(&l, "cgroup", ev->cgroup);
 	if (ev->dest) {
 		char d[sizeof ev->dest->path + 64];
 		size_t n = cr_dest_format(ev->dest, d, sizeof d);
-		pos = cr_log_append(buf, size, pos, "dst", d, n);
+		cr_line_mem(&l, "dst", d, n);
 	}
 	if (ev->host)
-		pos = cr_log_append_str(buf, size, pos, "host", ev->host);
+		cr_line_str(&l, "host", ev->host);
 	if (ev->proto)
-		pos = cr_log_append_str(buf, size, pos, "proto", ev->proto);
+		cr_line_str(&l, "proto", ev->proto);
 	if (ev->err) {
 		struct connrefuse_error e;
 		if (connrefuse_decode_errno(ev->err, &e) == 0) {
-			pos = cr_log_append_str(buf, size, pos, "errno", e.errno_name);
-			pos = cr_log_append_num(buf, size, pos, "code", e.errno_code, false);
+			cr_line_str(&l, "errno", e.errno_name);
+			cr_line_num(&l, "code", e.errno_code);
 			if (e.errno_code > 0) /* a resolver's code is negative: no hex (SPEC.md) */
-				pos = cr_log_append_num(buf, size, pos, "hex", e.errno_code, true);
+				cr_line_hex(&l, "hex", e.errno_code);
 			if (e.wsa_name) {
-				pos = cr_log_append_str(buf, size, pos, "wsa", e.wsa_name);
-				pos = cr_log_append_num(buf, size, pos, "wsa_code", e.wsa_code, false);
-				pos = cr_log_append_num(buf, size, pos, "wsa_hex", e.wsa_code, true);
+				cr_line_str(&l, "wsa", e.wsa_name);
+				cr_line_num(&l, "wsa_code", e.wsa_code);
+				cr_line_hex(&l, "wsa_hex", e.wsa_code);
 			}
-			pos = cr_log_append_str(buf, size, pos, "desc", e.desc);
+			cr_line_str(&l, "desc", e.desc);
 			if (e.hint)
-				pos = cr_log_append_str(buf, size, pos, "hint", e.hint);
+				cr_line_str(&l, "hint", e.hint);
 		} else {
-			pos = cr_log_append_num(buf, size, pos, "code", ev->err, false);
-			pos = cr_log_append_num(buf, size, pos, "hex", ev->err, true);
+			cr_line_num(&l, "code", ev->err);
+			cr_line_hex(&l, "hex", ev->err);
 		}
 	}
-	return pos;
+	return cr_line_end(&l);
+}
+
+size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size)
+{
+	return cr_log_format_as(ev, false, buf, size);
 }
 
 enum cr_result cr_result_of(int err)

@@ -26,13 +26,28 @@ struct cr_event {
 	const char *host;           /* NULL: left out */
 	const char *proto;          /* "tcp", "udp", "unix"; NULL: left out */
 	int err;                    /* 0 for connected */
+	bool has_ids;               /* uid and euid known (else left out) */
+	int uid, euid;              /* real and effective uid; euid is written when it differs */
+	const char *cgroup;         /* NULL or "/" (the root): left out */
 };
 
 #define CR_LOG_LINE_MAX 2048
 
-/* Formats one line (no newline). Returns its length; the buffer is always
- * NUL-terminated. */
-size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size);
+/* Formats one line (no newline): logfmt, or with json one JSON object with
+ * the same keys in the same order (numbers as numbers). Returns its length;
+ * the buffer is always NUL-terminated. In JSON a key that does not fit in
+ * what is left of the buffer is left out whole: the line stays valid. */
+size_t cr_log_format_as(const struct cr_event *ev, bool json, char *buf, size_t size);
+size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size); /* logfmt */
+
+/* A line built key by key, in either format. */
+struct cr_line { char *buf; size_t size, pos; bool json; };
+void cr_line_begin(struct cr_line *l, char *buf, size_t size, bool json);
+void cr_line_str(struct cr_line *l, const char *key, const char *value);
+void cr_line_mem(struct cr_line *l, const char *key, const char *value, size_t n);
+void cr_line_num(struct cr_line *l, const char *key, long long n);
+void cr_line_hex(struct cr_line *l, const char *key, long long n);
+size_t cr_line_end(struct cr_line *l); /* the line's length */
 /* Appends key=value with logfmt quoting and escaping. */
 size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen);
 size_t cr_log_append_str(char *buf, size_t size, size_t pos, const char *key, const char *value);

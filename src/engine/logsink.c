@@ -7,6 +7,7 @@
  * that syslog cannot take at once are dropped and counted. */
 #define _GNU_SOURCE
 #include "logsink.h"
+#include "ident.h"
 
 #include <fcntl.h>
 #include <errno.h>
@@ -142,15 +143,23 @@ void cr_log_summary(const struct cr_log_conf *lc, struct cr_log_state *st, const
 	if (!s && !d)
 		return;
 	char line[256];
-	size_t pos = 0;
-	line[0] = '\0';
-	pos = cr_log_append_str(line, sizeof line, pos, "result", "suppressed");
-	pos = cr_log_append_num(line, sizeof line, pos, "count", (long long)s, false);
-	pos = cr_log_append_num(line, sizeof line, pos, "dropped", (long long)d, false);
-	pos = cr_log_append_num(line, sizeof line, pos, "pid", getpid(), false);
-	pos = cr_log_append_str(line, sizeof line, pos, "comm", comm ? comm : "?");
+	struct cr_line l;
+	cr_line_begin(&l, line, sizeof line, lc->json);
+	cr_line_str(&l, "result", "suppressed");
+	cr_line_num(&l, "count", (long long)s);
+	cr_line_num(&l, "dropped", (long long)d);
+	struct cr_ident id;
+	cr_ident_read(0, true, &id);
+	cr_line_num(&l, "pid", getpid());
+	cr_line_num(&l, "uid", id.uid);
+	if (id.euid != id.uid)
+		cr_line_num(&l, "euid", id.euid);
+	cr_line_str(&l, "comm", comm ? comm : "?");
+	if (id.cgroup[0] && strcmp(id.cgroup, "/") != 0)
+		cr_line_str(&l, "cgroup", id.cgroup);
+	size_t len = cr_line_end(&l);
 	/* A summary that syslog cannot take is not counted again. */
-	emit(lc, LOG_WARNING, line, pos, getpid());
+	emit(lc, LOG_WARNING, line, len, getpid());
 }
 
 void cr_log_event(const struct cr_log_conf *lc, struct cr_log_state *st, const struct cr_event *ev)
@@ -169,10 +178,16 @@ void cr_log_event(const struct cr_log_conf *lc, struct cr_log_state *st, const s
 	/* The pid only now, for a line that is written: getpid() is a system
 	 * call, and most lines of a storm are suppressed above. */
 	struct cr_event e = *ev;
+	struct cr_ident id;
+	cr_ident_read(e.pid, !e.pid, &id);
 	if (!e.pid)
 		e.pid = getpid();
+	e.has_ids = id.uid >= 0;
+	e.uid = id.uid;
+	e.euid = id.euid;
+	e.cgroup = id.cgroup[0] ? id.cgroup : NULL;
 	char line[CR_LOG_LINE_MAX];
-	size_t len = cr_log_format(&e, line, sizeof line);
+	size_t len = cr_log_format_as(&e, lc->json, line, sizeof line);
 	int severity = e.result == CR_RES_REFUSED || e.result == CR_RES_FAILED ? LOG_WARNING : LOG_INFO;
 	if (!emit(lc, severity, line, len, e.pid)) {
 		atomic_fetch_add(&st->dropped, 1);

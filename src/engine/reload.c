@@ -9,6 +9,7 @@
 void cr_watch_start(struct cr_watch *w, const char *path)
 {
 	w->path = path;
+	w->syslog_only = false;
 	if (!path || stat(path, &w->st) != 0)
 		memset(&w->st, 0, sizeof w->st);
 }
@@ -31,7 +32,7 @@ struct cr_ruleset *cr_reload(const struct cr_watch *w, const struct cr_log_conf 
 	struct cr_ruleset *fresh = cr_config_load(w->path, err, sizeof err);
 	if (!fresh) {
 		snprintf(msg, sizeof msg, "config error: %s; the rules loaded before stay in force", err);
-		cr_log_message(in_force, LOG_ERR, true, msg);
+		cr_log_message(in_force, LOG_ERR, !w->syslog_only, msg);
 		return NULL;
 	}
 	snprintf(msg, sizeof msg, "config reloaded: %s (%u rules)", w->path, fresh->nrules);

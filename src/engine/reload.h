@@ -12,6 +12,7 @@
 struct cr_watch {
 	const char *path;
 	struct stat st;             /* of the file the rules in force came from; zero: missing */
+	bool syslog_only;           /* the system file: its errors never go to stderr */
 };
 
 void cr_watch_start(struct cr_watch *w, const char *path);
@@ -21,7 +22,7 @@ bool cr_watch_changed(struct cr_watch *w);
 /* Loads the changed file. On success logs "config reloaded: PATH (N
  * rules)" to the new set's sinks and returns it; on failure logs "config
  * error: ...; the rules loaded before stay in force" to those in force
- * (and stderr) and returns NULL. */
+ * (and stderr, but for the system file) and returns NULL. */
 struct cr_ruleset *cr_reload(const struct cr_watch *w, const struct cr_log_conf *in_force);
 
 #endif

@@ -72,6 +72,151 @@ int cr_logfmt_parse(char *line, void (*fn)(const char *key, const char *value, v
 	return n;
 }
 
+/* ---- JSON lines (log.format = "json"): one flat object ---- */
+
+/* Appends code point cp as UTF-8 at w. */
+static char *put_utf8(char *w, unsigned cp)
+{
+	if (cp < 0x80) {
+		*w++ = (char)cp;
+	} else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | cp >> 6);
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xe0 | cp >> 12);
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/* A JSON string at p (after its opening quote), unescaped in place; the
+ * end of the string's text, and *next after its closing quote. NULL if it
+ * does not end. */
+static char *json_string_at(char *p, char **next)
+{
+	char *w = p;
+	while (*p && *p != '"') {
+		if (*p != '\\' || !p[1]) {
+			*w++ = *p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n': *w++ = '\n'; p++; break;
+		case 'r': *w++ = '\r'; p++; break;
+		case 't': *w++ = '\t'; p++; break;
+		case 'b': *w++ = '\b'; p++; break;
+		case 'f': *w++ = '\f'; p++; break;
+		case 'u': {
+			unsigned cp = 0;
+			int i;
+			for (i = 1; i <= 4 && hexval(p[i]) >= 0; i++)
+				cp = cp * 16 + (unsigned)hexval(p[i]);
+			if (i <= 4 || cp == 0) { /* malformed, or a NUL: kept as text */
+				*w++ = 'u';
+				p++;
+				break;
+			}
+			w = put_utf8(w, cp);
+			p += 5;
+			break;
+		}
+		default: *w++ = *p++;
+		}
+	}
+	if (*p != '"')
+		return NULL;
+	*next = p + 1;
+	return w;
+}
+
+int cr_json_parse(char *line, void (*fn)(const char *key, const char *value, void *arg), void *arg)
+{
+	int n = 0;
+	char *p = line, *end;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '{')
+		return 0;
+	for (;;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p != '"')
+			return n;
+		char *key = ++p;
+		if (!(end = json_string_at(p, &p)))
+			return n;
+		*end = '\0';
+		while (*p == ' ')
+			p++;
+		if (*p++ != ':')
+			return n;
+		while (*p == ' ')
+			p++;
+		char *value = p, after;
+		if (*p == '"') {
+			value = ++p;
+			if (!(end = json_string_at(p, &p)))
+				return n;
+			after = *p;
+		} else { /* a number (or true, false, null): up to what follows it */
+			end = p + strcspn(p, ",} ");
+			after = *end;
+			p = after ? end + 1 : end;
+		}
+		*end = '\0'; /* the value stays in place: fn may keep it */
+		fn(key, value, arg);
+		n++;
+		if (after == '}' || !after)
+			return n;
+	}
+}
+
+/* ---- syslog headers: the machine a line came from ---- */
+
+static bool is_month(const char *p)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	for (int i = 0; i < 12; i++)
+		if (strncmp(p, months + 3 * i, 3) == 0 && p[3] == ' ')
+			return true;
+	return false;
+}
+
+/* Skips n space-separated fields (runs of spaces count as one). */
+static const char *skip_fields(const char *p, int n)
+{
+	for (; n > 0 && *p; n--) {
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	return p;
+}
+
+void cr_syslog_machine(const char *header, char *out, size_t size)
+{
+	const char *p = header, *host = NULL;
+	out[0] = '\0';
+	if (*p == '<') { /* a priority */
+		const char *q = p + 1 + strspn(p + 1, "0123456789");
+		if (*q == '>')
+			p = q + 1;
+	}
+	if (p[0] == '1' && p[1] == ' ')
+		host = skip_fields(p + 2, 1);   /* RFC 5424: VERSION TIMESTAMP HOSTNAME ... */
+	else if (is_month(p))
+		host = skip_fields(p, 3);       /* RFC 3164, rsyslog's traditional file format, journal text */
+	else if (strspn(p, "0123456789") == 4 && p[4] == '-')
+		host = skip_fields(p, 1);       /* an ISO timestamp first (RSYSLOG_FileFormat) */
+	if (!host || !*host || *host == ' ')
+		return;
+	size_t n = strcspn(host, " ");
+	if (n == 1 && *host == '-')
+		return;                         /* RFC 5424's nil hostname */
+	snprintf(out, size, "%.*s", (int)n, host);
+}
+
 /* ---- counting ---- */
 
 struct entry {
@@ -163,7 +308,7 @@ static size_t sorted(struct table *t)
 }
 
 struct event {
-	const char *result, *simulated, *rule, *action, *dry_run, *comm, *dst, *err;
+	const char *result, *simulated, *rule, *action, *dry_run, *comm, *dst, *host, *err, *uid, *cgroup;
 	long count, dropped;
 };
 
@@ -177,6 +322,9 @@ static void take(const char *key, const char *value, void *arg)
 	else if (strcmp(key, "dry_run") == 0) ev->dry_run = value;
 	else if (strcmp(key, "comm") == 0) ev->comm = value;
 	else if (strcmp(key, "dst") == 0) ev->dst = value;
+	else if (strcmp(key, "host") == 0) ev->host = value;
+	else if (strcmp(key, "uid") == 0) ev->uid = value;
+	else if (strcmp(key, "cgroup") == 0) ev->cgroup = value;
 	else if (strcmp(key, "errno") == 0) ev->err = value;
 	else if (strcmp(key, "count") == 0) ev->count = atol(value);
 	else if (strcmp(key, "dropped") == 0) ev->dropped = atol(value);
@@ -196,31 +344,50 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_N };
-static const char *const results[R_N] = { "refused", "failed", "dropped", "connected", "in-progress" };
+enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_RESOLVED, R_N };
+static const char *const results[R_N] = { "refused", "failed", "dropped", "connected", "in-progress", "resolved" };
 
-/* What the lines add up to. tables[4] is the dry run's: "RULE would have
- * refused", with the real outcomes (real: failed, passed: connected). */
+/* The tables, in the order they are printed; T_DRY_RUN is the dry run's:
+ * "RULE would have refused", with the real outcomes (real: failed, passed:
+ * connected). T_LABELS counts by the Prometheus label set. */
+enum { T_DESTINATION, T_RULE, T_PROCESS, T_USER, T_CGROUP, T_MACHINE, T_ERROR, T_PRINTED, T_DRY_RUN = T_PRINTED,
+       T_LABELS, T_N };
+
+/* What the lines add up to. */
 struct summary {
 	long totals[R_N][2]; /* [result][0: simulated, 1: real] */
 	long suppressed, dropped, events, other_lines;
-	struct table tables[5];
+	struct table tables[T_N];
 };
 
 /* Counts one line; anything that is not an event line is passed over. */
 static void read_line(struct summary *sum, char *line)
 {
 	line[strcspn(line, "\r\n")] = '\0';
-	/* The event starts at "result=", after any syslog or journal prefix. */
+	/* The event starts at "result=" (logfmt) or {"result": (JSON), after
+	 * any syslog or journal header, which names the machine. */
 	char *start = strncmp(line, "result=", 7) == 0 ? line : strstr(line, " result=");
+	char *json = strstr(line, "{\"result\":");
+	if (json && (!start || json < start))
+		start = json;
+	else
+		json = NULL;
 	if (!start) {
 		sum->other_lines += line[0] != '\0';
 		return;
 	}
-	if (start != line)
+	if (start != line && !json)
 		start++;
+	char machine[256];
+	char saved = *start;
+	*start = '\0';
+	cr_syslog_machine(line, machine, sizeof machine);
+	*start = saved;
 	struct event ev = { 0 };
-	cr_logfmt_parse(start, take, &ev);
+	if (json)
+		cr_json_parse(start, take, &ev);
+	else
+		cr_logfmt_parse(start, take, &ev);
 	if (!ev.result) {
 		sum->other_lines++;
 		return;
@@ -242,15 +409,24 @@ static void read_line(struct summary *sum, char *line)
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
 	int kind = r <= R_DROPPED ? (sim ? 0 : 1) : 2;
-	count(&sum->tables[0], ev.dst ? ev.dst : "?", kind);
-	count(&sum->tables[1], ev.rule ? ev.rule : "(no rule)", kind);
-	count(&sum->tables[2], ev.comm ? ev.comm : "?", kind);
-	count(&sum->tables[3], ev.err ? ev.err : "(none)", kind);
+	char key[1024];
+	if (!ev.dst && ev.host) /* a look-up */
+		snprintf(key, sizeof key, "%s (look-up)", ev.host);
+	count(&sum->tables[T_DESTINATION], ev.dst ? ev.dst : ev.host ? key : "?", kind);
+	count(&sum->tables[T_RULE], ev.rule ? ev.rule : "(no rule)", kind);
+	count(&sum->tables[T_PROCESS], ev.comm ? ev.comm : "?", kind);
+	count(&sum->tables[T_USER], ev.uid ? ev.uid : "?", kind);
+	count(&sum->tables[T_CGROUP], ev.cgroup ? ev.cgroup : "/", kind);
+	count(&sum->tables[T_MACHINE], machine[0] ? machine : "(no header)", kind);
+	count(&sum->tables[T_ERROR], ev.err ? ev.err : "(none)", kind);
+	/* The Prometheus label set: bounded (no destination). */
+	snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s\x1f%s", ev.result, sim ? "yes" : "no", ev.rule ? ev.rule : "",
+		 ev.err ? ev.err : "", ev.comm ? ev.comm : "");
+	count(&sum->tables[T_LABELS], key, 2);
 	if (ev.dry_run && strcmp(ev.dry_run, "yes") == 0) {
-		char key[256];
 		snprintf(key, sizeof key, "%s would have %s", ev.rule ? ev.rule : "(no rule)",
 			 ev.action && strcmp(ev.action, "fail") == 0 ? "failed" : "refused");
-		count(&sum->tables[4], key, r <= R_FAILED ? 1 : 2);
+		count(&sum->tables[T_DRY_RUN], key, r <= R_FAILED ? 1 : 2);
 	}
 }
 
@@ -327,19 +503,82 @@ static void print_table(struct table *t, FILE *out, bool json)
 	free(t->slots);
 }
 
-long cr_report(FILE *in, FILE *out, bool json)
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void prom_label(FILE *out, const char *name, const char *v, size_t n, bool comma)
 {
-	struct summary sum = { .tables = { { .title = "destination" }, { .title = "rule" }, { .title = "process" },
-					   { .title = "error" }, { .title = "dry run" } } };
+	fprintf(out, "%s%s=\"", comma ? "," : "", name);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '\\' || v[i] == '"')
+			fprintf(out, "\\%c", v[i]);
+		else if (v[i] == '\n')
+			fputs("\\n", out);
+		else
+			fputc(v[i], out);
+	}
+	fputc('"', out);
+}
+
+/* The node_exporter textfile collector's format: counters with a bounded
+ * label set (result, simulated, rule, errno, comm). */
+static void print_prometheus(struct summary *sum, FILE *out)
+{
+	static const char *const labels[] = { "result", "simulated", "rule", "errno", "comm" };
+	struct table *t = &sum->tables[T_LABELS];
+	size_t n = sorted(t);
+	fputs("# HELP connrefuse_events_total Connects and look-ups connrefuse logged, by outcome.\n"
+	      "# TYPE connrefuse_events_total counter\n", out);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = t->slots[i].key;
+		fputs("connrefuse_events_total{", out);
+		for (int j = 0; j < 5; j++) {
+			size_t len = strcspn(k, "\x1f");
+			prom_label(out, labels[j], k, len, j > 0);
+			k += len + (k[len] != '\0');
+		}
+		fprintf(out, "} %ld\n", t->slots[i].passed);
+		free(t->slots[i].key);
+	}
+	free(t->slots);
+	fprintf(out, "# HELP connrefuse_suppressed_total Lines the rate limit suppressed.\n"
+		     "# TYPE connrefuse_suppressed_total counter\nconnrefuse_suppressed_total %ld\n"
+		     "# HELP connrefuse_dropped_total Lines a busy syslog could not take.\n"
+		     "# TYPE connrefuse_dropped_total counter\nconnrefuse_dropped_total %ld\n"
+		     "# HELP connrefuse_report_other_lines Lines read that are not connrefuse events.\n"
+		     "# TYPE connrefuse_report_other_lines gauge\nconnrefuse_report_other_lines %ld\n",
+		sum->suppressed, sum->dropped, sum->other_lines);
+}
+
+long cr_report(FILE *in, FILE *out, enum cr_report_format format)
+{
+	struct summary sum = { .tables = {
+		[T_DESTINATION] = { .title = "destination" }, [T_RULE] = { .title = "rule" },
+		[T_PROCESS] = { .title = "process" }, [T_USER] = { .title = "user" }, [T_CGROUP] = { .title = "cgroup" },
+		[T_MACHINE] = { .title = "machine" }, [T_ERROR] = { .title = "error" },
+		[T_DRY_RUN] = { .title = "dry run" }, [T_LABELS] = { .title = "labels" } } };
 	char *line = NULL;
 	size_t cap = 0;
+	/* One line at a time: memory grows with the distinct keys, not the input. */
 	while (getline(&line, &cap, in) > 0)
 		read_line(&sum, line);
 	free(line);
+	bool json = format == CR_REPORT_JSON;
+	if (format == CR_REPORT_PROMETHEUS) {
+		print_prometheus(&sum, out);
+		for (int t = 0; t < T_N; t++)
+			if (t != T_LABELS) {
+				for (size_t i = 0; i < sum.tables[t].size; i++)
+					free(sum.tables[t].slots[i].key);
+				free(sum.tables[t].slots);
+			}
+		return sum.events;
+	}
 	print_totals(&sum, out, json);
-	for (int t = 0; t < 4; t++)
+	for (int t = 0; t < T_PRINTED; t++)
 		print_table(&sum.tables[t], out, json);
-	print_dry_run(&sum.tables[4], out, json);
+	print_dry_run(&sum.tables[T_DRY_RUN], out, json);
+	for (size_t i = 0; i < sum.tables[T_LABELS].size; i++)
+		free(sum.tables[T_LABELS].slots[i].key);
+	free(sum.tables[T_LABELS].slots);
 	if (json)
 		fprintf(out, "}\n");
 	return sum.events;

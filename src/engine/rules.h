@@ -82,6 +82,7 @@ struct cr_log_conf {
 	char *file;                 /* NULL = none */
 	int level;                  /* enum cr_level */
 	unsigned rate;              /* lines per second; 0 = no limit */
+	bool json;                  /* log.format = "json": one JSON object a line */
 };
 
 struct cr_ruleset {

@@ -37,15 +37,17 @@ static long coarse_now(void)
 	return (long)ts.tv_sec;
 }
 
-void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe)
+void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, const char *comm, const char *exe)
 {
 	bound_comm = comm;
 	bound_exe = exe;
 	if (comm && rs)
 		cr_ruleset_bind_process(rs, comm, exe);
 	char *copy = path ? strdup(path) : NULL;
-	if (copy)
+	if (copy) {
 		cr_watch_start(&watch, copy);
+		watch.syslog_only = syslog_only;
+	}
 	atomic_store(&next_look, coarse_now() + 1);
 	atomic_store(&active, rs);
 }

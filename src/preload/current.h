@@ -13,10 +13,11 @@
 
 struct cr_reader { unsigned slot; };
 
-/* Installs the first rule set; path is the file to watch (NULL: none).
+/* Installs the first rule set; path is the file to watch (NULL: none;
+ * syslog_only: the system file, whose reload errors never reach stderr).
  * With comm, every rule set loaded is bound to that process (the process
  * keys are decided once, not per connect). */
-void cr_current_start(struct cr_ruleset *rs, const char *path, const char *comm, const char *exe);
+void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, const char *comm, const char *exe);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
 /* The same for __attribute__((cleanup)): a section around a call that can

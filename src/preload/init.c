@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <syslog.h>
@@ -163,13 +164,19 @@ static void identify_process(void)
 	cr_self.exe[n > 0 ? n : 0] = '\0';
 }
 
+/* The rules of a host-wide preload (/etc/ld.so.preload): most processes
+ * never see CONNREFUSE_CONFIG. */
+#define CR_SYSTEM_RULES "/etc/connrefuse/rules"
+
 /* One config error, on stderr and in syslog; under CONNREFUSE_STRICT=1 the
- * program stops here (the only exit the library makes). */
-static void config_error(const char *err, const char *path)
+ * program stops here (the only exit the library makes). An error of the
+ * system file goes to syslog only (it would reach the stderr of every
+ * program of the host) and never stops a program. */
+static void config_error(const char *err, const char *path, bool system_file)
 {
 	char msg[1400];
 	const char *strict = secure_getenv("CONNREFUSE_STRICT");
-	bool is_strict = strict && strcmp(strict, "1") == 0;
+	bool is_strict = !system_file && strict && strcmp(strict, "1") == 0;
 	if (is_strict)
 		snprintf(msg, sizeof msg, "config error: %s; CONNREFUSE_STRICT=1, so the program stops (exit 78)", err);
 	else
@@ -177,7 +184,7 @@ static void config_error(const char *err, const char *path)
 			 "check it with: connrefuse check %s", err, path);
 	struct cr_ruleset *defaults = cr_ruleset_new_empty();
 	if (defaults)
-		cr_log_message(&defaults->log, LOG_ERR, true, msg);
+		cr_log_message(&defaults->log, LOG_ERR, !system_file, msg);
 	cr_ruleset_free(defaults);
 	if (is_strict)
 		_exit(EX_CONFIG);
@@ -191,19 +198,28 @@ static void load_rules(void)
 	const char *given = secure_getenv("CONNREFUSE_CONFIG");
 	struct cr_ruleset *rs = NULL;
 	char err[1024];
+	struct stat st;
+	bool system_file = false;
 	if (given && *given) {
 		if (cr_config_absolute(given, path, sizeof path) != 0) {
 			snprintf(err, sizeof err, "%s: cannot make the path absolute (%s)", given,
 				 errno ? strerror(errno) : "too long");
-			config_error(err, given);
+			config_error(err, given, false);
 			path[0] = '\0';
 		} else if (!(rs = cr_config_load(path, err, sizeof err))) {
-			config_error(err, path);
+			config_error(err, path, false);
 		}
+	} else if (!given && (lstat(CR_SYSTEM_RULES, &st) == 0 || errno != ENOENT)) {
+		/* Unset (an empty CONNREFUSE_CONFIG means no rules): the system
+		 * file, if there is one. */
+		strcpy(path, CR_SYSTEM_RULES);
+		system_file = true;
+		if (!(rs = cr_config_load(path, err, sizeof err)))
+			config_error(err, path, true);
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	cr_current_start(rs, *path ? path : NULL, cr_self.comm, cr_self.exe);
+	cr_current_start(rs, *path ? path : NULL, system_file, cr_self.comm, cr_self.exe);
 }
 
 static void after_fork(void)

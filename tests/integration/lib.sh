@@ -47,9 +47,12 @@ esac
 PIDS=""
 # Background processes a test starts: their PIDs in $PIDS, or (for those
 # started inside a command substitution, a subshell) in $T/pids.
+# Paths outside $T a test made (a folder in /var/tmp, a cgroup): in
+# $T/remove, removed at the end even when the test fails.
 cleanup() {
 	for p in $PIDS $(cat "$T/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	[ ! -f "$T/remove" ] || while IFS= read -r d; do rmdir "$d" 2> /dev/null || rm -rf "$d"; done < "$T/remove"
 	[ -z "${CR_GOLDEN_LINES:-}" ] || [ -n "${GOLDEN_SKIP:-}" ] || golden_lines > "$CR_GOLDEN_LINES/$(basename "$0" .sh).lines"
 	rm -rf "$T"
 }
@@ -96,6 +99,18 @@ start_listener() {
 # closed_port: a loopback port nothing listens on (bound, then released).
 closed_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# public_lib_dir: prints a folder in /var/tmp that every user can read (the
+# checkout may be in root's 0700 home) holding a copy of the library;
+# removed at the end.
+public_lib_dir() {
+	d=$(mktemp -d /var/tmp/connrefuse-test-lib.XXXXXX)
+	echo "$d" >> "$T/remove"
+	chmod 755 "$d"
+	cp "$LIB" "$d/libconnrefuse.so"
+	chmod 755 "$d/libconnrefuse.so"
+	echo "$d"
 }
 
 # config NAME TEXT: writes a config file, prints its path.

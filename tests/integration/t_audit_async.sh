@@ -38,8 +38,8 @@ fi
 expect_eq "$(cat "$T/asyncio.txt") $(cat "$T/nc.rc")" "ConnectionRefusedError nc 1" "asyncio and nc were refused"
 expect_eq "$(cat "$T/asyncio-ok.txt")" "connected" "asyncio reaches the listener"
 for comm in $comms; do
-	n=$(grep -cE "result=refused simulated=no action=pass pid=[0-9]+ comm=$comm dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " "$out")
+	n=$(grep -cE "result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=$comm dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " "$out")
 	expect_eq "$n" 1 "$comm: exactly one refused line with the destination"
 done
 expect_no_grep "result=connected|dst=127\\.0\\.0\\.1:$P " "$out" "successful connects yield no line at level failures"
-expect_grep "result=refused simulated=no action=pass pid=[0-9]+ comm=python3 dst=(127\\.0\\.0\\.1|\\[::1\\]):$C host=localhost proto=tcp " "$out" "host=localhost for a name the program resolved"
+expect_grep "result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 dst=(127\\.0\\.0\\.1|\\[::1\\]):$C host=localhost proto=tcp " "$out" "host=localhost for a name the program resolved"

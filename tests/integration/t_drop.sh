@@ -11,6 +11,7 @@
 for c in nft ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
 
 if [ "${CR_IN_NETNS:-}" != 1 ]; then
+	rm -rf "$T" # the script again, in the namespace, makes its own
 	CR_IN_NETNS=1 exec unshare -n sh "$0"
 fi
 GOLDEN_SKIP=1 # the elapsed times are in the lines
@@ -77,7 +78,7 @@ if [ -z "${CR_SANITIZE:-}" ] && command -v javac > /dev/null && javac -d "$T" "$
 fi
 # One line a drop, made at the connect: none when the timeout ends it.
 lines=$(grep -c 'result=dropped' "$T/drop.log")
-expect_grep '^result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+ comm=[a-z0-9]+ dst=127\.0\.0\.1:10 proto=tcp$' \
+expect_grep '^result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+ uid=[0-9]+ comm=[a-z0-9]+ dst=127\.0\.0\.1:10 proto=tcp$' \
 	"$T/drop.log" "the line: result=dropped, no errno keys"
 expect_no_grep 'rule=blackhole.*errno=' "$T/drop.log" "no second line when the program's timeout ends a drop"
 ok "$lines drops logged, each once"

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 EX=$(cd "$HERE/../../examples" && pwd)
 n=0
-for f in "$EX"/*.cfg "$EX"/fleet/*.cfg; do
+for f in "$EX"/*.cfg "$EX"/fleet/*.cfg "$EX"/fleet/host-wide/rules; do
 	"$CLI" check "$f" > "$T/out" 2>&1 || { cat "$T/out"; fail "$(basename "$f") does not validate"; }
 	n=$((n + 1))
 	ok "$(basename "$f") validates"

@@ -7,7 +7,7 @@ stage=$T/stage
 make -s -C "$SRC" BUILD="$CR_BUILD" install DESTDIR="$stage" PREFIX=/usr > "$T/make.out" 2>&1 || { cat "$T/make.out"; fail "make install"; }
 ok "make install DESTDIR=... PREFIX=/usr"
 for f in bin/connrefuse lib/connrefuse/libconnrefuse.so include/connrefuse.h lib/pkgconfig/connrefuse.pc \
-	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5; do
+	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5 share/bash-completion/completions/connrefuse; do
 	[ -f "$stage/usr/$f" ] || fail "missing $f"
 done
 ok "every file staged"
@@ -29,3 +29,19 @@ done
 make -s -C "$SRC" BUILD="$CR_BUILD" uninstall DESTDIR="$stage" PREFIX=/usr > /dev/null 2>&1
 left=$(find "$stage" -type f | wc -l)
 expect_eq "$left" 0 "make uninstall removes every file"
+
+# Bash completion, as installed: the commands, run's options, decode's codes.
+comp() { # comp WORD...: what completing the last word offers
+	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _connrefuse; echo "${COMPREPLY[*]}"' \
+		comp "$SRC/doc/connrefuse.bash-completion" "$@"
+}
+expect_eq "$(comp connrefuse r)" "run report" "completion: connrefuse r -> run report"
+expect_eq "$(comp connrefuse run --fail-d)" "--fail-dns" "completion: run --fail-d -> --fail-dns"
+expect_eq "$(comp connrefuse run --fail-dns EAI_N)" "EAI_NONAME= EAI_NODATA=" "completion: --fail-dns EAI_N"
+expect_eq "$(comp connrefuse match f --res)" "--resolve" "completion: match --res -> --resolve"
+expect_eq "$(comp connrefuse report --p)" "--prometheus" "completion: report --p -> --prometheus"
+# A plain make installs nothing (packagers build in a chroot); the README's
+# two commands and the test targets do.
+make -n -C "$SRC" BUILD="$CR_BUILD" all 2> /dev/null | grep -q 'ensure-packages --check' || fail "make all would install packages"
+make -n -C "$SRC" BUILD="$CR_BUILD" check 2> /dev/null | grep 'ensure-packages' | grep -qv -- '--check' || fail "make check would not install packages"
+ok "make (all, install) only checks for packages; make demo and make check install them"

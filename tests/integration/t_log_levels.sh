@@ -48,4 +48,4 @@ suppressed=$(sed -n 's/^result=suppressed count=\([0-9]*\) .*/\1/p' "$T/file.log
 cat "$T/file.log" | cut -c1-60
 [ "$lines" -le 10 ] || fail "rate 5: $lines lines"
 expect_eq "$((lines + suppressed))" 50 "rate 5: $lines lines written + $suppressed counted as suppressed = 50"
-expect_grep '^result=suppressed count=[0-9]+ dropped=0 pid=[0-9]+ comm=connloop$' "$T/file.log" "summary line"
+expect_grep '^result=suppressed count=[0-9]+ dropped=0 pid=[0-9]+ uid=[0-9]+ comm=connloop$' "$T/file.log" "summary line"

@@ -73,11 +73,11 @@ cat "$T/out" "$log"
 pid=$(sed -n 's/^pid //p' "$T/out")
 expect_eq "$(grep -v '^pid' "$T/out" | tr '\n' ' ')" "$P refused $Q connected $C refused $C ETIMEDOUT " \
 	"a config file: the rule, a pass, a real refusal, then the schedule's ETIMEDOUT"
-expect_grep "^result=refused simulated=yes rule=db action=refuse pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]+\"\$" \
+expect_grep "^result=refused simulated=yes rule=db action=refuse pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]+\"\$" \
 	"$log" "the refusal's line: the spec's keys in order, the program's pid and comm"
-expect_grep "^result=refused simulated=no action=pass pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+expect_grep "^result=refused simulated=no action=pass pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 	"$log" "the real refusal (a blocking connect) is audited"
-expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
+expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
 	"$log" "the ETIMEDOUT failure is logged"
 expect_no_grep "dst=127\\.0\\.0\\.1:$Q " "$log" "a connect that passes yields no line at level failures"
 
@@ -92,7 +92,7 @@ cat "$T/anb" "$alog"
 apid=$(sed -n 's/^pid //p' "$T/anb")
 grep -v '^pid' "$T/anb" > "$T/anb-seen"
 diff "$T/nb-real" "$T/anb-seen" || fail "under audit, the non-blocking refusal differs from the kernel's"
-expect_grep "^result=refused simulated=no action=pass pid=$apid comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+expect_grep "^result=refused simulated=no action=pass pid=$apid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 	"$alog" "a real refusal of a non-blocking connect is audited (through SO_ERROR), the program seeing the kernel's"
 "$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock again "$C" > "$T/anb2"
 "$STATIC" nonblock again "$C" > "$T/anb2-real"
@@ -248,7 +248,7 @@ log: { syslog = false; file = \"$glog\"; };")
 	out=$("$CLI" run --seccomp -c "$gcfg" -- "$T/go/goclient" "$C" "$Q")
 	expect_eq "$out" "$(cat "$T/go/real")
 $Q connected" "Go under audit: what it sees is the kernel's"
-	expect_grep "^result=refused simulated=no action=pass pid=[0-9]+ comm=goclient dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+	expect_grep "^result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=goclient dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 		"$glog" "Go under audit: its real refusal is logged"
 	expect_eq "$(wc -l < "$glog")" 1 "Go under audit: one line, for the refusal alone"
 else

@@ -19,7 +19,7 @@ order=$(sed -n 's/.*calling init: .*\/\(libearly\.so\|libconnrefuse\.so\)$/\1/p'
 expect_eq "$order" "libearly.so libconnrefuse.so " "libearly's constructor runs before connrefuse's"
 expect_eq "$(cat "$T/ruled" | tr '\n' ' ')" "early $P: ECONNREFUSED early $Q: ENETUNREACH main " \
 	"with a rule: the early connect is decided by it"
-expect_grep "result=failed simulated=yes rule=early action=fail pid=[0-9]+ comm=earlymain dst=127\\.0\\.0\\.1:$Q " \
+expect_grep "result=failed simulated=yes rule=early action=fail pid=[0-9]+ uid=[0-9]+ comm=earlymain dst=127\\.0\\.0\\.1:$Q " \
 	"$T/early.log" "the simulated failure is logged"
-expect_grep "result=refused simulated=no action=pass pid=[0-9]+ comm=earlymain dst=127\\.0\\.0\\.1:$P " \
+expect_grep "result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=earlymain dst=127\\.0\\.0\\.1:$P " \
 	"$T/early.log" "the real refusal is logged"

@@ -34,9 +34,9 @@ cat "$out"
 expect_eq "$(cat "$T/sim.txt")" "ConnectionRefusedError" "simulated refusal seen by python3"
 expect_eq "$(cat "$T/audit.txt")" "ConnectionRefusedError" "real refusal seen by python3"
 
-keys='result=refused simulated=yes rule=db-down action=refuse pid=[0-9]+ comm=python3 dst=127\.0\.0\.1:'$P' proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc="Connection refused" hint="[^"]+"$'
+keys='result=refused simulated=yes rule=db-down action=refuse pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\.0\.0\.1:'$P' proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc="Connection refused" hint="[^"]+"$'
 expect_grep "^user\.warning connrefuse\[[0-9]+\]: $keys" "$out" "simulated refusal in rsyslog's file, keys in order"
-expect_grep "^user\.warning connrefuse\[[0-9]+\]: result=refused simulated=no action=pass pid=[0-9]+ comm=python3 dst=127\.0\.0\.1:$C proto=tcp errno=ECONNREFUSED code=111 " "$out" "audit: real refusal logged with simulated=no"
+expect_grep "^user\.warning connrefuse\[[0-9]+\]: result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\.0\.0\.1:$C proto=tcp errno=ECONNREFUSED code=111 " "$out" "audit: real refusal logged with simulated=no"
 expect_no_grep "result=connected" "$out" "a successful connect is not logged at level failures"
 expect_grep "^local3\.warning myapp\[[0-9]+\]: result=refused simulated=yes rule=r " "$out" "log.ident and log.facility"
 [ "$(grep -c 'result=' "$out")" = 3 ] || fail "expected exactly 3 event lines"

@@ -12,20 +12,71 @@ static struct cr_dest v4(const char *a, int port)
 	return d;
 }
 
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 START_TEST(spec_line)
 {
 	struct cr_dest d = v4("10.1.2.3", 5432);
 	struct cr_event ev = {
 		.result = CR_RES_REFUSED, .simulated = true, .rule = "db-down", .action = CR_ACT_REFUSE,
-		.pid = 4242, .comm = "psql", .dest = &d, .host = "db.internal", .proto = "tcp", .err = ECONNREFUSED,
+		.pid = 4242, .has_ids = true, .uid = 1000, .euid = 1000, .comm = "psql", .dest = &d, .host = "db.internal",
+		.proto = "tcp", .err = ECONNREFUSED,
 	};
 	char buf[CR_LOG_LINE_MAX];
 	cr_log_format(&ev, buf, sizeof buf);
 	ck_assert_str_eq(buf,
-		"result=refused simulated=yes rule=db-down action=refuse pid=4242 comm=psql dst=10.1.2.3:5432 "
+		"result=refused simulated=yes rule=db-down action=refuse pid=4242 uid=1000 comm=psql dst=10.1.2.3:5432 "
 		"host=db.internal proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 "
 		"wsa_hex=0x274d desc=\"Connection refused\" "
 		"hint=\"nothing listens on that port, or a firewall rejected the connection\"");
+}
+END_TEST
+
+/* euid follows uid when it differs; cgroup follows comm unless it is the root. */
+START_TEST(who_and_where)
+{
+	struct cr_dest d = v4("127.0.0.1", 1);
+	struct cr_event ev = {
+		.result = CR_RES_REFUSED, .action = CR_ACT_PASS, .pid = 7, .has_ids = true, .uid = 1000, .euid = 0,
+		.comm = "sudo", .cgroup = "/system.slice/web.service", .dest = &d, .proto = "tcp", .err = ECONNREFUSED,
+	};
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_msg(starts(buf, "result=refused simulated=no action=pass pid=7 uid=1000 euid=0 comm=sudo "
+				  "cgroup=/system.slice/web.service dst=127.0.0.1:1 "), "%s", buf);
+	ev.euid = 1000;
+	ev.cgroup = "/";
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_msg(starts(buf, "result=refused simulated=no action=pass pid=7 uid=1000 comm=sudo dst="), "%s", buf);
+	/* The same keys in JSON, numbers as numbers. */
+	ev.euid = 0;
+	ev.cgroup = "/a \"b\"";
+	cr_log_format_as(&ev, true, buf, sizeof buf);
+	ck_assert_msg(starts(buf, "{\"result\":\"refused\",\"simulated\":\"no\",\"action\":\"pass\",\"pid\":7,"
+				  "\"uid\":1000,\"euid\":0,\"comm\":\"sudo\",\"cgroup\":\"/a \\\"b\\\"\","), "%s", buf);
+	ck_assert_msg(strstr(buf, "\"code\":111,\"hex\":\"0x6f\"") && buf[strlen(buf) - 1] == '}', "%s", buf);
+}
+END_TEST
+
+/* A JSON key too long for what is left of the buffer is left out whole:
+ * the line stays one valid object. */
+START_TEST(json_cut_whole)
+{
+	struct cr_dest d = v4("127.0.0.1", 1);
+	char host[300];
+	memset(host, 'h', sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	struct cr_event ev = { .result = CR_RES_REFUSED, .action = CR_ACT_PASS, .pid = 7, .comm = "x", .dest = &d,
+				.host = host, .proto = "tcp", .err = ECONNREFUSED };
+	char buf[400];
+	size_t n = cr_log_format_as(&ev, true, buf, sizeof buf);
+	ck_assert_uint_eq(n, strlen(buf));
+	ck_assert_msg(buf[0] == '{' && buf[n - 1] == '}' && strstr(buf, "\"proto\":\"tcp\""), "%s", buf);
+	ck_assert_ptr_null(strstr(buf, "\"host\""));
+	ck_assert_ptr_null(strstr(buf, "hhh"));
 }
 END_TEST
 
@@ -110,6 +161,8 @@ Suite *log_suite(void)
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("log");
 	tcase_add_test(tc, spec_line);
+	tcase_add_test(tc, who_and_where);
+	tcase_add_test(tc, json_cut_whole);
 	tcase_add_test(tc, optional_keys);
 	tcase_add_test(tc, escaping);
 	tcase_add_test(tc, truncation_keeps_quotes);
