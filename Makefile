@@ -88,6 +88,7 @@ $(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.ma
 bundle: $(BUILD)/bundle/libconnrefuse.so
 $(BUILD)/bundle/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
 	@mkdir -p $(dir $@)
+	@rm -f $(dir $@)libconfig.so* # so that ldd below names the system's
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,-rpath,'$$ORIGIN' \
 		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
 		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm

@@ -157,6 +157,32 @@ static char last_significant(const char *text, const char *at)
 	return 0;
 }
 
+/* Whether the line at ls holds the token pair a then b (blanks between),
+ * outside strings and comments: a mistake within one line. */
+static bool line_has_pair(const char *ls, char a, const char *b)
+{
+	char prev = 0;
+	for (const char *p = ls; *p && *p != '\n'; p++) {
+		if (*p == '"') { /* skip the string */
+			for (p++; *p && *p != '"' && *p != '\n'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p != '"')
+				return false;
+			prev = '"';
+			continue;
+		}
+		if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+			return false;
+		if (isspace((unsigned char)*p))
+			continue;
+		if (prev == a && strchr(b, *p))
+			return true;
+		prev = *p;
+	}
+	return false;
+}
+
 void cr_config_explain(const char *text, const char *name, unsigned line, const char *msg, char *out, size_t size)
 {
 	const char *ls = line_start(text, line);
@@ -191,7 +217,12 @@ void cr_config_explain(const char *text, const char *name, unsigned line, const 
 				 name, line, first);
 			return;
 		}
-		if (before == '}' && first == '{') {
+		if (line_has_pair(ls, ',', ")]")) {
+			snprintf(out, size, "%s:%u: a ',' after the last element of a list: remove the comma before its ')' or ']'",
+				 name, line);
+			return;
+		}
+		if ((before == '}' && first == '{') || line_has_pair(ls, '}', "{")) {
 			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name, line);
 			return;
 		}

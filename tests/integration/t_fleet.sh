@@ -51,9 +51,10 @@ EOF
 		while [ ! -S /dev/log ]; do i=$((i + 1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done
 		sh "$3"; rc=$?
 		# Its marker at the collector means everything before it is there.
-		env -u LD_PRELOAD logger -u /dev/log -t fleet-marker "end of $4"
+		mark="end of $4, run $$"  # each run its own: alpha runs twice
+		env -u LD_PRELOAD logger -u /dev/log -t fleet-marker "$mark"
 		i=0
-		while ! grep -q "fleet-marker .*end of $4" "$5" 2> /dev/null; do
+		while ! grep -q "fleet-marker .*$mark" "$5" 2> /dev/null; do
 			i=$((i + 1)); [ $i -lt 600 ] || { echo "no marker from $4" >&2; rc=1; break; }
 			sleep 0.05
 		done

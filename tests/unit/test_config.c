@@ -168,6 +168,12 @@ START_TEST(syntax_errors)
 	expect_error("version = 1;\nrules = ( { name = \"x\"; ] );\n", "t.cfg:2:", "syntax error");
 	expect_error("version = 1;\n\nseed = ;\n", "t.cfg:3:", "syntax error");
 	expect_error("version = 1;\nversion = 1;\n", "t.cfg:2:", "duplicate");
+	/* libconfig's "syntax error", explained, within one line as across two. */
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; }, );\n", "t.cfg:2:", "after the last element of a list");
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; },\n);\n", "t.cfg:3:", "after the last element of a list");
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; } { action = \"pass\"; } );\n", "t.cfg:2:",
+		     "a ',' is missing between this group and the one before");
+	expect_error("version = 1;\nrules = ( { name = \"},{\"; action = \"pass\" ] );\n", "t.cfg:2:", "syntax error");
 }
 END_TEST
 
