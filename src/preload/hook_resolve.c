@@ -66,23 +66,37 @@ struct lookup {
 	struct cr_verdict v;
 };
 
-/* Decides the look-up of name and waits out a delay. The caller holds the
- * reader (entered here) until it has logged. */
-static void lookup_begin(struct lookup *lk, struct cr_reader *reader, const char *name)
+/* Enters the rule set in force for a look-up of name: the caller holds the
+ * reader (a cleanup variable) until it has logged. Until decided, the
+ * look-up is a pass at log.level. */
+static void lookup_enter(struct lookup *lk, struct cr_reader *reader, const char *name)
 {
 	int saved = errno;
 	cr_current_poll();
 	lk->rs = cr_current_enter(reader);
 	lk->name = name;
-	lk->v = (struct cr_verdict){ .action = CR_ACT_PASS };
+	lk->v = (struct cr_verdict){ .action = CR_ACT_PASS, .level = lk->rs ? lk->rs->log.level : CR_LEVEL_NONE };
+	errno = saved;
+}
+
+/* Decides it by the host rules, and waits out a delay. */
+static void lookup_decide(struct lookup *lk)
+{
+	int saved = errno;
 	if (lk->rs) {
-		struct cr_lookup q = { .name = name, .comm = cr_self.comm, .exe = cr_self.exe,
+		struct cr_lookup q = { .name = lk->name, .comm = cr_self.comm, .exe = cr_self.exe,
 				       .now = lk->rs->needs_clock ? cr_monotonic_now() : 0 };
 		cr_decide_lookup(lk->rs, &q, &lk->v);
 		if (lk->v.delay_ms)
 			cr_sleep_ms(lk->v.delay_ms);
 	}
 	errno = saved;
+}
+
+static void lookup_begin(struct lookup *lk, struct cr_reader *reader, const char *name)
+{
+	lookup_enter(lk, reader, name);
+	lookup_decide(lk);
 }
 
 /* Logs the look-up's outcome (code: 0, or the EAI_* it ended with) if its
@@ -311,22 +325,20 @@ CR_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
 		return cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
 	int ret = cr_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
 	int saved = errno;
+	/* Entered whatever comes next: the cleanup leaves it on every return. */
 	struct cr_reader reader __attribute__((cleanup(cr_current_leave_scope)));
 	struct lookup lk;
-	if (ret != 0 || !is_name(host)) {
+	bool named = ret == 0 && is_name(host);
+	lookup_enter(&lk, &reader, named ? host : text);
+	if (!named) {
 		/* Not found (NI_NAMEREQD), or the numeric form given for it:
 		 * no name to rule; a failure is audited under the address. */
-		if (resolution_failed(ret)) {
-			lk = (struct lookup){ .rs = cr_current_enter(&reader), .name = text,
-					      .v = { .action = CR_ACT_PASS } };
-			if (lk.rs)
-				lk.v.level = lk.rs->log.level;
+		if (resolution_failed(ret))
 			lookup_log(&lk, ret, false);
-		}
 		errno = saved;
 		return ret;
 	}
-	lookup_begin(&lk, &reader, host);
+	lookup_decide(&lk);
 	if (!lk.v.simulate) {
 		lookup_log(&lk, 0, false);
 		errno = saved;

@@ -163,6 +163,13 @@ except socket.gaierror as e:
 expect_eq "$out" "127.0.0.1 -3" "getnameinfo: a failed reverse look-up gives the numeric form, or with NI_NAMEREQD the failure"
 expect_eq "$($PY -c "import socket; print(socket.getnameinfo(('127.0.0.1', 80), 0)[0])")" "localhost" \
 	"getnameinfo without the library: localhost"
+# An address with no name: the numeric form, as without the library (many
+# times: each call enters and leaves the rule set once).
+noname="import socket
+for _ in range(200): r = socket.getnameinfo(('127.0.0.77', 80), 0)
+print(r[0])"
+expect_eq "$(CONNREFUSE_CONFIG=$rev LD_PRELOAD=$PRELOAD $PY -c "$noname")" "$($PY -c "$noname")" \
+	"getnameinfo of an address with no name: the numeric form, as without the library"
 
 # Under run: --fail-dns, and match --resolve names the rule that decides.
 out=$($CLI run --fail-dns EAI_NONAME=live1.test -- $PY -c "
