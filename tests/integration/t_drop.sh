@@ -38,7 +38,7 @@ same() {
 	cmp -s "$T/real.n" "$T/sim.n" || { diff "$T/real.n" "$T/sim.n"; fail "$name: the drop rule's output differs from a real DROP's"; }
 	d=$((sim_ms - real_ms)); [ $d -lt 0 ] && d=$((-d))
 	[ $((d * 5)) -le $((real_ms + 250)) ] || fail "$name: $sim_ms ms under the rule, $real_ms ms against a real DROP"
-	ok "$name: $(head -n 1 "$T/real.n" | cut -c1-90) | real DROP $real_ms ms, drop rule $sim_ms ms"
+	ok "$name: real DROP: $(head -n 1 "$T/real.n" | cut -c1-80) in $real_ms ms | drop rule: $(head -n 1 "$T/sim.n" | cut -c1-80) in $sim_ms ms"
 }
 
 D=$HELPERS/dropclient

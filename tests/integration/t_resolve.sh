@@ -68,7 +68,7 @@ same() {
 	cmp -s "$T/real.n" "$T/sim.n" || { diff "$T/real.n" "$T/sim.n"; fail "$client, $case: the host rule's output differs from the real failure's"; }
 	d=$((sim_ms - real_ms)); [ $d -lt 0 ] && d=$((-d))
 	[ $((d * 5)) -le $((real_ms + 250)) ] || fail "$client, $case: $sim_ms ms under the rule, $real_ms ms for real"
-	ok "$client, $case: $(grep -v '^exit=' "$T/real.n" | head -n 1 | cut -c1-80) | real $real_ms ms, rule $sim_ms ms"
+	ok "$client, $case: real: $(grep -v '^exit=' "$T/real.n" | head -n 1 | cut -c1-70), $(grep '^exit=' "$T/real.n") in $real_ms ms | rule: $(grep -v '^exit=' "$T/sim.n" | head -n 1 | cut -c1-70), $(grep '^exit=' "$T/sim.n") in $sim_ms ms"
 }
 
 for c in nxdomain nodata timeout; do
