@@ -23,6 +23,8 @@ truncate -s 129M "$T/big"
 printf '%s\n' "$good" > "$T/group-writable"; chmod 664 "$T/group-writable"
 printf '%s\n' "$good" > "$T/others"; chown nobody "$T/others"
 mkdir -m 775 "$T/open-dir"; printf '%s\n' "$good" > "$T/open-dir/rules"
+# A good file that includes the FIFO: libconfig would read it and wait.
+printf '@include "%s"\n%s\n' "$T/fifo-writer" "$good" > "$T/include-fifo"
 long=$T/$(printf 'a%.0s' $(seq 1 300))
 long=$long/$(basename "$long")/$(basename "$long")/$(basename "$long")/x.cfg
 # Rewritten in place, again and again, while programs start and read it.
@@ -41,7 +43,8 @@ PIDS="$PIDS $!"
 paths="directory:$T/dir fifo:$T/fifo fifo-with-writer:$T/fifo-writer dev-null:/dev/null dev-zero:/dev/zero
 dev-urandom:/dev/urandom dev-ptmx:/dev/ptmx dev-tty:/dev/tty unix-socket:$T/sock symlink-loop:$T/loop-a
 dangling-symlink:$T/dangling over-size:$T/big group-writable:$T/group-writable owned-by-nobody:$T/others
-folder-group-writable:$T/open-dir/rules very-long-path:$long rewritten-while-read:$T/rewritten empty-path:"
+folder-group-writable:$T/open-dir/rules very-long-path:$long rewritten-while-read:$T/rewritten
+include-of-a-fifo:$T/include-fifo empty-path:"
 
 # prog NAME [VAR=VALUE...]: one of the programs, with that environment (a
 # program held for 20 s fails the row: exit 124).
