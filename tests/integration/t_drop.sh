@@ -6,14 +6,13 @@
 # ends in seconds. Then: one line a drop, the listener made again after the
 # program closes every descriptor, one descriptor per family for 1,000
 # connects in flight, and the same under run --seccomp.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
-for c in nft ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
-
+# The script runs again in the namespace, before lib.sh makes its folder.
 if [ "${CR_IN_NETNS:-}" != 1 ]; then
-	rm -rf "$T" # the script again, in the namespace, makes its own
+	[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
+	for c in nft ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
 	CR_IN_NETNS=1 exec unshare -n sh "$0"
 fi
+. "$(dirname "$0")/lib.sh"
 GOLDEN_SKIP=1 # the elapsed times are in the lines
 ip link set lo up
 sysctl -qw net.ipv4.tcp_syn_retries=1

@@ -48,11 +48,14 @@ else
 fi
 
 # run --seccomp: the supervisor names the program's uid, read from /proc
-# (a rule's refusal: the supervisor makes no connect of its own).
+# (a rule's refusal: the supervisor makes no connect of its own). The
+# command and the client are copied where nobody can run them.
+cp "$CLI" "$HELPERS/static-client" "$dir/"
+chmod 755 "$dir/connrefuse" "$dir/static-client"
 printf 'version = 1;\nlog: { syslog = false; stderr = true; };\nrules = ( { name = "r"; port = %s; action = "refuse"; } );\n' \
 	"$C" > "$dir/rule.cfg"
 chmod 644 "$dir/rule.cfg"
-setpriv --reuid=65534 --regid=65534 --clear-groups timeout 20 "$CLI" run --seccomp -c "$dir/rule.cfg" -- \
-	"$HELPERS/static-client" "$C" > "$T/out" 2> "$T/seccomp.err"
+setpriv --reuid=65534 --regid=65534 --clear-groups timeout 20 "$dir/connrefuse" run --seccomp -c "$dir/rule.cfg" -- \
+	"$dir/static-client" "$C" > "$T/out" 2> "$T/seccomp.err"
 expect_grep "^connrefuse: result=refused simulated=yes rule=r action=refuse pid=[0-9]+ uid=65534 comm=static-client dst=" \
 	"$T/seccomp.err" "run --seccomp, a program of another user: uid=65534 from /proc"

@@ -7,14 +7,13 @@
 # do resolve, with EAI_NONAME, EAI_NODATA and EAI_AGAIN (delay_ms = 1000, a
 # resolver's timeout); each client's output (codes, error text, exit status)
 # must be the real failure's, and its elapsed time within 20%.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "needs root for a mount namespace"; exit 77; }
-for c in dnsmasq unshare ip mount; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
-
+# The script runs again in the namespaces, before lib.sh makes its folder.
 if [ "${CR_IN_NS:-}" != 1 ]; then
-	rm -rf "$T" # the script again, in the namespaces, makes its own
+	[ "$(id -u)" = 0 ] || { echo "needs root for a mount namespace"; exit 77; }
+	for c in dnsmasq unshare ip mount; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
 	CR_IN_NS=1 exec unshare -m -n sh "$0"
 fi
+. "$(dirname "$0")/lib.sh"
 GOLDEN_SKIP=1 # the elapsed times are in the lines
 ip link set lo up
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$T/resolv.conf"
