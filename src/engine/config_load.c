@@ -316,24 +316,10 @@ static struct cr_ruleset *load(config_t *cfg, int ok, const char *text, const ch
 		cr_ruleset_free(ld.rs);
 		return NULL;
 	}
-	/* libconfig's tree is gone: give its memory back (it is many times
-	 * the size of the compact rules). */
-	malloc_trim(0);
 	return ld.rs;
 }
 
-struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
-{
-	size_t len;
-	char *text = cr_config_read_file(path, &len, err, errsize);
-	if (!text)
-		return NULL;
-	struct cr_ruleset *rs = cr_config_load_string(text, path, err, errsize);
-	free(text);
-	return rs;
-}
-
-struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
+static struct cr_ruleset *load_text(const char *text, const char *name, char *err, size_t errsize)
 {
 	char *prepared;
 	if (cr_config_prepare(text, &prepared, name, err, errsize) != 0)
@@ -344,5 +330,26 @@ struct cr_ruleset *cr_config_load_string(const char *text, const char *name, cha
 	int ok = config_read_string(&cfg, parsed);
 	struct cr_ruleset *rs = load(&cfg, ok, parsed, name, err, errsize);
 	free(prepared);
+	return rs;
+}
+
+struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
+{
+	size_t len;
+	char *text = cr_config_read_file(path, &len, err, errsize);
+	if (!text)
+		return NULL;
+	struct cr_ruleset *rs = load_text(text, path, err, errsize);
+	free(text);
+	/* libconfig's tree and the file's text are gone: give their memory
+	 * back (many times the size of the compact rules). */
+	malloc_trim(0);
+	return rs;
+}
+
+struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
+{
+	struct cr_ruleset *rs = load_text(text, name, err, errsize);
+	malloc_trim(0);
 	return rs;
 }
