@@ -8,17 +8,24 @@ PRELOAD=$LIB
 # Under the sanitizers (make check-asan) the library needs the ASan runtime
 # loaded before it in every process: it is preloaded everywhere, and any
 # report is written to $CR_SANITIZE_LOGS, which run.sh checks at the end.
-if [ "${CR_SANITIZE:-}" = tsan ]; then
-	# Only programs built with -fsanitize=thread (our helpers) are preloaded
-	# under make check-tsan: they carry the runtime the library needs.
-	export TSAN_OPTIONS="halt_on_error=1:log_path=$CR_SANITIZE_LOGS/tsan"
-elif [ -n "${CR_SANITIZE:-}" ]; then
+# sanitizer_options DIR: where the runtimes write their reports (a path
+# without spaces: the runtimes split their options at them).
+sanitizer_options() {
+	if [ "${CR_SANITIZE:-}" = tsan ]; then
+		export TSAN_OPTIONS="halt_on_error=1:log_path=$1/tsan"
+	elif [ -n "${CR_SANITIZE:-}" ]; then
+		export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0:log_path=$1/asan"
+		export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$1/ubsan"
+	fi
+}
+# Only programs built with -fsanitize=thread (our helpers) are preloaded
+# under make check-tsan: they carry the runtime the library needs.
+if [ -n "${CR_SANITIZE:-}" ] && [ "$CR_SANITIZE" != tsan ]; then
 	ASAN_LIBS="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 	PRELOAD="$ASAN_LIBS:$LIB"
 	export LD_PRELOAD="$ASAN_LIBS"
-	export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0:log_path=$CR_SANITIZE_LOGS/asan"
-	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$CR_SANITIZE_LOGS/ubsan"
 fi
+[ -z "${CR_SANITIZE:-}" ] || sanitizer_options "$CR_SANITIZE_LOGS"
 # have_curl: curl cannot run under the ASan runtime here (it hangs in
 # setlocale, with or without connrefuse), so the sanitizer run leaves it out.
 have_curl() {
@@ -42,7 +49,10 @@ case "$CR_BUILD$HERE" in
 	LIB=$CR_BUILD/libconnrefuse.so
 	PRELOAD=${ASAN_LIBS:+$ASAN_LIBS:}$LIB
 	CLI=$CR_BUILD/connrefuse
-	HELPERS=$CR_BUILD/tests ;;
+	HELPERS=$CR_BUILD/tests
+	if [ -n "${CR_SANITIZE:-}" ]; then
+		ln -s "$CR_SANITIZE_LOGS" "$T/.sanitizer-logs" && sanitizer_options "$T/.sanitizer-logs"
+	fi ;;
 esac
 PIDS=""
 # Background processes a test starts: their PIDs in $PIDS, or (for those
