@@ -25,7 +25,12 @@ if [ -n "${CR_SANITIZE:-}" ] && [ "$CR_SANITIZE" != tsan ]; then
 	PRELOAD="$ASAN_LIBS:$LIB"
 	export LD_PRELOAD="$ASAN_LIBS"
 fi
-[ -z "${CR_SANITIZE:-}" ] || sanitizer_options "$CR_SANITIZE_LOGS"
+# (A path with a space gets its alias below, once the test's folder exists:
+# until then the runtimes keep their defaults.)
+case "${CR_SANITIZE:-}:${CR_SANITIZE_LOGS:-}" in
+:*|*[[:space:]]*) ;;
+*) sanitizer_options "$CR_SANITIZE_LOGS" ;;
+esac
 # have_curl: curl cannot run under the ASan runtime here (it hangs in
 # setlocale, with or without connrefuse), so the sanitizer run leaves it out.
 have_curl() {
