@@ -275,7 +275,4 @@ enum cr_result cr_result_of(int err)
 	return err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
 }
 
-int cr_level_needed(int err, bool dry_run)
-{
-	return err || dry_run ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
-}
+

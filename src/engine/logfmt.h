@@ -57,6 +57,9 @@ size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, lo
 enum cr_result cr_result_of(int err);
 /* The log level an outcome needs to be written: failures at "failures",
  * successes at "all"; a dry run's would-be failures at "failures" too. */
-int cr_level_needed(int err, bool dry_run);
+static inline int cr_level_needed(int err, bool dry_run)
+{
+	return err || dry_run ? CR_LEVEL_FAILURES : CR_LEVEL_ALL;
+}
 
 #endif

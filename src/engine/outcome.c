@@ -19,18 +19,6 @@ bool cr_verdict_dry_run(const struct cr_verdict *v)
 	return v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP);
 }
 
-static bool in_progress(int err, bool simulated)
-{
-	return err == EINPROGRESS && !simulated;
-}
-
-bool cr_outcome_wanted(const struct cr_attempt *a, int err, bool simulated)
-{
-	if (a->dropped)
-		return a->level >= CR_LEVEL_FAILURES;
-	return a->level >= (in_progress(err, simulated) ? CR_LEVEL_ALL : cr_level_needed(err, a->dry_run));
-}
-
 const char *cr_proto_name(int family, int sotype)
 {
 	if (family == CR_FAM_UNIX)
@@ -43,7 +31,7 @@ void cr_outcome_write(const struct cr_log_conf *lc, struct cr_log_state *st, con
 {
 	int saved = errno;
 	struct cr_event ev = {
-		.result = a->dropped ? CR_RES_DROPPED : in_progress(err, simulated) ? CR_RES_IN_PROGRESS
+		.result = a->dropped ? CR_RES_DROPPED : cr_in_progress(err, simulated) ? CR_RES_IN_PROGRESS
 			: !a->dest && !err ? CR_RES_RESOLVED : cr_result_of(err),
 		.simulated = simulated, .rule = a->rule && *a->rule ? a->rule : NULL, .action = a->action,
 		.dry_run = a->dry_run, .pid = a->pid, .comm = a->comm, .dest = a->dest, .host = a->host,

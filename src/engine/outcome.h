@@ -7,8 +7,10 @@
 
 #include "addr.h"
 #include "decide.h"
+#include "logfmt.h"
 #include "logsink.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -38,9 +40,21 @@ struct cr_attempt {
 	bool dropped;               /* a drop made: result=dropped, no errno */
 };
 
+/* A real connect under way: a state, shown at level "all". */
+static inline bool cr_in_progress(int err, bool simulated)
+{
+	return err == EINPROGRESS && !simulated;
+}
+
 /* Whether the attempt's level asks for the line of this outcome: err 0 is
- * a connect, EINPROGRESS of a real connect a state (shown at "all"). */
-bool cr_outcome_wanted(const struct cr_attempt *a, int err, bool simulated);
+ * a connect, EINPROGRESS of a real connect a state (shown at "all").
+ * Inline: every attempt asks, and most log nothing. */
+static inline bool cr_outcome_wanted(const struct cr_attempt *a, int err, bool simulated)
+{
+	if (a->dropped)
+		return a->level >= CR_LEVEL_FAILURES;
+	return a->level >= (cr_in_progress(err, simulated) ? CR_LEVEL_ALL : cr_level_needed(err, a->dry_run));
+}
 /* Writes that line; keeps errno. */
 void cr_outcome_write(const struct cr_log_conf *lc, struct cr_log_state *st, const struct cr_attempt *a, int err,
 		      bool simulated);

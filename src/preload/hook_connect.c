@@ -132,10 +132,10 @@ static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, sockl
 
 /* Logs one outcome, if the attempt's level asks for it; keeps errno. The
  * host name and the socket type are looked up only for a line written. */
-static void log_outcome(const struct cr_ruleset *rs, struct cr_attempt *a, int fd, int err, bool simulated)
+/* The line of an outcome the level asks for: out of the hot path's way. */
+__attribute__((noinline)) static void write_outcome(const struct cr_ruleset *rs, struct cr_attempt *a, int fd, int err,
+						    bool simulated)
 {
-	if (!cr_outcome_wanted(a, err, simulated))
-		return;
 	int saved = errno;
 	char host[CR_HOST_MAX];
 	if (!a->host && cr_hostcache_get(a->dest, host, sizeof host))
@@ -144,6 +144,12 @@ static void log_outcome(const struct cr_ruleset *rs, struct cr_attempt *a, int f
 		a->sotype = socket_type(fd);
 	cr_outcome_write(&rs->log, &cr_self_log, a, err, simulated);
 	errno = saved;
+}
+
+static inline void log_outcome(const struct cr_ruleset *rs, struct cr_attempt *a, int fd, int err, bool simulated)
+{
+	if (cr_outcome_wanted(a, err, simulated))
+		write_outcome(rs, a, fd, err, simulated);
 }
 
 void cr_log_pending(const struct cr_ruleset *rs, const struct cr_pending *p, int err)
