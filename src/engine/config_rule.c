@@ -475,16 +475,18 @@ static void print_dst(FILE *out, const void *t)
 	fputs(n > 1 ? "]" : "", out);
 }
 
-static void print_host(FILE *out, const void *t)
+/* A value or a list of quoted strings: "a", or ["a", "b"]. */
+static void print_strings(FILE *out, char *const *v, unsigned n)
 {
-	const struct cr_rule *r = t;
-	fputs(r->nhosts > 1 ? "[" : "", out);
-	for (unsigned j = 0; j < r->nhosts; j++) {
+	fputs(n > 1 ? "[" : "", out);
+	for (unsigned j = 0; j < n; j++) {
 		fputs(j ? ", " : "", out);
-		cr_print_quoted(out, r->hosts[j]);
+		cr_print_quoted(out, v[j]);
 	}
-	fputs(r->nhosts > 1 ? "]" : "", out);
+	fputs(n > 1 ? "]" : "", out);
 }
+
+static void print_host(FILE *out, const void *t) { print_strings(out, R(t)->hosts, R(t)->nhosts); }
 
 static void print_port(FILE *out, const void *t)
 {
@@ -509,16 +511,7 @@ static void print_proto(FILE *out, const void *t)
 	fputs(n > 1 ? "]" : "", out);
 }
 
-static void print_path(FILE *out, const void *t)
-{
-	const struct cr_rule *r = t;
-	fputs(r->npaths > 1 ? "[" : "", out);
-	for (unsigned j = 0; j < r->npaths; j++) {
-		fputs(j ? ", " : "", out);
-		cr_print_quoted(out, r->paths[j]);
-	}
-	fputs(r->npaths > 1 ? "]" : "", out);
-}
+static void print_path(FILE *out, const void *t) { print_strings(out, R(t)->paths, R(t)->npaths); }
 
 static void print_pair(FILE *out, const char *k1, double v1, const char *k2, double v2)
 {

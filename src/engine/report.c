@@ -295,16 +295,27 @@ static int by_total(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-/* Packs the used slots to the front, sorted. Returns how many. */
+/* Packs the used slots to the front, sorted (the rest emptied). Returns
+ * how many. */
 static size_t sorted(struct table *t)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < t->size; i++)
-		if (t->slots[i].key)
-			t->slots[n++] = t->slots[i];
+		if (t->slots[i].key) {
+			struct entry e = t->slots[i];
+			t->slots[i].key = NULL;
+			t->slots[n++] = e;
+		}
 	if (n) /* an empty table has no slots at all */
 		qsort(t->slots, n, sizeof *t->slots, by_total);
 	return n;
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->size; i++)
+		free(t->slots[i].key);
+	free(t->slots);
 }
 
 struct event {
@@ -469,16 +480,14 @@ static void print_dry_run(struct table *t, FILE *out, bool json)
 			fprintf(out, "  %s %ld time%s (really: %ld failed, %ld connected)\n", e->key, e->real + e->passed,
 				e->real + e->passed == 1 ? "" : "s", e->real, e->passed);
 		}
-		free(e->key);
 	}
 	if (json)
 		fprintf(out, "]");
 	else if (t->lost)
 		fprintf(out, "  (%ld lines not counted here: out of memory)\n", t->lost);
-	free(t->slots);
 }
 
-/* One table, largest first; its entries are freed. */
+/* One table, largest first. */
 static void print_table(struct table *t, FILE *out, bool json)
 {
 	size_t n = sorted(t);
@@ -496,11 +505,9 @@ static void print_table(struct table *t, FILE *out, bool json)
 		} else {
 			fprintf(out, "  %-41s %9ld %9ld %9ld\n", e->key, e->simulated, e->real, e->passed);
 		}
-		free(e->key);
 	}
 	if (json)
 		fprintf(out, "]");
-	free(t->slots);
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
@@ -536,9 +543,7 @@ static void print_prometheus(struct summary *sum, FILE *out)
 			k += len + (k[len] != '\0');
 		}
 		fprintf(out, "} %ld\n", t->slots[i].passed);
-		free(t->slots[i].key);
 	}
-	free(t->slots);
 	fprintf(out, "# HELP connrefuse_suppressed_total Lines the rate limit suppressed.\n"
 		     "# TYPE connrefuse_suppressed_total counter\nconnrefuse_suppressed_total %ld\n"
 		     "# HELP connrefuse_dropped_total Lines a busy syslog could not take.\n"
@@ -564,22 +569,15 @@ long cr_report(FILE *in, FILE *out, enum cr_report_format format)
 	bool json = format == CR_REPORT_JSON;
 	if (format == CR_REPORT_PROMETHEUS) {
 		print_prometheus(&sum, out);
-		for (int t = 0; t < T_N; t++)
-			if (t != T_LABELS) {
-				for (size_t i = 0; i < sum.tables[t].size; i++)
-					free(sum.tables[t].slots[i].key);
-				free(sum.tables[t].slots);
-			}
-		return sum.events;
+	} else {
+		print_totals(&sum, out, json);
+		for (int t = 0; t < T_PRINTED; t++)
+			print_table(&sum.tables[t], out, json);
+		print_dry_run(&sum.tables[T_DRY_RUN], out, json);
+		if (json)
+			fprintf(out, "}\n");
 	}
-	print_totals(&sum, out, json);
-	for (int t = 0; t < T_PRINTED; t++)
-		print_table(&sum.tables[t], out, json);
-	print_dry_run(&sum.tables[T_DRY_RUN], out, json);
-	for (size_t i = 0; i < sum.tables[T_LABELS].size; i++)
-		free(sum.tables[T_LABELS].slots[i].key);
-	free(sum.tables[T_LABELS].slots);
-	if (json)
-		fprintf(out, "}\n");
+	for (int t = 0; t < T_N; t++)
+		table_free(&sum.tables[t]);
 	return sum.events;
 }
