@@ -161,7 +161,7 @@ bench: all test-deps $(BENCH_BIN)
 
 # The fuzz targets, built with the ordinary compiler and run over the
 # committed corpus (past crashes included) by `make check`.
-FUZZ_TARGETS := config addr logfmt
+FUZZ_TARGETS := config addr logfmt image
 REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_DEPS := tests/fuzz/fuzz.h $(ENGINE)
 

@@ -1,7 +1,10 @@
 /* connrefuse check FILE: the rules as understood, or the error. */
 #include "cli.h"
 #include "engine/config.h"
+#include "engine/image.h"
 #include "engine/rules.h"
+
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +22,7 @@ static bool matches_no_absolute_path(const char *pattern)
 }
 
 /* Warnings: the file is valid, but a key will not do what it seems to. */
-static void warn_paths(const struct cr_ruleset *rs)
+static void warn_paths(const struct cr_draft *rs)
 {
 	for (unsigned i = 0; i < rs->nrules; i++)
 		for (unsigned j = 0; j < rs->rules[i].npaths; j++)
@@ -38,12 +41,29 @@ int cr_cmd_check(int argc, char **argv)
 		return cr_usage_error("check", "%s", "check takes one FILE");
 	char err[1024];
 	struct cr_ruleset *rs = cr_config_load(argv[1], err, sizeof err);
-	if (!rs) {
+	if (!rs || cr_image_verify(rs, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s\n", err);
+		cr_ruleset_free(rs);
 		return 1;
 	}
-	cr_config_print(rs, stdout);
-	warn_paths(rs);
+	struct cr_draft *d = cr_ruleset_decode(rs);
+	if (!d) {
+		fprintf(stderr, "connrefuse: out of memory\n");
+		cr_ruleset_free(rs);
+		return 1;
+	}
+	if (rs->compiled)
+		printf("# compiled: %u rules, %zu bytes, source text hash %016llx, checksum verified\n", rs->nrules,
+		       rs->image_len, (unsigned long long)rs->source_hash);
+	cr_config_print(d, stdout);
+	warn_paths(d);
+	struct stat st;
+	if (!rs->compiled && stat(argv[1], &st) == 0 && (size_t)st.st_size > CR_RELOAD_TEXT_MAX)
+		fprintf(stderr, "connrefuse: note: %s is %lld bytes of text, more than the %u KiB a running program "
+				"reloads: a change is not reloaded until the program restarts; compile it "
+				"(connrefuse compile %s) for hot reload at any size\n",
+			argv[1], (long long)st.st_size, CR_RELOAD_TEXT_MAX >> 10, argv[1]);
+	cr_draft_free(d);
 	cr_ruleset_free(rs);
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* The connrefuse command: one file a command (run.c, check.c, match.c,
- * decode.c, report.c), the usage and help in main.c, and what they share. */
+/* The connrefuse command: one file a command (run.c, check.c, compile.c,
+ * match.c, decode.c, report.c), the usage and help in main.c, and what they share. */
 #ifndef CR_CLI_H
 #define CR_CLI_H
 
@@ -29,6 +29,7 @@ int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **ho
 
 int cr_cmd_run(int argc, char **argv);
 int cr_cmd_check(int argc, char **argv);
+int cr_cmd_compile(int argc, char **argv);
 int cr_cmd_match(int argc, char **argv);
 int cr_cmd_decode(int argc, char **argv);
 int cr_cmd_report(int argc, char **argv);

@@ -10,6 +10,7 @@
 static const char usage_text[] =
 	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
+	"       connrefuse compile FILE [-o OUT]\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
@@ -43,7 +44,18 @@ static const char *const help_texts[][2] = {
 	  "connrefuse check FILE\n"
 	  "\n"
 	  "Validates FILE and prints the rule set as understood, as a config file.\n"
-	  "On an error prints FILE:LINE: problem and exits 1.\n" },
+	  "On an error prints FILE:LINE: problem and exits 1. FILE may be compiled:\n"
+	  "then its whole checksum is verified and its rules printed the same way.\n" },
+	{ "compile",
+	  "connrefuse compile FILE [-o OUT]\n"
+	  "\n"
+	  "Writes the rules of FILE in compiled form to OUT (default FILE.compiled):\n"
+	  "a read-only image, matcher index included, that every process maps and\n"
+	  "shares instead of parsing (a 100,000-rule list then costs a process\n"
+	  "microseconds to load, and reloads at any size). OUT is written beside\n"
+	  "itself and renamed into place: replace a compiled file only that way,\n"
+	  "never by writing over it, as processes that map it would see it change.\n"
+	  "CONNREFUSE_CONFIG, check, match and run take either form.\n" },
 	{ "match",
 	  "connrefuse match FILE DST[:PORT] [--proto tcp|udp|unix] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	  "\n"
@@ -110,7 +122,7 @@ int cr_help(const char *topic)
 		return 0;
 	}
 	if (topic) {
-		fprintf(stderr, "connrefuse: --help %s: unknown command (the commands: run, check, match, decode, report)\n",
+		fprintf(stderr, "connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report)\n",
 			topic);
 		return 2;
 	}
@@ -136,6 +148,8 @@ int main(int argc, char **argv)
 		return cr_cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cr_cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "compile") == 0)
+		return cr_cmd_compile(argc - 1, argv + 1);
 	if (strcmp(cmd, "match") == 0)
 		return cr_cmd_match(argc - 1, argv + 1);
 	if (strcmp(cmd, "decode") == 0)

@@ -26,6 +26,7 @@ struct ask {
 	bool host_only;         /* DST is a host name: address rules cannot be asked */
 	uint64_t attempt;
 	double at;              /* seconds since the rules were loaded */
+	const struct cr_draft *draft; /* the rules as written, for the reasons */
 };
 
 /* The socket type --proto names (0 for unix); -1 for a bad name. */
@@ -41,14 +42,16 @@ static int proto_sotype(const char *proto, const struct cr_dest *d)
 }
 
 /* A rule that only names addresses: with a host name alone it cannot be asked. */
-static bool address_rule(const struct cr_rule *r)
+static bool address_rule(const struct cr_draft_rule *r)
 {
 	return r->has_dst && r->nprefixes && !r->nhosts && !r->dst_any;
 }
 
 /* Why rule r, which matches, does not fire on attempt n at t seconds. */
-static void why_not(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double t, char *buf, size_t size)
+static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const struct cr_draft_rule *r, uint64_t n,
+		    double t, char *buf, size_t size)
 {
+	const struct cr_sched *s = cr_rule_sched(rs, cr);
 	unsigned long long a = (unsigned long long)n;
 	if (r->first && n > r->first)
 		snprintf(buf, size, "it fires on the first %llu attempts only (this is attempt %llu)",
@@ -67,7 +70,7 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *r, uint64
 			 t - fmod(t, r->flap_up + r->flap_down) + r->flap_up + r->flap_down);
 	else
 		snprintf(buf, size, "its draw for attempt %llu is %.3f, not below probability %g%s", a,
-			 cr_draw(rs->seed, r->name_hash, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
+			 cr_draw(rs->seed, s ? s->name_hash : 0, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
 /* Each rule in order, up to the first that matches and fires: that one.
@@ -78,24 +81,26 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 {
 	int width = 12;
 	unsigned others = 0;
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		if ((int)strlen(rs->rules[i].name) > width)
-			width = (int)strlen(rs->rules[i].name) > 40 ? 40 : (int)strlen(rs->rules[i].name);
-		others += rs->rules[i].resolver != !!lq;
+	const struct cr_draft *d = a->draft;
+	for (unsigned i = 0; i < d->nrules; i++) {
+		if ((int)strlen(d->rules[i].name) > width)
+			width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
+		others += d->rules[i].resolver != !!lq;
 	}
 	double now = lq ? lq->now : q->now;
-	double t = now - (rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0);
+	double t = now - rs->loaded_at;
 	const struct cr_rule *decided = NULL;
-	for (unsigned i = 0; i < rs->nrules && !decided; i++) {
+	for (unsigned i = 0; i < rs->nrules && i < d->nrules && !decided; i++) {
 		const struct cr_rule *r = &rs->rules[i];
-		if (r->resolver != !!lq)
+		const struct cr_draft_rule *dr = &d->rules[i];
+		if (dr->resolver != !!lq)
 			continue;
-		printf("  rule %-*s line %-4u ", width, r->name, r->line);
-		if (!lq && a->host_only && address_rule(r)) {
+		printf("  rule %-*s line %-4u ", width, dr->name, dr->line);
+		if (!lq && a->host_only && address_rule(dr)) {
 			printf("not asked: it matches addresses, and %s is a host name\n", a->text);
 			continue;
 		}
-		if (lq ? !cr_lookup_matches(r, lq) : !cr_rule_matches(r, q)) {
+		if (lq ? !cr_lookup_matches(rs, r, lq) : !cr_rule_matches(rs, r, q)) {
 			printf("no match\n");
 			continue;
 		}
@@ -108,7 +113,7 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 			continue;
 		}
 		char why[200];
-		why_not(rs, r, a->attempt, t, why, sizeof why);
+		why_not(rs, r, dr, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
 	}
 	if (others)
@@ -117,10 +122,11 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 	return decided;
 }
 
-static void print_verdict(const struct cr_verdict *v)
+static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *v)
 {
 	if (v->rule)
-		printf("decided by rule %s (line %u): action=%s", v->rule->name, v->rule->line, cr_action_name(v->action));
+		printf("decided by rule %s (line %u): action=%s", cr_rule_name(rs, v->rule), cr_rule_line(rs, v->rule),
+		       cr_action_name(v->action));
 	else
 		printf("decided by default_action: action=%s", cr_action_name(v->action));
 	if (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL)
@@ -171,7 +177,7 @@ static int explain(const struct cr_ruleset *rs, struct ask *a)
 		warn_form(&t, a->text);
 	a->host_only = name && !a->host;
 	const char *host = a->host ? a->host : name;
-	double loaded = rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0;
+	double loaded = rs->loaded_at;
 	struct cr_query q = {
 		.dest = &d, .sotype = sotype, .host = host, .comm = a->process ? a->process : "?",
 		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
@@ -188,14 +194,14 @@ static int explain(const struct cr_ruleset *rs, struct ask *a)
 		       a->process ? a->process : "(any)");
 	struct cr_verdict v;
 	cr_verdict_of(rs, walk(rs, &q, NULL, a), &v);
-	print_verdict(&v);
+	print_verdict(rs, &v);
 	return 0;
 }
 
 /* match FILE --resolve NAME: the host rules, as a look-up of NAME asks them. */
 static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 {
-	double loaded = rs->nrules && rs->rules[0].state ? rs->rules[0].state->loaded_at : 0;
+	double loaded = rs->loaded_at;
 	struct cr_lookup lq = {
 		.name = a->resolve, .comm = a->process ? a->process : "?",
 		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
@@ -209,7 +215,7 @@ static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 	}
 	struct cr_verdict v;
 	cr_verdict_of(rs, r, &v);
-	print_verdict(&v);
+	print_verdict(rs, &v);
 	return 0;
 }
 
@@ -263,6 +269,13 @@ int cr_cmd_match(int argc, char **argv)
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return 1;
 	}
+	struct cr_draft *d = cr_ruleset_decode(rs);
+	if (!d) {
+		fprintf(stderr, "connrefuse: out of memory\n");
+		cr_ruleset_free(rs);
+		return 1;
+	}
+	a.draft = d;
 	int rc;
 	if (a.resolve) {
 		rc = explain_lookup(rs, &a);
@@ -270,6 +283,7 @@ int cr_cmd_match(int argc, char **argv)
 		a.text = argv[optind + 1];
 		rc = explain(rs, &a);
 	}
+	cr_draft_free(d);
 	cr_ruleset_free(rs);
 	return rc;
 }

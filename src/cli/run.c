@@ -5,6 +5,7 @@
 #include "engine/child.h"
 #include "engine/config.h"
 #include "engine/config_file.h"
+#include "engine/image.h"
 #include "seccomp/supervise.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	char *one = NULL, err[1024];
 	if (asprintf(&one, "version = 1;\nrules = ( %s );\n", rule) < 0)
 		one = NULL;
-	struct cr_ruleset *rs = one ? cr_config_load_string(one, "(command line)", err, sizeof err) : NULL;
+	struct cr_draft *rs = one ? cr_config_parse(one, "(command line)", err, sizeof err) : NULL;
 	free(one);
 	int rc = 0;
 	if (!rs) {
@@ -79,7 +80,7 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	} else {
 		fprintf(out, "%s%s", n > 1 ? ",\n  " : "  ", rule);
 	}
-	cr_ruleset_free(rs);
+	cr_draft_free(rs);
 	free(rule);
 	return rc;
 }
@@ -216,42 +217,62 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 }
 
 /* The rules of the command line first, then the file's, written to a
- * temporary file for the program to read (its path in tmp). */
-static int write_generated(const struct run_opts *o, struct cr_ruleset *rs, char *tmp, size_t tmpsize)
+ * temporary file for the program to read (its path in tmp): compiled when
+ * the file was (a big set stays cheap to load), else as text. */
+static int write_generated(const struct run_opts *o, const struct cr_ruleset *rs, char *tmp, size_t tmpsize)
 {
 	char err[1024], *text = NULL;
 	size_t tlen;
 	FILE *f = open_memstream(&text, &tlen);
 	fprintf(f, "version = 1;\nrules = (\n%s\n);\n", o->cli_rules ? o->cli_rules : "");
 	fclose(f);
-	struct cr_ruleset *cli = cr_config_load_string(text, "(command line)", err, sizeof err);
+	struct cr_draft *all = cr_config_parse(text, "(command line)", err, sizeof err);
 	free(text);
-	if (!cli) {
+	if (!all) {
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return -1;
 	}
-	if (rs && cr_ruleset_prepend(rs, cli) != 0) {
+	struct cr_draft *file = rs ? cr_ruleset_decode(rs) : NULL;
+	if (rs && (!file || cr_draft_prepend(file, all) != 0)) {
 		fprintf(stderr, "connrefuse: out of memory\n");
-		cr_ruleset_free(cli);
+		cr_draft_free(file);
+		cr_draft_free(all);
 		return -1;
 	}
-	struct cr_ruleset *all = rs ? rs : cli;
+	if (file) {
+		cr_draft_free(all);
+		all = file;
+	}
 	if (o->log_stderr)
 		all->log.to_stderr = true;
 	const char *dir = getenv("TMPDIR");
 	snprintf(tmp, tmpsize, "%s/connrefuse-XXXXXX", dir && *dir ? dir : "/tmp");
 	int fd = mkstemp(tmp);
-	FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!out) {
-		fprintf(stderr, "connrefuse: cannot write a temporary config in %s: %s\n", tmp, strerror(errno));
-		cr_ruleset_free(cli); /* all, or emptied into rs */
-		*tmp = '\0';
-		return -1;
+	int rc = fd >= 0 ? 0 : -1;
+	if (fd >= 0 && rs && rs->compiled) {
+		size_t len;
+		void *img = cr_image_build(all, rs->source_hash, &len);
+		rc = img && cr_image_write(img, len, tmp, err, sizeof err) == 0 ? 0 : -1;
+		cr_image_release(img, len);
+		close(fd);
+	} else if (fd >= 0) {
+		FILE *out = fdopen(fd, "w");
+		if (out) {
+			cr_config_print(all, out);
+			rc = fclose(out) == 0 ? 0 : -1;
+		} else {
+			close(fd);
+			rc = -1;
+		}
 	}
-	cr_config_print(all, out);
-	fclose(out);
-	cr_ruleset_free(cli);
-	return 0;
+	if (rc != 0) {
+		fprintf(stderr, "connrefuse: cannot write a temporary config in %s: %s\n", tmp, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		*tmp = '\0';
+	}
+	cr_draft_free(all);
+	return rc;
 }
 
 static void exec_or_report(char **prog)
@@ -341,7 +362,7 @@ static bool syslog_receiver(void)
  * only are lost on a machine with no syslog receiver. */
 static void warn_if_unheard(const struct run_opts *o, const struct cr_ruleset *rs)
 {
-	bool syslog_only = rs ? rs->log.syslog && !rs->log.to_stderr && !rs->log.file && rs->log.level > CR_LEVEL_NONE
+	bool syslog_only = rs ? rs->log.syslog && !rs->log.to_stderr && !*rs->log.file && rs->log.level > CR_LEVEL_NONE
 			      : true;
 	if (syslog_only && !o->log_stderr && !syslog_receiver())
 		fprintf(stderr, "connrefuse: no syslog receiver at /dev/log: log lines are lost; --log-stderr writes "

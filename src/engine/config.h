@@ -9,17 +9,28 @@
 
 #include <stdio.h>
 
-/* On failure these return NULL and write one message, "FILE:LINE: problem",
- * to err. */
+/* A rules file, text or compiled (recognised by its header), as a rule
+ * set. On failure these return NULL and write one message, "FILE:LINE:
+ * problem", to err. */
 struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize);
+/* The same, refusing a text file of more than text_max bytes (a reload
+ * inside a connect parses only small ones; a compiled file has no bound). */
+struct cr_ruleset *cr_config_load_bounded(const char *path, size_t text_max, char *err, size_t errsize);
 /* The same from text already in memory; name is used in messages. */
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize);
+/* Text to a draft; a draft to a rule set (its image built in memory). */
+struct cr_draft *cr_config_parse(const char *text, const char *name, char *err, size_t errsize);
+struct cr_ruleset *cr_config_build(const struct cr_draft *d, uint64_t source_hash, char *err, size_t errsize);
 
-/* Writes the rule set back as a config file. */
-void cr_config_print(const struct cr_ruleset *rs, FILE *out);
+/* The text files a reload parses inside a connect: about 5 ms of parsing
+ * here (README, "Reload"). A bigger one must be compiled to reload. */
+#define CR_RELOAD_TEXT_MAX (64u << 10)
+
+/* Writes a draft back as a config file. */
+void cr_config_print(const struct cr_draft *d, FILE *out);
 /* One rule in config syntax, "{ name = ...; ... }": also its identity
  * across reloads (ruleset.c compares these texts). */
-void cr_config_print_rule(const struct cr_rule *r, FILE *out);
+void cr_config_print_rule(const struct cr_draft_rule *r, FILE *out);
 
 enum cr_key_type { CR_KEY_STRING, CR_KEY_INT, CR_KEY_NUMBER, CR_KEY_BOOL, CR_KEY_GROUP, CR_KEY_VALUES };
 

@@ -4,6 +4,7 @@
  * scanner calls exit() on a read error and blocks on a FIFO). */
 #define _GNU_SOURCE
 #include "config_file.h"
+#include "image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,53 +141,82 @@ static int check_text(const char *text, size_t len, const char *path, char *err,
 	return 0;
 }
 
-char *cr_config_read_file(const char *path, size_t *len, char *err, size_t errsize)
+/* A compiled file: mapped, never read (its pages are the page cache's,
+ * shared by every process that maps it). */
+static int map_image(int fd, size_t size, const char *path, struct cr_config_file *f, char *err, size_t errsize)
+{
+	if (size > CR_IMAGE_MAX_BYTES) {
+		snprintf(err, errsize, "%s: is larger than %llu GiB (%zu bytes): split the rules", path,
+			 CR_IMAGE_MAX_BYTES >> 30, size);
+		return -1;
+	}
+	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errsize, "%s: cannot map the compiled file: %s", path, strerror(errno));
+		return -1;
+	}
+	f->image = p;
+	f->len = size;
+	return 0;
+}
+
+int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, char *err, size_t errsize)
 {
 	struct stat st, fst;
+	memset(f, 0, sizeof *f);
 	if (!*path) {
 		snprintf(err, errsize, "(empty path): no file named; set CONNREFUSE_CONFIG to a rules file");
-		return NULL;
+		return -1;
 	}
 	if (stat(path, &st) != 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errsize, "%s: %s", path, file_kind(st.st_mode));
-		return NULL;
-	}
-	if ((unsigned long long)st.st_size > CR_CONFIG_MAX_BYTES) {
-		snprintf(err, errsize, "%s: is larger than %u MiB (%lld bytes): compile it, or split the rules",
-			 path, CR_CONFIG_MAX_BYTES >> 20, (long long)st.st_size);
-		return NULL;
+		return -1;
 	}
 	if (check_trust(path, &st, err, errsize) != 0)
-		return NULL;
+		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (fstat(fd, &fst) != 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
 		close(fd);
-		return NULL;
+		return -1;
 	}
 	if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
 		snprintf(err, errsize, "%s: the file was replaced while it was opened; replace it by renaming a new file over it",
 			 path);
 		close(fd);
-		return NULL;
+		return -1;
 	}
-	char *text = read_all(fd, (size_t)fst.st_size, path, err, errsize);
+	size_t size = (size_t)fst.st_size;
+	char magic[8];
+	int rc = -1;
+	if (size >= sizeof magic && pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
+	    cr_image_is(magic, sizeof magic)) {
+		rc = map_image(fd, size, path, f, err, errsize);
+	} else if (size > CR_CONFIG_MAX_BYTES) {
+		snprintf(err, errsize, "%s: is larger than %u MiB (%zu bytes): compile it, or split the rules", path,
+			 CR_CONFIG_MAX_BYTES >> 20, size);
+	} else if (size > text_max) {
+		snprintf(err, errsize, "%s: changed, but is too big to reload inside a connect (%zu bytes of text; "
+			 "a reload parses up to %zu KiB): compile it (connrefuse compile %s) and point the program at "
+			 "the compiled file, which reloads at any size; or restart the program", path, size,
+			 text_max >> 10, path);
+	} else if ((f->text = read_all(fd, size, path, err, errsize)) && check_text(f->text, size, path, err, errsize) != 0) {
+		free(f->text);
+		f->text = NULL;
+	} else if (f->text) {
+		f->len = size;
+		rc = 0;
+	}
 	close(fd);
-	if (text && check_text(text, (size_t)fst.st_size, path, err, errsize) != 0) {
-		free(text);
-		return NULL;
-	}
-	if (text)
-		*len = (size_t)fst.st_size;
-	return text;
+	return rc;
 }
 
 int cr_config_absolute(const char *path, char *out, size_t size)

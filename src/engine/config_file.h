@@ -8,9 +8,16 @@
 
 #define CR_CONFIG_MAX_BYTES (128u << 20)
 
-/* The file's text, NUL-terminated, in a new buffer (*len bytes); or NULL
- * with one message in err: "PATH: what it is and what to do". */
-char *cr_config_read_file(const char *path, size_t *len, char *err, size_t errsize);
+/* A rules file, opened: a compiled one mapped read-only and shared
+ * (image), or a text one read whole, NUL-terminated, into a new buffer
+ * (text; no more than text_max bytes). */
+struct cr_config_file {
+	char *text;
+	const void *image;
+	size_t len;
+};
+/* 0, or -1 with one message in err: "PATH: what it is and what to do". */
+int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, char *err, size_t errsize);
 
 /* path made absolute against the current directory, symlinks left as they
  * are (a Kubernetes ConfigMap's ..data swap must keep working): for a

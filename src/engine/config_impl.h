@@ -20,7 +20,7 @@ struct load {
 	const char *file;
 	char *err;
 	size_t errsize;
-	struct cr_ruleset *rs;
+	struct cr_draft *draft;
 };
 
 /* Writes "FILE:LINE: [rule ...: ]message" to ld->err; returns -1. */
@@ -78,7 +78,7 @@ int cr_config_level(struct load *ld, const config_setting_t *s, const char *v, i
 int cr_config_action(struct load *ld, const config_setting_t *s, const char *v, enum cr_action *out);
 
 /* One rule of the rules list (index from 0). */
-int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned index, struct cr_rule *r);
+int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned index, struct cr_draft_rule *r);
 
 /* Printing helpers shared by the key printers. */
 void cr_print_quoted(FILE *out, const char *s);

@@ -211,8 +211,8 @@ void cr_print_number(FILE *out, double v)
 	fputs(buf, out);
 }
 
-void cr_config_print(const struct cr_ruleset *rs, FILE *out)
+void cr_config_print(const struct cr_draft *d, FILE *out)
 {
-	fprintf(out, "# %s, as connrefuse understands it\n", rs->source ? rs->source : "rules");
-	cr_keys_print(out, &cr_scope_top, rs, "", "\n");
+	fprintf(out, "# %s, as connrefuse understands it\n", d->source ? d->source : "rules");
+	cr_keys_print(out, &cr_scope_top, d, "", "\n");
 }

@@ -1,23 +1,20 @@
-/* Loading a config: libconfig parses the text; every key is then read
- * through its table (config_keys.c), the compact rule set of rules.h is
- * built, and libconfig's tree is freed. This file holds the file's outer
+/* Loading a config: a compiled file is mapped (image.h); a text file is
+ * parsed by libconfig, every key read through its table (config_keys.c)
+ * into a draft, and the draft built into an image in memory: both forms
+ * end as the same rule set. This file holds the file's outer
  * layers: the top level and the log group. Every error names the file and
  * the line of the offending setting. */
 #define _GNU_SOURCE
 #include "config_impl.h"
-#include "bigmem.h"
 #include "config_file.h"
 #include "config_text.h"
-#include "clock.h"
-#include "index.h"
+#include "image.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #define fail cr_config_fail
 
@@ -70,10 +67,9 @@ static int parse_facility(struct load *ld, const config_setting_t *s, const unio
 
 static int parse_file(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
-	free(LOG(t)->file);
-	LOG(t)->file = NULL;
-	if (*v->s && !(LOG(t)->file = strdup(v->s)))
-		return fail(ld, s, "out of memory");
+	if (strlen(v->s) >= sizeof LOG(t)->file)
+		return fail(ld, s, "log.file is longer than %zu characters", sizeof LOG(t)->file - 1);
+	strcpy(LOG(t)->file, v->s);
 	return 0;
 }
 
@@ -109,7 +105,7 @@ static void print_syslog(FILE *out, const void *t) { fputs(LC(t)->syslog ? "true
 static void print_ident(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->ident); }
 static void print_facility(FILE *out, const void *t) { fprintf(out, "\"%s\"", facility_name(LC(t)->facility)); }
 static void print_stderr(FILE *out, const void *t) { fputs(LC(t)->to_stderr ? "true" : "false", out); }
-static void print_file(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->file ? LC(t)->file : ""); }
+static void print_file(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->file); }
 static void print_log_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(LC(t)->level)); }
 static void print_rate(FILE *out, const void *t) { fprintf(out, "%u", LC(t)->rate); }
 static void print_format(FILE *out, const void *t) { fputs(LC(t)->json ? "\"json\"" : "\"logfmt\"", out); }
@@ -128,8 +124,8 @@ const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof
 
 /* ---- the top level ---- */
 
-#define RS(target) ((struct cr_ruleset *)(target))
-#define CRS(target) ((const struct cr_ruleset *)(target))
+#define RS(target) ((struct cr_draft *)(target))
+#define CRS(target) ((const struct cr_draft *)(target))
 
 static int parse_version(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
@@ -177,12 +173,12 @@ static int parse_log(struct load *ld, const config_setting_t *g, const union cr_
 static int parse_rules(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
 	(void)v;
-	struct cr_ruleset *rs = t;
+	struct cr_draft *rs = t;
 	int type = config_setting_type(s);
 	if (type != CONFIG_TYPE_LIST && !(type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
 		return fail(ld, s, "rules must be a list of groups: rules = ( { ... }, { ... } );");
 	unsigned n = (unsigned)config_setting_length(s);
-	if (!(rs->rules = cr_rules_alloc(n ? n : 1)))
+	if (!(rs->rules = calloc(n ? n : 1, sizeof *rs->rules)))
 		return fail(ld, s, "out of memory");
 	int rc = 0;
 	for (unsigned j = 0; j < n && rc == 0; j++) {
@@ -210,7 +206,7 @@ static void print_log(FILE *out, const void *t)
 
 static void print_rules(FILE *out, const void *t)
 {
-	const struct cr_ruleset *rs = t;
+	const struct cr_draft *rs = t;
 	fputs("(", out);
 	for (unsigned i = 0; i < rs->nrules; i++) {
 		fputs(i ? ",\n  " : "\n  ", out);
@@ -231,66 +227,31 @@ const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / 
 
 static int parse_root(struct load *ld, const config_setting_t *root)
 {
-	struct cr_ruleset *rs = ld->rs;
+	struct cr_draft *d = ld->draft;
 	const config_setting_t *version = config_setting_get_member(root, "version");
 	if (!version)
 		return fail(ld, NULL, "no 'version = 1;' line: the file must say which config version it is written for");
-	if (cr_key_read(ld, &cr_scope_top, version, rs) != 0)
+	if (cr_key_read(ld, &cr_scope_top, version, d) != 0)
 		return -1;
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		if (s != version && cr_key_read(ld, &cr_scope_top, s, rs) != 0)
+		if (s != version && cr_key_read(ld, &cr_scope_top, s, d) != 0)
 			return -1;
 	}
 	/* Names identify rules in logs and across reloads: they must be unique. */
 	unsigned dup, first;
-	switch (cr_ruleset_first_duplicate(rs, &dup, &first)) {
+	switch (cr_draft_first_duplicate(d, &dup, &first)) {
 	case -1:
 		return fail(ld, NULL, "out of memory");
 	case 1:
 		snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)",
-			 ld->file, rs->rules[dup].line, rs->rules[dup].name, rs->rules[first].line);
+			 ld->file, d->rules[dup].line, d->rules[dup].name, d->rules[first].line);
 		return -1;
 	}
 	return 0;
 }
 
-/* What the decision needs once the rules are read: the seed, the flags of
- * what a connect must be asked, the per-rule state, the index. */
-static int finish(struct cr_ruleset *rs)
-{
-	double now = cr_monotonic_now();
-	if (!rs->seeded && getrandom(&rs->seed, sizeof rs->seed, GRND_NONBLOCK) != sizeof rs->seed)
-		rs->seed = (uint64_t)now * 6364136223846793005ULL ^ (uint64_t)getpid();
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		struct cr_rule *r = &rs->rules[i];
-		if (r->nports)
-			r->port0 = r->ports[0];
-		if (r->npaths)
-			r->path0 = r->paths[0];
-		if (r->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
-			rs->needs_sotype = true;
-		if (r->has_window || r->has_flap)
-			rs->needs_clock = true;
-		if (r->nhosts && !r->resolver)
-			rs->needs_host = true;
-	}
-	if (cr_ruleset_list_resolvers(rs) != 0)
-		return -1;
-	rs->states = calloc(1, sizeof *rs->states + (rs->nrules + 1) * sizeof rs->states->states[0]);
-	if (!rs->states)
-		return -1;
-	atomic_init(&rs->states->refs, 1);
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		rs->rules[i].state = &rs->states->states[i];
-		rs->rules[i].state->loaded_at = now;
-	}
-	rs->index = cr_index_build(rs);
-	return 0;
-}
-
-static struct cr_ruleset *load(config_t *cfg, int ok, const char *text, const char *name, char *err,
-			       size_t errsize)
+static struct cr_draft *load(config_t *cfg, int ok, const char *text, const char *name, char *err, size_t errsize)
 {
 	struct load ld = { .file = name, .err = err, .errsize = errsize };
 	if (!ok) {
@@ -298,28 +259,21 @@ static struct cr_ruleset *load(config_t *cfg, int ok, const char *text, const ch
 		config_destroy(cfg);
 		return NULL;
 	}
-	ld.rs = cr_ruleset_new_empty();
-	if (!ld.rs || !(ld.rs->source = strdup(name))) {
+	if (!(ld.draft = cr_draft_new(name))) {
 		snprintf(err, errsize, "%s: out of memory", name);
-		cr_ruleset_free(ld.rs);
 		config_destroy(cfg);
 		return NULL;
 	}
 	if (parse_root(&ld, config_root_setting(cfg)) != 0) {
-		cr_ruleset_free(ld.rs);
+		cr_draft_free(ld.draft);
 		config_destroy(cfg);
 		return NULL;
 	}
 	config_destroy(cfg);
-	if (finish(ld.rs) != 0) {
-		snprintf(err, errsize, "%s: out of memory", name);
-		cr_ruleset_free(ld.rs);
-		return NULL;
-	}
-	return ld.rs;
+	return ld.draft;
 }
 
-static struct cr_ruleset *load_text(const char *text, const char *name, char *err, size_t errsize)
+struct cr_draft *cr_config_parse(const char *text, const char *name, char *err, size_t errsize)
 {
 	char *prepared;
 	if (cr_config_prepare(text, &prepared, name, err, errsize) != 0)
@@ -328,28 +282,53 @@ static struct cr_ruleset *load_text(const char *text, const char *name, char *er
 	config_t cfg;
 	config_init(&cfg);
 	int ok = config_read_string(&cfg, parsed);
-	struct cr_ruleset *rs = load(&cfg, ok, parsed, name, err, errsize);
+	struct cr_draft *d = load(&cfg, ok, parsed, name, err, errsize);
 	free(prepared);
+	return d;
+}
+
+struct cr_ruleset *cr_config_build(const struct cr_draft *d, uint64_t source_hash, char *err, size_t errsize)
+{
+	size_t len;
+	void *img = cr_image_build(d, source_hash, &len);
+	struct cr_ruleset *rs = img ? cr_image_open(img, len, CR_IMAGE_OWNED, d->source, err, errsize) : NULL;
+	if (!img)
+		snprintf(err, errsize, "%s: out of memory", d->source);
+	else if (!rs)
+		cr_image_release(img, len);
+	return rs;
+}
+
+static struct cr_ruleset *load_text(const char *text, size_t len, const char *name, char *err, size_t errsize)
+{
+	struct cr_draft *d = cr_config_parse(text, name, err, errsize);
+	/* libconfig's tree is gone: give its memory back (many times the size
+	 * of the rules) before the image is made. */
+	malloc_trim(0);
+	struct cr_ruleset *rs = d ? cr_config_build(d, cr_image_hash(text, len, 0), err, errsize) : NULL;
+	cr_draft_free(d);
+	malloc_trim(0);
+	return rs;
+}
+
+struct cr_ruleset *cr_config_load_bounded(const char *path, size_t text_max, char *err, size_t errsize)
+{
+	struct cr_config_file f;
+	if (cr_config_open(path, text_max, &f, err, errsize) != 0)
+		return NULL;
+	if (f.image)
+		return cr_image_open(f.image, f.len, CR_IMAGE_MAPPED, path, err, errsize);
+	struct cr_ruleset *rs = load_text(f.text, f.len, path, err, errsize);
+	free(f.text);
 	return rs;
 }
 
 struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 {
-	size_t len;
-	char *text = cr_config_read_file(path, &len, err, errsize);
-	if (!text)
-		return NULL;
-	struct cr_ruleset *rs = load_text(text, path, err, errsize);
-	free(text);
-	/* libconfig's tree and the file's text are gone: give their memory
-	 * back (many times the size of the compact rules). */
-	malloc_trim(0);
-	return rs;
+	return cr_config_load_bounded(path, CR_CONFIG_MAX_BYTES, err, errsize);
 }
 
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
 {
-	struct cr_ruleset *rs = load_text(text, name, err, errsize);
-	malloc_trim(0);
-	return rs;
+	return load_text(text, strlen(text), name, err, errsize);
 }

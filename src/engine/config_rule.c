@@ -40,7 +40,7 @@ static void *push(void **arr, unsigned *n, size_t size)
 
 /* Calls fn on each element of a list/array, or on s itself if it is scalar. */
 static int each(struct load *ld, const config_setting_t *s,
-		int (*fn)(struct load *, const config_setting_t *, struct cr_rule *), struct cr_rule *r)
+		int (*fn)(struct load *, const config_setting_t *, struct cr_draft_rule *), struct cr_draft_rule *r)
 {
 	int t = config_setting_type(s);
 	if (t == CONFIG_TYPE_GROUP)
@@ -65,7 +65,7 @@ static int each(struct load *ld, const config_setting_t *s,
 /* ---- match keys ---- */
 
 /* Adds a host name (or glob) to the rule's names, as rules keep it. */
-static int push_host(struct load *ld, const config_setting_t *s, struct cr_rule *r, const char *v)
+static int push_host(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r, const char *v)
 {
 	char *h = cr_hostname_key(v), **hs = h ? push((void **)&r->hosts, &r->nhosts, sizeof h) : NULL;
 	if (!hs) {
@@ -76,7 +76,7 @@ static int push_host(struct load *ld, const config_setting_t *s, struct cr_rule 
 	return 0;
 }
 
-static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+static int add_dst(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return fail(ld, s, "dst must be a string or a list of strings (an address, CIDR, host name or \"*\")");
@@ -107,7 +107,7 @@ static int add_dst(struct load *ld, const config_setting_t *s, struct cr_rule *r
 }
 
 /* A host rule's name: a host name, "*.domain", or "*" (every name). */
-static int add_host(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+static int add_host(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return fail(ld, s, "host must be a string or a list of strings (a host name, \"*.domain\" or \"*\")");
@@ -161,7 +161,7 @@ static int port_range(struct load *ld, const config_setting_t *s, struct cr_port
 	return 0;
 }
 
-static int add_port(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+static int add_port(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r)
 {
 	struct cr_port_range pr, *slot;
 	if (port_range(ld, s, &pr) != 0)
@@ -174,7 +174,7 @@ static int add_port(struct load *ld, const config_setting_t *s, struct cr_rule *
 
 static const char *const proto_names[] = { "tcp", "udp", "unix" }; /* bit i: 1 << i (CR_PROTO_*) */
 
-static int add_proto(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+static int add_proto(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r)
 {
 	const char *v;
 	if (cr_config_string(ld, s, &v) != 0)
@@ -187,7 +187,7 @@ static int add_proto(struct load *ld, const config_setting_t *s, struct cr_rule 
 	return fail(ld, s, "proto \"%s\" must be \"tcp\", \"udp\" or \"unix\"", v);
 }
 
-static int add_path(struct load *ld, const config_setting_t *s, struct cr_rule *r)
+static int add_path(struct load *ld, const config_setting_t *s, struct cr_draft_rule *r)
 {
 	const char *v, *why;
 	if (cr_config_string(ld, s, &v) != 0)
@@ -207,7 +207,7 @@ static int add_path(struct load *ld, const config_setting_t *s, struct cr_rule *
 
 /* ---- parsers: one a key; the value's type was checked already ---- */
 
-#define RULE(target) ((struct cr_rule *)(target))
+#define RULE(target) ((struct cr_draft_rule *)(target))
 
 static int parse_name(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
@@ -372,17 +372,17 @@ static int parse_probability(struct load *ld, const config_setting_t *s, const u
 		RULE(t)->key = (uint64_t)v->i;                                                      \
 		return 0;                                                                           \
 	}                                                                                           \
-	static bool has_##key(const void *t) { return ((const struct cr_rule *)t)->key != 0; }     \
+	static bool has_##key(const void *t) { return ((const struct cr_draft_rule *)t)->key != 0; }     \
 	static void print_##key(FILE *out, const void *t)                                           \
 	{                                                                                           \
-		fprintf(out, "%llu", (unsigned long long)((const struct cr_rule *)t)->key);         \
+		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->key);         \
 	}
 COUNT_KEY(first)
 COUNT_KEY(after)
 COUNT_KEY(every)
 
 /* window = { start_s; duration_s; } and flap = { up_s; down_s; }: two numbers. */
-static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, struct cr_rule *r)
+static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, struct cr_draft_rule *r)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 		return fail(ld, s, flap ? "flap must be a group: { up_s = 2.0; down_s = 1.0; }"
@@ -423,7 +423,7 @@ static int parse_flap(struct load *ld, const config_setting_t *s, const union cr
 
 /* ---- printers: the value as the file would hold it ---- */
 
-#define R(target) ((const struct cr_rule *)(target))
+#define R(target) ((const struct cr_draft_rule *)(target))
 
 static bool has_name(const void *t) { return R(t)->named; }
 static bool has_dst(const void *t) { return R(t)->has_dst; }
@@ -455,7 +455,7 @@ static void print_probability(FILE *out, const void *t) { cr_print_number(out, R
 
 static void print_dst(FILE *out, const void *t)
 {
-	const struct cr_rule *r = t;
+	const struct cr_draft_rule *r = t;
 	unsigned n = r->nprefixes + r->nhosts + r->dst_any;
 	char buf[64];
 	const char *sep = "";
@@ -490,7 +490,7 @@ static void print_host(FILE *out, const void *t) { print_strings(out, R(t)->host
 
 static void print_port(FILE *out, const void *t)
 {
-	const struct cr_rule *r = t;
+	const struct cr_draft_rule *r = t;
 	fputs(r->nports > 1 ? "(" : "", out);
 	for (unsigned j = 0; j < r->nports; j++) {
 		if (r->ports[j].lo == r->ports[j].hi)
@@ -557,17 +557,9 @@ const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / si
 
 /* ---- one rule ---- */
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* A host rule decides name look-ups: no key of a connect, and only the
  * actions and errnos a look-up can have. */
-static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_rule *r)
+static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
 {
 	const char *key = r->has_dst ? "dst" : r->nports ? "port" : r->proto_mask ? "proto" : r->npaths ? "path" : NULL;
 	if (key)
@@ -584,7 +576,7 @@ static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_
 }
 
 /* What no single key can see: keys that contradict each other. */
-static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rule *r)
+static int check_whole(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
 {
 	const config_setting_t *errno_s = ld->rule_errno;
 	if (!ld->rule_action)
@@ -612,10 +604,9 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_rul
 	return 0;
 }
 
-int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned index, struct cr_rule *r)
+int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned index, struct cr_draft_rule *r)
 {
 	r->line = config_setting_source_line(g);
-	r->process_ok = -1;
 	r->level = CR_LEVEL_INHERIT;
 	r->dry_run = -1;
 	r->err = ECONNREFUSED;
@@ -644,13 +635,10 @@ int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned in
 		return -1;
 	if (r->action == CR_ACT_LOG)
 		r->level = r->level == CR_LEVEL_INHERIT ? CR_LEVEL_ALL : r->level;
-	r->name_hash = hash_name(r->name);
-	r->counted = r->first || r->after || r->every || r->has_probability;
-	r->scheduled = r->counted || r->has_window || r->has_flap;
 	return 0;
 }
 
-void cr_config_print_rule(const struct cr_rule *r, FILE *out)
+void cr_config_print_rule(const struct cr_draft_rule *r, FILE *out)
 {
 	fputs("{ ", out);
 	cr_keys_print(out, &cr_scope_rule, r, "", " ");

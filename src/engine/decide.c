@@ -7,35 +7,38 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static bool host_matches(const struct cr_rule *r, const char *host)
+static bool host_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const char *host)
 {
 	if (!host)
 		return false;
 	size_t len = strlen(host);
 	if (len && host[len - 1] == '.')
 		len--; /* "db.internal." is "db.internal" */
-	for (unsigned i = 0; i < r->nhosts; i++)
-		if (cr_glob_match(r->hosts[i], host, len, CR_GLOB_NOCASE))
+	uint32_t n = cr_rs_fit(r->hosts, r->nhosts, rs->nrefs);
+	for (uint32_t i = 0; i < n; i++)
+		if (cr_glob_match(cr_rs_str(rs, rs->refs[r->hosts + i]), host, len, CR_GLOB_NOCASE))
 			return true;
 	return false;
 }
 
-static bool dst_matches(const struct cr_rule *r, const struct cr_query *q)
+static bool dst_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q)
 {
-	if (r->dst_any)
+	if (r->flags & CR_RF_DST_ANY)
 		return true;
-	for (unsigned i = 0; i < r->nprefixes; i++)
-		if (cr_prefix_match(&r->prefixes[i], q->dest))
+	uint32_t n = cr_rs_fit(r->prefixes, r->nprefixes, rs->nprefixes);
+	for (uint32_t i = 0; i < n; i++)
+		if (cr_prefix_match(&rs->prefixes[r->prefixes + i], q->dest))
 			return true;
-	return host_matches(r, q->host);
+	return host_matches(rs, r, q->host);
 }
 
-static bool port_matches(const struct cr_rule *r, uint16_t port)
+static bool port_matches(const struct cr_ruleset *rs, const struct cr_rule *r, uint16_t port)
 {
 	if (port >= r->port0.lo && port <= r->port0.hi)
 		return true; /* the first range, from the rule's own cache line */
-	for (unsigned i = 1; i < r->nports; i++)
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+	uint32_t n = cr_rs_fit(r->ports, r->nports, rs->nports);
+	for (uint32_t i = 1; i < n; i++)
+		if (port >= rs->ports[r->ports + i].lo && port <= rs->ports[r->ports + i].hi)
 			return true;
 	return false;
 }
@@ -47,29 +50,30 @@ bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
 	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
 }
 
-static bool matches(const struct cr_rule *r, const struct cr_query *q, bool key_matched)
+static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_dest *d)
 {
-	if (r->resolver)
+	/* The first pattern from the rule's own cache line. */
+	if (cr_glob_match(cr_rs_str(rs, r->path0), d->path, d->path_len, CR_GLOB_PATHNAME))
+		return true;
+	uint32_t n = cr_rs_fit(r->paths, r->npaths, rs->nrefs);
+	for (uint32_t i = 1; i < n; i++)
+		if (cr_glob_match(cr_rs_str(rs, rs->refs[r->paths + i]), d->path, d->path_len, CR_GLOB_PATHNAME))
+			return true;
+	return false;
+}
+
+static bool matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q, bool key_matched)
+{
+	if (r->flags & CR_RF_RESOLVER)
 		return false; /* a host rule decides look-ups only */
 	const struct cr_dest *d = q->dest;
 	bool inet = d->family == CR_FAM_INET || d->family == CR_FAM_INET6;
-	if (r->has_dst && !key_matched && (!inet || !dst_matches(r, q)))
+	if ((r->flags & CR_RF_HAS_DST) && !key_matched && (!inet || !dst_matches(rs, r, q)))
 		return false;
-	if (r->nports && (!inet || !port_matches(r, d->port)))
+	if (r->nports && (!inet || !port_matches(rs, r, d->port)))
 		return false;
-	if (r->npaths && !key_matched) {
-		if (d->family != CR_FAM_UNIX)
-			return false;
-		/* The first pattern from the rule's own cache line. */
-		unsigned i = 0;
-		if (!cr_glob_match(r->path0, d->path, d->path_len, CR_GLOB_PATHNAME)) {
-			for (i = 1; i < r->npaths; i++)
-				if (cr_glob_match(r->paths[i], d->path, d->path_len, CR_GLOB_PATHNAME))
-					break;
-			if (i == r->npaths)
-				return false;
-		}
-	}
+	if (r->npaths && !key_matched && (d->family != CR_FAM_UNIX || !path_matches(rs, r, d)))
+		return false;
 	if (r->proto_mask) {
 		unsigned p = d->family == CR_FAM_UNIX ? CR_PROTO_UNIX
 			   : q->sotype == SOCK_STREAM ? CR_PROTO_TCP
@@ -77,14 +81,14 @@ static bool matches(const struct cr_rule *r, const struct cr_query *q, bool key_
 		if (!(r->proto_mask & p))
 			return false;
 	}
-	if (r->process && !(r->process_ok >= 0 ? r->process_ok : cr_process_matches(r->process, q->comm, q->exe)))
+	if (r->process && !cr_ruleset_process_ok(rs, r->process, q->comm, q->exe))
 		return false;
 	return true;
 }
 
-bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q)
+bool cr_rule_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q)
 {
-	return matches(r, q, false);
+	return matches(rs, r, q, false);
 }
 
 /* splitmix64: a strong 64-bit mix, so that consecutive n give independent draws. */
@@ -113,14 +117,22 @@ double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n)
 	return (double)(x >> 11) * 0x1.0p-53;
 }
 
-static bool fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now, double loaded_at);
+static bool fires(const struct cr_ruleset *rs, const struct cr_sched *r, uint64_t n, double now, double loaded_at);
+
+/* When the rule's clock started: its own, or its set's loading. */
+static double started(const struct cr_ruleset *rs, const struct cr_rule_state *st)
+{
+	double t = st ? atomic_load_explicit(&st->started, memory_order_relaxed) : 0;
+	return t ? t : rs->loaded_at;
+}
 
 bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now)
 {
-	return fires(rs, r, n, now, r->state->loaded_at);
+	const struct cr_sched *s = cr_rule_sched(rs, r);
+	return !s || fires(rs, s, n, now, started(rs, rs->states ? cr_ruleset_state(rs, r->sched - 1) : NULL));
 }
 
-static bool fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now, double loaded_at)
+static bool fires(const struct cr_ruleset *rs, const struct cr_sched *r, uint64_t n, double now, double loaded_at)
 {
 	if (r->first && n > r->first)
 		return false;
@@ -153,10 +165,10 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 		return;
 	}
 	v->rule = r;
-	v->action = r->action;
+	v->action = r->action <= CR_ACT_DROP ? r->action : CR_ACT_PASS;
 	v->err = r->action == CR_ACT_FAIL ? r->err : ECONNREFUSED;
 	v->delay_ms = r->delay_ms;
-	v->level = r->level == CR_LEVEL_INHERIT ? rs->log.level : r->level;
+	v->level = r->level == CR_LEVEL_INHERIT || r->level > CR_LEVEL_ALL ? rs->log.level : r->level;
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
 	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
 	v->drop = v->action == CR_ACT_DROP && !v->dry_run;
@@ -164,17 +176,20 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 
 /* A rule that matched: counts the attempt if its schedule counts, and
  * fills v if the rule fires. */
-static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *st, double now,
+static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
 		 struct cr_verdict *v, bool count)
 {
 	uint64_t n = 0;
-	if (r->counted) {
+	const struct cr_sched *s = cr_rule_sched(rs, r);
+	if (s) {
+		struct cr_rule_state *st = own ? &own[r->sched - 1] : cr_ruleset_state(rs, r->sched - 1);
 		/* Only a schedule that counts attempts needs the shared counter. */
-		n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
-			  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
+		if (r->flags & CR_RF_COUNTED)
+			n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
+				  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
+		if (!fires(rs, s, n, now, started(rs, st)))
+			return false;
 	}
-	if (r->scheduled && !fires(rs, r, n, now, st->loaded_at))
-		return false;
 	cr_verdict_of(rs, r, v);
 	v->attempt = n;
 	return true;
@@ -184,9 +199,9 @@ static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr
 static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
 		     struct cr_verdict *v, bool count, bool key_matched)
 {
-	if (!matches(r, q, key_matched))
+	if (!matches(rs, r, q, key_matched))
 		return false;
-	return fire(rs, r, q->states ? &q->states[r - rs->rules] : r->state, q->now, v, count);
+	return fire(rs, r, q->states, q->now, v, count);
 }
 
 static bool decide_linear(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
@@ -218,7 +233,7 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 		if (best == UINT32_MAX)
 			return false;
 		pos[from]++;
-		if (best == last)
+		if (best == last || best >= rs->nrules)
 			continue;
 		last = best;
 		if (try_rule(rs, &rs->rules[best], q, v, count, c.key_matched[from]))
@@ -244,17 +259,19 @@ void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struc
 
 /* ---- name look-ups: the host rules, in order ---- */
 
-bool cr_lookup_matches(const struct cr_rule *r, const struct cr_lookup *q)
+bool cr_lookup_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_lookup *q)
 {
-	return r->resolver && host_matches(r, q->name) &&
-	       (!r->process || (r->process_ok >= 0 ? r->process_ok : cr_process_matches(r->process, q->comm, q->exe)));
+	return (r->flags & CR_RF_RESOLVER) && host_matches(rs, r, q->name) &&
+	       (!r->process || cr_ruleset_process_ok(rs, r->process, q->comm, q->exe));
 }
 
 static void decide_lookup(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v, bool count)
 {
-	for (unsigned i = 0; i < rs->nresolvers; i++) {
+	for (uint32_t i = 0; i < rs->nresolvers; i++) {
+		if (rs->resolvers[i] >= rs->nrules)
+			continue;
 		const struct cr_rule *r = &rs->rules[rs->resolvers[i]];
-		if (cr_lookup_matches(r, q) && fire(rs, r, r->state, q->now, v, count))
+		if (cr_lookup_matches(rs, r, q) && fire(rs, r, NULL, q->now, v, count))
 			return;
 	}
 	/* No host rule: the look-up goes ahead (default_action is for connects). */

@@ -15,8 +15,9 @@ struct cr_query {
 	const char *comm;           /* program name */
 	const char *exe;            /* executable path, or NULL */
 	double now;                 /* monotonic seconds */
-	/* The attempt counters and clocks to use, one per rule of the set; NULL:
-	 * the rules' own. (The seccomp supervisor keeps a set per process.) */
+	/* The attempt counters and clocks to use, one per scheduled rule of the
+	 * set (rs->nscheds); NULL: the set's own. (The seccomp supervisor keeps
+	 * a set per process.) */
 	struct cr_rule_state *states;
 };
 
@@ -33,7 +34,7 @@ struct cr_verdict {
 };
 
 /* Matching only (keys, no schedule): does rule r match q? */
-bool cr_rule_matches(const struct cr_rule *r, const struct cr_query *q);
+bool cr_rule_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q);
 /* Would rule r fire on its n-th matching attempt at time now? Pure. */
 bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now);
 /* Decides, counting the attempt against every rule that matches on the way. */
@@ -50,7 +51,7 @@ struct cr_lookup {
 	double now;                 /* monotonic seconds */
 };
 /* Matching only: is r a host rule that matches the look-up q? */
-bool cr_lookup_matches(const struct cr_rule *r, const struct cr_lookup *q);
+bool cr_lookup_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_lookup *q);
 /* The first host rule that matches and fires; none: pass at log.level
  * (default_action does not apply to look-ups). v->err is then the
  * resolver's code (EAI_*, negative) of a "fail". Counts the attempt. */

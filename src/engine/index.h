@@ -19,12 +19,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct cr_ruleset;
+struct cr_draft_rule;
 struct cr_index;
 
-/* Builds the index of rs (NULL on allocation failure: the decision then
- * walks every rule). */
-struct cr_index *cr_index_build(const struct cr_ruleset *rs);
+/* Builds the index of a draft's rules (NULL on allocation failure: the
+ * decision then walks every rule). The image holds a copy (image.c). */
+struct cr_index *cr_index_build(const struct cr_draft_rule *rules, unsigned nrules);
 void cr_index_free(struct cr_index *ix);
 
 #define CR_INDEX_MAX_LISTS 48

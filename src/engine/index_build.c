@@ -246,6 +246,8 @@ static bool write_intervals(struct table *t, const struct key *bounds, uint32_t 
 		if (t->v6 && b.lo)
 			t->lo6[nlo++] = b.lo;
 	}
+	if (t->v6)
+		t->nlo6 = nlo;
 	return true;
 }
 
@@ -316,8 +318,8 @@ static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t
 {
 	uint64_t h = hash_bytes(key, n);
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
-	while (ix->paths[i].key && !(ix->paths[i].hash == h && ix->paths[i].len == n &&
-				     memcmp(ix->paths[i].key, key, n) == 0))
+	while (ix->paths[i].len && !(ix->paths[i].hash == h && ix->paths[i].len == n &&
+				     memcmp(ix->keys + ix->paths[i].key, key, n) == 0))
 		i = (i + 1) & mask;
 	ix->paths[i].hash = h;
 	ix->paths[i].len = (uint32_t)n;
@@ -380,7 +382,7 @@ static void keys_free(struct keys *k)
 	free(k->unix_always.v);
 }
 
-static void add_rule_keys(const struct cr_rule *r, uint32_t i, struct keys *k)
+static void add_rule_keys(const struct cr_draft_rule *r, uint32_t i, struct keys *k)
 {
 	if (r->resolver)
 		return; /* it decides look-ups, never a connect */
@@ -409,11 +411,11 @@ static void add_rule_keys(const struct cr_rule *r, uint32_t i, struct keys *k)
 	}
 }
 
-static bool collect_keys(const struct cr_ruleset *rs, struct keys *k)
+static bool collect_keys(const struct cr_draft_rule *rules, unsigned nrules, struct keys *k)
 {
 	size_t n4 = 0, n6 = 0, np = 0;
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		const struct cr_rule *r = &rs->rules[i];
+	for (unsigned i = 0; i < nrules; i++) {
+		const struct cr_draft_rule *r = &rules[i];
 		for (unsigned j = 0; j < r->nprefixes; j++)
 			*(r->prefixes[j].family == CR_FAM_INET ? &n4 : &n6) += 1;
 		np += r->npaths;
@@ -423,16 +425,16 @@ static bool collect_keys(const struct cr_ruleset *rs, struct keys *k)
 	k->pi = calloc(np + 1, sizeof *k->pi);
 	if (!k->i4 || !k->i6 || !k->pi)
 		return false;
-	for (unsigned i = 0; i < rs->nrules; i++)
-		add_rule_keys(&rs->rules[i], i, k);
+	for (unsigned i = 0; i < nrules; i++)
+		add_rule_keys(&rules[i], i, k);
 	return !k->ip_always.failed && !k->unix_always.failed;
 }
 
 /* Only a rule's only pattern made this key (e->n is 1): then the pattern
  * is the key and its tail, kept in the entry when it fits. */
-static void keep_tail(struct path_entry *e, const struct cr_rule *r)
+static void keep_tail(struct path_entry *e, const char *key, const struct cr_draft_rule *r)
 {
-	const char *tail = r->npaths != 1 ? NULL : e->key[0] == '=' ? "" : r->paths[0] + e->len;
+	const char *tail = r->npaths != 1 ? NULL : key[0] == '=' ? "" : r->paths[0] + e->len;
 	size_t tl = tail ? strlen(tail) : 0;
 	if (tail && e->len + 1 + tl + 1 <= PATH_INLINE) {
 		memcpy(e->head + e->len + 1, tail, tl + 1);
@@ -440,27 +442,34 @@ static void keep_tail(struct path_entry *e, const struct cr_rule *r)
 	}
 }
 
-/* Paths: grouped by key into an open-addressing table. The keys pass to
- * the index (or are freed). */
-static bool build_paths(struct cr_index *ix, const struct cr_ruleset *rs, struct keys *k, struct pool *pool)
+/* Paths: grouped by key into an open-addressing table, the keys written
+ * one after another into ix->keys. */
+static bool build_paths(struct cr_index *ix, const struct cr_draft_rule *rules, struct keys *k, struct pool *pool)
 {
 	struct path_item *pi = k->pi;
 	qsort(pi, k->kp, sizeof *pi, path_item_cmp);
 	ix->npaths_cap = 16;
 	while (ix->npaths_cap < 2 * k->kp + 2)
 		ix->npaths_cap *= 2;
+	size_t keybytes = 1;
+	for (size_t i = 0; i < k->kp; i++)
+		keybytes += strlen(pi[i].key) + 1;
 	ix->paths = cr_big_calloc(ix->npaths_cap * sizeof *ix->paths);
-	if (!ix->paths)
+	ix->keys = calloc(1, keybytes);
+	if (!ix->paths || !ix->keys || keybytes > UINT32_MAX)
 		return false;
+	ix->nkeys = 1; /* offset 0 is no key */
 	for (size_t i = 0; i < k->kp;) {
-		size_t j = i;
-		struct path_entry *e = path_slot(ix, pi[i].key, strlen(pi[i].key));
-		e->key = pi[i].key;
-		if (e->key[0] == '=') {
+		size_t j = i, len = strlen(pi[i].key);
+		memcpy(ix->keys + ix->nkeys, pi[i].key, len + 1);
+		struct path_entry *e = path_slot(ix, pi[i].key, len);
+		e->key = ix->nkeys;
+		ix->nkeys += (uint32_t)len + 1;
+		if (pi[i].key[0] == '=') {
 			ix->exact_paths = true;
 		} else {
 			unsigned slashes = 0;
-			for (const char *q = e->key; *q; q++)
+			for (const char *q = pi[i].key; *q; q++)
 				slashes += *q == '/';
 			ix->folder_depths |= 1ULL << (slashes < 63 ? slashes : 63);
 		}
@@ -470,24 +479,22 @@ static bool build_paths(struct cr_index *ix, const struct cr_ruleset *rs, struct
 			if (pi[j].rule != last)
 				pool_add(pool, pi[j].rule);
 			last = pi[j].rule;
-			if (j > i)
-				free(pi[j].key);
 		}
 		e->n = pool->n - e->off;
 		if (e->n == 1) { /* the rule itself, not its place in the pool */
 			e->off = pool->v[--pool->n];
-			keep_tail(e, &rs->rules[e->off]);
+			keep_tail(e, pi[i].key, &rules[e->off]);
 		}
 		i = j;
 	}
-	k->kp = 0; /* every key is the index's now, or freed */
 	return true;
 }
 
 static size_t index_bytes(const struct cr_index *ix)
 {
 	size_t bytes = sizeof *ix + ix->npool * sizeof(uint32_t) + ix->v4.n * sizeof(struct ival4) +
-		       ix->v6.n * sizeof(struct ival6) + ix->npaths_cap * sizeof *ix->paths;
+		       ix->v6.n * sizeof(struct ival6) + ix->npaths_cap * sizeof *ix->paths + ix->nkeys +
+		       ix->v6.nlo6 * sizeof(uint64_t);
 	for (int f = 0; f < 2; f++) {
 		const struct table *t = f ? &ix->v6 : &ix->v4;
 		if (t->bucket)
@@ -496,12 +503,12 @@ static size_t index_bytes(const struct cr_index *ix)
 	return bytes;
 }
 
-struct cr_index *cr_index_build(const struct cr_ruleset *rs)
+struct cr_index *cr_index_build(const struct cr_draft_rule *rules, unsigned nrules)
 {
 	struct cr_index *ix = calloc(1, sizeof *ix);
 	struct pool pool = { 0 };
 	struct keys k = { 0 };
-	if (!ix || !collect_keys(rs, &k))
+	if (!ix || !collect_keys(rules, nrules, &k))
 		goto fail;
 	ix->ip_off = pool.n;
 	for (uint32_t j = 0; j < k.ip_always.n; j++)
@@ -512,7 +519,7 @@ struct cr_index *cr_index_build(const struct cr_ruleset *rs)
 		pool_add(&pool, k.unix_always.v[j]);
 	ix->unix_n = k.unix_always.n;
 	if (!build_table(&ix->v4, k.i4, k.k4, 32, &pool) || !build_table(&ix->v6, k.i6, k.k6, 128, &pool) ||
-	    !build_paths(ix, rs, &k, &pool) || pool.failed)
+	    !build_paths(ix, rules, &k, &pool) || pool.failed)
 		goto fail;
 	keys_free(&k);
 	ix->pool = pool.v;
@@ -537,10 +544,8 @@ void cr_index_free(struct cr_index *ix)
 		free(ts[i]->lo6);
 		free(ts[i]->bucket);
 	}
-	if (ix->paths)
-		for (uint32_t i = 0; i < ix->npaths_cap; i++)
-			free(ix->paths[i].key);
 	cr_big_free(ix->paths);
+	free(ix->keys);
 	free(ix->pool);
 	free(ix);
 }

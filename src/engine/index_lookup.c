@@ -1,10 +1,15 @@
-/* The rule index's look-up (index.h): on the hot path of every connect. */
+/* The rule index's look-up (index.h): on the hot path of every connect.
+ * The index may be a view of an untrusted image: every offset read from it
+ * is checked before it is followed, and every walk is bounded. A rule
+ * number is checked by the decision, which knows the rule count. */
 #include "index_impl.h"
 #include "glob.h"
 
 /* A list of n rules at off in the pool (which is NULL when no rule has a key). */
 static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool key_matched)
 {
+	if (off > ix->npool || n > ix->npool - off)
+		n = 0;
 	if (n && c->n < CR_INDEX_MAX_LISTS) {
 		c->list[c->n] = ix->pool + off;
 		c->key_matched[c->n] = key_matched;
@@ -17,7 +22,11 @@ static void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off
 /* The candidates of a list value (see LIST_ONE), following its links. */
 static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool key_matched)
 {
-	while (list != LIST_NONE) {
+	for (unsigned links = 0; list != LIST_NONE; links++) {
+		if (links == CR_INDEX_MAX_LISTS) {
+			c->overflow = true; /* a cycle in a corrupt image, or a very deep nest */
+			return;
+		}
 		if (list & LIST_ONE) {
 			if (c->n < CR_INDEX_MAX_LISTS) {
 				c->one[c->n] = list & ~LIST_ONE;
@@ -29,6 +38,8 @@ static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_
 			}
 			return;
 		}
+		if (ix->npool < 2 || list > ix->npool - 2)
+			return;
 		add(c, ix, list + 2, ix->pool[list], key_matched);
 		list = ix->pool[list + 1];
 	}
@@ -45,6 +56,8 @@ static uint32_t find4(const struct table *t, uint32_t k)
 		return t->n - 1;
 	uint32_t b = bucket_of(k, 32, t->skip, t->bucket_bits);
 	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	if (lo >= hi || hi >= t->n)
+		return 0; /* only a corrupt image */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (iv[mid].start <= k)
@@ -57,7 +70,7 @@ static uint32_t find4(const struct table *t, uint32_t k)
 
 static bool ival6_le(const struct table *t, const struct ival6 *iv, struct key k)
 {
-	return iv->hi < k.hi || (iv->hi == k.hi && (iv->lo_ref ? t->lo6[iv->lo_ref] : 0) <= k.lo);
+	return iv->hi < k.hi || (iv->hi == k.hi && (iv->lo_ref && iv->lo_ref < t->nlo6 ? t->lo6[iv->lo_ref] : 0) <= k.lo);
 }
 
 static uint32_t find6(const struct table *t, struct key k)
@@ -69,6 +82,8 @@ static uint32_t find6(const struct table *t, struct key k)
 		return t->n - 1;
 	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
 	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	if (lo >= hi || hi >= t->n)
+		return 0; /* only a corrupt image */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (ival6_le(t, &iv[mid], k))
@@ -84,11 +99,12 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 			size_t restlen, struct cr_candidates *c)
 {
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
-	for (; ix->paths[i].key; i = (i + 1) & mask) {
+	for (uint32_t probes = 0; ix->paths[i].len && probes < ix->npaths_cap; i = (i + 1) & mask, probes++) {
 		const struct path_entry *e = &ix->paths[i];
 		if (e->hash == h && e->len == n &&
-		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0 : memcmp(e->key, key, n) == 0)) {
-			if (e->tail) {
+		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0
+				      : e->key < ix->nkeys && n <= ix->nkeys - e->key && memcmp(ix->keys + e->key, key, n) == 0)) {
+			if (e->tail && e->tail <= PATH_INLINE && e->head[PATH_INLINE - 1] == '\0') {
 				/* The rule's only pattern: settled here. */
 				if (cr_glob_match(e->head + e->tail - 1, rest, restlen, CR_GLOB_PATHNAME))
 					add_list(c, ix, LIST_ONE | e->off, true);

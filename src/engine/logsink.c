@@ -123,7 +123,7 @@ static bool emit(const struct cr_log_conf *lc, int severity, const char *line, s
 		ok = send_syslog(lc, severity, line, len, pid);
 	if (lc->to_stderr)
 		ok &= send_stderr(lc, line, len);
-	if (lc->file)
+	if (*lc->file)
 		ok &= send_file(lc->file, line, len);
 	return ok;
 }
@@ -202,6 +202,6 @@ void cr_log_message(const struct cr_log_conf *lc, int priority, bool to_stderr, 
 		send_syslog(lc, priority, msg, len, getpid());
 	if (to_stderr)
 		send_stderr(lc, msg, len);
-	if (lc->file)
+	if (*lc->file)
 		send_file(lc->file, msg, len);
 }

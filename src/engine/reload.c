@@ -6,10 +6,11 @@
 #include <string.h>
 #include <syslog.h>
 
-void cr_watch_start(struct cr_watch *w, const char *path)
+void cr_watch_start(struct cr_watch *w, const char *path, size_t text_max)
 {
 	w->path = path;
 	w->syslog_only = false;
+	w->text_max = text_max;
 	if (!path || stat(path, &w->st) != 0)
 		memset(&w->st, 0, sizeof w->st);
 }
@@ -29,7 +30,7 @@ bool cr_watch_changed(struct cr_watch *w)
 struct cr_ruleset *cr_reload(const struct cr_watch *w, const struct cr_log_conf *in_force)
 {
 	char err[1024], msg[1400];
-	struct cr_ruleset *fresh = cr_config_load(w->path, err, sizeof err);
+	struct cr_ruleset *fresh = cr_config_load_bounded(w->path, w->text_max, err, sizeof err);
 	if (!fresh) {
 		snprintf(msg, sizeof msg, "config error: %s; the rules loaded before stay in force", err);
 		cr_log_message(in_force, LOG_ERR, !w->syslog_only, msg);

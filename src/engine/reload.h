@@ -13,9 +13,12 @@ struct cr_watch {
 	const char *path;
 	struct stat st;             /* of the file the rules in force came from; zero: missing */
 	bool syslog_only;           /* the system file: its errors never go to stderr */
+	size_t text_max;            /* the largest text file reloaded (a compiled one: any size) */
 };
 
-void cr_watch_start(struct cr_watch *w, const char *path);
+/* text_max: CR_RELOAD_TEXT_MAX inside a program (the reload runs inside a
+ * connect), CR_CONFIG_MAX_BYTES outside it. */
+void cr_watch_start(struct cr_watch *w, const char *path, size_t text_max);
 /* Whether the file changed since the last look (identity, size, mtime);
  * remembers what it saw. A file missing then and now has not changed. */
 bool cr_watch_changed(struct cr_watch *w);

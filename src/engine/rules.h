@@ -1,7 +1,20 @@
-/* The rule set: the compact, immutable form a config file is loaded into.
- * The hot path only reads it; a reload builds a new one and swaps a pointer.
- * The mutable per-rule state (attempt counter, clock) lives apart, in
- * cr_rule_state, so that a reload can hand it on to an unchanged rule. */
+/* Rules in their two forms.
+ *
+ * A draft (struct cr_draft) is what the config parser builds and the
+ * printer writes back: plain C with pointers, one allocation per list.
+ *
+ * A rule set (struct cr_ruleset) is what decisions read: a flat,
+ * position-independent image (image.h) of fixed-size records, string and
+ * list sections and the matcher's index, all addressed by 32-bit offsets.
+ * The same bytes come from parsing a text file in memory or from mapping a
+ * compiled file (`connrefuse compile`), shared by every process that maps
+ * it. The image is untrusted: every offset is checked against its section
+ * where it is read (the accessors below), so a changed byte can change a
+ * rule but never make a reader leave the image.
+ *
+ * What changes while a program runs (attempt counters, schedule clocks,
+ * whether a process pattern matches this process) is per process, apart
+ * from the image, in memory that costs nothing until a rule first needs it. */
 #ifndef CR_RULES_H
 #define CR_RULES_H
 
@@ -9,6 +22,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,76 +31,131 @@ enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1,
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 
 struct cr_port_range { uint16_t lo, hi; };
-struct cr_index;
-
-struct cr_rule_state {
-	atomic_uint_fast64_t attempts; /* matching attempts so far */
-	double loaded_at;              /* monotonic seconds: the window/flap clock */
-};
-
-/* The states of one loaded rule set, in one allocation; counted, since a
- * later rule set may go on using some of them. */
-struct cr_state_block {
-	atomic_long refs;
-	struct cr_rule_state states[];
-};
-
-/* Rules live in a cache-line-aligned array (cr_rules_alloc), and everything
- * a decision reads about a rule whose destination already matched sits in
- * its first line: one cache miss a candidate, even among 100,000 rules. */
-struct cr_rule {
-	/* ---- the decision's line ---- */
-	_Alignas(64) struct cr_rule_state *state;
-	struct cr_port_range *ports;
-	char *process;              /* glob on comm, or on the executable path */
-	unsigned nports, npaths;
-	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
-	int err;                    /* errno of a refuse/fail */
-	unsigned delay_ms;
-	struct cr_port_range port0; /* ports[0], held here too */
-	uint8_t action;             /* enum cr_action */
-	int8_t level;               /* enum cr_level; INHERIT = log.level */
-	int8_t dry_run;             /* -1 = the top-level dry_run */
-	int8_t process_ok;          /* bound to this process: 1 matches, 0 not; -1 unbound */
-	bool has_dst : 1, dst_any : 1; /* dst given; dst holds "*" */
-	bool counted : 1;           /* a schedule counts attempts (first, after, every, probability) */
-	bool scheduled : 1;         /* any schedule at all */
-	bool resolver : 1;          /* a host rule: decides name look-ups, never a connect */
-	char *path0;                /* paths[0], or NULL */
-
-	/* ---- the rest: two more lines, packed (pointers, 8-byte values,
-	 * 4-byte values, flags) ---- */
-	char *name;                 /* given, or "#N" (its position, from 1) */
-	struct cr_prefix *prefixes; /* a key absent matches everything */
-	char **hosts;               /* names and wildcards, lower case: of dst, or of host in a resolver rule */
-	char **paths;               /* unix path globs; "@name" for abstract */
-	struct cr_state_block *foreign; /* the block of an adopted state (holds a reference), or NULL */
-
-	/* Schedule: every one given must allow the rule to fire. */
-	double probability;
-	uint64_t first, after, every; /* 0 = not given */
-	double window_start, window_duration;
-	double flap_up, flap_down;
-	uint64_t name_hash;         /* seeds the probability stream */
-
-	unsigned line;              /* where it starts in the file */
-	unsigned nprefixes, nhosts;
-	bool named, has_probability, has_window, has_flap;
-};
 
 struct cr_log_conf {
 	bool syslog;
 	char ident[48];
 	int facility;               /* LOG_USER, ... */
 	bool to_stderr;
-	char *file;                 /* NULL = none */
+	char file[4096];            /* "" = none */
 	int level;                  /* enum cr_level */
 	unsigned rate;              /* lines per second; 0 = no limit */
 	bool json;                  /* log.format = "json": one JSON object a line */
 };
 
-struct cr_ruleset {
+/* ---- the draft: parser and printer ---- */
+
+struct cr_draft_rule {
+	char *name;                 /* given, or "#N" (its position, from 1) */
+	struct cr_prefix *prefixes; /* a key absent matches everything */
+	char **hosts;               /* names and wildcards, lower case: of dst, or of host in a resolver rule */
+	char **paths;               /* unix path globs; "@name" for abstract */
+	struct cr_port_range *ports;
+	char *process;              /* glob on comm, or on the executable path */
+	unsigned nprefixes, nhosts, npaths, nports;
+	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
+	int err;                    /* errno of a refuse/fail (EAI_* of a host rule) */
+	unsigned delay_ms;
+	uint8_t action;             /* enum cr_action */
+	int8_t level;               /* enum cr_level; INHERIT = log.level */
+	int8_t dry_run;             /* -1 = the top-level dry_run */
+	bool named, has_dst, dst_any, resolver;
+	/* Schedule: every one given must allow the rule to fire. */
+	bool has_probability, has_window, has_flap;
+	double probability;
+	uint64_t first, after, every; /* 0 = not given */
+	double window_start, window_duration;
+	double flap_up, flap_down;
+	unsigned line;              /* where it starts in the file */
+};
+
+struct cr_draft {
 	char *source;               /* file name, or "(command line)" */
+	uint64_t seed;
+	bool seeded;
+	enum cr_action default_action;
+	bool dry_run;
+	struct cr_log_conf log;
+	struct cr_draft_rule *rules;
+	unsigned nrules;
+};
+
+/* Default settings, no rules (NULL when memory is out). */
+struct cr_draft *cr_draft_new(const char *source);
+void cr_draft_free(struct cr_draft *d);
+void cr_draft_rule_clear(struct cr_draft_rule *r);
+/* The first rule whose name an earlier rule has: 1 and the two indices,
+ * 0 when names are unique, -1 when memory is out. */
+int cr_draft_first_duplicate(const struct cr_draft *d, unsigned *dup, unsigned *first);
+/* Moves the rules of src in front of those of dst (src is left empty); -1
+ * when memory is out (both unchanged). */
+int cr_draft_prepend(struct cr_draft *dst, struct cr_draft *src);
+
+/* ---- the rule set: the image as decisions read it ---- */
+
+/* One rule, 64 bytes: all a decision reads about a candidate whose
+ * destination already matched is in this line. Offsets are into the
+ * sections named; counts are elements. */
+struct cr_rule {
+	uint32_t name;              /* strings */
+	uint32_t process;           /* 1 + index in patterns; 0: no process key */
+	uint32_t prefixes, nprefixes;
+	uint32_t ports, nports;
+	struct cr_port_range port0; /* ports[0], held here too */
+	uint32_t paths, npaths;     /* refs (string offsets) */
+	uint32_t path0;             /* strings: paths[0] */
+	uint32_t hosts, nhosts;     /* refs */
+	uint32_t sched;             /* 1 + index in scheds; 0: no schedule */
+	uint32_t delay_ms;
+	int16_t err;
+	uint8_t action;             /* enum cr_action */
+	uint8_t proto_mask;
+	int8_t level;
+	int8_t dry_run;
+	uint8_t flags;              /* CR_RF_* */
+	uint8_t reserved;
+};
+_Static_assert(sizeof(struct cr_rule) == 64, "a rule is one cache line");
+
+enum {
+	CR_RF_HAS_DST = 1, CR_RF_DST_ANY = 2, CR_RF_COUNTED = 4, CR_RF_RESOLVER = 8, CR_RF_NAMED = 16,
+};
+
+/* A rule's schedule (only rules that have one). */
+struct cr_sched {
+	double probability;
+	uint64_t first, after, every;
+	double window_start, window_duration;
+	double flap_up, flap_down;
+	uint64_t name_hash;         /* seeds the probability stream */
+	uint64_t identity;          /* the rule's whole text, hashed: same rule across reloads */
+	uint32_t rule;              /* whose schedule this is */
+	uint8_t has_probability, has_window, has_flap, reserved;
+};
+
+/* The per-process state of a scheduled rule. A reload that keeps the rule
+ * points the new state at the old one (shared), so attempts in flight on
+ * either set count once. */
+struct cr_rule_state {
+	atomic_uint_fast64_t attempts; /* matching attempts so far */
+	_Atomic double started;     /* monotonic seconds: the window/flap clock; 0: the set's loaded_at */
+	struct cr_rule_state *shared;
+};
+
+/* A scheduled rule by identity (sorted by identity): how a reload finds
+ * the rules whose state carries over. */
+struct cr_continue {
+	uint64_t identity;
+	uint32_t sched;
+	uint32_t reserved;
+};
+
+struct cr_state_block;
+struct cr_index;
+
+struct cr_ruleset {
+	/* settings */
+	const char *source;         /* file name, or "(command line)" */
 	uint64_t seed;
 	bool seeded;
 	enum cr_action default_action;
@@ -94,39 +163,101 @@ struct cr_ruleset {
 	bool needs_sotype;          /* some rule has proto = tcp/udp */
 	bool needs_clock;           /* some rule has a window or a flap */
 	bool needs_host;            /* some rule matches host names */
+	bool compiled;              /* mapped from a compiled file */
 	struct cr_log_conf log;
-	struct cr_rule *rules;
-	unsigned nrules;
-	struct cr_index *index;     /* candidates by destination (index.h) */
-	uint32_t *resolvers;        /* the host rules' positions, in order */
-	unsigned nresolvers;
+	/* the image's sections, each checked against the image when opened */
+	const struct cr_rule *rules;
+	uint32_t nrules;
+	const struct cr_sched *scheds;
+	uint32_t nscheds;
+	const char *strings;        /* ends in a NUL: any offset below nstrings is a string */
+	uint32_t nstrings;
+	const struct cr_prefix *prefixes;
+	uint32_t nprefixes;
+	const struct cr_port_range *ports;
+	uint32_t nports;
+	const uint32_t *refs;       /* string offsets: the hosts and paths lists */
+	uint32_t nrefs;
+	const uint32_t *patterns;   /* string offsets of distinct process patterns */
+	uint32_t npatterns;
+	const uint32_t *resolvers;  /* the host rules' positions, in order */
+	uint32_t nresolvers;
+	const uint32_t *lines;      /* each rule's line in its source */
+	uint32_t nlines;
+	const struct cr_continue *continues;
+	uint32_t ncontinues;
+	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
+	uint64_t source_hash;       /* of the text the image was made from */
+	/* the image itself */
+	const void *image;
+	size_t image_len;
+	int image_owner;            /* enum cr_image_owner (image.h) */
+	/* per process */
+	double loaded_at;           /* monotonic seconds */
 	struct cr_state_block *states;
+	bool bound;                 /* process patterns are asked of this process (the preload) */
+	char storage[];             /* the index view, the source name */
 };
 
 /* A ruleset with no rules and the default log settings: audit mode (NULL
  * when memory is out). */
 struct cr_ruleset *cr_ruleset_new_empty(void);
 void cr_ruleset_free(struct cr_ruleset *rs);
-/* Decides each rule's process key once, for the process that loads the set
- * (the preload library is one process); exe may be NULL. */
-void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe);
-/* Bytes of the compact rule data, index included (malloc's overhead not). */
+/* Process patterns are then asked once each, lazily, of the process that
+ * decides (the preload library is one process). */
+void cr_ruleset_bind_process(struct cr_ruleset *rs);
+/* Bytes of the image (the compact rule data, index included). */
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs);
-/* Lists the host rules' positions (rs->resolvers); -1 when memory is out. */
-int cr_ruleset_list_resolvers(struct cr_ruleset *rs);
-/* Moves the rules of src in front of those of dst (src is left empty);
- * -1 when memory is out (both unchanged). */
-int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src);
 
-/* Rules of fresh that are unchanged in old (same name, same text) take over
- * old's state: their attempt counters and clocks go on. */
-void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
-/* The same question as a map: map[i] is the rule of old that fresh's rule i
- * continues (same name, same text), or -1. */
-void cr_ruleset_state_map(const struct cr_ruleset *fresh, const struct cr_ruleset *old, int32_t *map);
-/* The first rule whose name an earlier rule has: 1 and the two indices,
- * 0 when names are unique, -1 when memory is out. */
-int cr_ruleset_first_duplicate(const struct cr_ruleset *rs, unsigned *dup, unsigned *first);
+/* Scheduled rules of fresh that continue one of old (same identity: same
+ * name, same text), as pairs of schedule indices; calls fn for each. Cost
+ * grows with the scheduled rules, not the rule count. */
+void cr_ruleset_each_continued(const struct cr_ruleset *fresh, const struct cr_ruleset *old,
+			       void (*fn)(uint32_t fresh_sched, uint32_t old_sched, void *arg), void *arg);
+/* Rules of fresh that continue a rule of old take over its state (their
+ * counters and clocks go on); -1 when memory is out (they start again). */
+int cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
+/* The state of schedule s in this process (the set's own). */
+struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s);
+/* Whether process pattern p (1-based) matches this process, asked once. */
+bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe);
+
+/* ---- checked readers of the image ---- */
+
+static inline const char *cr_rs_str(const struct cr_ruleset *rs, uint32_t off)
+{
+	return off < rs->nstrings ? rs->strings + off : "";
+}
+
+static inline uint32_t cr_rs_ref(const struct cr_ruleset *rs, uint32_t list, uint32_t n, uint32_t i)
+{
+	return list < rs->nrefs && n <= rs->nrefs - list && i < n ? rs->refs[list + i] : UINT32_MAX;
+}
+
+/* How many of a list of n at off fit in a section of size elements. */
+static inline uint32_t cr_rs_fit(uint32_t off, uint32_t n, uint32_t size)
+{
+	return off <= size && n <= size - off ? n : 0;
+}
+
+static inline const char *cr_rule_name(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	return cr_rs_str(rs, r->name);
+}
+
+static inline unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	size_t i = (size_t)(r - rs->rules);
+	return i < rs->nlines ? rs->lines[i] : 0;
+}
+
+static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	return r->sched && r->sched <= rs->nscheds ? &rs->scheds[r->sched - 1] : NULL;
+}
+
+/* The rule set back as a draft (check, match, run): NULL when memory is out. */
+struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs);
 
 const char *cr_action_name(enum cr_action a);
 const char *cr_level_name(int level);

@@ -1,75 +1,33 @@
-/* The rule set as a thing in memory: made empty, freed, measured, bound to
- * a process, merged with command-line rules, and carried across a reload
- * (rules that a reload leaves unchanged keep their counters and clocks). */
+/* Drafts and rule sets as things in memory: made, freed, merged, measured;
+ * a rule set's per-process state, and its hand-over across a reload (rules
+ * that a reload leaves unchanged keep their counters and clocks). */
 #define _GNU_SOURCE
 #include "rules.h"
 #include "bigmem.h"
-#include "config.h"
 #include "decide.h"
-#include "index.h"
+#include "image.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <syslog.h>
 
-/* Rule indices by name: duplicate detection at load, state hand-over at
- * reload, in time linear in the number of rules. */
-struct name_set {
-	int32_t *slot;
-	uint32_t mask;
-};
+/* ---- drafts ---- */
 
-static int name_set_init(struct name_set *ns, unsigned n)
+struct cr_draft *cr_draft_new(const char *source)
 {
-	uint32_t cap = 16;
-	while (cap < 2 * n + 2)
-		cap *= 2;
-	ns->slot = malloc(cap * sizeof *ns->slot);
-	if (!ns->slot)
-		return -1;
-	memset(ns->slot, 0xff, cap * sizeof *ns->slot);
-	ns->mask = cap - 1;
-	return 0;
-}
-
-static void name_set_free(struct name_set *ns)
-{
-	free(ns->slot);
-}
-
-/* Adds rules[i] by name; returns the index already there under that name, or -1. */
-static int name_set_add(struct name_set *ns, const struct cr_rule *rules, unsigned i)
-{
-	uint32_t h = (uint32_t)rules[i].name_hash & ns->mask;
-	for (; ns->slot[h] >= 0; h = (h + 1) & ns->mask)
-		if (strcmp(rules[ns->slot[h]].name, rules[i].name) == 0)
-			return ns->slot[h];
-	ns->slot[h] = (int32_t)i;
-	return -1;
-}
-
-static int name_set_find(const struct name_set *ns, const struct cr_rule *rules, const struct cr_rule *r)
-{
-	uint32_t h = (uint32_t)r->name_hash & ns->mask;
-	for (; ns->slot[h] >= 0; h = (h + 1) & ns->mask)
-		if (strcmp(rules[ns->slot[h]].name, r->name) == 0)
-			return ns->slot[h];
-	return -1;
-}
-
-struct cr_ruleset *cr_ruleset_new_empty(void)
-{
-	struct cr_ruleset *rs = calloc(1, sizeof *rs);
-	if (!rs)
+	struct cr_draft *d = calloc(1, sizeof *d);
+	if (!d || !(d->source = strdup(source ? source : "rules"))) {
+		free(d);
 		return NULL;
-	rs->default_action = CR_ACT_PASS;
-	rs->log.syslog = true;
-	strcpy(rs->log.ident, "connrefuse");
-	rs->log.facility = LOG_USER;
-	rs->log.level = CR_LEVEL_FAILURES;
-	rs->log.rate = 100;
-	rs->rules = NULL;
-	return rs;
+	}
+	d->default_action = CR_ACT_PASS;
+	d->log.syslog = true;
+	strcpy(d->log.ident, "connrefuse");
+	d->log.facility = LOG_USER;
+	d->log.level = CR_LEVEL_FAILURES;
+	d->log.rate = 100;
+	return d;
 }
 
 static void free_strings(char **v, unsigned n)
@@ -79,119 +37,260 @@ static void free_strings(char **v, unsigned n)
 	free(v);
 }
 
+void cr_draft_rule_clear(struct cr_draft_rule *r)
+{
+	free(r->name);
+	free(r->prefixes);
+	free_strings(r->hosts, r->nhosts);
+	free_strings(r->paths, r->npaths);
+	free(r->ports);
+	free(r->process);
+	memset(r, 0, sizeof *r);
+}
+
+void cr_draft_free(struct cr_draft *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->nrules; i++)
+		cr_draft_rule_clear(&d->rules[i]);
+	free(d->rules);
+	free(d->source);
+	free(d);
+}
+
+int cr_draft_prepend(struct cr_draft *dst, struct cr_draft *src)
+{
+	struct cr_draft_rule *rules = calloc(dst->nrules + src->nrules + 1, sizeof *rules);
+	if (!rules)
+		return -1;
+	if (src->nrules)
+		memcpy(rules, src->rules, src->nrules * sizeof *rules);
+	if (dst->nrules)
+		memcpy(rules + src->nrules, dst->rules, dst->nrules * sizeof *rules);
+	free(dst->rules);
+	free(src->rules);
+	dst->rules = rules;
+	dst->nrules += src->nrules;
+	src->rules = NULL;
+	src->nrules = 0;
+	return 0;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+int cr_draft_first_duplicate(const struct cr_draft *d, unsigned *dup, unsigned *first)
+{
+	uint32_t cap = 16;
+	while (cap < 2 * d->nrules + 2)
+		cap *= 2;
+	int32_t *slot = malloc(cap * sizeof *slot);
+	if (!slot)
+		return -1;
+	memset(slot, 0xff, cap * sizeof *slot);
+	int found = 0;
+	for (unsigned i = 0; i < d->nrules && !found; i++) {
+		if (!d->rules[i].named)
+			continue;
+		uint32_t h = (uint32_t)name_hash(d->rules[i].name) & (cap - 1);
+		for (; slot[h] >= 0; h = (h + 1) & (cap - 1))
+			if (strcmp(d->rules[slot[h]].name, d->rules[i].name) == 0) {
+				*dup = i;
+				*first = (unsigned)slot[h];
+				found = 1;
+				break;
+			}
+		slot[h] = (int32_t)i;
+	}
+	free(slot);
+	return found;
+}
+
+/* ---- per-process state ---- */
+
+struct cr_state_block {
+	atomic_long refs;
+	struct cr_state_block **held; /* blocks some of our states point into */
+	unsigned nheld;
+	size_t nstates;
+	_Atomic int8_t *process_ok;   /* per pattern: 0 not asked yet, 1 matches, 2 does not */
+	struct cr_rule_state states[];
+};
+
 static void block_unref(struct cr_state_block *b)
 {
-	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
-		free(b);
+	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+		return;
+	for (unsigned i = 0; i < b->nheld; i++)
+		block_unref(b->held[i]);
+	free(b->held);
+	free(b);
+}
+
+int cr_ruleset_init_states(struct cr_ruleset *rs)
+{
+	if (!rs->nscheds && !rs->npatterns)
+		return 0;
+	/* calloc of a big block is fresh zero pages: a rule's state costs
+	 * memory only once the rule first counts. */
+	struct cr_state_block *b =
+		calloc(1, sizeof *b + rs->nscheds * sizeof b->states[0] + rs->npatterns * sizeof(int8_t));
+	if (!b)
+		return -1;
+	atomic_init(&b->refs, 1);
+	b->nstates = rs->nscheds;
+	b->process_ok = (_Atomic int8_t *)(b->states + rs->nscheds);
+	rs->states = b;
+	return 0;
+}
+
+struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s)
+{
+	struct cr_rule_state *st = &rs->states->states[s];
+	struct cr_rule_state *shared = st->shared;
+	return shared ? shared : st;
+}
+
+bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe)
+{
+	if (!p || p > rs->npatterns)
+		return false;
+	const char *pattern = cr_rs_str(rs, rs->patterns[p - 1]);
+	if (!rs->bound)
+		return cr_process_matches(pattern, comm, exe);
+	_Atomic int8_t *known = &rs->states->process_ok[p - 1];
+	int8_t v = atomic_load_explicit(known, memory_order_relaxed);
+	if (!v) {
+		v = cr_process_matches(pattern, comm, exe) ? 1 : 2;
+		atomic_store_explicit(known, v, memory_order_relaxed);
+	}
+	return v == 1;
+}
+
+void cr_ruleset_bind_process(struct cr_ruleset *rs)
+{
+	rs->bound = rs->states != NULL;
+}
+
+void cr_ruleset_each_continued(const struct cr_ruleset *fresh, const struct cr_ruleset *old,
+			       void (*fn)(uint32_t fresh_sched, uint32_t old_sched, void *arg), void *arg)
+{
+	/* Both lists are sorted by identity: one merge. */
+	uint32_t i = 0, j = 0;
+	while (i < fresh->ncontinues && j < old->ncontinues) {
+		const struct cr_continue *a = &fresh->continues[i], *b = &old->continues[j];
+		if (a->identity < b->identity) {
+			i++;
+		} else if (a->identity > b->identity) {
+			j++;
+		} else {
+			if (a->sched < fresh->nscheds && b->sched < old->nscheds)
+				fn(a->sched, b->sched, arg);
+			i++;
+			j++;
+		}
+	}
+}
+
+struct adoption {
+	struct cr_ruleset *fresh;
+	const struct cr_ruleset *old;
+	bool failed;
+};
+
+static bool block_holds(const struct cr_state_block *b, const struct cr_rule_state *st)
+{
+	return st >= b->states && st < b->states + b->nstates;
+}
+
+static void adopt_one(uint32_t fs, uint32_t os, void *arg)
+{
+	struct adoption *a = arg;
+	struct cr_state_block *fb = a->fresh->states, *ob = a->old->states;
+	if (!fb || !ob || a->failed)
+		return;
+	struct cr_rule_state *eff = cr_ruleset_state(a->old, os);
+	double zero = 0;
+	/* Its clock, made explicit before another set shares it. */
+	atomic_compare_exchange_strong(&eff->started, &zero, a->old->loaded_at);
+	struct cr_state_block *owner = block_holds(ob, eff) ? ob : NULL;
+	for (unsigned k = 0; !owner && k < ob->nheld; k++)
+		if (block_holds(ob->held[k], eff))
+			owner = ob->held[k];
+	if (!owner)
+		return;
+	unsigned k = 0;
+	while (k < fb->nheld && fb->held[k] != owner)
+		k++;
+	if (k == fb->nheld) {
+		struct cr_state_block **held = realloc(fb->held, (fb->nheld + 1) * sizeof *held);
+		if (!held) {
+			a->failed = true;
+			return;
+		}
+		fb->held = held;
+		fb->held[fb->nheld++] = owner;
+		atomic_fetch_add(&owner->refs, 1);
+	}
+	fb->states[fs].shared = eff;
+}
+
+int cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
+{
+	struct adoption a = { fresh, old, false };
+	cr_ruleset_each_continued(fresh, old, adopt_one, &a);
+	return a.failed ? -1 : 0;
+}
+
+/* ---- rule sets ---- */
+
+struct cr_ruleset *cr_ruleset_alloc(size_t extra)
+{
+	return calloc(1, sizeof(struct cr_ruleset) + extra);
+}
+
+void cr_ruleset_set_image(struct cr_ruleset *rs, const void *image, size_t len, enum cr_image_owner owner)
+{
+	rs->image = image;
+	rs->image_len = len;
+	rs->image_owner = owner;
+	rs->compiled = owner == CR_IMAGE_MAPPED;
+}
+
+struct cr_ruleset *cr_ruleset_new_empty(void)
+{
+	struct cr_draft *d = cr_draft_new("(no rules)");
+	struct cr_ruleset *rs = NULL;
+	size_t len;
+	void *img = d ? cr_image_build(d, 0, &len) : NULL;
+	char err[256];
+	if (img && !(rs = cr_image_open(img, len, CR_IMAGE_OWNED, "(no rules)", err, sizeof err)))
+		cr_image_release(img, len);
+	cr_draft_free(d);
+	return rs;
 }
 
 void cr_ruleset_free(struct cr_ruleset *rs)
 {
 	if (!rs)
 		return;
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		struct cr_rule *r = &rs->rules[i];
-		free(r->name);
-		free(r->prefixes);
-		free_strings(r->hosts, r->nhosts);
-		free(r->ports);
-		free_strings(r->paths, r->npaths);
-		free(r->process);
-		block_unref(r->foreign);
-	}
 	block_unref(rs->states);
-	cr_big_free(rs->rules);
-	free(rs->log.file);
-	free(rs->source);
-	cr_index_free(rs->index);
-	free(rs->resolvers);
+	if (rs->image_owner == CR_IMAGE_OWNED)
+		cr_image_release((void *)rs->image, rs->image_len);
+	else if (rs->image_owner == CR_IMAGE_MAPPED)
+		munmap((void *)rs->image, rs->image_len);
 	free(rs);
-}
-
-int cr_ruleset_list_resolvers(struct cr_ruleset *rs)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < rs->nrules; i++)
-		n += rs->rules[i].resolver;
-	uint32_t *list = n ? malloc(n * sizeof *list) : NULL;
-	if (n && !list)
-		return -1;
-	n = 0;
-	for (unsigned i = 0; i < rs->nrules; i++)
-		if (rs->rules[i].resolver)
-			list[n++] = i;
-	free(rs->resolvers);
-	rs->resolvers = list;
-	rs->nresolvers = n;
-	return 0;
 }
 
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs)
 {
-	size_t n = sizeof *rs + rs->nrules * sizeof *rs->rules + cr_index_size(rs->index);
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		const struct cr_rule *r = &rs->rules[i];
-		n += strlen(r->name) + 1 + r->nprefixes * sizeof *r->prefixes + r->nports * sizeof *r->ports +
-		     sizeof *r->state + (r->process ? strlen(r->process) + 1 : 0);
-		for (unsigned j = 0; j < r->nhosts; j++)
-			n += sizeof(char *) + strlen(r->hosts[j]) + 1;
-		for (unsigned j = 0; j < r->npaths; j++)
-			n += sizeof(char *) + strlen(r->paths[j]) + 1;
-	}
-	return n;
-}
-
-void cr_ruleset_bind_process(struct cr_ruleset *rs, const char *comm, const char *exe)
-{
-	for (unsigned i = 0; i < rs->nrules; i++) {
-		struct cr_rule *r = &rs->rules[i];
-		if (r->process)
-			r->process_ok = cr_process_matches(r->process, comm, exe && *exe ? exe : NULL);
-	}
-}
-
-int cr_ruleset_prepend(struct cr_ruleset *dst, struct cr_ruleset *src)
-{
-	struct cr_rule *rules = cr_rules_alloc(dst->nrules + src->nrules + 1);
-	uint32_t *resolvers = malloc((dst->nresolvers + src->nresolvers + 1) * sizeof *resolvers);
-	if (!rules || !resolvers) {
-		cr_big_free(rules);
-		free(resolvers);
-		return -1;
-	}
-	if (src->nrules)
-		memcpy(rules, src->rules, src->nrules * sizeof *rules);
-	if (dst->nrules)
-		memcpy(rules + src->nrules, dst->rules, dst->nrules * sizeof *rules);
-	/* The moved rules keep their states: their block must outlive src. */
-	for (unsigned i = 0; i < src->nrules; i++)
-		if (!rules[i].foreign && src->states) {
-			rules[i].foreign = src->states;
-			atomic_fetch_add(&src->states->refs, 1);
-		}
-	cr_big_free(dst->rules);
-	cr_big_free(src->rules);
-	dst->needs_sotype |= src->needs_sotype;
-	dst->needs_clock |= src->needs_clock;
-	dst->needs_host |= src->needs_host;
-	/* The host rules' positions: src's first, then dst's moved along. */
-	for (unsigned i = 0; i < src->nresolvers; i++)
-		resolvers[i] = src->resolvers[i];
-	for (unsigned i = 0; i < dst->nresolvers; i++)
-		resolvers[src->nresolvers + i] = dst->resolvers[i] + src->nrules;
-	free(dst->resolvers);
-	dst->resolvers = resolvers;
-	dst->nresolvers += src->nresolvers;
-	dst->rules = rules;
-	dst->nrules += src->nrules;
-	src->rules = NULL;
-	src->nrules = 0;
-	src->nresolvers = 0;
-	cr_index_free(dst->index);
-	cr_index_free(src->index);
-	src->index = NULL;
-	dst->index = cr_index_build(dst);
-	return 0;
+	return rs->image_len;
 }
 
 const char *cr_action_name(enum cr_action a)
@@ -204,78 +303,4 @@ const char *cr_level_name(int level)
 {
 	static const char *const names[] = { "none", "failures", "all" };
 	return level >= 0 && level <= 2 ? names[level] : "inherit";
-}
-
-int cr_ruleset_first_duplicate(const struct cr_ruleset *rs, unsigned *dup, unsigned *first)
-{
-	struct name_set names;
-	if (name_set_init(&names, rs->nrules) != 0)
-		return -1;
-	int found = 0;
-	for (unsigned i = 0; i < rs->nrules && !found; i++) {
-		int j = rs->rules[i].named ? name_set_add(&names, rs->rules, i) : -1;
-		if (j >= 0) {
-			*dup = i;
-			*first = (unsigned)j;
-			found = 1;
-		}
-	}
-	name_set_free(&names);
-	return found;
-}
-
-/* A rule's identity across reloads: its whole text as printed. */
-static char *rule_text(const struct cr_rule *r)
-{
-	char *text = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
-	cr_config_print_rule(r, f);
-	fclose(f);
-	return text;
-}
-
-void cr_ruleset_state_map(const struct cr_ruleset *fresh, const struct cr_ruleset *old, int32_t *map)
-{
-	for (unsigned i = 0; i < fresh->nrules; i++)
-		map[i] = -1;
-	struct name_set names;
-	if (name_set_init(&names, old->nrules) != 0)
-		return; /* every rule starts again: correct, only less kind */
-	for (unsigned j = 0; j < old->nrules; j++)
-		name_set_add(&names, old->rules, j);
-	for (unsigned i = 0; i < fresh->nrules; i++) {
-		const struct cr_rule *r = &fresh->rules[i];
-		int j = name_set_find(&names, old->rules, r);
-		if (j < 0)
-			continue;
-		char *mine = rule_text(r), *theirs = rule_text(&old->rules[j]);
-		if (mine && theirs && strcmp(mine, theirs) == 0)
-			map[i] = j;
-		free(mine);
-		free(theirs);
-	}
-	name_set_free(&names);
-}
-
-void cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
-{
-	int32_t *map = malloc((fresh->nrules + 1) * sizeof *map);
-	if (!map)
-		return; /* every rule starts again */
-	cr_ruleset_state_map(fresh, old, map);
-	for (unsigned i = 0; i < fresh->nrules; i++) {
-		if (map[i] < 0 || !old->rules[map[i]].state)
-			continue;
-		struct cr_rule *r = &fresh->rules[i];
-		const struct cr_rule *o = &old->rules[map[i]];
-		struct cr_state_block *b = o->foreign ? o->foreign : old->states;
-		atomic_fetch_add(&b->refs, 1);
-		block_unref(r->foreign);
-		r->foreign = b;
-		r->state = o->state;
-	}
-	free(map);
 }

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "current.h"
+#include "engine/config.h"
 #include "engine/reload.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@ static atomic_uint generation;
 static atomic_long readers[2];
 
 static struct cr_watch watch;      /* the file, and what it was when last looked at */
-static const char *bound_comm, *bound_exe;
+static bool bound;                 /* process patterns are this process's */
 static atomic_long next_look;      /* monotonic seconds */
 static atomic_flag reloading = ATOMIC_FLAG_INIT;
 
@@ -39,13 +40,13 @@ static long coarse_now(void)
 
 void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, const char *comm, const char *exe)
 {
-	bound_comm = comm;
-	bound_exe = exe;
-	if (comm && rs)
-		cr_ruleset_bind_process(rs, comm, exe);
+	bound = comm != NULL;
+	(void)exe;
+	if (bound && rs)
+		cr_ruleset_bind_process(rs);
 	char *copy = path ? strdup(path) : NULL;
 	if (copy) {
-		cr_watch_start(&watch, copy);
+		cr_watch_start(&watch, copy, CR_RELOAD_TEXT_MAX);
 		watch.syslog_only = syslog_only;
 	}
 	atomic_store(&next_look, coarse_now() + 1);
@@ -110,8 +111,8 @@ static void reload(void)
 	struct cr_ruleset *fresh = cur ? cr_reload(&watch, &cur->log) : NULL;
 	if (!fresh)
 		return;
-	if (bound_comm)
-		cr_ruleset_bind_process(fresh, bound_comm, bound_exe);
+	if (bound)
+		cr_ruleset_bind_process(fresh);
 	cr_ruleset_adopt_state(fresh, cur);
 	swap_in(fresh);
 }

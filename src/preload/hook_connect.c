@@ -275,7 +275,7 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 		cr_sleep_ms(v.delay_ms);
 	errno = saved_errno;
 	if (v.drop && droppable(op->fd, sa, dest, si, &sotype)) {
-		struct cr_attempt a = { .rule = v.rule ? v.rule->name : NULL, .action = v.action, .level = v.level,
+		struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL, .action = v.action, .level = v.level,
 					.comm = cr_self.comm, .dest = dest, .host = q.host, .sotype = SOCK_STREAM };
 		return drop_connect(rs, op, sa, &a, &v, saved_errno);
 	}
@@ -292,7 +292,7 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	if (si.known && !simulated)
 		cr_fd_set_fresh(op->fd, err != 0 && err != EINPROGRESS && err != EALREADY && err != EISCONN);
 
-	struct cr_attempt a = { .rule = v.rule ? v.rule->name : NULL, .action = v.action,
+	struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL, .action = v.action,
 				.dry_run = cr_verdict_dry_run(&v), .level = v.level, .comm = cr_self.comm,
 				.dest = dest, .host = q.host, .sotype = sotype };
 	if (err == EINPROGRESS)

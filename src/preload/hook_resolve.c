@@ -106,7 +106,7 @@ static void lookup_log(const struct lookup *lk, int code, bool simulated)
 	if (!lk->rs)
 		return;
 	const struct cr_verdict *v = &lk->v;
-	struct cr_attempt a = { .rule = v->rule ? v->rule->name : NULL, .action = v->action,
+	struct cr_attempt a = { .rule = v->rule ? cr_rule_name(lk->rs, v->rule) : NULL, .action = v->action,
 				.dry_run = cr_verdict_dry_run(v), .level = v->level, .comm = cr_self.comm,
 				.host = lk->name };
 	if (cr_outcome_wanted(&a, code, simulated))

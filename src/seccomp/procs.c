@@ -99,26 +99,30 @@ static void proc_drop(struct cr_sv *sv, struct cr_proc *p)
 	p->pidfd = p->memfd = -1;
 }
 
-/* Fresh counters for the rules of g; those of rules that continue a rule of
- * the process's previous generation keep counting. */
+struct carry {
+	struct cr_rule_state *to;
+	const struct cr_rule_state *from;
+};
+
+static void carry_one(uint32_t fresh_sched, uint32_t old_sched, void *arg)
+{
+	struct carry *c = arg;
+	atomic_store(&c->to[fresh_sched].attempts, atomic_load(&c->from[old_sched].attempts));
+	atomic_store(&c->to[fresh_sched].started, atomic_load(&c->from[old_sched].started));
+}
+
+/* Fresh counters for the scheduled rules of g; those of rules that
+ * continue a rule of the process's previous generation keep counting. */
 static struct cr_rule_state *states_for(struct cr_generation *g, const struct cr_proc *p, double now)
 {
-	struct cr_rule_state *st = calloc(g->rs->nrules + 1, sizeof *st);
+	struct cr_rule_state *st = calloc(g->rs->nscheds + 1, sizeof *st);
 	if (!st)
 		return NULL;
-	for (unsigned i = 0; i < g->rs->nrules; i++)
-		st[i].loaded_at = now;
+	for (unsigned i = 0; i < g->rs->nscheds; i++)
+		atomic_init(&st[i].started, now);
 	if (p->gen && p->states) {
-		int32_t *map = malloc((g->rs->nrules + 1) * sizeof *map);
-		if (map) {
-			cr_ruleset_state_map(g->rs, p->gen->rs, map);
-			for (unsigned i = 0; i < g->rs->nrules; i++)
-				if (map[i] >= 0) {
-					atomic_store(&st[i].attempts, atomic_load(&p->states[map[i]].attempts));
-					st[i].loaded_at = p->states[map[i]].loaded_at;
-				}
-			free(map);
-		}
+		struct carry c = { st, p->states };
+		cr_ruleset_each_continued(g->rs, p->gen->rs, carry_one, &c);
 	}
 	return st;
 }

@@ -4,6 +4,7 @@
 #include "seccomp.h"
 #include "engine/clock.h"
 #include "engine/config.h"
+#include "engine/config_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t er
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	cr_watch_start(&sv->watch, config);
+	cr_watch_start(&sv->watch, config, CR_CONFIG_MAX_BYTES);
 	sv->next_look = cr_monotonic_now() + 1;
 	return 0;
 }

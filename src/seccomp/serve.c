@@ -192,7 +192,7 @@ static enum next decide_call(struct cr_sv *sv, const struct seccomp_notif *req, 
 			      .states = p->states };
 	cr_decide(c->gen->rs, &q, &c->v);
 	if (c->v.rule)
-		snprintf(c->rule, sizeof c->rule, "%s", c->v.rule->name);
+		snprintf(c->rule, sizeof c->rule, "%s", cr_rule_name(rs, c->v.rule));
 	return what_next(sv, p, c);
 }
 

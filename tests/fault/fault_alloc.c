@@ -63,7 +63,9 @@ static char *printed(const struct cr_ruleset *rs)
 	FILE *f = open_memstream(&text, &len);
 	unsigned long at = cr_fault_at;
 	cr_fault_at = 0;
-	cr_config_print(rs, f);
+	struct cr_draft *d = cr_ruleset_decode(rs);
+	cr_config_print(d, f);
+	cr_draft_free(d);
 	fclose(f);
 	cr_fault_at = at;
 	return text;

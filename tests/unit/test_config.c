@@ -59,9 +59,12 @@ START_TEST(spec_example_loads)
 	ck_assert_uint_eq(rs->seed, 42);
 	ck_assert_int_eq(rs->log.facility, LOG_LOCAL3);
 	ck_assert_uint_eq(rs->log.rate, 100);
-	ck_assert_ptr_null(rs->log.file);
+	ck_assert_str_eq(rs->log.file, "");
 
-	const struct cr_rule *r = &rs->rules[0];
+	/* The rules as decoded back from the image: what was parsed, kept. */
+	struct cr_draft *d = cr_ruleset_decode(rs);
+	ck_assert_ptr_nonnull(d);
+	const struct cr_draft_rule *r = &d->rules[0];
 	ck_assert_str_eq(r->name, "db-down");
 	ck_assert_uint_eq(r->line, 14);
 	ck_assert_int_eq(r->nprefixes, 1);
@@ -69,26 +72,27 @@ START_TEST(spec_example_loads)
 	ck_assert_int_eq(r->ports[0].lo, 5432);
 	ck_assert_int_eq(r->action, CR_ACT_REFUSE);
 
-	r = &rs->rules[1];
+	r = &d->rules[1];
 	ck_assert_int_eq(r->nhosts, 1);
 	ck_assert_str_eq(r->hosts[0], "api.example.com");
 	ck_assert(r->has_probability);
 	ck_assert_double_eq_tol(r->probability, 0.3, 1e-12);
 
-	r = &rs->rules[2];
+	r = &d->rules[2];
 	ck_assert_int_eq(r->nprefixes, 2);
 	ck_assert_int_eq(r->ports[0].lo, 8080);
 	ck_assert_int_eq(r->ports[0].hi, 8090);
 	ck_assert_uint_eq(r->first, 3);
 
-	ck_assert(rs->rules[3].dst_any);
-	ck_assert_uint_eq(rs->rules[3].delay_ms, 250);
-	ck_assert_int_eq(rs->rules[4].err, EHOSTUNREACH);
-	ck_assert_int_eq(rs->rules[5].npaths, 1);
-	ck_assert_int_eq(rs->rules[5].err, EACCES);
-	ck_assert_int_eq(rs->rules[6].action, CR_ACT_LOG);
-	ck_assert_int_eq(rs->rules[6].level, CR_LEVEL_ALL); /* action log = pass + log all */
-	ck_assert_int_eq(rs->rules[6].nports, 2);
+	ck_assert(d->rules[3].dst_any);
+	ck_assert_uint_eq(d->rules[3].delay_ms, 250);
+	ck_assert_int_eq(d->rules[4].err, EHOSTUNREACH);
+	ck_assert_int_eq(d->rules[5].npaths, 1);
+	ck_assert_int_eq(d->rules[5].err, EACCES);
+	ck_assert_int_eq(d->rules[6].action, CR_ACT_LOG);
+	ck_assert_int_eq(d->rules[6].level, CR_LEVEL_ALL); /* action log = pass + log all */
+	ck_assert_int_eq(d->rules[6].nports, 2);
+	cr_draft_free(d);
 	cr_ruleset_free(rs);
 }
 END_TEST
@@ -124,19 +128,22 @@ START_TEST(valid_forms)
 	ck_assert_msg(rs != NULL, "%s", err);
 	ck_assert(rs->dry_run);
 	ck_assert_int_eq(rs->default_action, CR_ACT_REFUSE);
-	ck_assert_str_eq(rs->rules[0].name, "#1");
-	ck_assert_int_eq(rs->rules[0].nports, 2);
-	ck_assert_int_eq(rs->rules[0].proto_mask, CR_PROTO_TCP);
 	ck_assert(rs->needs_sotype);
 	ck_assert(rs->needs_clock);
-	ck_assert_int_eq(rs->rules[1].npaths, 2);
-	ck_assert_str_eq(rs->rules[1].process, "/usr/bin/*");
-	ck_assert_int_eq(rs->rules[1].level, CR_LEVEL_NONE);
-	ck_assert_str_eq(rs->rules[2].hosts[0], "*.example.com");
-	ck_assert_int_eq(rs->rules[2].dry_run, 0);
-	ck_assert_double_eq_tol(rs->rules[2].window_duration, 10.5, 1e-12);
-	ck_assert_uint_eq(rs->rules[2].every, 2);
-	ck_assert_int_eq(rs->rules[3].proto_mask, CR_PROTO_UDP | CR_PROTO_UNIX);
+	struct cr_draft *d = cr_ruleset_decode(rs);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->rules[0].name, "#1");
+	ck_assert_int_eq(d->rules[0].nports, 2);
+	ck_assert_int_eq(d->rules[0].proto_mask, CR_PROTO_TCP);
+	ck_assert_int_eq(d->rules[1].npaths, 2);
+	ck_assert_str_eq(d->rules[1].process, "/usr/bin/*");
+	ck_assert_int_eq(d->rules[1].level, CR_LEVEL_NONE);
+	ck_assert_str_eq(d->rules[2].hosts[0], "*.example.com");
+	ck_assert_int_eq(d->rules[2].dry_run, 0);
+	ck_assert_double_eq_tol(d->rules[2].window_duration, 10.5, 1e-12);
+	ck_assert_uint_eq(d->rules[2].every, 2);
+	ck_assert_int_eq(d->rules[3].proto_mask, CR_PROTO_UDP | CR_PROTO_UNIX);
+	cr_draft_free(d);
 	cr_ruleset_free(rs);
 }
 END_TEST
@@ -147,14 +154,18 @@ START_TEST(print_round_trips)
 	ck_assert_msg(rs != NULL, "%s", err);
 	char *a = NULL, *b = NULL;
 	size_t alen, blen;
+	struct cr_draft *d1 = cr_ruleset_decode(rs);
 	FILE *f = open_memstream(&a, &alen);
-	cr_config_print(rs, f);
+	cr_config_print(d1, f);
 	fclose(f);
 	struct cr_ruleset *again = cr_config_load_string(a, "t.cfg", err, sizeof err);
 	ck_assert_msg(again != NULL, "printed config does not load: %s\n%s", err, a);
+	struct cr_draft *d2 = cr_ruleset_decode(again);
 	f = open_memstream(&b, &blen);
-	cr_config_print(again, f);
+	cr_config_print(d2, f);
 	fclose(f);
+	cr_draft_free(d1);
+	cr_draft_free(d2);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);

@@ -44,7 +44,7 @@ static const char *decide(struct cr_ruleset *rs, struct cr_dest d, int sotype, c
 	struct cr_query q = { .dest = &d, .sotype = sotype, .host = host, .comm = comm, .exe = "/usr/bin/python3.11" };
 	struct cr_verdict v;
 	cr_decide(rs, &q, &v);
-	return v.rule ? v.rule->name : "default";
+	return v.rule ? cr_rule_name(rs, v.rule) : "default";
 }
 
 START_TEST(first_match_wins)
@@ -207,7 +207,7 @@ START_TEST(schedules_window_flap)
 		"{ name = \"w\"; port = 1; action = \"refuse\"; window = { start_s = 5; duration_s = 10; }; },\n"
 		"{ name = \"f\"; port = 2; action = \"refuse\"; flap = { up_s = 2; down_s = 1; }; }");
 	const struct cr_rule *w = &rs->rules[0], *f = &rs->rules[1];
-	double t0 = w->state->loaded_at;
+	double t0 = rs->loaded_at;
 	/* A millisecond either side of each edge: (t0 + 15.0) - t0 is not always
 	 * 15.0 in doubles (t0 is the monotonic clock's seconds), so the edge
 	 * itself is not asked. */

@@ -1,0 +1,84 @@
+/* connrefuse compile FILE [-o OUT]: the rules in their compiled form. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "engine/config.h"
+#include "engine/config_file.h"
+#include "engine/image.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int cr_cmd_compile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *out = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'h': return cr_help("compile");
+		default: return cr_usage_error("compile", "%s", "compile: bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return cr_usage_error("compile", "%s", "compile takes one FILE");
+	const char *in = argv[optind];
+	char err[1024], deflt[4096];
+	if (!out) {
+		if ((size_t)snprintf(deflt, sizeof deflt, "%s.compiled", in) >= sizeof deflt)
+			return cr_usage_error("compile", "compile: %s: the name is too long", in);
+		out = deflt;
+	}
+	struct cr_config_file f;
+	if (cr_config_open(in, CR_CONFIG_MAX_BYTES, &f, err, sizeof err) != 0) {
+		fprintf(stderr, "connrefuse: %s\n", err);
+		return 1;
+	}
+	struct cr_draft *d = NULL;
+	uint64_t source_hash = 0;
+	if (f.image) {
+		/* Compiled again (by this version, say): from its decoded rules. */
+		struct cr_ruleset *rs = cr_image_open(f.image, f.len, CR_IMAGE_MAPPED, in, err, sizeof err);
+		if (rs && cr_image_verify(rs, err, sizeof err) == 0) {
+			d = cr_ruleset_decode(rs);
+			source_hash = rs->source_hash;
+			if (!d)
+				snprintf(err, sizeof err, "%s: out of memory", in);
+		}
+		if (rs)
+			cr_ruleset_free(rs);
+		else
+			munmap((void *)f.image, f.len);
+	} else {
+		d = cr_config_parse(f.text, in, err, sizeof err);
+		source_hash = cr_image_hash(f.text, f.len, 0);
+		free(f.text);
+	}
+	if (!d) {
+		fprintf(stderr, "connrefuse: %s\n", err);
+		return 1;
+	}
+	size_t len;
+	void *img = cr_image_build(d, source_hash, &len);
+	int rc = 0;
+	if (!img) {
+		fprintf(stderr, "connrefuse: %s: out of memory\n", in);
+		rc = 1;
+	} else if (cr_image_write(img, len, out, err, sizeof err) != 0) {
+		fprintf(stderr, "connrefuse: %s\n", err);
+		rc = 1;
+	} else {
+		printf("%s: %u rules compiled into %s (%zu bytes)\n", in, d->nrules, out, len);
+	}
+	cr_image_release(img, len);
+	cr_draft_free(d);
+	return rc;
+}
