@@ -140,7 +140,7 @@ unit: $(BUILD)/unit_tests
 integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
 
-BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide \
+BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide $(BUILD)/bench/spawn $(BUILD)/bench/reload_watch \
 	$(BUILD)/bench/seccomp_floor
 
 $(BUILD)/bench/%: tests/bench/%.c | deps

@@ -53,8 +53,8 @@ int cr_cmd_check(int argc, char **argv)
 		return 1;
 	}
 	if (rs->compiled)
-		printf("# compiled: %u rules, %zu bytes, source text hash %016llx, checksum verified\n", rs->nrules,
-		       rs->image_len, (unsigned long long)rs->source_hash);
+		printf("# compiled: %u rule%s, %zu bytes, source text hash %016llx, checksum verified\n", rs->nrules,
+		       rs->nrules == 1 ? "" : "s", rs->image_len, (unsigned long long)rs->source_hash);
 	cr_config_print(d, stdout);
 	warn_paths(d);
 	struct stat st;

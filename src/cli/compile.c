@@ -76,7 +76,7 @@ int cr_cmd_compile(int argc, char **argv)
 		fprintf(stderr, "connrefuse: %s\n", err);
 		rc = 1;
 	} else {
-		printf("%s: %u rules compiled into %s (%zu bytes)\n", in, d->nrules, out, len);
+		printf("%s: %u rule%s compiled into %s (%zu bytes)\n", in, d->nrules, d->nrules == 1 ? "" : "s", out, len);
 	}
 	cr_image_release(img, len);
 	cr_draft_free(d);

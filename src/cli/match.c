@@ -130,7 +130,7 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 	else
 		printf("decided by default_action: action=%s", cr_action_name(v->action));
 	if (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL)
-		printf(" errno=%s", cr_errno_row(v->err)->name);
+		printf(" errno=%s", cr_errno_name(v->err));
 	if (v->delay_ms)
 		printf(" delay_ms=%u", v->delay_ms);
 	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP))

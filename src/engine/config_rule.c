@@ -447,7 +447,7 @@ static bool has_level(const void *t)
 static void print_name(FILE *out, const void *t) { cr_print_quoted(out, R(t)->name); }
 static void print_process(FILE *out, const void *t) { cr_print_quoted(out, R(t)->process); }
 static void print_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(R(t)->action)); }
-static void print_errno(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_errno_row(R(t)->err)->name); }
+static void print_errno(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_errno_name(R(t)->err)); }
 static void print_delay(FILE *out, const void *t) { fprintf(out, "%u", R(t)->delay_ms); }
 static void print_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(R(t)->level)); }
 static void print_dry_run(FILE *out, const void *t) { fputs(R(t)->dry_run ? "true" : "false", out); }

@@ -19,6 +19,12 @@ const struct cr_errno_row *cr_errno_row(int code)
 	return NULL;
 }
 
+const char *cr_errno_name(int code)
+{
+	const struct cr_errno_row *row = cr_errno_row(code);
+	return row ? row->name : "E?";
+}
+
 const struct cr_herrno_row *cr_herrno_for_eai(int eai)
 {
 	for (unsigned i = 0; i < cr_herrno_nrows; i++)

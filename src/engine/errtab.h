@@ -28,6 +28,8 @@ extern const unsigned cr_help_nrows;
 
 /* Rows by code, or NULL: an errno (> 0), or a getaddrinfo code (< 0). */
 const struct cr_errno_row *cr_errno_row(int code);
+/* Its name, or "E?" for a code no row has (a corrupt compiled file's). */
+const char *cr_errno_name(int code);
 /* The h_errno row for a getaddrinfo code, or for a name (case-insensitive). */
 const struct cr_herrno_row *cr_herrno_for_eai(int eai);
 const struct cr_herrno_row *cr_herrno_by_name(const char *name);

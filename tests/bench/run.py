@@ -74,6 +74,107 @@ def nonmatching_rules(n):
     return 'version = 1;\nlog: { syslog = false; level = "none"; };\nrules = (\n%s\n);\n' % ",\n".join(lines)
 
 
+def blocklist(n):
+    """n rules of a blocklist: prefixes and addresses in 10/8 and fd00::/16,
+    every 100th bound to a process pattern (none matching /bin/true), every
+    1,000th counting attempts (state a reload carries over)."""
+    out = ['version = 1;\nlog: { syslog = false; level = "none"; };\nrules = (']
+    for i in range(n):
+        if i % 4 == 3:
+            dst = "fd00:%x:%x::/48" % ((i >> 16) & 0xffff, i & 0xffff)
+        elif i % 2:
+            dst = "10.%d.%d.0/24" % ((i >> 16) & 255, (i >> 8) & 255)
+        else:
+            dst = "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+        extra = ' process = "worker-%d";' % (i % 50) if i % 100 == 7 else ""
+        extra += " first = 3;" if i % 1000 == 11 else ""
+        out.append('{ name = "b%d"; dst = "%s";%s action = "refuse"; },' % (i, dst, extra))
+    out[-1] = out[-1].rstrip(",")
+    return "\n".join(out) + "\n);\n"
+
+
+def compile_rules(cli, text_path, out):
+    start = time.time()
+    subprocess.run([cli, "compile", text_path, "-o", out], check=True, capture_output=True)
+    return time.time() - start
+
+
+def compiled_rows(cli, port):
+    print("\n== compiled rules: compiling; a process's start-up; a script of 100 programs; a reload under load")
+    empty = config("empty.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n')
+    big = {}
+    for n in (100000, 1000000):
+        text = config("block-%d.cfg" % n, blocklist(n))
+        big[n] = text + ".compiled"
+        secs = compile_rules(cli, text, big[n])
+        size = os.path.getsize(big[n])
+        print("  compile %9d rules: %.2f s (text %.1f MiB); compiled %.1f MiB, %.0f bytes a rule"
+              % (n, secs, os.path.getsize(text) / 2**20, size / 2**20, size / n))
+        results["compile_s_%d" % n] = secs
+        results["compiled_bytes_%d" % n] = size
+        os.unlink(text)
+    spawn = [os.path.join(BUILD, "bench", "spawn"), "200", "/bin/true"]
+    pre = lambda cfg: {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": cfg}
+    t = abn("/bin/true, mean of 200 runs a round (us): bare; preloaded with an empty config, 100,000 and\n"
+            "1,000,000 compiled rules:",
+            [("bare", spawn, None), ("empty config", spawn, pre(empty)),
+             ("100,000 compiled", spawn, pre(big[100000])), ("1,000,000 compiled", spawn, pre(big[1000000]))])
+    print("  added to a process's start-up over the empty config: %+.3f ms (100,000), %+.3f ms (1,000,000)"
+          % ((t[2] - t[1]) / 1000, (t[3] - t[1]) / 1000))
+    results["start_added_ms_100k"] = (t[2] - t[1]) / 1000
+    results["start_added_ms_1m"] = (t[3] - t[1]) / 1000
+    rss = {}
+    for name, env in (("empty", pre(empty)), ("100k", pre(big[100000])), ("1m", pre(big[1000000]))):
+        e = dict(os.environ)
+        e.update(env)
+        out = subprocess.run([spawn[0], "--rss", "20", "/bin/true"], env=e, capture_output=True, text=True,
+                             check=True).stdout.split()
+        rss[name] = int(out[1])
+    print("  peak RSS of /bin/true: %d KiB (empty config), %d KiB (100,000 compiled: %+d KiB), %d KiB "
+          "(1,000,000: %+d KiB)" % (rss["empty"], rss["100k"], rss["100k"] - rss["empty"], rss["1m"],
+                                     rss["1m"] - rss["empty"]))
+    results["start_added_rss_kb_100k"] = rss["100k"] - rss["empty"]
+    script = [os.path.join(BUILD, "bench", "spawn"), "1", "sh", "-c",
+              "i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done"]
+    _, _, r = ab("a shell script that runs 100 short programs, all preloaded (us):", script, pre(empty), script,
+                 pre(big[100000]), "empty config", "100,000 compiled")
+    results["script_ratio"] = r
+
+    # A reload under load: the program connects 100 times a second; the
+    # compiled file is replaced (a new one renamed over it) by one that
+    # also refuses the listener's port.
+    new_text = config("block-new.cfg", blocklist(100000).replace(
+        "rules = (", 'rules = (\n{ name = "now-refused"; port = %s; action = "refuse"; },' % port, 1))
+    worst, delays = [], []
+    for _ in range(5):
+        live = os.path.join(TMP, "live.compiled")
+        shutil.copy(big[100000], live + ".new")
+        os.rename(live + ".new", live)
+        compile_rules(cli, new_text, live + ".next")
+        flag = os.path.join(TMP, "watching")
+        if os.path.exists(flag):
+            os.unlink(flag)
+        e = dict(os.environ)
+        e.update(pre(live))
+        proc = subprocess.Popen([os.path.join(BUILD, "bench", "reload_watch"), port, "3.5", flag], env=e,
+                                stdout=subprocess.PIPE, text=True)
+        while not os.path.exists(flag):
+            time.sleep(0.01)
+        time.sleep(1.0)  # a second of connects on the old rules
+        swapped = time.time()
+        os.rename(live + ".next", live)
+        out = proc.communicate()[0].split()
+        worst.append(int(out[0]) / 1000)
+        delays.append(float(out[2]) - swapped if float(out[2]) else float("inf"))
+    print("  a reload of 100,000 compiled rules while connecting 100 times a second (5 runs): worst connect "
+          "%.2f ms median (range %.2f-%.2f); new rules in force after %.2f s median (range %.2f-%.2f)"
+          % (statistics.median(worst), min(worst), max(worst), statistics.median(delays), min(delays), max(delays)))
+    results["reload_worst_ms"] = max(worst)
+    results["reload_in_force_s"] = max(delays)
+    for path in big.values():
+        os.unlink(path)
+
+
 def report_stream(cli, total_bytes=1 << 30):
     """Pipes 1 GiB of syslog lines (RFC 3164 headers from 50 machines, 1,000
     destinations, 20 rules and programs) into connrefuse report: lines a
@@ -137,6 +238,12 @@ def main():
                          [BENCH, "pass", "4000", port], {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": cfg},
                          "bare", "preloaded", PASS_ROUNDS)
             results["pass_ratio_%d" % n] = r
+        compiled = config("pass-100000.cfg", nonmatching_rules(100000)) + ".compiled"
+        compile_rules(os.path.join(BUILD, "connrefuse"), compiled[:-len(".compiled")], compiled)
+        _, _, r = ab("100000 non-matching rules, compiled:", [BENCH, "pass", "4000", port], None,
+                     [BENCH, "pass", "4000", port], {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": compiled},
+                     "bare", "preloaded", PASS_ROUNDS)
+        results["pass_ratio_compiled"] = r
 
         print("\n== decision alone (in process)")
         out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide"), TMP], capture_output=True,
@@ -162,9 +269,14 @@ def main():
                     last_line = line
             loads.append(r)
         ms = sorted(r["load_ms"] for r in loads)
-        print("  load: %.0f ms median (range %.0f-%.0f)" % (ms[2], ms[0], ms[4]))
+        us = sorted(r["load_compiled_us"] for r in loads)
+        print("  load from text: %.0f ms median (range %.0f-%.0f); compiled: %.1f us median (range %.1f-%.1f)"
+              % (ms[2], ms[0], ms[4], us[2], us[0], us[4]))
         print("  " + last_line)
         results["load_ms"] = ms[2]
+        results["load_compiled_us"] = us[2]
+
+        compiled_rows(os.path.join(BUILD, "connrefuse"), port)
 
         print("\n== a simulated blocking refusal vs a real kernel refusal, connect() alone, logging off")
         refuse = config("refuse.cfg", 'version = 1;\nlog: { syslog = false; level = "none"; };\n'

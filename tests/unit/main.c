@@ -9,6 +9,7 @@ int main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, index_suite());
+	srunner_add_suite(sr, image_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, fdtable_suite());

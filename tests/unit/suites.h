@@ -12,4 +12,5 @@ Suite *log_suite(void);
 Suite *fdtable_suite(void);
 Suite *hostcache_suite(void);
 Suite *current_suite(void);
+Suite *image_suite(void);
 #endif
