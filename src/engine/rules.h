@@ -196,7 +196,7 @@ struct cr_ruleset {
 	double loaded_at;           /* monotonic seconds */
 	struct cr_state_block *states;
 	bool bound;                 /* process patterns are asked of this process (the preload) */
-	char storage[];             /* the index view, the source name */
+	_Alignas(16) char storage[]; /* the index view, the source name */
 };
 
 /* A ruleset with no rules and the default log settings: audit mode (NULL

@@ -244,6 +244,8 @@ static void adopt_one(uint32_t fs, uint32_t os, void *arg)
 int cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old)
 {
 	struct adoption a = { fresh, old, false };
+	if (fresh == old)
+		return 0;
 	cr_ruleset_each_continued(fresh, old, adopt_one, &a);
 	return a.failed ? -1 : 0;
 }

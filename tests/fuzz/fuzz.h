@@ -54,7 +54,6 @@ static inline void fuzz_exercise(struct cr_ruleset *rs)
 	struct cr_lookup lq = { .name = "db.test", .comm = "fuzz", .now = rs->loaded_at + 1.0 };
 	struct cr_verdict v;
 	cr_decide_lookup(rs, &lq, &v);
-	cr_ruleset_adopt_state(rs, rs);
 }
 #endif
 

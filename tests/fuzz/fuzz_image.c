@@ -25,7 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		cr_image_verify(rs, err, sizeof err);
 		fuzz_exercise(rs);
+		/* A reload from the same image: every scheduled rule continues. */
+		struct cr_ruleset *again = cr_image_open(img, size, CR_IMAGE_BORROWED, "fuzz.compiled", err, sizeof err);
+		FUZZ_ASSERT(again != NULL);
+		cr_ruleset_adopt_state(again, rs);
 		cr_ruleset_free(rs);
+		fuzz_exercise(again);
+		cr_ruleset_free(again);
 	}
 	free(img);
 	return 0;

@@ -54,7 +54,7 @@ PY
 for form in "$text" "$text.compiled"; do
 	: > "$T/file.log"
 	CONNREFUSE_CONFIG=$form LD_PRELOAD=$PRELOAD $PY "$T/client.py" "$P" > "$T/py.$(basename "$form")" 2>&1
-	sed -e 's/pid=[0-9]*/pid=N/' -e 's/^[^ ]* //' "$T/file.log" | grep -v "^config" > "$T/log.$(basename "$form")"
+	sed -e 's/pid=[0-9]*/pid=N/' "$T/file.log" | grep -v "^config" > "$T/log.$(basename "$form")"
 done
 expect_eq "$(cat "$T/py.rules.cfg.compiled")" "$(printf 'error 111\nerror 111\nconnected')" "python3 is refused twice, then connects (compiled)"
 cmp -s "$T/py.rules.cfg" "$T/py.rules.cfg.compiled" || fail "python3's output differs between the forms"
@@ -115,15 +115,15 @@ rules = (
   { name = \"proc\"; dst = \"10.0.0.0/8\"; process = \"python*\"; action = \"refuse\"; }
 );")
 "$CLI" compile "$changed" -o "$live" > /dev/null || fail "compile over the live file failed"
-i=2
+n=2 # (wait_for uses i)
 until grep -q "config reloaded: $live (3 rules)" "$T/file.log"; do
-	go $i
-	i=$((i + 1))
-	[ $i -lt 400 ] || fail "the compiled file was never reloaded"
+	go $n
+	n=$((n + 1))
+	[ $n -lt 400 ] || fail "the compiled file was never reloaded"
 	sleep 0.02
 done
-ok "a compiled file renamed over the live one is reloaded (after $((i - 2)) more connects)"
-go $i
+ok "a compiled file renamed over the live one is reloaded (after $((n - 2)) more connects)"
+go $n
 grep -c R "$T/seq.out" | grep -qx 2 || { cat "$T/seq.out"; fail "the unchanged rule's counter did not carry over (first = 2 refused more than 2 attempts)"; }
 ok "the unchanged rule's counter carried over the reload: exactly 2 refusals in all"
 touch "$T/stop"
