@@ -2,17 +2,11 @@
  * pages when big. */
 #define _GNU_SOURCE
 #include "bigmem.h"
-#include "rules.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-struct cr_rule *cr_rules_alloc(size_t n)
-{
-	return cr_big_calloc(n ? n * sizeof(struct cr_rule) : sizeof(struct cr_rule));
-}
 
 /* Each table starts 64 bytes into its own allocation, after a header that
  * says how to give it back. */

@@ -356,7 +356,8 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 		add_rule(&b, &d->rules[i], i, &m);
 	if (builder_failed(&b) || !(ix = cr_index_build(d->rules, d->nrules)))
 		goto out;
-	qsort(b.cont.v, b.cont.n, sizeof(struct cr_continue), continue_cmp);
+	if (b.cont.n)
+		qsort(b.cont.v, b.cont.n, sizeof(struct cr_continue), continue_cmp);
 	struct cr_index_meta im = {
 		.ip_off = ix->ip_off, .ip_n = ix->ip_n, .unix_off = ix->unix_off, .unix_n = ix->unix_n,
 		.npaths_cap = ix->npaths_cap, .exact_paths = ix->exact_paths, .folder_depths = ix->folder_depths,
