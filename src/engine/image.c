@@ -755,6 +755,16 @@ int cr_image_write(const void *image, size_t len, const char *path, char *err, s
 		rc = fsync(fd);
 	if (close(fd) != 0)
 		rc = -1;
+	/* The file it replaces stays linked as PATH.previous: the processes
+	 * that map it let go of it at their next reload, inside a connect, and
+	 * the last to let go of an unlinked file frees its blocks there (1 ms
+	 * for 12 MB here, 8 ms under load). This process frees the version
+	 * before, instead. */
+	char previous[PATH_MAX];
+	struct stat st;
+	if (rc == 0 && (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
+	    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (unlink(previous) == 0 || errno == ENOENT))
+		(void)link(path, previous); /* at worst, a reload pays the free */
 	/* A new file renamed over the old: processes that map the old one
 	 * keep it intact (ld.so.cache is replaced the same way). */
 	if (rc == 0 && rename(tmp, path) != 0)
