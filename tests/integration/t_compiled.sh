@@ -119,6 +119,8 @@ rules = (
   { name = \"proc\"; dst = \"10.0.0.0/8\"; process = \"python*\"; action = \"refuse\"; }
 );")
 "$CLI" compile "$changed" -o "$live" > /dev/null || fail "compile over the live file failed"
+cmp -s "$live.previous" "$text.compiled" || fail "the replaced file was not kept as $live.previous"
+ok "compile keeps the file it replaced linked, as OUT.previous"
 n=2 # (wait_for uses i)
 until grep -q "config reloaded: $live (3 rules)" "$T/file.log"; do
 	go $n
