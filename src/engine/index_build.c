@@ -229,6 +229,8 @@ static bool write_intervals(struct table *t, const struct key *bounds, uint32_t 
 	if ((!t->v4 && !t->v6) || (t->v6 && !(t->lo6 = malloc((m + 1) * sizeof *t->lo6))))
 		return false;
 	uint32_t depth = 0, next = 0, nlo = 1;
+	if (t->lo6)
+		t->lo6[0] = 0; /* unused, but written out in an image */
 	for (uint32_t i = 0; i < m; i++) {
 		struct key b = bounds[i];
 		while (next < nnodes && key_cmp(nodes[next].start, b) <= 0) {
