@@ -176,9 +176,11 @@ enum cr_prefix_status cr_prefix_parse(const char *text, struct cr_prefix *out)
 
 bool cr_prefix_match(const struct cr_prefix *p, const struct cr_dest *d)
 {
-	if (p->family != d->family || p->len > 128)
+	/* Read once: a compiled file's prefix may change under its mapping. */
+	unsigned len = *(const volatile uint8_t *)&p->len;
+	if (p->family != d->family || len > 128)
 		return false; /* a length no parse makes: a corrupt compiled file's */
-	unsigned full = p->len / 8, rest = p->len % 8;
+	unsigned full = len / 8, rest = len % 8;
 	if (memcmp(p->addr, d->addr, full) != 0)
 		return false;
 	if (rest == 0)

@@ -14,9 +14,9 @@ static bool host_matches(const struct cr_ruleset *rs, const struct cr_rule *r, c
 	size_t len = strlen(host);
 	if (len && host[len - 1] == '.')
 		len--; /* "db.internal." is "db.internal" */
-	uint32_t n = cr_rs_fit(r->hosts, r->nhosts, rs->nrefs);
+	uint32_t off = CR_ONCE(r->hosts), n = cr_rs_fit(off, CR_ONCE(r->nhosts), rs->nrefs);
 	for (uint32_t i = 0; i < n; i++)
-		if (cr_glob_match(cr_rs_str(rs, rs->refs[r->hosts + i]), host, len, CR_GLOB_NOCASE))
+		if (cr_glob_match(cr_rs_str(rs, rs->refs[off + i]), host, len, CR_GLOB_NOCASE))
 			return true;
 	return false;
 }
@@ -25,9 +25,9 @@ static bool dst_matches(const struct cr_ruleset *rs, const struct cr_rule *r, co
 {
 	if (r->flags & CR_RF_DST_ANY)
 		return true;
-	uint32_t n = cr_rs_fit(r->prefixes, r->nprefixes, rs->nprefixes);
+	uint32_t off = CR_ONCE(r->prefixes), n = cr_rs_fit(off, CR_ONCE(r->nprefixes), rs->nprefixes);
 	for (uint32_t i = 0; i < n; i++)
-		if (cr_prefix_match(&rs->prefixes[r->prefixes + i], q->dest))
+		if (cr_prefix_match(&rs->prefixes[off + i], q->dest))
 			return true;
 	return host_matches(rs, r, q->host);
 }
@@ -36,9 +36,9 @@ static bool port_matches(const struct cr_ruleset *rs, const struct cr_rule *r, u
 {
 	if (port >= r->port0.lo && port <= r->port0.hi)
 		return true; /* the first range, from the rule's own cache line */
-	uint32_t n = cr_rs_fit(r->ports, r->nports, rs->nports);
+	uint32_t off = CR_ONCE(r->ports), n = cr_rs_fit(off, CR_ONCE(r->nports), rs->nports);
 	for (uint32_t i = 1; i < n; i++)
-		if (port >= rs->ports[r->ports + i].lo && port <= rs->ports[r->ports + i].hi)
+		if (port >= rs->ports[off + i].lo && port <= rs->ports[off + i].hi)
 			return true;
 	return false;
 }
@@ -55,9 +55,9 @@ static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, c
 	/* The first pattern from the rule's own cache line. */
 	if (cr_glob_match(cr_rs_str(rs, r->path0), d->path, d->path_len, CR_GLOB_PATHNAME))
 		return true;
-	uint32_t n = cr_rs_fit(r->paths, r->npaths, rs->nrefs);
+	uint32_t off = CR_ONCE(r->paths), n = cr_rs_fit(off, CR_ONCE(r->npaths), rs->nrefs);
 	for (uint32_t i = 1; i < n; i++)
-		if (cr_glob_match(cr_rs_str(rs, rs->refs[r->paths + i]), d->path, d->path_len, CR_GLOB_PATHNAME))
+		if (cr_glob_match(cr_rs_str(rs, rs->refs[off + i]), d->path, d->path_len, CR_GLOB_PATHNAME))
 			return true;
 	return false;
 }
@@ -128,8 +128,9 @@ static double started(const struct cr_ruleset *rs, const struct cr_rule_state *s
 
 bool cr_rule_fires(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n, double now)
 {
-	const struct cr_sched *s = cr_rule_sched(rs, r);
-	return !s || fires(rs, s, n, now, started(rs, rs->states ? cr_ruleset_state(rs, r->sched - 1) : NULL));
+	uint32_t at;
+	const struct cr_sched *s = cr_rule_sched_at(rs, r, &at);
+	return !s || fires(rs, s, n, now, started(rs, rs->states ? cr_ruleset_state(rs, at) : NULL));
 }
 
 static bool fires(const struct cr_ruleset *rs, const struct cr_sched *r, uint64_t n, double now, double loaded_at)
@@ -180,9 +181,10 @@ static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr
 		 struct cr_verdict *v, bool count)
 {
 	uint64_t n = 0;
-	const struct cr_sched *s = cr_rule_sched(rs, r);
+	uint32_t at;
+	const struct cr_sched *s = cr_rule_sched_at(rs, r, &at);
 	if (s) {
-		struct cr_rule_state *st = own ? &own[r->sched - 1] : cr_ruleset_state(rs, r->sched - 1);
+		struct cr_rule_state *st = own ? &own[at] : cr_ruleset_state(rs, at);
 		/* Only a schedule that counts attempts needs the shared counter. */
 		if (r->flags & CR_RF_COUNTED)
 			n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
@@ -268,9 +270,10 @@ bool cr_lookup_matches(const struct cr_ruleset *rs, const struct cr_rule *r, con
 static void decide_lookup(const struct cr_ruleset *rs, const struct cr_lookup *q, struct cr_verdict *v, bool count)
 {
 	for (uint32_t i = 0; i < rs->nresolvers; i++) {
-		if (rs->resolvers[i] >= rs->nrules)
+		uint32_t k = CR_ONCE(rs->resolvers[i]);
+		if (k >= rs->nrules)
 			continue;
-		const struct cr_rule *r = &rs->rules[rs->resolvers[i]];
+		const struct cr_rule *r = &rs->rules[k];
 		if (cr_lookup_matches(rs, r, q) && fire(rs, r, NULL, q->now, v, count))
 			return;
 	}

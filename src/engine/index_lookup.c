@@ -3,6 +3,7 @@
  * is checked before it is followed, and every walk is bounded. A rule
  * number is checked by the decision, which knows the rule count. */
 #include "index_impl.h"
+#include "rules.h"
 #include "glob.h"
 
 /* A list of n rules at off in the pool (which is NULL when no rule has a key). */
@@ -40,8 +41,8 @@ static void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_
 		}
 		if (ix->npool < 2 || list > ix->npool - 2)
 			return;
-		add(c, ix, list + 2, ix->pool[list], key_matched);
-		list = ix->pool[list + 1];
+		add(c, ix, list + 2, CR_ONCE(ix->pool[list]), key_matched);
+		list = CR_ONCE(ix->pool[list + 1]);
 	}
 }
 
@@ -55,7 +56,7 @@ static uint32_t find4(const struct table *t, uint32_t k)
 	if (k >= t->last.lo)
 		return t->n - 1;
 	uint32_t b = bucket_of(k, 32, t->skip, t->bucket_bits);
-	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	uint32_t lo = CR_ONCE(t->bucket[b]) - 1, hi = CR_ONCE(t->bucket[b + 1]);
 	if (lo >= hi || hi >= t->n)
 		return 0; /* only a corrupt image */
 	while (hi - lo > 1) {
@@ -70,7 +71,8 @@ static uint32_t find4(const struct table *t, uint32_t k)
 
 static bool ival6_le(const struct table *t, const struct ival6 *iv, struct key k)
 {
-	return iv->hi < k.hi || (iv->hi == k.hi && (iv->lo_ref && iv->lo_ref < t->nlo6 ? t->lo6[iv->lo_ref] : 0) <= k.lo);
+	uint32_t ref = CR_ONCE(iv->lo_ref);
+	return iv->hi < k.hi || (iv->hi == k.hi && (ref && ref < t->nlo6 ? t->lo6[ref] : 0) <= k.lo);
 }
 
 static uint32_t find6(const struct table *t, struct key k)
@@ -81,7 +83,7 @@ static uint32_t find6(const struct table *t, struct key k)
 	if (key_cmp(k, t->last) >= 0)
 		return t->n - 1;
 	uint32_t b = bucket_of(key_value(k), 128, t->skip, t->bucket_bits);
-	uint32_t lo = t->bucket[b] - 1, hi = t->bucket[b + 1];
+	uint32_t lo = CR_ONCE(t->bucket[b]) - 1, hi = CR_ONCE(t->bucket[b + 1]);
 	if (lo >= hi || hi >= t->n)
 		return 0; /* only a corrupt image */
 	while (hi - lo > 1) {
@@ -99,21 +101,29 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 			size_t restlen, struct cr_candidates *c)
 {
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
-	for (uint32_t probes = 0; ix->paths[i].len && probes < ix->npaths_cap; i = (i + 1) & mask, probes++) {
+	for (uint32_t probes = 0; probes < ix->npaths_cap; i = (i + 1) & mask, probes++) {
 		const struct path_entry *e = &ix->paths[i];
-		if (e->hash == h && e->len == n &&
-		    (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0
-				      : e->key < ix->nkeys && n <= ix->nkeys - e->key && memcmp(ix->keys + e->key, key, n) == 0)) {
-			if (e->tail && e->tail <= PATH_INLINE && e->head[PATH_INLINE - 1] == '\0') {
-				/* The rule's only pattern: settled here. */
-				if (cr_glob_match(e->head + e->tail - 1, rest, restlen, CR_GLOB_PATHNAME))
-					add_list(c, ix, LIST_ONE | e->off, true);
-			} else if (e->n == 1)
-				add_list(c, ix, LIST_ONE | e->off, false);
-			else
-				add(c, ix, e->off, e->n, false);
+		uint32_t len = CR_ONCE(e->len);
+		if (!len)
 			return;
+		if (e->hash != h || len != n)
+			continue;
+		uint32_t kat = CR_ONCE(e->key);
+		if (n <= PATH_INLINE ? memcmp(e->head, key, n) != 0
+				     : kat >= ix->nkeys || n > ix->nkeys - kat || memcmp(ix->keys + kat, key, n) != 0)
+			continue;
+		uint32_t off = CR_ONCE(e->off), count = CR_ONCE(e->n);
+		uint8_t tail = CR_ONCE(e->tail);
+		if (tail && tail <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
+			/* The rule's only pattern: settled here. */
+			if (cr_glob_match(e->head + tail - 1, rest, restlen, CR_GLOB_PATHNAME))
+				add_list(c, ix, LIST_ONE | off, true);
+		} else if (count == 1) {
+			add_list(c, ix, LIST_ONE | off, false);
+		} else {
+			add(c, ix, off, count, false);
 		}
+		return;
 	}
 }
 

@@ -222,7 +222,11 @@ struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s);
 /* Whether process pattern p (1-based) matches this process, asked once. */
 bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe);
 
-/* ---- checked readers of the image ---- */
+/* ---- checked readers of the image ----
+ * A value read from the image to bound or index anything is read once
+ * (CR_ONCE), checked, and that copy used: the file under a mapping may be
+ * written by someone else, and a value checked must be the value used. */
+#define CR_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
 static inline const char *cr_rs_str(const struct cr_ruleset *rs, uint32_t off)
 {
@@ -251,9 +255,18 @@ static inline unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr
 	return i < rs->nlines ? rs->lines[i] : 0;
 }
 
+/* The schedule of a rule (NULL: none), and its index in *at. */
+static inline const struct cr_sched *cr_rule_sched_at(const struct cr_ruleset *rs, const struct cr_rule *r, uint32_t *at)
+{
+	uint32_t s = CR_ONCE(r->sched);
+	*at = s - 1;
+	return s && s <= rs->nscheds ? &rs->scheds[s - 1] : NULL;
+}
+
 static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, const struct cr_rule *r)
 {
-	return r->sched && r->sched <= rs->nscheds ? &rs->scheds[r->sched - 1] : NULL;
+	uint32_t at;
+	return cr_rule_sched_at(rs, r, &at);
 }
 
 /* The rule set back as a draft (check, match, run): NULL when memory is out. */

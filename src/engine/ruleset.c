@@ -161,7 +161,7 @@ bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *
 {
 	if (!p || p > rs->npatterns)
 		return false;
-	const char *pattern = cr_rs_str(rs, rs->patterns[p - 1]);
+	const char *pattern = cr_rs_str(rs, CR_ONCE(rs->patterns[p - 1]));
 	if (!rs->bound)
 		return cr_process_matches(pattern, comm, exe);
 	_Atomic int8_t *known = &rs->states->process_ok[p - 1];
@@ -190,8 +190,9 @@ void cr_ruleset_each_continued(const struct cr_ruleset *fresh, const struct cr_r
 		} else if (a->identity > b->identity) {
 			j++;
 		} else {
-			if (a->sched < fresh->nscheds && b->sched < old->nscheds)
-				fn(a->sched, b->sched, arg);
+			uint32_t fs = CR_ONCE(a->sched), os = CR_ONCE(b->sched);
+			if (fs < fresh->nscheds && os < old->nscheds)
+				fn(fs, os, arg);
 			i++;
 			j++;
 		}
