@@ -5,7 +5,10 @@
 set -eu
 [ "$(id -u)" = 0 ] || { echo "private-dev.sh: needs root (unshare -m)" >&2; exit 77; }
 keep=$(mktemp -d /tmp/connrefuse-dev.XXXXXX)
-exec unshare -m --propagation private sh -c '
+# The bind mount lives in the namespace: out here the folder stays empty,
+# and goes when the command ends.
+trap 'rmdir "$keep" 2>/dev/null || true' EXIT
+unshare -m --propagation private sh -c '
 	set -eu
 	keep=$1; shift
 	mount --bind /dev "$keep"
