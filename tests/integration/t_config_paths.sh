@@ -82,11 +82,15 @@ for entry in $paths; do
 		rc=$?
 		expect_eq "$rc:$(cat "$T/out")" "$bare_rc:$(cat "$T/bare.out")" "$kind ($size bytes), $p: stdout and status as bare"
 		lines=$(grep -vc '^$' "$T/err")
-		[ "$lines" -le 1 ] || { cat "$T/err"; fail "$kind, $p: $lines lines on stderr"; }
+		# The file rewritten under the program may also change between its
+		# load and its connect's look: that reload says its own line.
+		max=1
+		[ "$kind" != rewritten-while-read ] || max=2
+		[ "$lines" -le $max ] || { cat "$T/err"; fail "$kind, $p: $lines lines on stderr"; }
 		# Every path here but the empty one (no file named) and the one
 		# rewritten (which may be read whole) is refused, with its reason.
 		case $kind in empty-path|rewritten-while-read) ;; *) [ "$lines" -eq 1 ] || fail "$kind, $p: no config error" ;; esac
-		[ "$lines" -eq 0 ] || expect_grep '^connrefuse: config error: ' "$T/err" "$kind, $p: $(cut -c1-150 "$T/err")"
+		[ "$lines" -eq 0 ] || expect_grep '^connrefuse: config error: ' "$T/err" "$kind, $p: $(head -n 1 "$T/err" | cut -c1-150)"
 		bare=$(fastest $p)
 		slow=$(fastest $p CONNREFUSE_CONFIG="$path" LD_PRELOAD="$PRELOAD")
 		# (The sanitizers' own start-up cost is not the library's.)
