@@ -72,7 +72,7 @@ int cr_cmd_compile(int argc, char **argv)
 	if (!img) {
 		fprintf(stderr, "connrefuse: %s: out of memory\n", in);
 		rc = 1;
-	} else if (cr_image_write(img, len, out, err, sizeof err) != 0) {
+	} else if (cr_image_write(img, len, out, true, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s\n", err);
 		rc = 1;
 	} else {

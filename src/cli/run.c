@@ -252,7 +252,7 @@ static int write_generated(const struct run_opts *o, const struct cr_ruleset *rs
 	if (fd >= 0 && rs && rs->compiled) {
 		size_t len;
 		void *img = cr_image_build(all, rs->source_hash, &len);
-		rc = img && cr_image_write(img, len, tmp, err, sizeof err) == 0 ? 0 : -1;
+		rc = img && cr_image_write(img, len, tmp, false, err, sizeof err) == 0 ? 0 : -1;
 		cr_image_release(img, len);
 		close(fd);
 	} else if (fd >= 0) {

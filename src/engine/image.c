@@ -725,7 +725,7 @@ struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs)
 
 /* ---- writing ---- */
 
-int cr_image_write(const void *image, size_t len, const char *path, char *err, size_t errsize)
+int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize)
 {
 	char tmp[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= sizeof tmp) {
@@ -762,7 +762,7 @@ int cr_image_write(const void *image, size_t len, const char *path, char *err, s
 	 * before, instead. */
 	char previous[PATH_MAX];
 	struct stat st;
-	if (rc == 0 && (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
+	if (rc == 0 && keep_previous && (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
 	    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (unlink(previous) == 0 || errno == ENOENT))
 		(void)link(path, previous); /* at worst, a reload pays the free */
 	/* A new file renamed over the old: processes that map the old one

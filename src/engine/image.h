@@ -76,8 +76,10 @@ struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_ow
 bool cr_image_is(const void *bytes, size_t len);
 /* Checks the whole-file checksum; -1 with a message in err. */
 int cr_image_verify(const struct cr_ruleset *rs, char *err, size_t errsize);
-/* Writes an image to path atomically: a new file beside it, then rename. */
-int cr_image_write(const void *image, size_t len, const char *path, char *err, size_t errsize);
+/* Writes an image to path atomically: a new file beside it, then rename.
+ * keep_previous: the file it replaces stays linked as PATH.previous (what
+ * `compile` does for files that running programs map). */
+int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize);
 
 /* For image.c, from ruleset.c: a zeroed set with `extra` bytes of storage;
  * its per-process state; the image it frees with itself. */

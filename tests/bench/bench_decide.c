@@ -138,7 +138,7 @@ static struct cr_ruleset *compile_and_map(const char *path, const char *out, cha
 	struct cr_draft *d = cr_ruleset_decode(text);
 	size_t len;
 	void *img = d ? cr_image_build(d, 0, &len) : NULL;
-	int rc = img ? cr_image_write(img, len, out, err, errsize) : -1;
+	int rc = img ? cr_image_write(img, len, out, false, err, errsize) : -1;
 	cr_image_release(img, len);
 	cr_draft_free(d);
 	cr_ruleset_free(text);

@@ -68,7 +68,8 @@ fi
 
 # run: a compiled -c, with --refuse rules put before it (the generated file
 # is compiled too), and under --seccomp.
-"$CLI" run -c "$text.compiled" --refuse 127.0.0.1:1 -- $PY -c '
+mkdir "$T/runtmp"
+TMPDIR=$T/runtmp "$CLI" run -c "$text.compiled" --refuse 127.0.0.1:1 -- $PY -c '
 import os, socket
 print(open(os.environ["CONNREFUSE_CONFIG"], "rb").read(7))
 s = socket.socket()
@@ -77,6 +78,7 @@ try:
 except OSError as e:
     print("error", e.errno)' > "$T/run.out" 2>&1
 expect_eq "$(cat "$T/run.out")" "$(printf "b'CRRULES'\nerror 111")" "run -c FILE.compiled --refuse: a compiled merge, applied"
+expect_eq "$(ls -A "$T/runtmp")" "" "run leaves nothing of its merged compiled rules behind"
 if "$CLI" run --seccomp -- true 2> /dev/null; then
 	"$CLI" run --seccomp -c "$text.compiled" -- $PY "$T/client.py" "$P" > "$T/seccomp.out" 2>&1
 	expect_eq "$(cat "$T/seccomp.out")" "$(printf 'error 111\nerror 111\nconnected')" "run --seccomp takes a compiled file"
