@@ -90,6 +90,9 @@ int cr_draft_first_duplicate(const struct cr_draft *d, unsigned *dup, unsigned *
 /* Moves the rules of src in front of those of dst (src is left empty); -1
  * when memory is out (both unchanged). */
 int cr_draft_prepend(struct cr_draft *dst, struct cr_draft *src);
+/* A rule name's hash (FNV-1a): duplicate names at load; the seed of a
+ * rule's probability stream. */
+uint64_t cr_name_hash(const char *s);
 
 /* ---- the rule set: the image as decisions read it ---- */
 

@@ -77,7 +77,7 @@ int cr_draft_prepend(struct cr_draft *dst, struct cr_draft *src)
 	return 0;
 }
 
-static uint64_t name_hash(const char *s)
+uint64_t cr_name_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 	for (; *s; s++)
@@ -98,7 +98,7 @@ int cr_draft_first_duplicate(const struct cr_draft *d, unsigned *dup, unsigned *
 	for (unsigned i = 0; i < d->nrules && !found; i++) {
 		if (!d->rules[i].named)
 			continue;
-		uint32_t h = (uint32_t)name_hash(d->rules[i].name) & (cap - 1);
+		uint32_t h = (uint32_t)cr_name_hash(d->rules[i].name) & (cap - 1);
 		for (; slot[h] >= 0; h = (h + 1) & (cap - 1))
 			if (strcmp(d->rules[slot[h]].name, d->rules[i].name) == 0) {
 				*dup = i;
