@@ -38,10 +38,9 @@ static long coarse_now(void)
 	return (long)ts.tv_sec;
 }
 
-void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, const char *comm, const char *exe)
+void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, bool bind_process)
 {
-	bound = comm != NULL;
-	(void)exe;
+	bound = bind_process;
 	if (bound && rs)
 		cr_ruleset_bind_process(rs);
 	char *copy = path ? strdup(path) : NULL;

@@ -15,9 +15,9 @@ struct cr_reader { unsigned slot; };
 
 /* Installs the first rule set; path is the file to watch (NULL: none;
  * syslog_only: the system file, whose reload errors never reach stderr).
- * With comm, every rule set loaded is bound to that process (the process
- * keys are decided once, not per connect). */
-void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, const char *comm, const char *exe);
+ * bind_process: every rule set loaded is bound to this process (each
+ * process pattern is asked once, lazily, not per connect). */
+void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, bool bind_process);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
 /* The same for __attribute__((cleanup)): a section around a call that can

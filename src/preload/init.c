@@ -219,7 +219,7 @@ static void load_rules(void)
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	cr_current_start(rs, *path ? path : NULL, system_file, cr_self.comm, cr_self.exe);
+	cr_current_start(rs, *path ? path : NULL, system_file, true);
 }
 
 static void after_fork(void)
