@@ -221,6 +221,15 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 	cr_index_candidates(rs->index, q->dest, &c);
 	if (c.overflow)
 		return decide_linear(rs, q, v, count);
+	if (c.n <= 1) { /* the common case: one list, or none */
+		for (uint32_t i = 0, last = UINT32_MAX; c.n && i < c.len[0]; i++) {
+			uint32_t k = CR_ONCE(c.list[0][i]);
+			if (k != last && k < rs->nrules && try_rule(rs, &rs->rules[k], q, v, count, c.key_matched[0]))
+				return true;
+			last = k;
+		}
+		return false;
+	}
 	memset(pos, 0, c.n * sizeof pos[0]);
 	/* Merge the sorted lists: candidates in rule order, each once. */
 	uint32_t last = UINT32_MAX;

@@ -43,6 +43,9 @@ static int match_bracket(const char **pp, unsigned char c, int flags)
 	return matched != negate;
 }
 
+/* What ends a literal stretch of a pattern: its end, or a special character. */
+static const bool stops_literal[256] = { ['\0'] = true, ['*'] = true, ['?'] = true, ['['] = true, ['\\'] = true };
+
 bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags)
 {
 	const char *p = pattern;
@@ -53,9 +56,29 @@ bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags)
 	/* The literal stretch before the first wildcard, compared directly:
 	 * before any '*' a mismatch is final. */
 	if (!(flags & CR_GLOB_NOCASE))
-		for (; i < len && *p && *p != '*' && *p != '?' && *p != '[' && *p != '\\'; p++, i++)
+		for (; i < len && !stops_literal[(unsigned char)*p]; p++, i++)
 			if (*p != s[i])
 				return false;
+
+	/* "*" and a literal tail ("*.sock", or "*" alone), the commonest
+	 * glob: the tail can only sit at the end. */
+	if (*p == '*' && !(flags & CR_GLOB_NOCASE)) {
+		const char *tail = p;
+		while (*tail == '*')
+			tail++;
+		size_t n = 0;
+		while (!stops_literal[(unsigned char)tail[n]])
+			n++;
+		if (!tail[n]) {
+			if (len - i < n || memcmp(s + len - n, tail, n) != 0)
+				return false;
+			if (flags & CR_GLOB_PATHNAME)
+				for (; i < len - n; i++)
+					if (s[i] == '/')
+						return false;
+			return true;
+		}
+	}
 
 	while (i < len || *p) {
 		if (*p == '*') {

@@ -5,6 +5,7 @@
 
 #include "index.h"
 
+#include <endian.h>
 #include <string.h>
 
 /* A 128-bit address key; IPv4 uses lo only. */
@@ -28,10 +29,10 @@ static inline struct key key_of(const uint8_t *addr, bool v6)
 		k.lo = (uint64_t)addr[0] << 24 | (uint64_t)addr[1] << 16 | (uint64_t)addr[2] << 8 | addr[3];
 		return k;
 	}
-	for (int i = 0; i < 8; i++) {
-		k.hi = k.hi << 8 | addr[i];
-		k.lo = k.lo << 8 | addr[8 + i];
-	}
+	memcpy(&k.hi, addr, 8);
+	memcpy(&k.lo, addr + 8, 8);
+	k.hi = be64toh(k.hi); /* network order: the first byte is the most significant */
+	k.lo = be64toh(k.lo);
 	return k;
 }
 
@@ -131,6 +132,7 @@ struct cr_index_meta {
  * prefix of every unix destination, so this is on the hot path). */
 static inline uint64_t hash_bytes(const char *s, size_t n)
 {
+	const size_t len = n;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
 	for (; n >= 8; s += 8, n -= 8) {
 		uint64_t w;
@@ -140,7 +142,15 @@ static inline uint64_t hash_bytes(const char *s, size_t n)
 	}
 	if (n) {
 		uint64_t w = 0;
-		memcpy(&w, s, n);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (len >= 8) {
+			/* The same bytes, as one load of the last eight (a short
+			 * memcpy of variable length is a byte loop). */
+			memcpy(&w, s + n - 8, 8);
+			w >>= 64 - 8 * n;
+		} else
+#endif
+			memcpy(&w, s, n);
 		h = (h ^ w) * 0x94d049bb133111ebULL;
 	}
 	return h ^ (h >> 32);

@@ -127,6 +127,28 @@ static void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, 
 	}
 }
 
+/* The '/' bytes among s[base .. min(base + 8, len)), as the high bit of
+ * each byte of a mask (byte i of the mask is s[base + i]). s holds size
+ * bytes, len of them the path. */
+static inline uint64_t slash_bytes(const char *s, size_t size, size_t base, size_t len)
+{
+	uint64_t w = 0;
+	size_t take = len - base < 8 ? len - base : 8;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (base + 8 <= size)
+		memcpy(&w, s + base, 8);
+	else if (size >= 8)
+		memcpy(&w, s + size - 8, 8), w >>= 8 * (base + 8 - size);
+	else
+#endif
+		for (size_t i = 0; i < take; i++)
+			w |= (uint64_t)(unsigned char)s[base + i] << 8 * i;
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t x = w ^ 0x2f2f2f2f2f2f2f2fULL; /* zero where a byte is '/' */
+	uint64_t zero = ~(((x & low7) + low7) | x | low7); /* exact: no borrow between bytes */
+	return take == 8 ? zero : zero & ((1ULL << 8 * take) - 1);
+}
+
 void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c)
 {
 	c->n = 0;
@@ -147,18 +169,29 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 	add(c, ix, ix->unix_off, ix->unix_n, false);
 	if (!ix->npaths_cap || d->path_len == 0)
 		return;
-	/* The exact path, then every folder it lies in; the folders' hashes
-	 * grow along the path, one pass. */
+	/* The exact path, then every folder it lies in. */
 	if (ix->exact_paths) {
 		char key[sizeof d->path + 2];
 		key[0] = '=';
 		memcpy(key + 1, d->path, d->path_len);
 		lookup_path(ix, hash_bytes(key, (size_t)d->path_len + 1), key, (size_t)d->path_len + 1, "", 0, c);
 	}
-	/* Every folder the path lies in, at the depths some folder key has. */
-	unsigned slashes = 0;
-	for (size_t i = 0; i < d->path_len; i++)
-		if (d->path[i] == '/' && (ix->folder_depths >> (++slashes < 63 ? slashes : 63) & 1))
-			lookup_path(ix, hash_bytes(d->path, i + 1), d->path, i + 1, d->path + i + 1, d->path_len - i - 1,
-				    c);
+	/* Every folder the path lies in, at the depths some folder key has
+	 * (slash to slash, and no further than the deepest of them). */
+	const char *path = d->path;
+	const size_t len = d->path_len < sizeof d->path ? d->path_len : sizeof d->path;
+	const uint64_t depths = ix->folder_depths;
+	unsigned depth = 0;
+	/* Eight bytes at a time: the slashes of a word are the bits of a mask. */
+	for (size_t base = 0; base < len; base += 8) {
+		uint64_t slashes = slash_bytes(path, sizeof d->path, base, len);
+		for (; slashes; slashes &= slashes - 1) {
+			size_t n = base + (size_t)__builtin_ctzll(slashes) / 8 + 1; /* the folder, its slash included */
+			depth += depth < 63;
+			if (depths >> depth & 1)
+				lookup_path(ix, hash_bytes(path, n), path, n, path + n, len - n, c);
+			if (depth < 63 && !(depths >> (depth + 1)))
+				return;
+		}
+	}
 }

@@ -1,6 +1,8 @@
 #include "suites.h"
 #include "engine/glob.h"
 
+#include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool m(const char *p, const char *s, int flags)
@@ -58,6 +60,40 @@ START_TEST(check_patterns)
 }
 END_TEST
 
+/* Against the oracle, glibc's fnmatch(3): random short patterns (stars
+ * and literal tails among them, the shapes the matcher settles early)
+ * and strings of the same few characters, with and without PATHNAME. */
+START_TEST(agrees_with_fnmatch)
+{
+	static const char *const atoms[] = { "a", "b", "/", ".", "*", "**", "?", "[ab]", "[!a]", "\\*", "\\a" };
+	static const char chars[] = "ab/.*";
+	uint64_t rng = 0x2545f4914f6cdd1dULL;
+	unsigned checked = 0;
+	for (int round = 0; round < 200000; round++) {
+		char p[64] = "", s[16];
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		uint64_t r = rng;
+		for (unsigned k = r % 6; k > 0; k--, r /= 11)
+			strcat(p, atoms[(r / 6) % 11]);
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		r = rng;
+		size_t len = r % 9;
+		for (size_t i = 0; i < len; i++, r /= 5)
+			s[i] = chars[(r / 9) % 5];
+		s[len] = '\0';
+		for (int pathname = 0; pathname < 2; pathname++) {
+			bool ours = cr_glob_match(p, s, len, pathname ? CR_GLOB_PATHNAME : 0);
+			bool theirs = fnmatch(p, s, pathname ? FNM_PATHNAME : 0) == 0;
+			if (ours != theirs)
+				ck_abort_msg("pattern \"%s\" string \"%s\"%s: ours %d, fnmatch %d", p, s,
+					     pathname ? " (pathname)" : "", ours, theirs);
+			checked++;
+		}
+	}
+	ck_assert_uint_eq(checked, 400000);
+}
+END_TEST
+
 Suite *glob_suite(void)
 {
 	Suite *s = suite_create("glob");
@@ -66,6 +102,7 @@ Suite *glob_suite(void)
 	tcase_add_test(tc, pathname);
 	tcase_add_test(tc, nocase_and_lengths);
 	tcase_add_test(tc, check_patterns);
+	tcase_add_test(tc, agrees_with_fnmatch);
 	suite_add_tcase(s, tc);
 	return s;
 }

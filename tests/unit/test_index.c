@@ -17,8 +17,15 @@ static unsigned rnd(unsigned n)
 	return (seed >> 8) % n;
 }
 
+/* Long paths too: a folder key past the slot's inline bytes whose slashes
+ * fall in every word of the look-up's scan, and one 70 slashes deep (the
+ * look-up counts depths up to 63, then "63 or more"). */
+#define W10 "abcdefghij/"
+#define LONG_FOLDER "/" W10 W10 W10 W10 W10 W10 W10 W10 W10
+#define S10 "//////////"
+#define DEEP S10 S10 S10 S10 S10 S10 S10
 static const char *const paths[] = { "/run/a.sock", "/run/*.sock", "/run/x/*", "/tmp/s*", "@abs", "@ab*", "*.sock",
-				     "/var/run/docker.sock", "/run/x/y.sock" };
+				     "/var/run/docker.sock", "/run/x/y.sock", LONG_FOLDER "*.sock", LONG_FOLDER "zzzz/*", DEEP "*" };
 
 /* Addresses at the edges of the wide prefixes generated (first, last, and
  * one beyond each), for destinations that probe the interval boundaries. */
@@ -152,11 +159,14 @@ static struct cr_dest random_dest(const char **host)
 		break;
 	default: {
 		static const char *const dests[] = { "/run/a.sock", "/run/b.sock", "/run/x/y.sock", "/tmp/sock", "@abs",
-						     "@abc", "/var/run/docker.sock", "/x.sock" };
+						     "@abc", "/var/run/docker.sock", "/x.sock", LONG_FOLDER "zz.sock",
+						     LONG_FOLDER "z/z.sock", LONG_FOLDER "zzzz/x", DEEP "x", DEEP "/x" };
 		d.family = CR_FAM_UNIX;
 		const char *p = dests[rnd(sizeof dests / sizeof dests[0])];
 		d.path_len = (uint16_t)strlen(p);
 		memcpy(d.path, p, d.path_len + 1);
+		/* What lies past the path is no part of it, slashes or not. */
+		memset(d.path + d.path_len + 1, '/', sizeof d.path - d.path_len - 1);
 	}
 	}
 	return d;
