@@ -180,17 +180,19 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 	 * (slash to slash, and no further than the deepest of them). */
 	const char *path = d->path;
 	const size_t len = d->path_len < sizeof d->path ? d->path_len : sizeof d->path;
-	const uint64_t depths = ix->folder_depths;
-	unsigned depth = 0;
+	/* Bit 0 of want: the next slash's depth has keys. Bit 63 of the
+	 * depths stands for 63 and deeper: once it is the last, it stays. */
+	const bool deeper = ix->folder_depths >> 63;
+	uint64_t want = ix->folder_depths >> 1;
 	/* Eight bytes at a time: the slashes of a word are the bits of a mask. */
-	for (size_t base = 0; base < len; base += 8) {
-		uint64_t slashes = slash_bytes(path, sizeof d->path, base, len);
-		for (; slashes; slashes &= slashes - 1) {
+	for (size_t base = 0; base < len && want; base += 8) {
+		for (uint64_t slashes = slash_bytes(path, sizeof d->path, base, len); slashes; slashes &= slashes - 1) {
 			size_t n = base + (size_t)__builtin_ctzll(slashes) / 8 + 1; /* the folder, its slash included */
-			depth += depth < 63;
-			if (depths >> depth & 1)
+			if (want & 1)
 				lookup_path(ix, hash_bytes(path, n), path, n, path + n, len - n, c);
-			if (depth < 63 && !(depths >> (depth + 1)))
+			if (want != 1 || !deeper)
+				want >>= 1;
+			if (!want)
 				return;
 		}
 	}
