@@ -62,7 +62,11 @@ static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, c
 	return false;
 }
 
-static bool matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q, bool key_matched)
+/* Inlined where a decision calls it: each call costs a frame of saved
+ * registers, and a decision makes a few of them per rule it tries. */
+#define HOT inline __attribute__((always_inline))
+
+static HOT bool matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q, bool key_matched)
 {
 	if (r->flags & CR_RF_RESOLVER)
 		return false; /* a host rule decides look-ups only */
@@ -177,7 +181,7 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 
 /* A rule that matched: counts the attempt if its schedule counts, and
  * fills v if the rule fires. */
-static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
+static HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
 		 struct cr_verdict *v, bool count)
 {
 	uint64_t n = 0;
@@ -198,7 +202,7 @@ static bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr
 }
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
-static bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
+static HOT bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
 		     struct cr_verdict *v, bool count, bool key_matched)
 {
 	if (!matches(rs, r, q, key_matched))
@@ -214,7 +218,7 @@ static bool decide_linear(const struct cr_ruleset *rs, const struct cr_query *q,
 	return false;
 }
 
-static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+static HOT bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
 	struct cr_candidates c;
 	uint32_t pos[CR_INDEX_MAX_LISTS];
@@ -252,7 +256,7 @@ static bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q
 	}
 }
 
-static void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+static HOT void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
 	if (!(rs->index ? decide_indexed(rs, q, v, count) : decide_linear(rs, q, v, count)))
 		cr_verdict_of(rs, NULL, v);
