@@ -65,6 +65,7 @@ static const struct {
 	[CR_SEC_IX_POOL] = { 4, false },
 	[CR_SEC_IX_PATHS] = { sizeof(struct path_entry), false },
 	[CR_SEC_IX_KEYS] = { 1, false },
+	[CR_SEC_IX_PATH_TAGS] = { 1, false },
 };
 
 struct found {
@@ -85,9 +86,10 @@ static int read_table(const char *img, size_t len, const char *name, struct foun
 	char why[200];
 	if (len < sizeof *h || !cr_image_is(img, len))
 		return bad(err, errsize, name, "is not a compiled rules file (no header): truncated, or not one");
-	if (h->version != CR_IMAGE_VERSION) {
-		snprintf(why, sizeof why, "is a compiled rules file of format %u; this connrefuse reads format %u: "
-			 "compile it again from its source with this version", h->version, CR_IMAGE_VERSION);
+	if (h->version < CR_IMAGE_VERSION_MIN || h->version > CR_IMAGE_VERSION) {
+		snprintf(why, sizeof why, "is a compiled rules file of format %u; this connrefuse reads formats %u to %u: "
+			 "compile it again from its source with this version", h->version, CR_IMAGE_VERSION_MIN,
+			 CR_IMAGE_VERSION);
 		return bad(err, errsize, name, why);
 	}
 	if (h->layout != CR_IMAGE_LAYOUT)
@@ -144,6 +146,11 @@ static int index_view(struct cr_index *ix, const struct found *f, const char *na
 	ix->folder_depths = m->folder_depths;
 	if (ix->npaths_cap != f->count[CR_SEC_IX_PATHS] || (ix->npaths_cap & (ix->npaths_cap - 1)))
 		return bad(err, errsize, name, "has a corrupt index (paths): compile it again");
+	if (f->count[CR_SEC_IX_PATH_TAGS]) {
+		if (f->count[CR_SEC_IX_PATH_TAGS] != ix->npaths_cap + PATH_TAGS_PAD)
+			return bad(err, errsize, name, "has a corrupt index (path tags): compile it again");
+		ix->path_tags = (uint8_t *)f->at[CR_SEC_IX_PATH_TAGS];
+	}
 	static const int ivals[2] = { CR_SEC_IX_V4, CR_SEC_IX_V6 }, buckets[2] = { CR_SEC_IX_V4_BUCKETS, CR_SEC_IX_V6_BUCKETS };
 	for (int fam = 0; fam < 2; fam++) {
 		struct table *t = fam ? &ix->v6 : &ix->v4;

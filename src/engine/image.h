@@ -18,7 +18,10 @@
 #include <stdint.h>
 
 #define CR_IMAGE_MAGIC "CRRULES\x1a"
-#define CR_IMAGE_VERSION 1
+#define CR_IMAGE_VERSION 2
+/* Format 1 lacks the path tags (CR_SEC_IX_PATH_TAGS) alone, and is read as
+ * it was: its look-ups probe the path slots themselves. */
+#define CR_IMAGE_VERSION_MIN 1
 /* The largest compiled file a process maps. */
 #define CR_IMAGE_MAX_BYTES (4ull << 30)
 
@@ -26,7 +29,7 @@ enum cr_section {
 	CR_SEC_META = 1, CR_SEC_RULES, CR_SEC_SCHEDS, CR_SEC_STRINGS, CR_SEC_PREFIXES, CR_SEC_PORTS, CR_SEC_REFS,
 	CR_SEC_PATTERNS, CR_SEC_RESOLVERS, CR_SEC_LINES, CR_SEC_CONTINUE,
 	CR_SEC_IX_META, CR_SEC_IX_V4, CR_SEC_IX_V4_BUCKETS, CR_SEC_IX_V6, CR_SEC_IX_V6_LO, CR_SEC_IX_V6_BUCKETS,
-	CR_SEC_IX_POOL, CR_SEC_IX_PATHS, CR_SEC_IX_KEYS,
+	CR_SEC_IX_POOL, CR_SEC_IX_PATHS, CR_SEC_IX_KEYS, CR_SEC_IX_PATH_TAGS,
 	CR_SEC_END
 };
 

@@ -348,6 +348,7 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 		{ CR_SEC_IX_POOL, 4, ix->pool, ix->npool * 4 },
 		{ CR_SEC_IX_PATHS, sizeof(struct path_entry), ix->paths, ix->npaths_cap * sizeof(struct path_entry) },
 		{ CR_SEC_IX_KEYS, 1, ix->keys, ix->nkeys },
+		{ CR_SEC_IX_PATH_TAGS, 1, ix->path_tags, ix->path_tags ? ix->npaths_cap + PATH_TAGS_PAD : 0 },
 	};
 	img = assemble(src, sizeof src / sizeof src[0], source_hash, len);
 out:

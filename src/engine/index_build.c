@@ -325,6 +325,7 @@ static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t
 		i = (i + 1) & mask;
 	ix->paths[i].hash = h;
 	ix->paths[i].len = (uint32_t)n;
+	ix->path_tags[i] = path_tag(h);
 	memcpy(ix->paths[i].head, key, n < PATH_INLINE ? n : PATH_INLINE);
 	return &ix->paths[i];
 }
@@ -457,8 +458,9 @@ static bool build_paths(struct cr_index *ix, const struct cr_draft_rule *rules, 
 	for (size_t i = 0; i < k->kp; i++)
 		keybytes += strlen(pi[i].key) + 1;
 	ix->paths = cr_big_calloc(ix->npaths_cap * sizeof *ix->paths);
+	ix->path_tags = calloc(ix->npaths_cap + PATH_TAGS_PAD, 1);
 	ix->keys = calloc(1, keybytes);
-	if (!ix->paths || !ix->keys || keybytes > UINT32_MAX)
+	if (!ix->paths || !ix->path_tags || !ix->keys || keybytes > UINT32_MAX)
 		return false;
 	ix->nkeys = 1; /* offset 0 is no key */
 	for (size_t i = 0; i < k->kp;) {
@@ -489,13 +491,14 @@ static bool build_paths(struct cr_index *ix, const struct cr_draft_rule *rules, 
 		}
 		i = j;
 	}
+	memcpy(ix->path_tags + ix->npaths_cap, ix->path_tags, PATH_TAGS_PAD);
 	return true;
 }
 
 static size_t index_bytes(const struct cr_index *ix)
 {
 	size_t bytes = sizeof *ix + ix->npool * sizeof(uint32_t) + ix->v4.n * sizeof(struct ival4) +
-		       ix->v6.n * sizeof(struct ival6) + ix->npaths_cap * sizeof *ix->paths + ix->nkeys +
+		       ix->v6.n * sizeof(struct ival6) + ix->npaths_cap * (sizeof *ix->paths + 1) + ix->nkeys +
 		       ix->v6.nlo6 * sizeof(uint64_t);
 	for (int f = 0; f < 2; f++) {
 		const struct table *t = f ? &ix->v6 : &ix->v4;
@@ -547,6 +550,7 @@ void cr_index_free(struct cr_index *ix)
 		free(ts[i]->bucket);
 	}
 	cr_big_free(ix->paths);
+	free(ix->path_tags);
 	free(ix->keys);
 	free(ix->pool);
 	free(ix);

@@ -102,6 +102,18 @@ struct path_entry {
 	char head[PATH_INLINE]; /* the key's first bytes, then the tail */
 };
 
+/* One byte a path slot, in a table of its own: 0 for a free slot, else a
+ * few bits of its key's hash (path_tag). A look-up reads eight tags at
+ * once and opens only the slots whose tag is its own: one small line for
+ * a path that no key holds, rather than a 64-byte slot at each probe. The
+ * first eight tags are repeated past the end, so that eight can be read
+ * from any slot on. */
+#define PATH_TAGS_PAD 8
+static inline uint8_t path_tag(uint64_t hash)
+{
+	return (uint8_t)(1 + (hash >> 56) % 255);
+}
+
 /* The index: as built (owning its tables), or as a view of an image's
  * sections (image.c checks every count against the image; the look-up
  * checks every offset it follows). */
@@ -113,6 +125,7 @@ struct cr_index {
 	uint32_t ip_off, ip_n, unix_off, unix_n;
 	struct path_entry *paths;
 	uint32_t npaths_cap;   /* a power of two, or 0 */
+	uint8_t *path_tags;    /* npaths_cap + PATH_TAGS_PAD, or NULL (a format 1 image) */
 	char *keys;            /* the path keys, each NUL-terminated */
 	uint32_t nkeys;
 	bool exact_paths;      /* some key is a whole path */

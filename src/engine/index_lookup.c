@@ -99,35 +99,12 @@ static uint32_t find6(const struct table *t, struct key k)
 	return lo;
 }
 
-/* rest: what follows the key in the destination's path. */
-static HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
-			size_t restlen, struct cr_candidates *c)
+/* The high bit of each byte of w that equals b. */
+static inline uint64_t bytes_equal(uint64_t w, uint8_t b)
 {
-	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
-	for (uint32_t probes = 0; probes < ix->npaths_cap; i = (i + 1) & mask, probes++) {
-		const struct path_entry *e = &ix->paths[i];
-		uint32_t len = CR_ONCE(e->len);
-		if (!len)
-			return;
-		if (e->hash != h || len != n)
-			continue;
-		uint32_t kat = CR_ONCE(e->key);
-		if (n <= PATH_INLINE ? memcmp(e->head, key, n) != 0
-				     : kat >= ix->nkeys || n > ix->nkeys - kat || memcmp(ix->keys + kat, key, n) != 0)
-			continue;
-		uint32_t off = CR_ONCE(e->off), count = CR_ONCE(e->n);
-		uint8_t tail = CR_ONCE(e->tail);
-		if (tail && tail <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
-			/* The rule's only pattern: settled here. */
-			if (cr_glob_match(e->head + tail - 1, rest, restlen, CR_GLOB_PATHNAME))
-				add_list(c, ix, LIST_ONE | off, true);
-		} else if (count == 1) {
-			add_list(c, ix, LIST_ONE | off, false);
-		} else {
-			add(c, ix, off, count, false);
-		}
-		return;
-	}
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t x = w ^ (0x0101010101010101ULL * b); /* zero where a byte is b */
+	return ~(((x & low7) + low7) | x | low7);      /* exact: no borrow between bytes */
 }
 
 /* The '/' bytes among s[base .. min(base + 8, len)), as the high bit of
@@ -146,10 +123,73 @@ static inline uint64_t slash_bytes(const char *s, size_t size, size_t base, size
 #endif
 		for (size_t i = 0; i < take; i++)
 			w |= (uint64_t)(unsigned char)s[base + i] << 8 * i;
-	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-	uint64_t x = w ^ 0x2f2f2f2f2f2f2f2fULL; /* zero where a byte is '/' */
-	uint64_t zero = ~(((x & low7) + low7) | x | low7); /* exact: no borrow between bytes */
-	return take == 8 ? zero : zero & ((1ULL << 8 * take) - 1);
+	uint64_t slashes = bytes_equal(w, '/');
+	return take == 8 ? slashes : slashes & ((1ULL << 8 * take) - 1);
+}
+
+/* Does slot e hold the key (of hash h, n bytes)? */
+static inline bool holds(const struct cr_index *ix, const struct path_entry *e, uint64_t h, const char *key, size_t n)
+{
+	uint32_t kat = CR_ONCE(e->key);
+	return e->hash == h && CR_ONCE(e->len) == n &&
+	       (n <= PATH_INLINE ? memcmp(e->head, key, n) == 0
+				 : kat < ix->nkeys && n <= ix->nkeys - kat && memcmp(ix->keys + kat, key, n) == 0);
+}
+
+/* The slot holding the key, or NULL: probing slot by slot (a format 1
+ * image, which has no tags). */
+static const struct path_entry *find_slot(const struct cr_index *ix, uint64_t h, const char *key, size_t n)
+{
+	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
+	for (uint32_t probes = 0; probes < ix->npaths_cap && CR_ONCE(ix->paths[i].len); i = (i + 1) & mask, probes++)
+		if (holds(ix, &ix->paths[i], h, key, n))
+			return &ix->paths[i];
+	return NULL;
+}
+
+/* The same, reading the tags, eight slots' at once, up to a free slot. */
+static const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint64_t h, const char *key, size_t n)
+{
+	const uint8_t want = path_tag(h);
+	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
+	for (uint32_t probes = 0; probes < ix->npaths_cap; i = (i + 8) & mask, probes += 8) {
+		uint64_t w;
+		memcpy(&w, ix->path_tags + i, 8); /* in bounds: the tags are padded */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+		w = __builtin_bswap64(w); /* byte k of the tags as byte k of the masks */
+#endif
+		uint64_t empty = bytes_equal(w, 0), mine = bytes_equal(w, want);
+		if (empty)
+			mine &= (empty & -empty) - 1; /* the slots before the first free one */
+		for (; mine; mine &= mine - 1) {
+			const struct path_entry *e = &ix->paths[(i + (uint32_t)__builtin_ctzll(mine) / 8) & mask];
+			if (holds(ix, e, h, key, n))
+				return e;
+		}
+		if (empty)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* rest: what follows the key in the destination's path. */
+static HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
+			size_t restlen, struct cr_candidates *c)
+{
+	const struct path_entry *e = ix->path_tags ? find_slot_tagged(ix, h, key, n) : find_slot(ix, h, key, n);
+	if (!e)
+		return;
+	uint32_t off = CR_ONCE(e->off), count = CR_ONCE(e->n);
+	uint8_t tail = CR_ONCE(e->tail);
+	if (tail && tail <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
+		/* The rule's only pattern: settled here. */
+		if (cr_glob_match(e->head + tail - 1, rest, restlen, CR_GLOB_PATHNAME))
+			add_list(c, ix, LIST_ONE | off, true);
+	} else if (count == 1) {
+		add_list(c, ix, LIST_ONE | off, false);
+	} else {
+		add(c, ix, off, count, false);
+	}
 }
 
 void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, struct cr_candidates *c)

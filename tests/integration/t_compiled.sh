@@ -174,7 +174,7 @@ for bad in truncated version layout table; do
 	expect_eq "$(cat "$T/bad.out")" "$(printf 'connected\nconnected\nconnected')" "$bad compiled file: the program runs, with no rules"
 	case $bad in
 	truncated) why="has [0-9]+ bytes where its header says [0-9]+: truncated" ;;
-	version) why="is a compiled rules file of format 4294967295; this connrefuse reads format 1" ;;
+	version) why="is a compiled rules file of format 4294967295; this connrefuse reads formats 1 to 2" ;;
 	layout) why="was compiled on another kind of machine" ;;
 	table) why="has a corrupt section table" ;;
 	esac

@@ -210,6 +210,59 @@ START_TEST(corrupt_header_and_table_refused)
 }
 END_TEST
 
+/* Format 1 (before the path tags) is still read, and decides as format 2:
+ * the same image without its tags section, marked format 1, against a
+ * thousand unix destinations, most of whose folders some rule names. */
+START_TEST(format_1_decides_alike)
+{
+	char *text = NULL;
+	size_t tlen;
+	FILE *f = open_memstream(&text, &tlen);
+	fprintf(f, "version = 1;\nrules = (\n");
+	for (unsigned i = 0; i < 600; i++)
+		fprintf(f, "%s{ name = \"p%u\"; path = \"/run/s%u/%s\"; action = \"refuse\"; }", i ? ",\n" : "", i, i,
+			i % 3 ? "*.sock" : i % 2 ? "x" : "*");
+	fprintf(f, "\n);\n");
+	fclose(f);
+	size_t len;
+	char *img = image_of(text, &len), *old = malloc(len);
+	memcpy(old, img, len);
+	struct cr_image_header *h = (struct cr_image_header *)old;
+	struct cr_image_section *t = (struct cr_image_section *)(old + sizeof *h);
+	unsigned tags = UINT32_MAX;
+	for (unsigned i = 0; i < h->nsections; i++)
+		if (t[i].id == CR_SEC_IX_PATH_TAGS)
+			tags = i;
+	ck_assert_uint_ne(tags, UINT32_MAX);
+	t[tags] = t[h->nsections - 1];
+	h->nsections--;
+	h->version = 1;
+	reseal(old);
+	char err[512];
+	struct cr_ruleset *v2 = cr_image_open(img, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
+	ck_assert_msg(v2 != NULL, "%s", err);
+	struct cr_ruleset *v1 = cr_image_open(old, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
+	ck_assert_msg(v1 != NULL, "%s", err);
+	unsigned matched = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		struct cr_dest d = { .family = CR_FAM_UNIX };
+		d.path_len = (uint16_t)snprintf(d.path, sizeof d.path, "/run/s%u/%s", i, i % 4 ? "a.sock" : "x");
+		struct cr_query q = { .dest = &d, .comm = "x" };
+		struct cr_verdict a, b;
+		cr_decide_peek(v1, &q, &a);
+		cr_decide_peek(v2, &q, &b);
+		ck_assert_msg((a.rule ? a.rule - v1->rules : -1) == (b.rule ? b.rule - v2->rules : -1), "%s", d.path);
+		matched += b.rule != NULL;
+	}
+	ck_assert_uint_gt(matched, 300);
+	cr_ruleset_free(v1);
+	cr_ruleset_free(v2);
+	free(old);
+	cr_image_release(img, len);
+	free(text);
+}
+END_TEST
+
 /* The body is not checksummed at load (that would touch every page): any
  * byte may change, and any word may point anywhere; the rules change, the
  * reads stay inside. `check` finds the change. */
@@ -260,6 +313,7 @@ Suite *image_suite(void)
 	tcase_add_test(tc, reload_carries_counters);
 	tcase_add_test(tc, corrupt_header_and_table_refused);
 	tcase_add_test(tc, corrupt_body_read_safely);
+	tcase_add_test(tc, format_1_decides_alike);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/index.h"
+#include "engine/index_impl.h" /* the path hash: to build a cluster that wraps */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,38 @@ START_TEST(nested_prefixes_edges)
 }
 END_TEST
 
+/* Two folder keys hashed to the path table's last slot: the second is
+ * placed in slot 0, and a look-up that starts at the end must read on
+ * past it (the tags repeated past the end). */
+START_TEST(path_cluster_wraps_around)
+{
+	unsigned found[2], nfound = 0;
+	char key[32];
+	for (unsigned i = 0; nfound < 2 && i < 100000; i++) {
+		int n = snprintf(key, sizeof key, "/w/%u/", i);
+		if ((hash_bytes(key, (size_t)n) & 15) == 15) /* 2 keys: a table of 16 slots */
+			found[nfound++] = i;
+	}
+	ck_assert_uint_eq(nfound, 2);
+	char text[512], err[512];
+	snprintf(text, sizeof text,
+		 "version = 1;\nrules = ( { name = \"a\"; path = \"/w/%u/*\"; action = \"refuse\"; },\n"
+		 "{ name = \"b\"; path = \"/w/%u/*\"; action = \"refuse\"; } );\n",
+		 found[0], found[1]);
+	struct cr_ruleset *rs = cr_config_load_string(text, "t.cfg", err, sizeof err);
+	ck_assert_msg(rs != NULL, "%s", err);
+	for (unsigned k = 0; k < 2; k++) {
+		struct cr_dest d = { .family = CR_FAM_UNIX };
+		d.path_len = (uint16_t)snprintf(d.path, sizeof d.path, "/w/%u/x.sock", found[k]);
+		struct cr_query q = { .dest = &d, .comm = "x" };
+		struct cr_verdict v;
+		cr_decide_peek(rs, &q, &v);
+		ck_assert_msg(v.rule == &rs->rules[k], "%s: rule %d", d.path, v.rule ? (int)(v.rule - rs->rules) : -1);
+	}
+	cr_ruleset_free(rs);
+}
+END_TEST
+
 Suite *index_suite(void)
 {
 	Suite *s = suite_create("index");
@@ -281,6 +314,7 @@ Suite *index_suite(void)
 	tcase_add_test(tc, index_equals_linear_walk);
 	tcase_add_test(tc, nested_prefixes_edges);
 	tcase_add_test(tc, path_key_of_second_pattern);
+	tcase_add_test(tc, path_cluster_wraps_around);
 	suite_add_tcase(s, tc);
 	return s;
 }
