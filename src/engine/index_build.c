@@ -442,6 +442,8 @@ static void keep_tail(struct path_entry *e, const char *key, const struct cr_dra
 	if (tail && e->len + 1 + tl + 1 <= PATH_INLINE) {
 		memcpy(e->head + e->len + 1, tail, tl + 1);
 		e->tail = (uint8_t)(e->len + 2);
+		if (tail[0] == '*' && !strpbrk(tail + 1, "*?[\\"))
+			e->tail |= TAIL_STAR_LITERAL;
 	}
 }
 

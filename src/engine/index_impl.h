@@ -93,12 +93,15 @@ struct table {
  * in the line too, so that the look-up settles the path itself and the
  * decision never reads the pattern. */
 #define PATH_INLINE 35
+/* In tail: the tail is '*' and then a literal ("*.sock"), settled by one
+ * comparison at the path's end (format 2; format 1 never sets it). */
+#define TAIL_STAR_LITERAL 0x80
 struct path_entry {
 	uint64_t hash;
 	uint32_t key;       /* in keys: "=/exact/path" or "/folder/" */
 	uint32_t len;       /* 0: a free slot */
 	uint32_t off, n;    /* the rules, in the pool; or, when n is 1, off is the rule */
-	uint8_t tail;       /* 1 + where the tail starts in head; 0: none */
+	uint8_t tail;       /* 1 + where the tail starts in head; 0: none; | TAIL_STAR_LITERAL */
 	char head[PATH_INLINE]; /* the key's first bytes, then the tail */
 };
 

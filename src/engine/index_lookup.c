@@ -148,7 +148,7 @@ static const struct path_entry *find_slot(const struct cr_index *ix, uint64_t h,
 }
 
 /* The same, reading the tags, eight slots' at once, up to a free slot. */
-static const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint64_t h, const char *key, size_t n)
+static HOT const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint64_t h, const char *key, size_t n)
 {
 	const uint8_t want = path_tag(h);
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
@@ -172,6 +172,19 @@ static const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint
 	return NULL;
 }
 
+/* "*" then literal, against s: the literal at the end, and no '/' before
+ * it (a '*' of a path stops at a slash). */
+static inline bool star_literal_matches(const char *literal, const char *s, size_t len)
+{
+	size_t n = strlen(literal);
+	if (len < n || memcmp(s + len - n, literal, n) != 0)
+		return false;
+	for (size_t i = 0; i < len - n; i++)
+		if (s[i] == '/')
+			return false;
+	return true;
+}
+
 /* rest: what follows the key in the destination's path. */
 static HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
 			size_t restlen, struct cr_candidates *c)
@@ -180,10 +193,12 @@ static HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *k
 	if (!e)
 		return;
 	uint32_t off = CR_ONCE(e->off), count = CR_ONCE(e->n);
-	uint8_t tail = CR_ONCE(e->tail);
-	if (tail && tail <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
+	uint8_t tail = CR_ONCE(e->tail), at = tail & ~TAIL_STAR_LITERAL;
+	if (at && at <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
 		/* The rule's only pattern: settled here. */
-		if (cr_glob_match(e->head + tail - 1, rest, restlen, CR_GLOB_PATHNAME))
+		const char *pattern = e->head + at - 1;
+		if (tail & TAIL_STAR_LITERAL ? star_literal_matches(pattern + 1, rest, restlen)
+					     : cr_glob_match(pattern, rest, restlen, CR_GLOB_PATHNAME))
 			add_list(c, ix, LIST_ONE | off, true);
 	} else if (count == 1) {
 		add_list(c, ix, LIST_ONE | off, false);
