@@ -53,8 +53,12 @@ int cr_cmd_check(int argc, char **argv)
 		return 1;
 	}
 	if (rs->compiled)
-		printf("# compiled: %u rule%s, %zu bytes, source text hash %016llx, checksum verified\n", rs->nrules,
-		       rs->nrules == 1 ? "" : "s", rs->image_len, (unsigned long long)rs->source_hash);
+		printf("# compiled, format %u: %u rule%s, %zu bytes, source text hash %016llx, checksum verified\n",
+		       rs->format, rs->nrules, rs->nrules == 1 ? "" : "s", rs->image_len,
+		       (unsigned long long)rs->source_hash);
+	if (rs->compiled && rs->format < CR_IMAGE_VERSION)
+		fprintf(stderr, "connrefuse: note: %s is of format %u, an earlier connrefuse's; compile its source "
+			"again for format %u, whose unix path look-ups are faster\n", argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
 	warn_paths(d);
 	struct stat st;

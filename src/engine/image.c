@@ -222,6 +222,7 @@ struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_ow
 	rs->ncontinues = f.count[CR_SEC_CONTINUE];
 	const struct cr_image_header *h = image;
 	rs->source_hash = h->source_hash;
+	rs->format = h->version;
 	const struct cr_image_meta *m = f.at[CR_SEC_META];
 	rs->seed = m->seed;
 	rs->seeded = m->seeded;

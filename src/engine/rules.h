@@ -191,6 +191,7 @@ struct cr_ruleset {
 	uint32_t ncontinues;
 	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
 	uint64_t source_hash;       /* of the text the image was made from */
+	uint32_t format;            /* the image's format version (image.h) */
 	/* the image itself */
 	const void *image;
 	size_t image_len;

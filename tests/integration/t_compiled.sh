@@ -27,8 +27,16 @@ ok "compile leaves no temporary file"
 # check: the same rules, printed the same way; the checksum verified.
 "$CLI" check "$text" | tail -n +2 > "$T/check.text"
 "$CLI" check "$text.compiled" > "$T/check.compiled.full" || fail "check of the compiled file failed"
-expect_grep "^# compiled: 3 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" "$T/check.compiled.full" \
+expect_grep "^# compiled, format 2: 3 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" "$T/check.compiled.full" \
 	"check verifies a compiled file"
+# A format 1 file (the first release's; the corpus keeps the examples
+# compiled by it) is still read, and check says to compile it again.
+"$CLI" check "$(dirname "$0")/../fuzz/corpus/fuzz_image/chaos" > "$T/check.format1" 2> "$T/check.format1.err" \
+	|| fail "check of a format 1 file failed"
+expect_grep "^# compiled, format 1: 4 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" \
+	"$T/check.format1" "a format 1 file is read and verified"
+expect_grep "is of format 1, an earlier connrefuse's; compile its source again for format 2" "$T/check.format1.err" \
+	"check says a format 1 file would gain from compiling again"
 tail -n +3 "$T/check.compiled.full" > "$T/check.compiled"
 cmp -s "$T/check.text" "$T/check.compiled" || { diff "$T/check.text" "$T/check.compiled"; fail "check prints the forms differently"; }
 ok "check prints a compiled file's rules as it prints the text's"
