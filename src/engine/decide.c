@@ -62,11 +62,8 @@ static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, c
 	return false;
 }
 
-/* Inlined where a decision calls it: each call costs a frame of saved
- * registers, and a decision makes a few of them per rule it tries. */
-#define HOT inline __attribute__((always_inline))
-
-static HOT bool matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q, bool key_matched)
+static CR_HOT bool matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
+			   bool key_matched)
 {
 	if (r->flags & CR_RF_RESOLVER)
 		return false; /* a host rule decides look-ups only */
@@ -181,7 +178,7 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 
 /* A rule that matched: counts the attempt if its schedule counts, and
  * fills v if the rule fires. */
-static HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
+static CR_HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
 		 struct cr_verdict *v, bool count)
 {
 	uint64_t n = 0;
@@ -202,7 +199,7 @@ static HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struc
 }
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
-static HOT bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
+static CR_HOT bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
 		     struct cr_verdict *v, bool count, bool key_matched)
 {
 	if (!matches(rs, r, q, key_matched))
@@ -218,7 +215,8 @@ static bool decide_linear(const struct cr_ruleset *rs, const struct cr_query *q,
 	return false;
 }
 
-static HOT bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+static CR_HOT bool decide_indexed(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v,
+				  bool count)
 {
 	struct cr_candidates c;
 	uint32_t pos[CR_INDEX_MAX_LISTS];
@@ -256,7 +254,7 @@ static HOT bool decide_indexed(const struct cr_ruleset *rs, const struct cr_quer
 	}
 }
 
-static HOT void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
+static CR_HOT void decide(const struct cr_ruleset *rs, const struct cr_query *q, struct cr_verdict *v, bool count)
 {
 	if (!(rs->index ? decide_indexed(rs, q, v, count) : decide_linear(rs, q, v, count)))
 		cr_verdict_of(rs, NULL, v);

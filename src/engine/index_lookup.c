@@ -6,11 +6,8 @@
 #include "rules.h"
 #include "glob.h"
 
-/* Inlined into the look-up: a call here costs a frame of saved registers. */
-#define HOT inline __attribute__((always_inline))
-
 /* A list of n rules at off in the pool (which is NULL when no rule has a key). */
-static HOT void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool key_matched)
+static CR_HOT void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t off, uint32_t n, bool key_matched)
 {
 	if (off > ix->npool || n > ix->npool - off)
 		n = 0;
@@ -24,7 +21,7 @@ static HOT void add(struct cr_candidates *c, const struct cr_index *ix, uint32_t
 }
 
 /* The candidates of a list value (see LIST_ONE), following its links. */
-static HOT void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool key_matched)
+static CR_HOT void add_list(struct cr_candidates *c, const struct cr_index *ix, uint32_t list, bool key_matched)
 {
 	for (unsigned links = 0; list != LIST_NONE; links++) {
 		if (links == CR_INDEX_MAX_LISTS) {
@@ -148,7 +145,8 @@ static const struct path_entry *find_slot(const struct cr_index *ix, uint64_t h,
 }
 
 /* The same, reading the tags, eight slots' at once, up to a free slot. */
-static HOT const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint64_t h, const char *key, size_t n)
+static CR_HOT const struct path_entry *find_slot_tagged(const struct cr_index *ix, uint64_t h, const char *key,
+							size_t n)
 {
 	const uint8_t want = path_tag(h);
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
@@ -186,7 +184,7 @@ static inline bool star_literal_matches(const char *literal, const char *s, size
 }
 
 /* rest: what follows the key in the destination's path. */
-static HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
+static CR_HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
 			size_t restlen, struct cr_candidates *c)
 {
 	const struct path_entry *e = ix->path_tags ? find_slot_tagged(ix, h, key, n) : find_slot(ix, h, key, n);

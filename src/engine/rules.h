@@ -232,6 +232,11 @@ bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *
  * written by someone else, and a value checked must be the value used. */
 #define CR_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
+/* A step of the decision, inlined into it whatever the compiler thinks:
+ * a call there costs a frame of saved registers, and a decision makes a
+ * few calls per rule it tries. */
+#define CR_HOT inline __attribute__((always_inline))
+
 static inline const char *cr_rs_str(const struct cr_ruleset *rs, uint32_t off)
 {
 	return off < rs->nstrings ? rs->strings + off : "";
