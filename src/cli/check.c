@@ -58,7 +58,8 @@ int cr_cmd_check(int argc, char **argv)
 		       (unsigned long long)rs->source_hash);
 	if (rs->compiled && rs->format < CR_IMAGE_VERSION)
 		fprintf(stderr, "connrefuse: note: %s is of format %u, an earlier connrefuse's; compile its source "
-			"again for format %u, whose unix path look-ups are faster\n", argv[1], rs->format, CR_IMAGE_VERSION);
+			"again for format %u, whose unix path look-ups are faster\n",
+			argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
 	warn_paths(d);
 	struct stat st;

@@ -179,7 +179,7 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 /* A rule that matched: counts the attempt if its schedule counts, and
  * fills v if the rule fires. */
 static CR_HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_rule_state *own, double now,
-		 struct cr_verdict *v, bool count)
+			struct cr_verdict *v, bool count)
 {
 	uint64_t n = 0;
 	uint32_t at;
@@ -200,7 +200,7 @@ static CR_HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, st
 
 /* Tries one rule; fills v and returns true if it matches and fires. */
 static CR_HOT bool try_rule(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_query *q,
-		     struct cr_verdict *v, bool count, bool key_matched)
+			    struct cr_verdict *v, bool count, bool key_matched)
 {
 	if (!matches(rs, r, q, key_matched))
 		return false;

@@ -69,15 +69,8 @@ bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags)
 		size_t n = 0;
 		while (!stops_literal[(unsigned char)tail[n]])
 			n++;
-		if (!tail[n]) {
-			if (len - i < n || memcmp(s + len - n, tail, n) != 0)
-				return false;
-			if (flags & CR_GLOB_PATHNAME)
-				for (; i < len - n; i++)
-					if (s[i] == '/')
-						return false;
-			return true;
-		}
+		if (!tail[n])
+			return cr_glob_star_literal(tail, n, s + i, len - i, flags);
 	}
 
 	while (i < len || *p) {

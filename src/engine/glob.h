@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 enum {
 	CR_GLOB_PATHNAME = 1, /* '*' and '?' do not match '/' */
@@ -13,6 +14,21 @@ enum {
 };
 
 bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags);
+
+/* The commonest glob, '*' and then a literal of n bytes ("*.sock"): does
+ * s end with the literal, and (PATHNAME) hold no '/' before it? Case
+ * sensitive. The matcher's shortcut, and the index's for the tails it
+ * has marked as such. */
+static inline bool cr_glob_star_literal(const char *literal, size_t n, const char *s, size_t len, int flags)
+{
+	if (len < n || memcmp(s + len - n, literal, n) != 0)
+		return false;
+	if (flags & CR_GLOB_PATHNAME)
+		for (size_t i = 0; i < len - n; i++)
+			if (s[i] == '/')
+				return false;
+	return true;
+}
 /* True when the pattern has no special character (an exact string). */
 bool cr_glob_is_literal(const char *pattern);
 /* Returns NULL if the pattern is well formed, else what is wrong with it. */

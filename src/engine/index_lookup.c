@@ -170,22 +170,9 @@ static CR_HOT const struct path_entry *find_slot_tagged(const struct cr_index *i
 	return NULL;
 }
 
-/* "*" then literal, against s: the literal at the end, and no '/' before
- * it (a '*' of a path stops at a slash). */
-static inline bool star_literal_matches(const char *literal, const char *s, size_t len)
-{
-	size_t n = strlen(literal);
-	if (len < n || memcmp(s + len - n, literal, n) != 0)
-		return false;
-	for (size_t i = 0; i < len - n; i++)
-		if (s[i] == '/')
-			return false;
-	return true;
-}
-
 /* rest: what follows the key in the destination's path. */
 static CR_HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char *key, size_t n, const char *rest,
-			size_t restlen, struct cr_candidates *c)
+			       size_t restlen, struct cr_candidates *c)
 {
 	const struct path_entry *e = ix->path_tags ? find_slot_tagged(ix, h, key, n) : find_slot(ix, h, key, n);
 	if (!e)
@@ -195,8 +182,9 @@ static CR_HOT void lookup_path(const struct cr_index *ix, uint64_t h, const char
 	if (at && at <= PATH_INLINE && CR_ONCE(e->head[PATH_INLINE - 1]) == '\0') {
 		/* The rule's only pattern: settled here. */
 		const char *pattern = e->head + at - 1;
-		if (tail & TAIL_STAR_LITERAL ? star_literal_matches(pattern + 1, rest, restlen)
-					     : cr_glob_match(pattern, rest, restlen, CR_GLOB_PATHNAME))
+		if (tail & TAIL_STAR_LITERAL
+			    ? cr_glob_star_literal(pattern + 1, strlen(pattern + 1), rest, restlen, CR_GLOB_PATHNAME)
+			    : cr_glob_match(pattern, rest, restlen, CR_GLOB_PATHNAME))
 			add_list(c, ix, LIST_ONE | off, true);
 	} else if (count == 1) {
 		add_list(c, ix, LIST_ONE | off, false);
