@@ -19,7 +19,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the

@@ -39,9 +39,7 @@ static socklen_t loopback(int af, uint16_t port, struct sockaddr_storage *ss)
 	return sizeof *in6;
 }
 
-/* A listener on port (0: any) whose one-slot accept queue is filled by a
- * connection of ours, then left: every later SYN to it is dropped. */
-static int make(int af, uint16_t *port)
+int cr_drop_listener_make(int af, uint16_t *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = loopback(af, *port, &ss);
@@ -80,9 +78,9 @@ static int listener(int i)
 		int none = 0;
 		if (st == 0 && atomic_compare_exchange_strong(&listeners[i].state, &none, 1)) {
 			uint16_t port = listeners[i].port;
-			int fd = make(af, &port);
+			int fd = cr_drop_listener_make(af, &port);
 			if (fd < 0 && port) /* its port is taken now: any other */
-				port = 0, fd = make(af, &port);
+				port = 0, fd = cr_drop_listener_make(af, &port);
 			if (fd < 0) {
 				atomic_store(&listeners[i].state, 0);
 				return -1;
@@ -96,18 +94,22 @@ static int listener(int i)
 	return -1; /* another thread is making it, for longer than a listener takes */
 }
 
+socklen_t cr_drop_address_at(const struct cr_dest *d, int sa_family, uint16_t port, struct sockaddr_storage *out)
+{
+	socklen_t len = cr_sink_address(d, sa_family, out);
+	if (out->ss_family == AF_INET)
+		((struct sockaddr_in *)out)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)out)->sin6_port = htons(port);
+	return len;
+}
+
 socklen_t cr_drop_address(const struct cr_dest *d, int sa_family, struct sockaddr_storage *out)
 {
 	int i = d->family == CR_FAM_INET6 ? 1 : 0;
 	if (listener(i) < 0)
 		return 0;
-	socklen_t len = cr_sink_address(d, sa_family, out);
-	uint16_t port = htons(listeners[i].port);
-	if (out->ss_family == AF_INET)
-		((struct sockaddr_in *)out)->sin_port = port;
-	else
-		((struct sockaddr_in6 *)out)->sin6_port = port;
-	return len;
+	return cr_drop_address_at(d, sa_family, listeners[i].port, out);
 }
 
 void cr_drop_closed(unsigned first, unsigned last)

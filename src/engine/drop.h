@@ -19,6 +19,13 @@
  * (sa_family, and a v4-mapped destination on an AF_INET6 socket); its
  * length, or 0 when no listener can be made (no descriptor left, say). */
 socklen_t cr_drop_address(const struct cr_dest *d, int sa_family, struct sockaddr_storage *out);
+/* The same for the listener on loopback port `port` (one of the family's). */
+socklen_t cr_drop_address_at(const struct cr_dest *d, int sa_family, uint16_t port, struct sockaddr_storage *out);
+/* A listener on loopback port *port (0: any; *port gets the one it got),
+ * in the calling thread's network namespace, whose one-slot accept queue
+ * is filled by a connection of ours, then left: every later SYN to it is
+ * dropped. Its descriptor, or -1. */
+int cr_drop_listener_make(int af, uint16_t *port);
 /* After the program closed or replaced descriptors first..last: a
  * listener among them is made again. */
 void cr_drop_closed(unsigned first, unsigned last);

@@ -2,6 +2,7 @@
 #include "logfmt.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 bool cr_sink_needed(const struct cr_dest *d, int sotype, int err)
@@ -9,9 +10,11 @@ bool cr_sink_needed(const struct cr_dest *d, int sotype, int err)
 	return d->family != CR_FAM_UNIX && sotype == SOCK_STREAM && cr_err_reported_later(err);
 }
 
-int cr_sink_errno(int kernel_err, int err)
+int cr_sink_errno(int kernel_err, int err, const struct sockaddr *sink)
 {
-	return kernel_err == ECONNREFUSED ? err : kernel_err;
+	bool mapped = sink->sa_family == AF_INET6 &&
+		      IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sink)->sin6_addr);
+	return kernel_err == ECONNREFUSED || (kernel_err == ENETUNREACH && !mapped) ? err : kernel_err;
 }
 
 bool cr_verdict_dry_run(const struct cr_verdict *v)

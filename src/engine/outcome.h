@@ -19,9 +19,13 @@
  * through poll and SO_ERROR); otherwise the call fails at once, as the
  * kernel fails unix and datagram sockets. */
 bool cr_sink_needed(const struct cr_dest *d, int sotype, int err);
-/* The errno the program sees after the sink answered kernel_err: the
- * simulated one in place of the sink's refusal. */
-int cr_sink_errno(int kernel_err, int err);
+/* The errno the program sees after the sink (at address `sink`) answered
+ * kernel_err: the simulated one in place of the sink's refusal, and in
+ * place of ENETUNREACH, which the sink gets in a network namespace whose
+ * loopback is down (`unshare -n`; there the failure comes at once, even on
+ * a non-blocking socket). A v6-only socket given a v4-mapped address keeps
+ * its ENETUNREACH: the kernel's answer for any destination. */
+int cr_sink_errno(int kernel_err, int err, const struct sockaddr *sink);
 
 /* A verdict whose failure is only logged, not made (dry run). */
 bool cr_verdict_dry_run(const struct cr_verdict *v);

@@ -82,7 +82,7 @@ static ssize_t refuse_through_sink(const struct cr_op *op, const struct sockaddr
 	socklen_t slen = cr_sink_address(d, sa->sa_family, &sink);
 	ssize_t ret = op_call(op, (struct sockaddr *)&sink, slen);
 	if (ret < 0)
-		errno = cr_sink_errno(errno, err);
+		errno = cr_sink_errno(errno, err, (struct sockaddr *)&sink);
 	/* The kernel's state of a refused socket is not a fresh one (a retry
 	 * gets ECONNABORTED first): from now on the kernel answers. */
 	cr_fd_set_fresh(op->fd, false);

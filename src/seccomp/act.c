@@ -70,7 +70,7 @@ static void act_simulate(struct cr_sv *sv, struct cr_call *c)
 		 * non-blocking program sees next (POLLERR, SO_ERROR), are real. */
 		struct sockaddr_storage sink;
 		socklen_t slen = cr_sink_address(&c->dest, c->sa.ss_family, &sink);
-		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : cr_sink_errno(errno, err);
+		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : cr_sink_errno(errno, err, (struct sockaddr *)&sink);
 		if (kerr == EINPROGRESS && err != ECONNREFUSED)
 			cr_later_put(c, err);
 		cr_sv_respond(sv, c->id, rc, kerr, false);
@@ -83,13 +83,18 @@ static void act_simulate(struct cr_sv *sv, struct cr_call *c)
 	log_call(sv, c, err, true);
 }
 
+bool cr_sv_may_connect_for(const struct cr_call *c)
+{
+	return c->dest.family != CR_FAM_UNIX;
+}
+
 /* A call that passes, under audit: the supervisor makes the connect itself,
  * on the program's socket, to learn and log its outcome. On a non-blocking
  * socket the outcome comes later, where the program asks for it (SO_ERROR,
  * trapped, or a second connect). Otherwise the call continues unseen. */
 static void act_pass(struct cr_sv *sv, struct cr_call *c)
 {
-	bool audit = c->v.level >= CR_LEVEL_FAILURES;
+	bool audit = c->v.level >= CR_LEVEL_FAILURES && cr_sv_may_connect_for(c);
 	if (!audit || (c->nonblock && !sv->so_error_trapped) || c->nr != __NR_connect || c->dup < 0) {
 		cr_sv_respond(sv, c->id, 0, 0, true);
 		return;
@@ -108,7 +113,7 @@ static void act_pass(struct cr_sv *sv, struct cr_call *c)
 static void act_drop(struct cr_sv *sv, struct cr_call *c)
 {
 	struct sockaddr_storage to;
-	socklen_t tlen = cr_drop_address(&c->dest, c->sa.ss_family, &to);
+	socklen_t tlen = cr_sv_drop_address(c->dup, &c->dest, c->sa.ss_family, &to);
 	if (!tlen) {
 		cr_sv_respond(sv, c->id, -1, ETIMEDOUT, false);
 		log_call(sv, c, ETIMEDOUT, true);

@@ -7,6 +7,7 @@
  *   rules.c    the rules in force, by generation, and their reload
  *   later.c    connects whose outcome the program learns later (SO_ERROR,
  *              a second connect)
+ *   netns.c    drops for sockets of another network namespace
  *   act.c      answering a call: passing it, or failing it on the
  *              program's own socket
  *   serve.c    deciding each trapped call, the threads, cr_supervise */
@@ -139,9 +140,25 @@ void cr_later_put(const struct cr_call *c, int err);
 /* Takes the entry of (tgid, socket) into *out, if there is one. */
 bool cr_later_take(pid_t tgid, int dup, struct cr_later *out);
 
+/* netns.c */
+/* The drop listener's address (engine/drop.h) in the network namespace of
+ * the program's socket dup; 0 when none can be had there. */
+socklen_t cr_sv_drop_address(int dup, const struct cr_dest *d, int sa_family, struct sockaddr_storage *out);
+
 /* act.c */
 void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont);
 void cr_sv_act(struct cr_sv *sv, struct cr_call *c);
+/* Whether the supervisor may make a passing call's connect itself, on the
+ * program's socket, to learn its outcome. Never for a unix socket: the
+ * kernel resolves its path in the caller's working directory, root and mount
+ * namespace, checks the caller's credentials, and gives the server the
+ * caller's pid and credentials (SO_PEERCRED). Made by the supervisor, a
+ * relative path would reach another socket or none, a program run as nobody
+ * would reach a root-only socket, and its server would see root. A unix
+ * connect that passes is always the program's own (CONTINUE), unaudited in
+ * this mode. TCP connects depend on the socket alone (its namespace, its
+ * cgroup, its owner), not on who makes them. */
+bool cr_sv_may_connect_for(const struct cr_call *c);
 void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup,
 			  bool settled, int err);
 /* getsockopt(SO_ERROR) on a socket with an entry. */

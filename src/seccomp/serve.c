@@ -111,7 +111,7 @@ static bool read_destination(const struct seccomp_notif *req, struct cr_proc *p,
 static bool second_connect(struct cr_sv *sv, struct cr_proc *p, struct cr_call *c)
 {
 	struct cr_later e;
-	if (!cr_later_any() || c->nr != __NR_connect || !take_socket(c, p, false) ||
+	if (!cr_later_any() || c->nr != __NR_connect || !cr_sv_may_connect_for(c) || !take_socket(c, p, false) ||
 	    !cr_later_take(p->tgid, c->dup, &e))
 		return false;
 	if (!same_dest(&e.dest, &c->dest))
@@ -126,7 +126,7 @@ static bool second_connect(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 /* After the verdict: whether the call needs acting on, and by whom. */
 static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *c)
 {
-	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect;
+	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect && cr_sv_may_connect_for(c);
 	/* The quiet path. (Were the call gone and its thread's number taken
 	 * by another process since, the answer would only fail.) */
 	if (!c->v.simulate && !c->v.drop && !c->v.delay_ms && !audit)

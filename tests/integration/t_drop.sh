@@ -5,7 +5,8 @@
 # tcp_syn_retries is lowered in the namespace so that a blocking connect
 # ends in seconds. Then: one line a drop, the listener made again after the
 # program closes every descriptor, one descriptor per family for 1,000
-# connects in flight, and the same under run --seccomp.
+# connects in flight, and the same under run --seccomp, also for a program
+# in a network namespace of its own.
 # The script runs again in the namespace, before lib.sh makes its folder.
 if [ "${CR_IN_NETNS:-}" != 1 ]; then
 	[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
@@ -144,3 +145,26 @@ for p in "$D sndtimeo 127.0.0.1" "$D nonblock ::1"; do
 	"$CLI" run --seccomp -c "$cfg" -- $p $SIM | sed 1q > "$T/sim"
 	expect_eq "$(cat "$T/sim")" "$(cat "$T/real")" "run --seccomp: $(cat "$T/sim")"
 done
+# A program in a network namespace of its own (unshare -n, as a container's
+# is): the supervisor makes the listeners there, where the program's socket
+# is; its own would be out of reach (a refusal instead of a hang).
+inner="ip link set lo up && sysctl -qw net.ipv4.tcp_syn_retries=1 && nft add table inet cr &&
+	nft 'add chain inet cr in { type filter hook input priority 0; }' &&
+	nft add rule inet cr in tcp dport $REAL tcp flags '&' '(syn | ack)' == syn drop && exec \"\$@\""
+for p in "$D sndtimeo 127.0.0.1" "$D nonblock ::1"; do
+	unshare -n sh -c "$inner" sh $p $REAL | sed 1q > "$T/real"
+	"$CLI" run --seccomp -c "$cfg" -- unshare -n sh -c "$inner" sh $p $SIM | sed 1q > "$T/sim"
+	expect_eq "$(cat "$T/sim")" "$(cat "$T/real")" "run --seccomp, the program in its own network namespace: $(cat "$T/sim")"
+done
+# A refusal in a namespace whose loopback is down (the port-0 sink is out of
+# reach there too): ECONNREFUSED all the same, in both modes.
+refuse=$(config refuse.cfg "version = 1; log: { syslog = false; };
+rules = ( { name = \"r\"; dst = \"127.0.0.1\"; port = $SIM; action = \"refuse\"; } );")
+probe="import errno, socket
+for blocking in (True, False):
+    s = socket.socket(); s.setblocking(blocking)
+    print(errno.errorcode[s.connect_ex(('127.0.0.1', $SIM))])"
+out=$(unshare -n env CONNREFUSE_CONFIG="$refuse" LD_PRELOAD="$PRELOAD" $PY -c "$probe" | tr '\n' ' ')
+expect_eq "$out" "ECONNREFUSED ECONNREFUSED " "loopback down, preloaded: a refusal, blocking and not"
+out=$("$CLI" run --seccomp -c "$refuse" -- unshare -n $PY -c "$probe" | tr '\n' ' ')
+expect_eq "$out" "ECONNREFUSED ECONNREFUSED " "loopback down, run --seccomp: a refusal, blocking and not"
