@@ -77,10 +77,13 @@ $(ENGINE): $(ENGINE_OBJ)
 
 # The public API (connrefuse_*) lives in the engine: named here, so that the
 # archive hands it to the library whatever the hooks use of it.
+# libdl and libpthread by their run-time names, kept even where this glibc
+# has moved everything into libc.so.6 (src/preload/glibc_baseline.h).
+LIB_LIBS := -Wl,--push-state,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state -lm
 $(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
 		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
-		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm
+		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
 
 # A folder to mount into an unmodified container image: the library linked
 # to find its libconfig beside itself ($$ORIGIN), and that libconfig. (The
@@ -91,7 +94,7 @@ $(BUILD)/bundle/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnre
 	@rm -f $(dir $@)libconfig.so* # so that ldd below names the system's
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,-rpath,'$$ORIGIN' \
 		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
-		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) -ldl -lpthread -lm
+		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
 	cp -L "$$(ldd $@ | awk '/libconfig\.so/ { print $$3 }')" $(dir $@)
 
 $(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE)

@@ -4,6 +4,7 @@
  * scanner calls exit() on a read error and blocks on a FIFO). */
 #define _GNU_SOURCE
 #include "config_file.h"
+#include "sys.h"
 #include "image.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static int check_folder(const char *path, const char *shown, char *err, size_t e
 	snprintf(copy, sizeof copy, "%s", path);
 	const char *dir = dirname(copy);
 	struct stat st;
-	if (stat(dir, &st) != 0)
+	if (cr_stat(dir, &st) != 0)
 		return 0; /* the file was found through it: stat of the file said so */
 	const char *bad = untrusted(&st, true, why, sizeof why);
 	if (!bad)
@@ -81,7 +82,7 @@ static int check_trust(const char *path, const struct stat *st, char *err, size_
 	 * the file itself counts too. */
 	struct stat lst;
 	char real[PATH_MAX];
-	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+	if (cr_lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
 		return check_folder(real, path, err, errsize);
 	return 0;
 }
@@ -186,7 +187,7 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		snprintf(err, errsize, "(empty path): no file named; set CONNREFUSE_CONFIG to a rules file");
 		return -1;
 	}
-	if (stat(path, &st) != 0) {
+	if (cr_stat(path, &st) != 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
 		return -1;
 	}
@@ -201,7 +202,7 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &fst) != 0) {
+	if (cr_fstat(fd, &fst) != 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
 		close(fd);
 		return -1;

@@ -299,15 +299,24 @@ struct cr_ruleset *cr_config_build(const struct cr_draft *d, uint64_t source_has
 	return rs;
 }
 
+/* Freed memory back to the system: glibc keeps it otherwise; musl's
+ * allocator gives it back by itself. */
+static void give_memory_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static struct cr_ruleset *load_text(const char *text, size_t len, const char *name, char *err, size_t errsize)
 {
 	struct cr_draft *d = cr_config_parse(text, name, err, errsize);
 	/* libconfig's tree is gone: give its memory back (many times the size
 	 * of the rules) before the image is made. */
-	malloc_trim(0);
+	give_memory_back();
 	struct cr_ruleset *rs = d ? cr_config_build(d, cr_image_hash(text, len, 0), err, errsize) : NULL;
 	cr_draft_free(d);
-	malloc_trim(0);
+	give_memory_back();
 	return rs;
 }
 

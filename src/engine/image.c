@@ -3,6 +3,7 @@
  * draft. Building and writing one: image_build.c. */
 #define _GNU_SOURCE
 #include "image_impl.h"
+#include "sys.h"
 #include "clock.h"
 #include "index_impl.h"
 
@@ -240,7 +241,7 @@ struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_ow
 	snprintf(rs->log.ident, sizeof rs->log.ident, "%s", cr_rs_str(rs, m->log_ident));
 	snprintf(rs->log.file, sizeof rs->log.file, "%s", cr_rs_str(rs, m->log_file));
 	rs->loaded_at = cr_monotonic_now();
-	if (!rs->seeded && getrandom(&rs->seed, sizeof rs->seed, GRND_NONBLOCK) != sizeof rs->seed)
+	if (!rs->seeded && cr_getrandom(&rs->seed, sizeof rs->seed, GRND_NONBLOCK) != sizeof rs->seed)
 		rs->seed = (uint64_t)(rs->loaded_at * 1e9) * 6364136223846793005ULL ^ (uint64_t)getpid();
 	if (cr_ruleset_init_states(rs) != 0) {
 		snprintf(err, errsize, "%s: out of memory", name);

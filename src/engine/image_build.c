@@ -3,6 +3,7 @@
  * checking and decoding one: image.c. */
 #define _GNU_SOURCE
 #include "image_impl.h"
+#include "sys.h"
 #include "bigmem.h"
 #include "config.h"
 #include "index_impl.h"
@@ -402,7 +403,7 @@ int cr_image_write(const void *image, size_t len, const char *path, bool keep_pr
 	char previous[PATH_MAX];
 	struct stat st;
 	if (rc == 0 && keep_previous && (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
-	    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (unlink(previous) == 0 || errno == ENOENT))
+	    cr_lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (unlink(previous) == 0 || errno == ENOENT))
 		(void)link(path, previous); /* at worst, a reload pays the free */
 	/* A new file renamed over the old: processes that map the old one
 	 * keep it intact (ld.so.cache is replaced the same way). */

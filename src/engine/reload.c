@@ -1,4 +1,5 @@
 #include "reload.h"
+#include "sys.h"
 #include "config.h"
 #include "logsink.h"
 
@@ -11,14 +12,14 @@ void cr_watch_start(struct cr_watch *w, const char *path, size_t text_max)
 	w->path = path;
 	w->syslog_only = false;
 	w->text_max = text_max;
-	if (!path || stat(path, &w->st) != 0)
+	if (!path || cr_stat(path, &w->st) != 0)
 		memset(&w->st, 0, sizeof w->st);
 }
 
 bool cr_watch_changed(struct cr_watch *w)
 {
 	struct stat st;
-	if (stat(w->path, &st) != 0)
+	if (cr_stat(w->path, &st) != 0)
 		memset(&st, 0, sizeof st);
 	if (st.st_ino == w->st.st_ino && st.st_dev == w->st.st_dev && st.st_size == w->st.st_size &&
 	    st.st_mtim.tv_sec == w->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == w->st.st_mtim.tv_nsec)

@@ -149,7 +149,9 @@ static int eai_of_herrno(int herr)
 	case TRY_AGAIN: return EAI_AGAIN;
 	case NO_RECOVERY: return EAI_FAIL;
 	case NO_DATA: return EAI_NODATA;
+#ifdef NETDB_INTERNAL /* glibc's; musl has no such h_errno */
 	case NETDB_INTERNAL: return EAI_SYSTEM;
+#endif
 	default: return 0;
 	}
 }

@@ -18,6 +18,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef CLOSE_RANGE_CLOEXEC /* linux/close_range.h; musl's headers lack it */
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 static void outcome(int fd, int *value)
 {
 	struct cr_pending p;
@@ -215,7 +219,7 @@ CR_EXPORT int fcntl64(int fd, int cmd, ...)
 	return ret;
 }
 
-CR_EXPORT int ioctl(int fd, unsigned long req, ...)
+CR_EXPORT int ioctl(int fd, cr_ioctl_req req, ...)
 {
 	va_list ap;
 	va_start(ap, req);

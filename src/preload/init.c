@@ -2,6 +2,7 @@
  * force, and the exit summary. */
 #define _GNU_SOURCE
 #include "preload.h"
+#include "engine/sys.h"
 #include "current.h"
 #include "engine/drop.h"
 #include "engine/config.h"
@@ -93,7 +94,7 @@ static int sys_fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
-static int sys_ioctl(int fd, unsigned long req, ...)
+static int sys_ioctl(int fd, cr_ioctl_req req, ...)
 {
 	va_list ap;
 	va_start(ap, req);
@@ -209,7 +210,7 @@ static void load_rules(void)
 		} else if (!(rs = cr_config_load(path, err, sizeof err))) {
 			config_error(err, path, false);
 		}
-	} else if (!given && (lstat(CR_SYSTEM_RULES, &st) == 0 || errno != ENOENT)) {
+	} else if (!given && (cr_lstat(CR_SYSTEM_RULES, &st) == 0 || errno != ENOENT)) {
 		/* Unset (an empty CONNREFUSE_CONFIG means no rules): the system
 		 * file, if there is one. */
 		strcpy(path, CR_SYSTEM_RULES);

@@ -5,12 +5,20 @@
 #define CR_PRELOAD_H
 
 #include "fdtable.h"
+#include "glibc_baseline.h"
 #include "engine/logsink.h"
 #include "engine/rules.h"
 
 #include <netdb.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+
+/* ioctl's request: unsigned long in glibc, int in musl (as in POSIX). */
+#ifdef __GLIBC__
+typedef unsigned long cr_ioctl_req;
+#else
+typedef int cr_ioctl_req;
+#endif
 
 /* The next definition of each interposed function (the C library's, or
  * another preload's), resolved once. Before that (while the library itself
@@ -31,7 +39,7 @@ struct cr_real {
 	int (*listen)(int, int);
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
-	int (*ioctl)(int, unsigned long, ...);
+	int (*ioctl)(int, cr_ioctl_req, ...);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	struct hostent *(*gethostbyname)(const char *);
 	struct hostent *(*gethostbyname2)(const char *, int);
