@@ -3,6 +3,7 @@
 # print the apt-get command to run).
 
 PREFIX ?= /usr/local
+ARCH := $(shell uname -m)
 DESTDIR ?=
 BUILD := build
 
@@ -36,16 +37,16 @@ PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcach
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
 	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/fault_alloc \
-	$(BUILD)/bundle/libconnrefuse.so
+	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
-.PHONY: all bundle deps test-deps demo check golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+.PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
 # A plain `make` (or make install) installs nothing: it says what is missing.
 # The two commands of the README, and the test targets, install it.
-INSTALLING_GOALS := demo check check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+INSTALLING_GOALS := demo check check-cross check-containers bundle check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	golden-update test-deps
 deps:
 	@tests/tools/ensure-packages $(if $(filter $(INSTALLING_GOALS),$(MAKECMDGOALS)),,--check) $(BUILD_PACKAGES)
@@ -85,17 +86,73 @@ $(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.ma
 		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
 		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
 
-# A folder to mount into an unmodified container image: the library linked
-# to find its libconfig beside itself ($$ORIGIN), and that libconfig. (The
-# library installed on a machine has no such path: it uses the system's.)
-bundle: $(BUILD)/bundle/libconnrefuse.so
-$(BUILD)/bundle/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
+# ---- The bundle (SPEC.md): one folder to mount read-only into any image ----
+# bundle/ARCH/ for glibc 2.17 and later (this machine's architecture, and
+# aarch64 cross-built on x86-64), bundle/musl-ARCH/ for musl, each a
+# libconnrefuse.so that finds its libconfig beside itself ($$ORIGIN), and
+# bundle/bin/connrefuse, static (musl), for any image. A glibc image needs
+# one line whatever its architecture, the loader expanding $$PLATFORM:
+# LD_PRELOAD='/opt/connrefuse/$$PLATFORM/libconnrefuse.so'. This machine's
+# library bundles the system's libconfig; the other targets' libconfig is
+# built from Debian's source (tests/tools/libconfig-for).
+BUNDLE := $(BUILD)/bundle
+CROSS := musl-$(ARCH) $(if $(filter x86_64,$(ARCH)),aarch64)
+BUNDLE_PACKAGES := musl-tools $(if $(filter x86_64,$(ARCH)),gcc-aarch64-linux-gnu)
+# musl's cancellation does not unwind: no -fexceptions, whose unwinder
+# (this compiler's libgcc_eh) needs glibc.
+CC_musl-$(ARCH) := musl-gcc
+CFLAGS_musl-$(ARCH) := $(filter-out -fexceptions,$(CFLAGS_STRICT))
+CFLAGS_aarch64 := $(CFLAGS_STRICT)
+AR_musl-$(ARCH) := ar
+LIBS_musl-$(ARCH) := -lm
+CC_aarch64 := aarch64-linux-gnu-gcc
+AR_aarch64 := aarch64-linux-gnu-ar
+LIBS_aarch64 := $(LIB_LIBS)
+LIB_LDFLAGS := -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
+	-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
+	-Wl,--undefined=connrefuse_version
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+bundle: $(BUNDLE)/$(ARCH)/libconnrefuse.so $(CROSS:%=$(BUNDLE)/%/libconnrefuse.so) $(BUNDLE)/bin/connrefuse
+
+$(BUNDLE)/$(ARCH)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
 	@mkdir -p $(dir $@)
 	@rm -f $(dir $@)libconfig.so* # so that ldd below names the system's
-	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so -Wl,-rpath,'$$ORIGIN' \
-		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
-		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
+	$(CC) $(LIB_LDFLAGS) -Wl,-rpath,'$$ORIGIN' $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
 	cp -L "$$(ldd $@ | awk '/libconfig\.so/ { print $$3 }')" $(dir $@)
+
+# cross_rules TARGET: TARGET's libconfig, objects, engine archive and
+# bundled library. musl's headers lack the kernel's: linked from this
+# machine's (linux-libc-dev).
+define cross_rules
+$(BUILD)/$(1)/libconfig/lib/libconfig.a: tests/tools/libconfig-for
+	@tests/tools/ensure-packages $(BUNDLE_PACKAGES)
+	tests/tools/libconfig-for $(1) $(BUILD)/$(1)/libconfig
+	@mkdir -p $(BUILD)/$(1)/kernel
+	$(if $(filter musl-%,$(1)),ln -sfn /usr/include/linux /usr/include/asm-generic $(BUILD)/$(1)/kernel/ && \
+		ln -sfn /usr/include/$(MULTIARCH)/asm $(BUILD)/$(1)/kernel/asm)
+$(BUILD)/$(1)/obj/%.o: src/%.c Makefile $(BUILD)/$(1)/libconfig/lib/libconfig.a
+	@mkdir -p $$(dir $$@)
+	$$(CC_$(1)) $$(CFLAGS_$(1)) $$(CPPFLAGS_ALL) -I$(BUILD)/$(1)/libconfig/include -isystem $(BUILD)/$(1)/kernel \
+		-MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/libcrengine.a: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(call layer_src,engine))
+	rm -f $$@
+	$$(AR_$(1)) rcs $$@ $$^
+$(BUNDLE)/$(1)/libconnrefuse.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(call layer_src,preload)) \
+		$(BUILD)/$(1)/libcrengine.a src/preload/libconnrefuse.map
+	@mkdir -p $$(dir $$@)
+	$$(CC_$(1)) $$(LIB_LDFLAGS) -Wl,-rpath,'$$$$ORIGIN' -o $$@ $$(filter %.o %.a,$$^) \
+		-L$(BUILD)/$(1)/libconfig/lib -l:libconfig.so.9 $$(LIBS_$(1))
+	cp $(BUILD)/$(1)/libconfig/lib/libconfig.so.9 $$(dir $$@)
+endef
+$(foreach t,$(CROSS),$(eval $(call cross_rules,$(t))))
+-include $(wildcard $(BUILD)/*/obj/*/*.d)
+
+# The command for any image: static, musl.
+$(BUNDLE)/bin/connrefuse: $(patsubst src/%.c,$(BUILD)/musl-$(ARCH)/obj/%.o,$(call layer_src,cli) $(call layer_src,seccomp)) \
+		$(BUILD)/musl-$(ARCH)/libcrengine.a
+	@mkdir -p $(dir $@)
+	musl-gcc -static -o $@ $^ $(BUILD)/musl-$(ARCH)/libconfig/lib/libconfig.a -lm -lpthread
 
 $(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE) $(PKG_LIBS) -lm -lpthread
@@ -211,6 +268,20 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
 	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse 2>/dev/null
+
+# The slow suites (.ci/run runs them): the bundle's other libraries with
+# programs of their own kind (musl; arm64 under qemu-user), and the bundle
+# in real containers (podman, runc; images made with debootstrap, cached in
+# /var/cache/connrefuse).
+CROSS_PACKAGES := $(BUNDLE_PACKAGES) qemu-user
+CONTAINER_PACKAGES := podman runc catatonit debootstrap $(BUNDLE_PACKAGES)
+check-cross: all test-deps bundle $(HELPERS)
+	@tests/tools/ensure-packages $(CROSS_PACKAGES)
+	@sh tests/integration/run.sh $(BUILD) x_cross
+
+check-containers: all test-deps bundle $(HELPERS)
+	@tests/tools/ensure-packages $(CONTAINER_PACKAGES)
+	@sh tests/integration/run.sh $(BUILD) x_podman
 
 # The whole suite with AddressSanitizer and UBSan: library, command, unit
 # tests and helpers instrumented; the library preloaded after libasan in the

@@ -8,6 +8,6 @@ exec docker run --rm \
 	-v "$PWD/build/bundle:/opt/connrefuse:ro" \
 	-v "$PWD/examples/fleet:/etc/connrefuse:ro" \
 	-v /dev/log:/dev/log \
-	-e LD_PRELOAD=/opt/connrefuse/libconnrefuse.so \
+	-e 'LD_PRELOAD=/opt/connrefuse/$PLATFORM/libconnrefuse.so' \
 	-e CONNREFUSE_CONFIG=/etc/connrefuse/rules.cfg \
 	"$image" "$@"

@@ -37,8 +37,10 @@ int cr_cmd_check(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return cr_help("check");
+	if (argc == 3 && strcmp(argv[1], "--image") == 0)
+		return cr_check_image(argv[2]);
 	if (argc != 2)
-		return cr_usage_error("check", "%s", "check takes one FILE");
+		return cr_usage_error("check", "%s", "check takes one FILE, or --image ROOT");
 	char err[1024];
 	struct cr_ruleset *rs = cr_config_load(argv[1], err, sizeof err);
 	if (!rs || cr_image_verify(rs, err, sizeof err) != 0) {

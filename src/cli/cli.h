@@ -29,6 +29,8 @@ int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **ho
 
 int cr_cmd_run(int argc, char **argv);
 int cr_cmd_check(int argc, char **argv);
+/* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
+int cr_check_image(const char *root);
 int cr_cmd_compile(int argc, char **argv);
 int cr_cmd_match(int argc, char **argv);
 int cr_cmd_decode(int argc, char **argv);

@@ -10,6 +10,7 @@
 static const char usage_text[] =
 	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
+	"       connrefuse check --image ROOT\n"
 	"       connrefuse compile FILE [-o OUT]\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
@@ -42,10 +43,16 @@ static const char *const help_texts[][2] = {
 	  "                         binaries and raw system calls (Go); see man connrefuse\n" },
 	{ "check",
 	  "connrefuse check FILE\n"
+	  "connrefuse check --image ROOT\n"
 	  "\n"
 	  "Validates FILE and prints the rule set as understood, as a config file.\n"
 	  "On an error prints FILE:LINE: problem and exits 1. FILE may be compiled:\n"
-	  "then its whole checksum is verified and its rules printed the same way.\n" },
+	  "then its whole checksum is verified and its rules printed the same way.\n"
+	  "\n"
+	  "With --image: reads ROOT, a container's root file system (a folder), and\n"
+	  "says which library of the bundle fits its C library and architecture, with\n"
+	  "the LD_PRELOAD line for the bundle mounted at /opt/connrefuse; or that none\n"
+	  "does, why, and what to do instead (exit 1).\n" },
 	{ "compile",
 	  "connrefuse compile FILE [-o OUT]\n"
 	  "\n"

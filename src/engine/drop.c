@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* [0] IPv4 (127.0.0.1), [1] IPv6 (::1). state: 0 none, 1 being made, 2 ready. */
@@ -59,7 +60,7 @@ int cr_drop_listener_make(int af, uint16_t *port)
 	struct pollfd pf = { c, POLLOUT, 0 };
 	/* Loopback completes the handshake at once; a bounded wait all the same. */
 	if (rc != 0 && errno == EINPROGRESS)
-		syscall(SYS_poll, &pf, 1, 1000);
+		syscall(SYS_ppoll, &pf, 1, &(struct timespec){ 1, 0 }, NULL, 0);
 	sys(SYS_close, c, 0, 0);
 	return s;
 fail:

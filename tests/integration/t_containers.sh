@@ -1,8 +1,8 @@
 # Containers without rebuilding the image, reproduced with a mount
 # namespace: the system's libconfig hidden (an image may have none), the
 # bundle of make bundle mounted read-only at /opt/connrefuse, the rules
-# beside it; a program preloaded with /opt/connrefuse/libconnrefuse.so is
-# ruled and logged. The recipes (docker run, compose, Kubernetes) parse and
+# beside it; a program preloaded with
+# '/opt/connrefuse/$PLATFORM/libconnrefuse.so' is ruled and logged. The recipes (docker run, compose, Kubernetes) parse and
 # name the same paths.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "needs root for a private mount namespace"; exit 77; }
@@ -10,8 +10,9 @@ skip_under_sanitizers "the bundle is the plain build's"
 SRC=$(cd "$HERE/../.." && pwd)
 EX=$SRC/examples/fleet
 BUNDLE=$CR_BUILD/bundle
-[ -f "$BUNDLE/libconnrefuse.so" ] || fail "no bundle: make bundle"
-expect_eq "$(ls "$BUNDLE" | tr '\n' ' ')" "libconfig.so.9 libconnrefuse.so " "make bundle: the library and its libconfig"
+ARCH=$(uname -m)
+[ -f "$BUNDLE/$ARCH/libconnrefuse.so" ] || fail "no bundle: make bundle"
+expect_eq "$(ls "$BUNDLE/$ARCH" | tr '\n' ' ')" "libconfig.so.9 libconnrefuse.so " "make bundle: $ARCH/, the library and its libconfig"
 syslib=$(ldconfig -p | awk '/libconfig\.so\.9 .*x86-64|libconfig\.so\.9 / { print $NF; exit }')
 [ -n "$syslib" ] || fail "no system libconfig.so.9 to hide"
 C=$(closed_port)
@@ -29,7 +30,7 @@ unshare -m --propagation private sh -c "
 	mount --bind $T/rules /opt/connrefuse-rules && mount -o remount,bind,ro /opt/connrefuse-rules
 	# The plain library cannot load here: this is an image without libconfig.
 	LD_PRELOAD=$LIB $PY -c 'print(1)' > $T/plain.out 2> $T/plain.err
-	CONNREFUSE_CONFIG=/opt/connrefuse-rules/rules.cfg LD_PRELOAD=/opt/connrefuse/libconnrefuse.so \
+	CONNREFUSE_CONFIG=/opt/connrefuse-rules/rules.cfg LD_PRELOAD='/opt/connrefuse/\$PLATFORM/libconnrefuse.so' \
 		$PY -c \"$connect\" > $T/bundle.out 2> $T/bundle.err
 	touch /opt/connrefuse/x 2> /dev/null && echo writable > $T/ro.out
 	true
@@ -48,18 +49,18 @@ $PY -c '
 import sys, yaml
 compose = yaml.safe_load(open(sys.argv[1]))
 app = compose["services"]["app"]
-assert app["environment"]["LD_PRELOAD"] == "/opt/connrefuse/libconnrefuse.so", app
+assert app["environment"]["LD_PRELOAD"] == "/opt/connrefuse/$$PLATFORM/libconnrefuse.so", app
 assert "./build/bundle:/opt/connrefuse:ro" in app["volumes"], app["volumes"]
 assert "build" not in app, "the image is built"
 docs = list(yaml.safe_load_all(open(sys.argv[2])))
 dep = [d for d in docs if d["kind"] == "Deployment"][0]
 c = dep["spec"]["template"]["spec"]["containers"][0]
 env = {e["name"]: e["value"] for e in c["env"]}
-assert env["LD_PRELOAD"] == "/opt/connrefuse/libconnrefuse.so", env
+assert env["LD_PRELOAD"] == "/opt/connrefuse/$PLATFORM/libconnrefuse.so", env
 mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
 assert mounts["/opt/connrefuse"]["readOnly"] and mounts["/etc/connrefuse"]["readOnly"], mounts
 vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
 assert vols[mounts["/opt/connrefuse"]["name"]]["hostPath"]["path"] == "/opt/connrefuse", vols
 ' "$EX/compose.yaml" "$EX/kubernetes.yaml" || fail "the recipes"
-grep -q '/opt/connrefuse/libconnrefuse.so' "$EX/docker-run.sh" || fail "docker-run.sh: library path"
+grep -qF "'LD_PRELOAD=/opt/connrefuse/\$PLATFORM/libconnrefuse.so'" "$EX/docker-run.sh" || fail "docker-run.sh: library path"
 ok "docker run, compose and Kubernetes recipes parse and mount the bundle read-only at /opt/connrefuse"

@@ -14,7 +14,8 @@ newer() {
 		[ "$(printf '%s\n%s\n' "$v" "$BASELINE" | sort -V | tail -n 1)" = "$BASELINE" ] || echo "$sym@GLIBC_$v"
 	done | sort -u
 }
-for lib in "$LIB" "$CR_BUILD"/bundle/libconnrefuse.so "$CR_BUILD"/bundle/libconfig.so*; do
+ARCH=$(uname -m)
+for lib in "$LIB" "$CR_BUILD/bundle/$ARCH/libconnrefuse.so" "$CR_BUILD/bundle/$ARCH"/libconfig.so*; do
 	[ -f "$lib" ] || fail "$lib was not built"
 	n=$(objdump -T "$lib" | grep -c 'GLIBC_')
 	[ "$n" -gt 0 ] || fail "$lib: objdump shows no GLIBC_ symbol at all"

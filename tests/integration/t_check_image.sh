@@ -1,0 +1,60 @@
+# connrefuse check --image ROOT: which library of the bundle fits a root
+# file system, or none and why; exit 0 or 1. Roots made here from this
+# machine's own files: glibc 2.36 x86-64 (this root), glibc on arm64 (the
+# cross toolchain's libc, if installed), musl (its loader), a glibc older
+# than the baseline (this libc with its banner rewritten to 2.12), a root
+# with no C library (scratch, distroless static). The Debian 11 root
+# (glibc 2.31) is in make check-containers.
+. "$(dirname "$0")/lib.sh"
+# root NAME FILE IN-ROOT...: a root holding FILE at the paths given.
+root() {
+	r=$T/$1 f=$2
+	shift 2
+	mkdir -p "$r"
+	for p in "$@"; do mkdir -p "$r/$(dirname "$p")" && cp -L "$f" "$r/$p"; done
+	echo "$r"
+}
+# fits ROOT EXIT WHAT: check --image's exit status and the line that counts.
+fits() {
+	out=$("$CLI" check --image "$1")
+	rc=$?
+	echo "$out"
+	expect_eq "$rc" "$2" "check --image $(basename "$1"): exit $2"
+	case $out in *"$3"*) ok "check --image $(basename "$1"): $3" ;; *) fail "check --image $1: no '$3' in: $out" ;; esac
+}
+fits / 0 "fits: $(uname -m)/libconnrefuse.so"
+expect_eq "$(echo "$out" | tail -n 1)" "LD_PRELOAD='/opt/connrefuse/\$PLATFORM/libconnrefuse.so'" "the one LD_PRELOAD line of every glibc image"
+libc=$(ldd /bin/true | awk '/libc\.so\.6/ { print $3 }')
+fits "$(root glibc236 "$libc" lib/x86_64-linux-gnu/libc.so.6)" 0 "glibc 2.36, x86_64"
+old=$(root glibc212 "$libc" lib64/libc.so.6)
+$PY -c '
+import re, sys
+b = open(sys.argv[1], "rb").read()
+open(sys.argv[1], "wb").write(re.sub(rb"release version 2\.\d\d", b"release version 2.12", b))' "$old/lib64/libc.so.6"
+fits "$old" 1 "glibc 2.12 is older than 2.17"
+if [ -f /lib/ld-musl-x86_64.so.1 ]; then
+	musl=$(root musl /lib/ld-musl-x86_64.so.1 lib/ld-musl-x86_64.so.1)
+	fits "$musl" 0 "fits: musl-x86_64/libconnrefuse.so"
+	expect_eq "$(echo "$out" | tail -n 1)" "LD_PRELOAD='/opt/connrefuse/musl-x86_64/libconnrefuse.so'" "a musl image's line"
+else
+	echo "note: musl-tools not installed here: the musl root is in make check-cross"
+fi
+if [ -f /usr/aarch64-linux-gnu/lib/libc.so.6 ]; then
+	fits "$(root arm64 /usr/aarch64-linux-gnu/lib/libc.so.6 lib/aarch64-linux-gnu/libc.so.6)" 0 "fits: aarch64/libconnrefuse.so"
+else
+	echo "note: no arm64 libc here (gcc-aarch64-linux-gnu): the arm64 root is in make check-cross"
+fi
+fits "$(root scratch "$HELPERS/static-client" client)" 1 "static programs only"
+# An absolute symlink in the root is followed inside it, not on this machine.
+link=$T/linked
+mkdir -p "$link/lib" "$link/usr/lib/x86_64-linux-gnu"
+cp -L "$libc" "$link/usr/lib/x86_64-linux-gnu/libc.so.6"
+$PY -c '
+import re, sys
+b = open(sys.argv[1], "rb").read()
+open(sys.argv[1], "wb").write(re.sub(rb"release version 2\.\d\d", b"release version 2.19", b))' "$link/usr/lib/x86_64-linux-gnu/libc.so.6"
+ln -s /usr/lib/x86_64-linux-gnu "$link/lib/x86_64-linux-gnu"
+fits "$link" 0 "glibc 2.19, x86_64"
+"$CLI" check --image "$T/no-such-root" 2> "$T/err"
+expect_eq "$?" 1 "check --image of a missing folder: exit 1"
+expect_grep "check --image .*no-such-root: No such file or directory" "$T/err" "and says so"

@@ -1,0 +1,123 @@
+# make check-containers: the bundle in real containers (podman with runc;
+# images made here without any registry: Debian 11 and 12 roots from
+# debootstrap, a musl root from the musl loader and a musl client, a
+# scratch root with the static command alone). In each: a real program is
+# refused by a rule and its line arrives in the mounted log folder; a
+# program the rules do not match runs exactly as without the bundle;
+# check --image names the library; the static command rules a static
+# client under run --seccomp inside the container.
+. "$(dirname "$0")/lib.sh"
+skip_under_sanitizers "the bundle is the plain build's"
+[ "$(id -u)" = 0 ] || { echo "needs root (podman with runc, as NOTES.md measured)"; exit 77; }
+B=$CR_BUILD/bundle
+ARCH=$(uname -m)
+for f in "$ARCH/libconnrefuse.so" "musl-$ARCH/libconnrefuse.so" bin/connrefuse; do
+	[ -f "$B/$f" ] || fail "no $B/$f: make bundle"
+done
+TOOLS=$(cd "$HERE/../tools" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+# This VM: runc (crun refuses its hybrid cgroups), cgroupfs, and limits
+# the VM lets a container set (NOTES.md). Images are kept between runs.
+cat > "$T/containers.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+CONF
+export CONTAINERS_CONF=$T/containers.conf
+STORE=/var/cache/connrefuse/podman
+mkdir -p "$STORE"
+po() { podman --root "$STORE/root" --runroot "$STORE/run" --storage-driver vfs "$@"; }
+# image NAME ROOT: ROOT imported as connrefuse-test/NAME, again when ROOT changed.
+image() {
+	stamp=$(find "$2" -xdev -newer "$STORE/$1.stamp" -print -quit 2>/dev/null || echo new)
+	if [ -n "$stamp" ] || ! po image exists "connrefuse-test/$1"; then
+		tar -C "$2" -c . | po import - "connrefuse-test/$1" > /dev/null 2>&1 || fail "podman import $1"
+		touch "$STORE/$1.stamp"
+	fi
+	echo "connrefuse-test/$1"
+}
+P=$(closed_port)     # refused by the rule
+Q=$(start_listener)  # no rule: connects
+mkdir -p "$T/rules" "$T/logs" "$T/bin"
+chmod 777 "$T/logs"
+printf 'version = 1;\nlog: { syslog = false; file = "/var/log/connrefuse/audit.log"; };\nrules = ( { name = "chaos"; dst = "127.0.0.1"; port = %s; action = "refuse"; } );\n' \
+	"$P" > "$T/rules/rules.cfg"
+cp "$HELPERS/static-client" "$T/bin/"
+# inside IMAGE LIBRARY COMMAND...: COMMAND in a container of IMAGE, the bundle
+# and the rules mounted read-only, the log folder writable, the host's
+# loopback; LIBRARY preloaded ("" for none).
+inside() {
+	img=$1 lib=$2
+	shift 2
+	po run --rm --network host -v "$B:/opt/connrefuse:ro" -v "$T/rules:/etc/connrefuse:ro" \
+		-v "$T/logs:/var/log/connrefuse" -v "$T/bin:/opt/test:ro" \
+		${lib:+-e "LD_PRELOAD=$lib"} -e CONNREFUSE_CONFIG=/etc/connrefuse/rules.cfg "$img" "$@"
+}
+PY_CONNECT="import socket, sys
+for port in sys.argv[1:]:
+    try:
+        socket.create_connection(('127.0.0.1', int(port))).close(); print(port, 'connected')
+    except ConnectionRefusedError:
+        print(port, 'refused')"
+UNMATCHED="import os, sys; print('args', sys.argv[1:], 'cwd', os.getcwd()); sys.exit(3)"
+
+# debian SUITE GLIBC: the recipe in a Debian image of that suite.
+debian() {
+	suite=$1 glibc=$2
+	root=$("$TOOLS/debian-root" "$suite") || fail "debootstrap $suite"
+	out=$("$CLI" check --image "$root")
+	echo "$out"
+	case $out in *"glibc $glibc, $ARCH"*"fits: $ARCH/libconnrefuse.so"*) ok "check --image: the $suite root is glibc $glibc, $ARCH/ fits" ;;
+	*) fail "check --image $suite: $out" ;; esac
+	img=$(image "$suite" "$root")
+	lib='/opt/connrefuse/$PLATFORM/libconnrefuse.so'
+	: > "$T/logs/audit.log"
+	out=$(inside "$img" "$lib" /usr/bin/python3 -c "$PY_CONNECT" "$P" "$Q" | tr '\n' ' ')
+	expect_eq "$out" "$P refused $Q connected " "$suite (glibc $glibc): python3 refused by the rule, the rest connects"
+	expect_grep "result=refused simulated=yes rule=chaos action=refuse pid=[0-9]+ uid=0 comm=python3 (cgroup=[^ ]+ )?dst=127\\.0\\.0\\.1:$P " \
+		"$T/logs/audit.log" "$suite: python3's line in the mounted log folder"
+	inside "$img" "$lib" /usr/bin/curl -sS "http://127.0.0.1:$P/" > "$T/curl.out" 2>&1
+	echo "curl exit $?: $(cat "$T/curl.out")"
+	expect_grep "^curl: \\(7\\) Failed to connect to 127\\.0\\.0\\.1 port $P" "$T/curl.out" "$suite: curl refused (exit 7)"
+	expect_grep "result=refused simulated=yes rule=chaos action=refuse .* comm=curl (cgroup=[^ ]+ )?dst=127\\.0\\.0\\.1:$P " \
+		"$T/logs/audit.log" "$suite: curl's line"
+	for l in "" "$lib"; do
+		inside "$img" "$l" /usr/bin/python3 -c "$UNMATCHED" a 'b c' > "$T/unmatched.${l:+bundle}" 2>&1
+		echo "exit $?" >> "$T/unmatched.${l:+bundle}"
+	done
+	cat "$T/unmatched.bundle"
+	cmp -s "$T/unmatched." "$T/unmatched.bundle" || { diff "$T/unmatched." "$T/unmatched.bundle"; fail "$suite: a program no rule matches differs with the bundle"; }
+	ok "$suite: a program no rule matches runs exactly as without the bundle (output and exit status)"
+	out=$(inside "$img" "" /opt/connrefuse/bin/connrefuse run --seccomp -c /etc/connrefuse/rules.cfg -- /opt/test/static-client "$P" "$Q" 2>&1 | tr '\n' ' ')
+	expect_eq "$out" "$P refused $Q connected " "$suite: the static command's run --seccomp rules a static client inside the container"
+}
+command -v debootstrap > /dev/null || fail "debootstrap is missing (make check-containers installs it)"
+debian bullseye 2.31
+debian bookworm 2.36
+
+# A musl image: its loader and a musl client, nothing else.
+mroot=$T/musl-root
+mkdir -p "$mroot/lib" "$mroot/bin"
+cp -L /lib/ld-musl-x86_64.so.1 "$mroot/lib/"
+musl-gcc -O2 -Wall -Werror -o "$mroot/bin/client" "$SRC/tests/cross/client.c" || fail "musl-gcc"
+out=$("$CLI" check --image "$mroot")
+case $out in *"musl, $ARCH"*"fits: musl-$ARCH/libconnrefuse.so"*) ok "check --image: the musl root, musl-$ARCH/ fits" ;; *) fail "check --image musl: $out" ;; esac
+img=$(image musl "$mroot")
+: > "$T/logs/audit.log"
+out=$(inside "$img" "/opt/connrefuse/musl-$ARCH/libconnrefuse.so" /bin/client "$P" "$Q" | tr '\n' ' ')
+expect_eq "$out" "$P refused $Q connected " "musl image: the musl client refused by the rule, the rest connects"
+expect_grep "result=refused simulated=yes rule=chaos action=refuse .* comm=client (cgroup=[^ ]+ )?dst=127\\.0\\.0\\.1:$P " \
+	"$T/logs/audit.log" "musl image: the client's line"
+
+# A scratch image: the static command and a rules file, nothing else.
+sroot=$T/scratch-root
+mkdir -p "$sroot"
+cp "$B/bin/connrefuse" "$T/rules/rules.cfg" "$sroot/"
+img=$(image scratch "$sroot")
+out=$(po run --rm --network none "$img" /connrefuse check /rules.cfg)
+echo "$out"
+case $out in *'name = "chaos"'*) ok "scratch image: the static connrefuse check reads the rules" ;; *) fail "scratch: $out" ;; esac
+out=$(po run --rm --network none "$img" /connrefuse decode 10061 | head -n 1)
+expect_eq "$out" "ECONNREFUSED 111 0x6f" "scratch image: decode"
