@@ -31,6 +31,9 @@ int cr_cmd_run(int argc, char **argv);
 int cr_cmd_check(int argc, char **argv);
 /* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
 int cr_check_image(const char *root);
+/* The bundle folder whose library fits ROOT ("x86_64", "musl-x86_64", ...),
+ * or NULL. */
+const char *cr_bundle_dir_for(const char *root);
 int cr_cmd_compile(int argc, char **argv);
 int cr_cmd_match(int argc, char **argv);
 int cr_cmd_decode(int argc, char **argv);

@@ -134,6 +134,18 @@ static const char *fitting(const struct libc_found *f, char *why, size_t size)
 	return f->arch;
 }
 
+const char *cr_bundle_dir_for(const char *root_path)
+{
+	int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return NULL;
+	struct libc_found f;
+	find_libc(root, &f);
+	close(root);
+	char why[400];
+	return fitting(&f, why, sizeof why);
+}
+
 /* Where the recipes mount the bundle (examples/fleet). */
 #define BUNDLE_MOUNT "/opt/connrefuse"
 

@@ -85,6 +85,17 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	return rc;
 }
 
+/* PATH (in out) is readable: made absolute and free of "..". */
+static bool readable_real(char *out, size_t size)
+{
+	char real[PATH_MAX];
+	if (access(out, R_OK) != 0)
+		return false;
+	if (realpath(out, real))
+		snprintf(out, size, "%s", real);
+	return true;
+}
+
 static int find_library(char *out, size_t size)
 {
 	const char *env = getenv("CONNREFUSE_LIBRARY");
@@ -103,11 +114,14 @@ static int find_library(char *out, size_t size)
 		if (access(out, R_OK) == 0)
 			return 0;
 		snprintf(out, size, "%s/../lib/connrefuse/libconnrefuse.so", dir);
-		if (access(out, R_OK) == 0) {
-			char real[PATH_MAX];
-			if (realpath(out, real))
-				snprintf(out, size, "%s", real);
+		if (readable_real(out, size))
 			return 0;
+		/* The bundle's bin/: the library of the bundle that fits this root. */
+		const char *fit = cr_bundle_dir_for("/");
+		if (fit) {
+			snprintf(out, size, "%s/../%s/libconnrefuse.so", dir, fit);
+			if (readable_real(out, size))
+				return 0;
 		}
 	}
 	snprintf(out, size, "%s/libconnrefuse.so", CR_LIBDIR);
@@ -392,7 +406,7 @@ int cr_cmd_run(int argc, char **argv)
 			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
-		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);
+		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse, in the bundle folder that fits this root and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);
 		return EXIT_TOOL;
 	}
 	char tmp[PATH_MAX] = "", abs_config[PATH_MAX];

@@ -302,6 +302,36 @@ static bool so_error_needed(const struct cr_ruleset *rs)
 	return needed;
 }
 
+/* A system call the supervisor needs was refused (a container's seccomp
+ * profile, an old kernel): which, and what to allow. -1. */
+static int refused_here(const char *call)
+{
+	fprintf(stderr, "connrefuse: run --seccomp: the system call %s is refused here (%s): an old kernel (Linux "
+			"5.8 or later is needed), or a container whose seccomp profile forbids it; allow seccomp, "
+			"pidfd_open, pidfd_getfd, process_vm_readv and process_vm_writev (podman and docker: "
+			"--security-opt seccomp=PROFILE; Kubernetes: a Localhost seccompProfile); nothing was run\n",
+		call, strerror(errno));
+	return -1;
+}
+
+/* The supervisor acts on the program's own sockets through pidfd_getfd:
+ * refused, every simulated failure would lose its fidelity, silently. */
+static int probe_pidfd(void)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd < 0)
+		return refused_here("pidfd_open");
+	int dup = (int)syscall(SYS_pidfd_getfd, pidfd, pidfd, 0);
+	if (dup < 0) {
+		refused_here("pidfd_getfd");
+		close(pidfd);
+		return -1;
+	}
+	close(dup);
+	close(pidfd);
+	return 0;
+}
+
 /* The rules, and what the kernel offers; -1 after saying why. */
 static int setup(struct cr_sv *sv, const char *config)
 {
@@ -312,11 +342,10 @@ static int setup(struct cr_sv *sv, const char *config)
 	}
 	for (unsigned i = 0; i < CR_MAX_PROCS; i++)
 		sv->procs[i].pidfd = sv->procs[i].memfd = -1;
-	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sv->sizes) != 0) {
-		fprintf(stderr, "connrefuse: run --seccomp: seccomp user notification is not available here (%s); "
-				"nothing was run\n", strerror(errno));
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sv->sizes) != 0)
+		return refused_here("seccomp");
+	if (probe_pidfd() != 0)
 		return -1;
-	}
 	sv->so_error_trapped = so_error_needed(sv->current->rs);
 	pthread_mutex_init(&sv->state_lock, NULL);
 	pthread_mutex_init(&sv->count_lock, NULL);

@@ -92,10 +92,35 @@ debian() {
 	ok "$suite: a program no rule matches runs exactly as without the bundle (output and exit status)"
 	out=$(inside "$img" "" /opt/connrefuse/bin/connrefuse run --seccomp -c /etc/connrefuse/rules.cfg -- /opt/test/static-client "$P" "$Q" 2>&1 | tr '\n' ' ')
 	expect_eq "$out" "$P refused $Q connected " "$suite: the static command's run --seccomp rules a static client inside the container"
+	out=$(inside "$img" "" /opt/connrefuse/bin/connrefuse run -c /etc/connrefuse/rules.cfg -- /usr/bin/python3 -c "$PY_CONNECT" "$P" "$Q" 2>&1 | tr '\n' ' ')
+	expect_eq "$out" "$P refused $Q connected " "$suite: the static command's run preloads the bundle's library that fits ($ARCH/)"
 }
 command -v debootstrap > /dev/null || fail "debootstrap is missing (make check-containers installs it)"
 debian bullseye 2.31
 debian bookworm 2.36
+
+# run --seccomp under the container runtime's own rules: podman's default
+# seccomp profile as nobody with every capability dropped works; a profile
+# that refuses pidfd_getfd gets a message naming it, exit 125, and the
+# program is not run.
+out=$(po run --rm --network host --user 65534 --cap-drop all -v "$B:/opt/connrefuse:ro" -v "$T/bin:/opt/test:ro" \
+	"$img" /opt/connrefuse/bin/connrefuse run --seccomp --refuse "127.0.0.1:$P" -- /opt/test/static-client "$P" "$Q" 2>&1 |
+	grep -v 'no syslog receiver' | tr '\n' ' ')
+expect_eq "$out" "$P refused $Q connected " "run --seccomp in a container, as nobody, every capability dropped (podman's default profile)"
+$PY -c '
+import json, sys
+profile = json.load(open(sys.argv[1]))
+for rule in profile["syscalls"]:
+    if "pidfd_getfd" in rule["names"]:
+        rule["names"].remove("pidfd_getfd")
+json.dump(profile, open(sys.argv[2], "w"))' /usr/share/containers/seccomp.json "$T/no-pidfd-getfd.json"
+po run --rm --network host --security-opt seccomp="$T/no-pidfd-getfd.json" -v "$B:/opt/connrefuse:ro" -v "$T/bin:/opt/test:ro" \
+	"$img" /opt/connrefuse/bin/connrefuse run --seccomp --refuse "127.0.0.1:$P" -- /opt/test/static-client "$P" > "$T/nopidfd" 2>&1
+rc=$?
+cat "$T/nopidfd"
+expect_eq "$rc" 125 "a profile that refuses pidfd_getfd: exit 125"
+expect_grep "the system call pidfd_getfd is refused here .* allow seccomp, pidfd_open, pidfd_getfd" "$T/nopidfd" "and a message naming the call and what to allow"
+expect_no_grep "refused$" "$T/nopidfd" "the program was not run"
 
 # A musl image: its loader and a musl client, nothing else.
 mroot=$T/musl-root
@@ -110,6 +135,8 @@ out=$(inside "$img" "/opt/connrefuse/musl-$ARCH/libconnrefuse.so" /bin/client "$
 expect_eq "$out" "$P refused $Q connected " "musl image: the musl client refused by the rule, the rest connects"
 expect_grep "result=refused simulated=yes rule=chaos action=refuse .* comm=client (cgroup=[^ ]+ )?dst=127\\.0\\.0\\.1:$P " \
 	"$T/logs/audit.log" "musl image: the client's line"
+out=$(inside "$img" "" /opt/connrefuse/bin/connrefuse run -c /etc/connrefuse/rules.cfg -- /bin/client "$P" "$Q" 2>&1 | tr '\n' ' ')
+expect_eq "$out" "$P refused $Q connected " "musl image: the static command's run preloads musl-$ARCH/"
 
 # A scratch image: the static command and a rules file, nothing else.
 sroot=$T/scratch-root
