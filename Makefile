@@ -274,7 +274,7 @@ uninstall:
 # in real containers (podman, runc; images made with debootstrap, cached in
 # /var/cache/connrefuse).
 CROSS_PACKAGES := $(BUNDLE_PACKAGES) qemu-user
-CONTAINER_PACKAGES := podman runc catatonit debootstrap $(BUNDLE_PACKAGES)
+CONTAINER_PACKAGES := podman runc catatonit debootstrap rsyslog python3-yaml $(BUNDLE_PACKAGES)
 check-cross: all test-deps bundle $(HELPERS)
 	@tests/tools/ensure-packages $(CROSS_PACKAGES)
 	@sh tests/integration/run.sh $(BUILD) x_cross

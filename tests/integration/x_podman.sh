@@ -148,3 +148,75 @@ echo "$out"
 case $out in *'name = "chaos"'*) ok "scratch image: the static connrefuse check reads the rules" ;; *) fail "scratch: $out" ;; esac
 out=$(po run --rm --network none "$img" /connrefuse decode 10061 | head -n 1)
 expect_eq "$out" "ECONNREFUSED 111 0x6f" "scratch image: decode"
+
+# The three recipes of examples/fleet, run for real with podman, each from a
+# folder laid out as the checkout they expect (build/bundle, and
+# examples/fleet/rules.cfg holding this test's rule), inside a private /dev
+# whose /dev/log is a real rsyslogd of the test's: the line must arrive in
+# syslog, where the recipes send it. Containers use the host's network (no
+# bridge): the shims below add --network host to `docker run`, and the
+# test's copies of the compose file and the Pod spec say so.
+EX=$SRC/examples/fleet
+site=$T/site
+mkdir -p "$site/build" "$site/examples/fleet" "$T/shim"
+cp -r "$B" "$site/build/bundle"
+printf 'version = 1;\nlog: { syslog = true; facility = "local3"; };\nrules = ( { name = "recipe"; dst = "127.0.0.1"; port = %s; action = "refuse"; } );\n' \
+	"$P" > "$site/examples/fleet/rules.cfg"
+cat > "$T/shim/podman" <<SHIM
+#!/bin/sh
+exec /usr/bin/podman --root "$STORE/root" --runroot "$STORE/run" --storage-driver vfs "\$@"
+SHIM
+cat > "$T/shim/docker" <<'SHIM'
+#!/bin/sh
+# docker as the recipe calls it: podman, the same command line.
+[ "$1" = run ] && { shift; set -- run --network host "$@"; }
+exec podman "$@"
+SHIM
+chmod +x "$T/shim/podman" "$T/shim/docker"
+RECIPE_PY="import socket
+try: socket.create_connection(('127.0.0.1', $P))
+except OSError as e: print('refused', e.errno, flush=True)"
+bullseye=connrefuse-test/bullseye
+# recipe NAME SCRIPT: SCRIPT run from the site folder with rsyslogd at
+# /dev/log; the program's output and the syslog lines kept as NAME.out/.log.
+recipe() {
+	printf '%s\n' "$2" > "$T/$1.sh"
+	(cd "$site" && PATH=$T/shim:$PATH sh "$HERE/with-rsyslog.sh" "$T/$1.log" sh "$T/$1.sh") > "$T/$1.out" 2>&1
+	cat "$T/$1.out"
+	expect_grep "refused 111" "$T/$1.out" "$1: python3 in the container is refused by the recipe's rule"
+	expect_grep "^local3\\.warning connrefuse\\[[0-9]+\\]: result=refused simulated=yes rule=recipe action=refuse .* comm=python3 .*dst=127\\.0\\.0\\.1:$P " \
+		"$T/$1.log" "$1: its line arrives in syslog through the mounted /dev/log"
+}
+recipe docker-run "sh '$EX/docker-run.sh' $bullseye /usr/bin/python3 -c \"$RECIPE_PY\""
+
+# Kubernetes: podman kube play, the Pod spec for real (volumes, a ConfigMap,
+# env). The node's /opt/connrefuse is the bundle, in a mount namespace.
+$PY - "$EX/kubernetes.yaml" "$site/kube.yaml" "$P" "$RECIPE_PY" <<'KUBE' || fail "the Pod spec"
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+for d in docs:
+    if d["kind"] == "ConfigMap":
+        d["data"]["rules.cfg"] = ('version = 1;\nlog: { syslog = true; facility = "local3"; };\n'
+                                  'rules = ( { name = "recipe"; dst = "127.0.0.1"; port = %s; action = "refuse"; } );\n' % sys.argv[3])
+    if d["kind"] == "Deployment":
+        d["spec"]["replicas"] = 1
+        pod = d["spec"]["template"]["spec"]
+        pod["hostNetwork"] = True
+        app = pod["containers"][0]
+        app["image"] = "localhost/connrefuse-test/bullseye:latest"
+        app["command"] = ["/usr/bin/python3", "-c", sys.argv[4] + "\nimport time; time.sleep(60)"]
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+KUBE
+recipe kubernetes "unshare -m --propagation private sh -c '
+	mount -t tmpfs -o mode=0755 tmpfs /opt && mkdir /opt/connrefuse && mount --bind \"$site/build/bundle\" /opt/connrefuse
+	podman kube play --network host kube.yaml > /dev/null
+	i=0; until podman logs myapp-pod-0-app 2> /dev/null | grep -q refused; do i=\$((i + 1)); [ \$i -lt 400 ] || break; sleep 0.05; done
+	podman logs myapp-pod-0-app
+	podman kube down kube.yaml > /dev/null 2>&1'"
+
+# compose: not run. Debian 12's podman-compose (1.0.3) gives every service
+# the project's bridge network (--net PROJECT_default) even with
+# network_mode: host, which podman refuses ("cannot set multiple networks
+# without bridge network mode"), and containers here use the host's network
+# or none. The compose file is checked by t_containers (its paths and
+# variables) and is the docker run line above, written as compose.
