@@ -231,11 +231,14 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 		tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ENGINE) $(PKG_LIBS) -lm
 
 # Integration first, then the unit suites, so that the run ends with Check's
-# summary; any part failing fails the target.
+# summary; any part failing fails the target. T=NAME... runs those
+# integration tests alone (make check T=t_drop).
 check: all test-deps $(BUILD)/unit_tests $(HELPERS) $(REPLAY)
-	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) || rc=1; \
-	for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/fuzz_$$t || rc=1; done; \
-	$(BUILD)/unit_tests || rc=1; exit $$rc
+	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) $(T) || rc=1; \
+	if [ -z "$(T)" ]; then \
+		for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/fuzz_$$t || rc=1; done; \
+		$(BUILD)/unit_tests || rc=1; \
+	fi; exit $$rc
 
 # The golden gate (tests/golden): after a change in what users see is made
 # on purpose, this records the new output; review its diff before committing.
@@ -296,7 +299,7 @@ check-tsan:
 	$(MAKE) BUILD=build-tsan CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" tsan-run
 
 tsan-run: all test-deps $(BUILD)/unit_tests $(HELPERS)
-	@rc=0; CR_SANITIZE=tsan sh tests/integration/run.sh $(BUILD) t_stress t_schedules t_reload t_seccomp || rc=1; \
+	@rc=0; CR_SANITIZE=tsan sh tests/integration/run.sh $(BUILD) $(or $(T),t_stress t_schedules t_reload t_seccomp) || rc=1; \
 	TSAN_OPTIONS="halt_on_error=1" $(BUILD)/unit_tests || rc=1; exit $$rc
 
 # valgrind memcheck on the unit suite, in one process (CK_FORK=no): no

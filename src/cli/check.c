@@ -33,6 +33,74 @@ static void warn_paths(const struct cr_draft *rs)
 					rs->source, rs->rules[i].line, rs->rules[i].name, rs->rules[i].paths[j]);
 }
 
+/* ---- rules that can never decide ---- */
+
+static bool prefix_within(const struct cr_prefix *outer, const struct cr_prefix *p)
+{
+	if (outer->family != p->family || outer->len > p->len)
+		return false;
+	unsigned full = outer->len / 8, rest = outer->len % 8;
+	return memcmp(outer->addr, p->addr, full) == 0 &&
+	       (!rest || ((outer->addr[full] ^ p->addr[full]) & (0xff << (8 - rest))) == 0);
+}
+
+static bool always_fires(const struct cr_draft_rule *r)
+{
+	return !r->has_probability && !r->has_window && !r->has_flap && !r->first && !r->after && !r->every;
+}
+
+/* Whether rule a matches every connect rule b matches (a conservative
+ * answer: false where names, paths or processes would have to be
+ * compared). */
+static bool covers(const struct cr_draft_rule *a, const struct cr_draft_rule *b)
+{
+	if (a->resolver || b->resolver || a->process || a->npaths || a->nhosts)
+		return false;
+	if (a->proto_mask && (!b->proto_mask || (b->proto_mask & ~a->proto_mask)))
+		return false;
+	if (a->has_dst && !a->dst_any) {
+		if (!b->has_dst || b->dst_any || b->nhosts || !b->nprefixes)
+			return false;
+		for (unsigned i = 0; i < b->nprefixes; i++) {
+			bool in = false;
+			for (unsigned k = 0; k < a->nprefixes && !in; k++)
+				in = prefix_within(&a->prefixes[k], &b->prefixes[i]);
+			if (!in)
+				return false;
+		}
+	}
+	if (a->nports) {
+		if (!b->nports)
+			return false;
+		for (unsigned i = 0; i < b->nports; i++) {
+			bool in = false;
+			for (unsigned k = 0; k < a->nports && !in; k++)
+				in = a->ports[k].lo <= b->ports[i].lo && b->ports[i].hi <= a->ports[k].hi;
+			if (!in)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* A rule after one that matches all it matches and always fires can never
+ * decide (rules are tried in order). Pairs are compared, so only in rule
+ * sets of up to 2,000 rules. */
+static void warn_shadowed(const struct cr_draft *d)
+{
+	if (d->nrules > 2000)
+		return;
+	for (unsigned j = 1; j < d->nrules; j++)
+		for (unsigned i = 0; i < j; i++)
+			if (always_fires(&d->rules[i]) && covers(&d->rules[i], &d->rules[j])) {
+				fprintf(stderr, "connrefuse: warning: %s:%u: rule \"%s\" can never decide: rule \"%s\" (line %u) "
+						"before it matches every connect it matches and always fires; put the "
+						"narrower rule first\n",
+					d->source, d->rules[j].line, d->rules[j].name, d->rules[i].name, d->rules[i].line);
+				break;
+			}
+}
+
 int cr_cmd_check(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
@@ -64,6 +132,7 @@ int cr_cmd_check(int argc, char **argv)
 			argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
 	warn_paths(d);
+	warn_shadowed(d);
 	struct stat st;
 	if (!rs->compiled && stat(argv[1], &st) == 0 && (size_t)st.st_size > CR_RELOAD_TEXT_MAX)
 		fprintf(stderr, "connrefuse: note: %s is %lld bytes of text, more than the %u KiB a running program "

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 int cr_cmd_compile(int argc, char **argv)
 {
@@ -41,6 +42,15 @@ int cr_cmd_compile(int argc, char **argv)
 	if (cr_config_open(in, CR_CONFIG_MAX_BYTES, &f, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return 1;
+	}
+	/* A text source compiled over itself would be gone, comments and all
+	 * (a compiled one may be: that is how an old format is upgraded). */
+	struct stat si, so;
+	if (!f.image && stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+		fprintf(stderr, "connrefuse: compile: %s is the source itself: its text would be lost; write the compiled "
+				"form to another file (without -o: %s.compiled)\n", out, in);
+		free(f.text);
+		return 2;
 	}
 	struct cr_draft *d = NULL;
 	uint64_t source_hash = 0;

@@ -8,7 +8,9 @@
 #include <ctype.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void json_string(const char *key, const char *v, bool comma)
 {
@@ -114,27 +116,82 @@ static const char *nearest_name(const char *word)
 	return cr_suggest(word, cr_errno_nrows + cr_eai_nrows + cr_herrno_nrows + cr_wsa_nrows, errno_name_at, NULL);
 }
 
+/* A Win32 error as an HRESULT (HRESULT_FROM_WIN32: 0x8007XXXX), as Windows
+ * tools print WSAECONNREFUSED: the Win32 code, or -1. */
+static long win32_of_hresult(const char *code)
+{
+	char *end;
+	unsigned long v = strtoul(code, &end, 16);
+	if (strncasecmp(code, "0x8007", 6) != 0 || *end || strlen(code) != 10)
+		return -1;
+	return (long)(v & 0xffff);
+}
+
+/* What decode says of a CODE that is no error at all; true if it said it. */
+static bool not_an_error(const char *code, bool json, bool first)
+{
+	if (*code && strspn(code, "0") == strlen(code)) {
+		if (json)
+			printf("%s{\"input\": \"%s\", \"name\": null, \"code\": 0, \"desc\": \"Success\"}", first ? "" : ",\n ",
+			       code);
+		else
+			printf("%s0: no error (success): errno 0, and Winsock's 0 too, mean the call worked\n",
+			       first ? "" : "\n");
+		return true;
+	}
+	return false;
+}
+
+/* Whether argv[i] is an option of decode's, not a CODE: --json anywhere
+ * before "--", after which every word is a CODE (decode -- -2). */
+static bool decode_option(char **argv, int i, bool *codes_only)
+{
+	if (*codes_only)
+		return false;
+	if (strcmp(argv[i], "--") == 0)
+		*codes_only = true;
+	return *codes_only || strcmp(argv[i], "--json") == 0;
+}
+
 int cr_cmd_decode(int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, codes_only = false;
 	int rc = 0, printed = 0, codes = 0;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (!codes_only && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0))
 			return cr_help("decode");
-		else
-			codes++;
+		json |= !codes_only && strcmp(argv[i], "--json") == 0;
+		codes += !decode_option(argv, i, &codes_only);
 	}
 	if (!codes)
 		return cr_usage_error("decode", "%s", "decode needs at least one CODE");
 	if (json)
 		printf("[");
+	codes_only = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		if (decode_option(argv, i, &codes_only))
 			continue;
 		struct connrefuse_error e;
-		if (connrefuse_decode(argv[i], &e) != 0) {
+		char win32[16];
+		const char *code = argv[i];
+		long w = win32_of_hresult(code);
+		if (w >= 0) {
+			snprintf(win32, sizeof win32, "%ld", w);
+			if (!json)
+				printf("%s%s is an HRESULT of Win32 error %ld (HRESULT_FROM_WIN32):\n", printed ? "\n" : "", code, w);
+			code = win32;
+		}
+		if (!*code) {
+			fprintf(stderr, "connrefuse: decode: an empty CODE: give a number or a name (decode 111, decode "
+					"ECONNREFUSED, decode 10061)\n");
+			rc = 1;
+			continue;
+		}
+		if (not_an_error(code, json, printed == 0)) {
+			printed++;
+			continue;
+		}
+		if (connrefuse_decode(code, &e) != 0) {
 			const char *near = nearest_name(argv[i]);
 			fprintf(stderr, "connrefuse: %s is neither an errno of this system, a resolver code (EAI_*, -2, HOST_NOT_FOUND) nor a Winsock code (10004-11031)%s%s%s\n",
 				argv[i], near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
@@ -144,7 +201,7 @@ int cr_cmd_decode(int argc, char **argv)
 		if (json)
 			print_json(argv[i], &e, printed++ == 0);
 		else
-			print_text(&e, printed++ == 0);
+			print_text(&e, printed++ == 0 || w >= 0);
 	}
 	if (json)
 		printf("]\n");

@@ -2,6 +2,7 @@
  * here, the usage, the help and the dispatch. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "engine/suggest.h"
 #include "connrefuse.h"
 
 #include <stdio.h>
@@ -101,6 +102,12 @@ static const char *const help_texts[][2] = {
 	  "                  result, simulated, rule, errno and comm\n" },
 };
 
+static const char *command_at(size_t i, const void *arg)
+{
+	(void)arg;
+	return help_texts[i][0];
+}
+
 static const char *help_of(const char *cmd)
 {
 	for (unsigned i = 0; cmd && i < sizeof help_texts / sizeof help_texts[0]; i++)
@@ -135,7 +142,8 @@ int cr_help(const char *topic)
 	}
 	printf("connrefuse %s: make chosen connect() calls fail as the kernel would, and log\n"
 	       "every refusal with its error decoded.\n\n%s\n"
-	       "connrefuse --help COMMAND tells more; man connrefuse, man connrefuse.cfg.\n",
+	       "connrefuse --help COMMAND tells more; man connrefuse, man connrefuse.cfg (installed), or\n"
+	       "from the source tree: man -l doc/connrefuse.1, man -l doc/connrefuse.cfg.5.\n",
 	       CONNREFUSE_VERSION, usage_text);
 	return 0;
 }
@@ -163,5 +171,11 @@ int main(int argc, char **argv)
 		return cr_cmd_decode(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cr_cmd_report(argc - 1, argv + 1);
+	const char *near = cr_suggest(cmd, sizeof help_texts / sizeof help_texts[0], command_at, NULL);
+	if (near) {
+		fprintf(stderr, "connrefuse: unknown command '%s'; did you mean '%s'? (connrefuse --help lists them)\n", cmd,
+			near);
+		return 2;
+	}
 	return cr_usage_error(NULL, "unknown command '%s'", cmd);
 }

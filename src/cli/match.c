@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 struct ask {
@@ -79,14 +80,20 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const
 static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct cr_lookup *lq,
 				  const struct ask *a)
 {
-	int width = 12;
-	unsigned others = 0;
+	int width = 12, line_width = 4;
+	unsigned others = 0, misses = 0, last_line = 0;
 	const struct cr_draft *d = a->draft;
 	for (unsigned i = 0; i < d->nrules; i++) {
 		if ((int)strlen(d->rules[i].name) > width)
 			width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
 		others += d->rules[i].resolver != !!lq;
+		if (d->rules[i].line > last_line)
+			last_line = d->rules[i].line;
 	}
+	if (snprintf(NULL, 0, "%u", last_line) > line_width)
+		line_width = snprintf(NULL, 0, "%u", last_line);
+	/* A big rule set: the rules that do not match are counted, not listed. */
+	bool list_misses = d->nrules <= 40;
 	double now = lq ? lq->now : q->now;
 	double t = now - rs->loaded_at;
 	const struct cr_rule *decided = NULL;
@@ -95,8 +102,13 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 		const struct cr_draft_rule *dr = &d->rules[i];
 		if (dr->resolver != !!lq)
 			continue;
-		printf("  rule %-*s line %-4u ", width, dr->name, dr->line);
-		if (!lq && a->host_only && address_rule(dr)) {
+		bool asked = lq || !a->host_only || !address_rule(dr);
+		if (asked && (lq ? !cr_lookup_matches(rs, r, lq) : !cr_rule_matches(rs, r, q)) && !list_misses) {
+			misses++;
+			continue;
+		}
+		printf("  rule %-*s line %-*u ", width, dr->name, line_width, dr->line);
+		if (!asked) {
 			printf("not asked: it matches addresses, and %s is a host name\n", a->text);
 			continue;
 		}
@@ -116,6 +128,12 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 		why_not(rs, r, dr, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
 	}
+	if (misses && decided)
+		printf("  (%u other %s before it do%s not match: a big rule set's misses are counted, not listed)\n",
+		       misses, misses == 1 ? "rule" : "rules", misses == 1 ? "es" : "");
+	else if (misses)
+		printf("  (none of the %u %s matches: a big rule set's misses are counted, not listed)\n", misses,
+		       misses == 1 ? "rule" : "rules");
 	if (others)
 		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
 		       lq ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
@@ -144,19 +162,10 @@ static void warn_form(const struct cr_target *t, const char *text)
 {
 	if (t->unix_path || t->port >= 0)
 		return;
-	const char *last = strrchr(text, ':');
-	char before[64];
-	unsigned char a6[16];
-	bool port_like = last && last != strchr(text, ':') && text[0] != '[' && last[1] &&
-			 strspn(last + 1, "0123456789") == strlen(last + 1) && atol(last + 1) <= 65535 &&
-			 (size_t)(last - text) < sizeof before;
-	if (port_like) { /* and what comes before it is an address of its own */
-		snprintf(before, sizeof before, "%.*s", (int)(last - text), text);
-		port_like = inet_pton(AF_INET6, before, a6) == 1;
-	}
-	if (port_like)
+	size_t alen;
+	if (cr_target_port_like(text, &alen))
 		fprintf(stderr, "connrefuse: match: %s is read as an IPv6 address with no port; if %s is the port, write [%.*s]:%s\n",
-			text, last + 1, (int)(last - text), text, last + 1);
+			text, text + alen + 1, (int)alen, text, text + alen + 1);
 	else
 		fprintf(stderr, "connrefuse: match: %s has no port: port 0 is asked; give one (1.2.3.4:443, [::1]:443)\n", text);
 }
@@ -261,8 +270,24 @@ int cr_cmd_match(int argc, char **argv)
 				      a.host ? "host" : "proto");
 	if (a.resolve && argc - optind != 1)
 		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
+	if (!a.resolve && argc - optind == 3 && strspn(argv[optind + 2], "0123456789") == strlen(argv[optind + 2])) {
+		char what[600];
+		const char *h = argv[optind + 1];
+		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s", strchr(h, ':') ? "[" : "",
+			 h, strchr(h, ':') ? "]" : "", argv[optind + 2]);
+		return cr_usage_error("match", "%s", what);
+	}
 	if (!a.resolve && argc - optind != 2)
 		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
+	struct cr_target swapped;
+	if (!a.resolve && access(argv[optind], F_OK) != 0 && cr_target_parse(argv[optind], &swapped) == 0 &&
+	    access(argv[optind + 1], R_OK) == 0)
+	{
+		char what[600];
+		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", argv[optind + 1],
+			 argv[optind]);
+		return cr_usage_error("match", "%s", what);
+	}
 	char err[1024];
 	struct cr_ruleset *rs = cr_config_load(argv[optind], err, sizeof err);
 	if (!rs) {

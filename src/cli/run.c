@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -52,6 +53,14 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 		char what[600];
 		snprintf(what, sizeof what, "%s %s", option, arg);
 		return cr_usage_error("run", "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)", what);
+	}
+	size_t alen;
+	if (!t.unix_path && t.port < 0 && cr_target_port_like(dst, &alen)) {
+		char what[600];
+		snprintf(what, sizeof what, "%s %s: %s would be read as an IPv6 address with no port; if %s is the port, "
+			 "write [%.*s]:%s (the address alone, any port: [%s])", option, arg, dst, dst + alen + 1, (int)alen,
+			 dst, dst + alen + 1, dst);
+		return cr_usage_error("run", "%s", what);
 	}
 	char *q = NULL, *rule = NULL;
 	size_t qlen, rlen;
@@ -195,6 +204,23 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 				break;
 			}
 			*eq = '\0';
+			if (c == 'D' && strncmp(optarg, "EAI_", 4) != 0) {
+				/* The DNS names users know, as the resolver codes they are. */
+				static const char *const dns[][2] = { { "NXDOMAIN", "EAI_NONAME" }, { "SERVFAIL", "EAI_AGAIN" },
+								      { "TIMEOUT", "EAI_AGAIN" }, { "NODATA", "EAI_NODATA" },
+								      { "REFUSED", "EAI_FAIL" } };
+				const char *near = NULL;
+				for (size_t i = 0; i < sizeof dns / sizeof *dns; i++)
+					if (strcasecmp(optarg, dns[i][0]) == 0)
+						near = dns[i][1];
+				char what[1200];
+				snprintf(what, sizeof what, "--fail-dns %s: %s is not a resolver code; %s%s%suse EAI_NONAME "
+					 "(the name does not exist, NXDOMAIN), EAI_AGAIN (a server that times out or answers "
+					 "SERVFAIL), EAI_FAIL or EAI_NODATA (no address)", arg, optarg, near ? "for that, write " : "",
+					 near ? near : "", near ? "; " : "");
+				rc = cr_usage_error("run", "%s", what);
+				break;
+			}
 			if (c == 'D')
 				o->dns_rules++;
 			if ((c = rule_text(rules, ++o->nrules, option, arg, optarg, eq + 1)) != 0)

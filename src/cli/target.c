@@ -1,6 +1,8 @@
 /* DST[:PORT]: the destinations of run --refuse and of match. */
 #include "cli.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +72,19 @@ int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **ho
 	d->family = CR_FAM_INET6;
 	*host = t->host;
 	return 0;
+}
+
+bool cr_target_port_like(const char *text, size_t *addr_len)
+{
+	const char *last = strrchr(text, ':');
+	char before[64];
+	unsigned char a6[16];
+	if (!last || last == strchr(text, ':') || text[0] == '[' || !last[1] ||
+	    strspn(last + 1, "0123456789") != strlen(last + 1) || atol(last + 1) > 65535 ||
+	    (size_t)(last - text) >= sizeof before)
+		return false;
+	/* and what comes before it is an address of its own */
+	snprintf(before, sizeof before, "%.*s", (int)(last - text), text);
+	*addr_len = (size_t)(last - text);
+	return inet_pton(AF_INET6, before, a6) == 1;
 }

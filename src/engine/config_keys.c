@@ -4,6 +4,7 @@
  * themselves are declared in config_load.c (top level, log) and
  * config_rule.c (rules). */
 #define _GNU_SOURCE
+#include "suggest.h"
 #include "config_impl.h"
 
 #include <stdarg.h>
@@ -137,6 +138,11 @@ const struct cr_key *cr_key_find(const struct cr_scope *sc, const char *name)
 }
 
 /* "a, b, c": the scope's keys, for messages. */
+static const char *key_at(size_t i, const void *arg)
+{
+	return ((const struct cr_scope *)arg)->keys[i].name;
+}
+
 static void key_list(const struct cr_scope *sc, char *buf, size_t size)
 {
 	size_t pos = 0;
@@ -152,6 +158,11 @@ int cr_key_read(struct load *ld, const struct cr_scope *sc, const config_setting
 	if (!k) {
 		char keys[256];
 		key_list(sc, keys, sizeof keys);
+		const char *near = cr_suggest(name, sc->nkeys, key_at, sc);
+		if (near)
+			return cr_config_fail(ld, s, "unknown key '%s%s': did you mean '%s'? (%s takes: %s)",
+					      sc == &cr_scope_log ? "log." : "", name, near,
+					      sc == &cr_scope_log ? "log" : sc == &cr_scope_rule ? "a rule" : "the top level", keys);
 		if (sc == &cr_scope_log)
 			return cr_config_fail(ld, s, "unknown key 'log.%s' (log takes: %s)", name, keys);
 		return cr_config_fail(ld, s, "unknown key '%s' (%s takes: %s)", name,

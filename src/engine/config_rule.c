@@ -92,8 +92,22 @@ static int add_dst(struct load *ld, const config_setting_t *s, struct cr_draft_r
 			return fail(ld, s, "out of memory");
 		*slot = p;
 		return 0;
-	case CR_PREFIX_BAD_ADDRESS:
+	case CR_PREFIX_BAD_ADDRESS: {
+		/* "127.0.0.1:5432", "[::1]:443": an address and a port in one. */
+		const char *colon = strrchr(v, ':');
+		char addr[64];
+		struct cr_prefix a;
+		size_t alen = colon ? (size_t)(colon - v) : 0;
+		if (alen && v[0] == '[' && v[alen - 1] == ']')
+			snprintf(addr, sizeof addr, "%.*s", (int)(alen - 2), v + 1);
+		else
+			snprintf(addr, sizeof addr, "%.*s", (int)alen, v);
+		if (alen && alen < sizeof addr && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+		    cr_prefix_parse(addr, &a) == CR_PREFIX_OK)
+			return fail(ld, s, "dst \"%s\" holds a port: the port has a key of its own: dst = \"%s\"; port = %s;",
+				    v, addr, colon + 1);
 		return fail(ld, s, "dst \"%s\" is not a valid IPv4 or IPv6 address", v);
+	}
 	case CR_PREFIX_BAD_LEN:
 		return fail(ld, s, "dst \"%s\" has a bad prefix length (0-32 for IPv4, 0-128 for IPv6)", v);
 	case CR_PREFIX_HOST_BITS:
@@ -324,6 +338,13 @@ static int parse_errno(struct load *ld, const config_setting_t *s, const union c
 	char list[256], rlist[128];
 	errno_list(list, sizeof list, cr_fail_errnos);
 	errno_list(rlist, sizeof rlist, cr_resolver_errnos);
+	char upper[32];
+	size_t n = strlen(v->s) < sizeof upper ? strlen(v->s) : sizeof upper - 1;
+	for (size_t i = 0; i < n; i++)
+		upper[i] = (char)toupper((unsigned char)v->s[i]);
+	upper[n] = '\0';
+	if (listed(cr_fail_errnos, upper) || listed(cr_resolver_errnos, upper))
+		return fail(ld, s, "errno \"%s\": errno names are written in capitals: errno = \"%s\";", v->s, upper);
 	if (cr_errno_by_name(v->s) != 0)
 		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s (a host rule: %s)", v->s, list, rlist);
 	const char *near = cr_suggest(v->s, count_names(cr_fail_errnos) + count_names(cr_resolver_errnos),
@@ -358,6 +379,9 @@ static int parse_dry_run(struct load *ld, const config_setting_t *s, const union
 
 static int parse_probability(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
+	if (v->d > 1 && v->d <= 100 && (double)(long)v->d == v->d)
+		return fail(ld, s, "probability = %g is over 1.0: it is a fraction, not a percentage (for %g%%, write "
+				   "probability = %g;)", v->d, v->d, v->d / 100);
 	if (v->d < 0 || v->d > 1)
 		return fail(ld, s, "probability must be between 0.0 and 1.0");
 	RULE(t)->probability = v->d;

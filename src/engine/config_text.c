@@ -226,6 +226,34 @@ void cr_config_explain(const char *text, const char *name, unsigned line, const 
 			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name, line);
 			return;
 		}
+		/* Other syntaxes' habits: [ { for a list of groups, single quotes,
+		 * JSON's "key": value, an address without quotes. */
+		const char *br = memchr(ls, '[', (size_t)(end - ls));
+		if (br && first_significant(br + 1) == '{') {
+			snprintf(out, size, "%s:%u: a list of groups is written in ( ... ): rules = ( { ... }, { ... } ); "
+				 "([ ... ] holds plain values only)", name, line);
+			return;
+		}
+		if (memchr(ls, '\'', (size_t)(end - ls))) {
+			snprintf(out, size, "%s:%u: strings are written in double quotes (\"...\"), not single ones", name, line);
+			return;
+		}
+		const char *q = memchr(ls, '"', (size_t)(end - ls));
+		if (q && (q = memchr(q + 1, '"', (size_t)(end - q - 1))) && first_significant(q + 1) == ':') {
+			snprintf(out, size, "%s:%u: this is libconfig, not JSON: keys are bare words, key = value; "
+				 "(dst = \"127.0.0.1\"; not \"dst\": \"127.0.0.1\")", name, line);
+			return;
+		}
+		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
+			const char *w = eq + 1 + strspn(eq + 1, " \t");
+			size_t n = strspn(w, "0123456789abcdefABCDEF.:/");
+			bool two_dots = n && memchr(w, '.', n) != memrchr(w, '.', n), colon = n && memchr(w, ':', n);
+			if (two_dots || colon) {
+				snprintf(out, size, "%s:%u: %.*s is not quoted: addresses are strings, in double quotes (\"%.*s\")",
+					 name, line, (int)(n > 60 ? 60 : n), w, (int)(n > 60 ? 60 : n), w);
+				return;
+			}
+		}
 		if (word) {
 			size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.*");
 			snprintf(out, size, "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")",

@@ -92,6 +92,17 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 
+# retry_timing COMMAND...: COMMAND measures a time against a bare run made
+# in the same moment and returns false when it is out of bounds. A loaded
+# machine can slow one try; a genuine fault fails all three.
+retry_timing() {
+	for try in 1 2 3; do
+		"$@" && return 0
+		echo "(a timing out of bounds, try $try of 3)"
+	done
+	return 1
+}
+
 # wait_for COMMAND...: polls a condition for up to 10 s.
 wait_for() {
 	i=0

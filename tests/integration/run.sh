@@ -36,7 +36,8 @@ for name in $names; do
 	0) pass=$((pass + 1)); echo "PASS $name (${secs}s, $(grep -c '^ok:' "$logs/$name.log") checks)" ;;
 	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$logs/$name.log")" ;;
 	*) failed=$((failed + 1)); failures="$failures $name"
-	   echo "FAIL $name (exit $rc, ${secs}s); its log ends:"; tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
+	   echo "FAIL $name (exit $rc, ${secs}s); re-run it alone: make check${CR_SANITIZE:+-$CR_SANITIZE} T=$name (its whole log: $logs/$name.log); it ends:"
+	   tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
 	esac
 done
 if [ -n "$golden" ]; then

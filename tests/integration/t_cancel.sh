@@ -8,7 +8,9 @@ check_run() { # LABEL WHERE FILE
 	cat "$3"
 	expect_grep "^cancelled after [0-9]+ ms in syscall $2\$" "$3" "$1: cancelled while blocked in $2"
 	ms=$(sed -n 's/^cancelled after \([0-9]*\) ms.*/\1/p' "$3")
-	[ "$ms" -lt 1000 ] || fail "$1: the cancellation took $ms ms"
+	# (Cancelled in the 10-second delay, not after it: a bound no load
+	# reaches where the fault takes the whole delay.)
+	[ "$ms" -lt 5000 ] || fail "$1: the cancellation took $ms ms"
 	expect_grep '^then: connected$' "$3" "$1: a later connect goes through"
 }
 timeout 30 $HELPERS/cancelconnect > "$T/bare" || fail "bare run failed"

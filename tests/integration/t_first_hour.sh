@@ -141,3 +141,57 @@ if [ -z "${CR_SANITIZE:-}" ]; then
 	rm -rf "$T/b" # (its objects hold the messages' formats: not log lines)
 	ok "a build for another PREFIX rebuilds the command with it"
 fi
+
+# The second first hour (the first-hour issue, again): each of these passed
+# silently, or said too little.
+row "run --refuse ::1:443 (a port read as an address)" 125 "if 443 is the port, write [::1]:443" \
+	"$CLI" run --refuse '::1:443' -- true
+row "run --refuse [::1:443] (the address alone, on purpose)" 0 "" "$CLI" run --refuse '[::1:443]' -- true
+src=$(cfg keep.cfg '# my comments\nversion = 1;')
+row "compile X -o X (the source over itself)" 2 "is the source itself: its text would be lost" "$CLI" compile "$src" -o "$src"
+expect_eq "$(head -n 1 "$src")" "# my comments" "compile X -o X: the source is kept, comments and all"
+"$CLI" compile "$src" -o "$T/keep.compiled" > /dev/null
+row "compile X.compiled -o X.compiled (an upgrade in place)" 0 "compiled into" "$CLI" compile "$T/keep.compiled" -o "$T/keep.compiled"
+row "report on a folder" 1 "is a folder: give a log file" "$CLI" report /tmp
+row "report --json --prometheus" 2 "choose one" "$CLI" report --json --prometheus /dev/null
+row "connrefuse chek" 2 "did you mean 'check'?" "$CLI" chek
+row "decode -- -2" 0 "EAI_NONAME -2" "$CLI" decode -- -2
+row "decode 0" 0 "no error (success)" "$CLI" decode 0
+row "decode 0x8007274D (an HRESULT)" 0 "HRESULT of Win32 error 10061" "$CLI" decode 0x8007274D
+row "decode 0x8007274D names the error" 0 "WSAECONNREFUSED 10061" "$CLI" decode 0x8007274D
+row "decode ''" 1 "an empty CODE: give a number or a name" "$CLI" decode ''
+row "--help names the man pages in the source tree" 0 "man -l doc/connrefuse.1" "$CLI" --help
+row "dst with a port in it" 1 'the port has a key of its own: dst = "127.0.0.1"; port = 5432;' "$CLI" check \
+	"$(cfg dstport.cfg 'version = 1;\nrules = ( { dst = "127.0.0.1:5432"; action = "refuse"; } );')"
+row "dst [::1]:443" 1 'dst = "::1"; port = 443;' "$CLI" check \
+	"$(cfg dstport6.cfg 'version = 1;\nrules = ( { dst = "[::1]:443"; action = "refuse"; } );')"
+row "errno in lower case" 1 'errno names are written in capitals: errno = "ETIMEDOUT";' "$CLI" check \
+	"$(cfg lower.cfg 'version = 1;\nrules = ( { action = "fail"; errno = "etimedout"; } );')"
+row "rules = [ { } ]" 1 "a list of groups is written in ( ... )" "$CLI" check \
+	"$(cfg brackets.cfg 'version = 1;\nrules = [ { action = "refuse"; } ];')"
+row "dst = 127.0.0.1 unquoted" 1 '127.0.0.1 is not quoted: addresses are strings' "$CLI" check \
+	"$(cfg unquoted.cfg 'version = 1;\nrules = ( { dst = 127.0.0.1; action = "refuse"; } );')"
+row "single quotes" 1 "not single ones" "$CLI" check \
+	"$(cfg single.cfg "version = 1;\\nrules = ( { dst = '127.0.0.1'; action = \"refuse\"; } );")"
+row "JSON style" 1 "this is libconfig, not JSON" "$CLI" check \
+	"$(cfg json.cfg 'version = 1;\nrules = ( { "dst": "127.0.0.1", "action": "refuse" } );')"
+row "prot" 1 "did you mean 'proto'?" "$CLI" check "$(cfg prot.cfg 'version = 1;\nrules = ( { prot = "tcp"; action = "refuse"; } );')"
+row "probability = 30" 1 "for 30%, write probability = 0.3;" "$CLI" check \
+	"$(cfg pct.cfg 'version = 1;\nrules = ( { action = "refuse"; probability = 30; } );')"
+row "--fail-dns NXDOMAIN=a.test" 125 "for that, write EAI_NONAME" "$CLI" run --fail-dns NXDOMAIN=a.test -- true
+row "match FILE ::1 443" 2 "the port goes with the address: [::1]:443" "$CLI" match "$top/examples/retry.cfg" ::1 443
+row "match DST FILE (swapped)" 2 "FILE comes first: connrefuse match" "$CLI" match 127.0.0.1:80 "$top/examples/retry.cfg"
+$PY -c "
+print('version = 1;\nrules = (')
+print(',\n'.join('{ name = \"r%d\"; dst = \"10.%d.%d.0/24\"; action = \"refuse\"; }' % (i, i // 256, i % 256) for i in range(20000)))
+print(');')" > "$T/big.cfg"
+"$CLI" match "$T/big.cfg" 127.0.0.1:80 > "$T/miss.out"
+expect_eq "$(wc -l < "$T/miss.out")" 3 "match on 20,000 rules, a miss: three lines, not 20,002"
+expect_grep "none of the 20000 rules matches" "$T/miss.out" "and it says how many were asked"
+"$CLI" match "$T/big.cfg" 10.78.3.4:80 > "$T/hit.out"
+expect_grep "^  rule r19971 +line 19974 matches" "$T/hit.out" "a hit past line 9,999: the columns hold"
+row "a rule that can never fire" 0 "rule \"pg\" can never decide: rule \"lo\" (line 2) before it matches every connect" "$CLI" check \
+	"$(cfg shadow.cfg 'version = 1;\nrules = ( { name = "lo"; dst = "127.0.0.0/8"; action = "refuse"; },\n { name = "pg"; dst = "127.0.0.1"; port = 5432; action = "refuse"; } );')"
+row "a narrower rule first" 0 'name = "pg"' "$CLI" check \
+	"$(cfg narrow.cfg 'version = 1;\nrules = ( { name = "pg"; dst = "127.0.0.1"; port = 5432; action = "refuse"; },\n { name = "lo"; dst = "127.0.0.0/8"; action = "refuse"; } );')"
+expect_no_grep "never decide" "$T/row.out" "a narrower rule first: no warning"
