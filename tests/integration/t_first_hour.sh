@@ -195,3 +195,14 @@ row "a rule that can never fire" 0 "rule \"pg\" can never decide: rule \"lo\" (l
 row "a narrower rule first" 0 'name = "pg"' "$CLI" check \
 	"$(cfg narrow.cfg 'version = 1;\nrules = ( { name = "pg"; dst = "127.0.0.1"; port = 5432; action = "refuse"; },\n { name = "lo"; dst = "127.0.0.0/8"; action = "refuse"; } );')"
 expect_no_grep "never decide" "$T/row.out" "a narrower rule first: no warning"
+# report with no file, its standard input a terminal (script(1) gives it one;
+# the terminal's end of input ends it).
+if command -v script > /dev/null; then
+	script -qec "\"$CLI\" report" /dev/null < /dev/null > "$T/tty.out" 2>&1
+	expect_grep "reading log lines from the terminal \\(end with Ctrl-D\\)" "$T/tty.out" "report on a terminal says what it waits for"
+fi
+# The README's placeholders are marked as such (in capitals), not names a
+# reader might take for files of this project.
+! grep -nE '\./(my-service|client)\b|[^-]blocklist\.cfg' "$top/README.md" ||
+	fail "README: a placeholder a reader may take for a file of this project"
+ok "README: placeholders in capitals (YOUR-SERVICE, YOUR-CLIENT)"
