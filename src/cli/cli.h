@@ -6,6 +6,7 @@
 #include "engine/addr.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Exit statuses of the tool's own failures, as env(1) and timeout(1) use them. */
 enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
@@ -34,6 +35,13 @@ int cr_cmd_run(int argc, char **argv);
 int cr_cmd_check(int argc, char **argv);
 /* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
 int cr_check_image(const char *root);
+/* A root file system as a tar archive (tar_root.c): its index (what could
+ * be read of it; NULL when memory is out), and the place of the regular
+ * file at PATH inside it, symbolic links followed inside the archive. */
+struct cr_tar;
+struct cr_tar *cr_tar_open(int fd);
+void cr_tar_close(struct cr_tar *t);
+bool cr_tar_find(const struct cr_tar *t, const char *path, off_t *off, off_t *size);
 /* The bundle folder whose library fits ROOT ("x86_64", "musl-x86_64", ...),
  * or NULL. */
 const char *cr_bundle_dir_for(const char *root);

@@ -2,9 +2,10 @@
  * container's root file system, or why none does, before anyone sets
  * LD_PRELOAD there. Loading a library into a userland it does not fit is
  * the loader's error (the program does not start), which nothing can
- * soften afterwards. The root is read, never run: its C library's kind
- * (the dynamic loader's name), version (glibc's banner in libc.so.6) and
- * architecture (the ELF header), each path resolved inside ROOT. */
+ * soften afterwards. The root (a folder, or a tar archive of one) is read,
+ * never run: its C library's kind (the dynamic loader's name), version
+ * (glibc's banner in libc.so.6) and architecture (the ELF header), each
+ * path resolved inside ROOT. */
 #define _GNU_SOURCE
 #include "cli.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,20 +31,52 @@ struct libc_found {
 	char where[128];     /* the file the kind was read from, in ROOT */
 };
 
-/* Opens PATH inside ROOT (absolute symlinks and ".." stay inside it). */
-static int open_in(int root, const char *path)
+/* The root: a folder, or a tar archive of one (podman export). */
+struct root {
+	int fd;
+	struct cr_tar *tar;
+};
+
+/* One file of the root: bytes base .. base+size of fd. */
+struct file {
+	int fd;
+	off_t base, size;
+};
+
+/* Opens PATH inside the root (absolute symlinks and ".." stay inside it). */
+static bool open_in(const struct root *r, const char *path, struct file *f)
 {
+	if (r->tar) {
+		f->fd = -1;
+		return cr_tar_find(r->tar, path, &f->base, &f->size);
+	}
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
-	int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+	int fd = (int)syscall(SYS_openat2, r->fd, path, &how, sizeof how);
 	if (fd < 0 && errno == ENOSYS) /* before Linux 5.6: an absolute link then points outside */
-		fd = openat(root, path, O_RDONLY | O_CLOEXEC);
-	return fd;
+		fd = openat(r->fd, path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	*f = (struct file){ .fd = fd, .base = 0, .size = st.st_size };
+	return true;
 }
 
-static const char *elf_arch(int fd)
+static ssize_t read_at(const struct root *r, const struct file *f, void *buf, size_t len, off_t off)
+{
+	if (off >= f->size)
+		return 0;
+	if ((off_t)len > f->size - off)
+		len = (size_t)(f->size - off);
+	return pread(r->tar ? r->fd : f->fd, buf, len, f->base + off);
+}
+
+static const char *elf_arch(const struct root *r, const struct file *f)
 {
 	Elf64_Ehdr eh;
-	if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+	if (read_at(r, f, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return NULL;
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
 		return "a 32-bit architecture";
@@ -52,14 +86,14 @@ static const char *elf_arch(int fd)
 /* glibc's version from the banner libc.so.6 carries ("... release version
  * 2.31."); the file is read in blocks, a banner cut between two found by
  * keeping each block's tail. */
-static void glibc_version(int fd, struct libc_found *f)
+static void glibc_version(const struct root *r, const struct file *file, struct libc_found *f)
 {
 	static const char key[] = "release version ";
 	char buf[65536 + 64];
 	size_t keep = 0;
 	off_t off = 0;
 	ssize_t n;
-	while ((n = pread(fd, buf + keep, sizeof buf - 64 - keep, off)) > 0) {
+	while ((n = read_at(r, file, buf + keep, sizeof buf - 64 - keep, off)) > 0) {
 		off += n;
 		size_t len = keep + (size_t)n;
 		for (char *p = memmem(buf, len, key, sizeof key - 1); p;
@@ -73,21 +107,22 @@ static void glibc_version(int fd, struct libc_found *f)
 	}
 }
 
-static bool found_at(int root, const char *path, struct libc_found *f, int kind)
+static bool found_at(const struct root *r, const char *path, struct libc_found *f, int kind)
 {
-	int fd = open_in(root, path);
-	if (fd < 0)
+	struct file file;
+	if (!open_in(r, path, &file))
 		return false;
 	f->kind = kind;
-	f->arch = elf_arch(fd);
+	f->arch = elf_arch(r, &file);
 	snprintf(f->where, sizeof f->where, "/%s", path);
 	if (kind == GLIBC)
-		glibc_version(fd, f);
-	close(fd);
+		glibc_version(r, &file, f);
+	if (file.fd >= 0)
+		close(file.fd);
 	return true;
 }
 
-static void find_libc(int root, struct libc_found *f)
+static void find_libc(const struct root *r, struct libc_found *f)
 {
 	static const char *const musl[] = { "lib/ld-musl-x86_64.so.1", "lib/ld-musl-aarch64.so.1" };
 	static const char *const glibc[] = {
@@ -97,11 +132,35 @@ static void find_libc(int root, struct libc_found *f)
 	};
 	memset(f, 0, sizeof *f);
 	for (size_t i = 0; i < sizeof glibc / sizeof *glibc; i++)
-		if (found_at(root, glibc[i], f, GLIBC))
+		if (found_at(r, glibc[i], f, GLIBC))
 			return;
 	for (size_t i = 0; i < sizeof musl / sizeof *musl; i++)
-		if (found_at(root, musl[i], f, MUSL))
+		if (found_at(r, musl[i], f, MUSL))
 			return;
+}
+
+/* ROOT, a folder or a tar archive of one: its C library, or -1 after saying why. */
+static int read_root(const char *path, struct libc_found *f)
+{
+	struct root r = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
+	struct stat st;
+	if (r.fd < 0 || fstat(r.fd, &st) != 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "connrefuse: check --image %s: %s (give a container's root file system: a folder, or a "
+				"tar archive of one, as podman export or docker export write)\n",
+			path, r.fd < 0 ? strerror(errno) : "neither a folder nor a file");
+		if (r.fd >= 0)
+			close(r.fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && !(r.tar = cr_tar_open(r.fd))) {
+		fprintf(stderr, "connrefuse: check --image %s: out of memory\n", path);
+		close(r.fd);
+		return -1;
+	}
+	find_libc(&r, f);
+	cr_tar_close(r.tar);
+	close(r.fd);
+	return 0;
 }
 
 /* The bundle folder that fits, or NULL with *why said. */
@@ -136,12 +195,13 @@ static const char *fitting(const struct libc_found *f, char *why, size_t size)
 
 const char *cr_bundle_dir_for(const char *root_path)
 {
-	int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
+	int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
+	struct root r = { .fd = fd };
 	struct libc_found f;
-	find_libc(root, &f);
-	close(root);
+	find_libc(&r, &f);
+	close(fd);
 	char why[400];
 	return fitting(&f, why, sizeof why);
 }
@@ -151,15 +211,9 @@ const char *cr_bundle_dir_for(const char *root_path)
 
 int cr_check_image(const char *root_path)
 {
-	int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0) {
-		fprintf(stderr, "connrefuse: check --image %s: %s (give the folder of a container's root file system, "
-				"e.g. podman export IMAGE | tar -x -C DIR)\n", root_path, strerror(errno));
-		return 1;
-	}
 	struct libc_found f;
-	find_libc(root, &f);
-	close(root);
+	if (read_root(root_path, &f) != 0)
+		return 1;
 	char what[96] = "no C library", why[400];
 	if (f.kind == GLIBC && f.major)
 		snprintf(what, sizeof what, "glibc %d.%d, %s", f.major, f.minor, f.arch ? f.arch : "unknown architecture");

@@ -50,7 +50,8 @@ static const char *const help_texts[][2] = {
 	  "On an error prints FILE:LINE: problem and exits 1. FILE may be compiled:\n"
 	  "then its whole checksum is verified and its rules printed the same way.\n"
 	  "\n"
-	  "With --image: reads ROOT, a container's root file system (a folder), and\n"
+	  "With --image: reads ROOT, a container's root file system (a folder, or a tar\n"
+	  "archive of one, as podman export and docker export write), and\n"
 	  "says which library of the bundle fits its C library and architecture, with\n"
 	  "the LD_PRELOAD line for the bundle mounted at /opt/connrefuse; or that none\n"
 	  "does, why, and what to do instead (exit 1).\n" },

@@ -1,5 +1,6 @@
 # connrefuse check --image ROOT: which library of the bundle fits a root
-# file system, or none and why; exit 0 or 1. Roots made here from this
+# file system (a folder or a tar archive of one), or none and why; exit 0 or
+# 1. Roots made here from this
 # machine's own files: glibc 2.36 x86-64 (this root), glibc on arm64 (the
 # cross toolchain's libc, if installed), musl (its loader), a glibc older
 # than the baseline (this libc with its banner rewritten to 2.12), a root
@@ -14,13 +15,20 @@ root() {
 	for p in "$@"; do mkdir -p "$r/$(dirname "$p")" && cp -L "$f" "$r/$p"; done
 	echo "$r"
 }
-# fits ROOT EXIT WHAT: check --image's exit status and the line that counts.
+# fits ROOT EXIT WHAT: check --image's exit status and the line that counts;
+# the same for ROOT as a tar archive (podman export writes one), whose
+# every line but the first (the name) must equal the folder's.
 fits() {
 	out=$("$CLI" check --image "$1")
 	rc=$?
 	echo "$out"
 	expect_eq "$rc" "$2" "check --image $(basename "$1"): exit $2"
 	case $out in *"$3"*) ok "check --image $(basename "$1"): $3" ;; *) fail "check --image $1: no '$3' in: $out" ;; esac
+	[ "$1" = / ] && return
+	tar -C "$1" -cf "$1.tar" .
+	tout=$("$CLI" check --image "$1.tar")
+	expect_eq "$?:$(echo "$tout" | sed 1s/^[^:]*://)" "$rc:$(echo "$out" | sed 1s/^[^:]*://)" \
+		"check --image $(basename "$1").tar (an archive): the same answer"
 }
 fits / 0 "fits: $(uname -m)/libconnrefuse.so"
 expect_eq "$(echo "$out" | tail -n 1)" "LD_PRELOAD='/opt/connrefuse/\$PLATFORM/libconnrefuse.so'" "the one LD_PRELOAD line of every glibc image"

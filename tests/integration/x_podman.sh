@@ -72,6 +72,12 @@ debian() {
 	case $out in *"glibc $glibc, $ARCH"*"fits: $ARCH/libconnrefuse.so"*) ok "check --image: the $suite root is glibc $glibc, $ARCH/ fits" ;;
 	*) fail "check --image $suite: $out" ;; esac
 	img=$(image "$suite" "$root")
+	# The same root as podman export writes it: one tar archive.
+	c=$(po create "$img" /bin/true) && po export "$c" > "$T/$suite.tar" && po rm "$c" > /dev/null || fail "podman export"
+	out=$("$CLI" check --image "$T/$suite.tar")
+	rm -f "$T/$suite.tar"
+	case $out in *"glibc $glibc, $ARCH"*"fits: $ARCH/libconnrefuse.so"*) ok "check --image of podman export's archive: glibc $glibc" ;;
+	*) fail "check --image of the exported $suite: $out" ;; esac
 	lib='/opt/connrefuse/$PLATFORM/libconnrefuse.so'
 	: > "$T/logs/audit.log"
 	out=$(inside "$img" "$lib" /usr/bin/python3 -c "$PY_CONNECT" "$P" "$Q" | tr '\n' ' ')
