@@ -72,18 +72,21 @@ static char *data(int fd, off_t off, off_t size)
 	return s;
 }
 
-/* A pax record's value ("LEN key=value\n"), or NULL. */
-static char *pax_value(const char *records, const char *key)
+/* A pax record's value ("LEN key=value\n"), or NULL; the records are
+ * untrusted: every length is checked against the data's end. */
+static char *pax_value(const char *records, size_t total, const char *key)
 {
 	size_t klen = strlen(key);
-	for (const char *p = records; *p;) {
+	const char *end_all = records + total;
+	for (const char *p = records; p < end_all && *p;) {
 		char *end;
 		unsigned long len = strtoul(p, &end, 10);
-		if (!len || *end != ' ')
+		if (!len || end >= end_all || *end != ' ' || len > (size_t)(end_all - p))
 			return NULL;
-		if (strncmp(end + 1, key, klen) == 0 && end[1 + klen] == '=') {
+		const char *rec_end = p + len - 1; /* its '\n' */
+		if ((size_t)(rec_end - end) > klen + 1 && strncmp(end + 1, key, klen) == 0 && end[1 + klen] == '=') {
 			const char *v = end + 2 + klen;
-			return strndup(v, (size_t)(p + len - 1 - v));
+			return strndup(v, (size_t)(rec_end - v));
 		}
 		p += len;
 	}
@@ -118,7 +121,7 @@ struct cr_tar *cr_tar_open(int fd)
 		if (type == 'L' || type == 'K' || type == 'x') {
 			char *d = data(fd, at, size);
 			if (type == 'x' && d) {
-				char *p = pax_value(d, "path"), *l = pax_value(d, "linkpath");
+				char *p = pax_value(d, (size_t)size, "path"), *l = pax_value(d, (size_t)size, "linkpath");
 				free(d);
 				d = NULL;
 				if (p)

@@ -66,3 +66,26 @@ fits "$link" 0 "glibc 2.19, x86_64"
 "$CLI" check --image "$T/no-such-root" 2> "$T/err"
 expect_eq "$?" 1 "check --image of a missing folder: exit 1"
 expect_grep "check --image .*no-such-root: No such file or directory" "$T/err" "and says so"
+# An archive is untrusted input: a pax record whose length runs past its
+# data (an out-of-bounds read before, under the sanitizers), and a loop of
+# links, give an answer, never a crash.
+$PY - "$T/bad.tar" <<'TAR'
+import sys
+def header(name, typ, size):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[124:136] = b"%011o\0" % size
+    h[156] = ord(typ)
+    h[257:263] = b"ustar\0"
+    return bytes(h)
+pax = b"60 a=b\n200 path=lib/x86_64-linux-gnu/libc.so.6\n"
+out = header(b"pax", "x", len(pax)) + pax.ljust(512, b"\0")
+out += header(b"loop1", "2", 0)[:157] + b"/loop2" + header(b"loop1", "2", 0)[163:]
+out += header(b"loop2", "2", 0)[:157] + b"/loop1" + header(b"loop2", "2", 0)[163:]
+open(sys.argv[1], "wb").write(out + bytes(1024))
+TAR
+"$CLI" check --image "$T/bad.tar" > "$T/bad.out" 2>&1
+rc=$?
+cat "$T/bad.out"
+[ $rc = 1 ] || fail "a malformed archive: exit $rc"
+ok "a malformed archive (a pax record past its data, a loop of links): no C library found, exit 1"
