@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A path pattern that can match no absolute path: '*', '?' and [...] never
  * match '/', so only a '/' after the leading stars can begin one (abstract
@@ -31,6 +32,29 @@ static void warn_paths(const struct cr_draft *rs)
 						"('*', '?' and [...] do not match '/'): only relative paths and abstract sockets; "
 						"for every unix socket, use proto = \"unix\"\n",
 					rs->source, rs->rules[i].line, rs->rules[i].name, rs->rules[i].paths[j]);
+}
+
+/* ---- where the lines go ---- */
+
+int cr_check_log_file(const char *file, char *msg, size_t size)
+{
+	if (!*file)
+		return 0;
+	char dir[4096];
+	const char *slash = strrchr(file, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (slash == file ? 1 : (int)(slash - file)) : 1, slash ? file : ".");
+	struct stat st;
+	const char *why = NULL;
+	if (stat(dir, &st) != 0)
+		why = "its folder does not exist: create it (mkdir -p), or choose another log.file";
+	else if (!S_ISDIR(st.st_mode))
+		why = "its folder is not a folder";
+	else if (access(file, F_OK) == 0 ? access(file, W_OK) != 0 : access(dir, W_OK | X_OK) != 0)
+		why = "this user cannot write it: give it a file it may write, or run as its owner";
+	if (!why)
+		return 0;
+	snprintf(msg, size, "log.file \"%s\": %s; no line could be written there", file, why);
+	return -1;
 }
 
 /* ---- rules that can never decide ---- */
@@ -113,6 +137,11 @@ int cr_cmd_check(int argc, char **argv)
 	struct cr_ruleset *rs = cr_config_load(argv[1], err, sizeof err);
 	if (!rs || cr_image_verify(rs, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s\n", err);
+		cr_ruleset_free(rs);
+		return 1;
+	}
+	if (cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
+		fprintf(stderr, "connrefuse: %s: %s\n", argv[1], err);
 		cr_ruleset_free(rs);
 		return 1;
 	}

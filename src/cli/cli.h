@@ -33,6 +33,9 @@ int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **ho
 
 int cr_cmd_run(int argc, char **argv);
 int cr_cmd_check(int argc, char **argv);
+/* A log.file whose lines could not be written (no folder, no right to
+ * write): -1 with why and what to do in msg; 0 for none or a good one. */
+int cr_check_log_file(const char *file, char *msg, size_t size);
 /* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
 int cr_check_image(const char *root);
 /* A root file system as a tar archive (tar_root.c): its index (what could

@@ -425,6 +425,12 @@ int cr_cmd_run(int argc, char **argv)
 		free(o.cli_rules);
 		return EXIT_TOOL;
 	}
+	if (rs && cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
+		fprintf(stderr, "connrefuse: %s: %s (nothing was run)\n", o.config, err);
+		cr_ruleset_free(rs);
+		free(o.cli_rules);
+		return EXIT_TOOL;
+	}
 	warn_if_unheard(&o, rs);
 	if (o.seccomp && rs && rs->nresolvers)
 		fprintf(stderr, "connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "

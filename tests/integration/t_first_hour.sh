@@ -206,3 +206,21 @@ fi
 ! grep -nE '\./(my-service|client)\b|[^-]blocklist\.cfg' "$top/README.md" ||
 	fail "README: a placeholder a reader may take for a file of this project"
 ok "README: placeholders in capitals (YOUR-SERVICE, YOUR-CLIENT)"
+# A log.file no line could reach: said before anything runs, not lost line by line.
+lost=$(cfg lost.cfg 'version = 1;\nlog: { syslog = false; file = "/nonexistent-dir/audit.log"; };')
+row "check: log.file in a folder that does not exist" 1 'log.file "/nonexistent-dir/audit.log": its folder does not exist: create it' \
+	"$CLI" check "$lost"
+row "run: the same, and the program is not run" 125 "no line could be written there (nothing was run)" \
+	"$CLI" run -c "$lost" -- sh -c 'echo the program ran'
+expect_no_grep "the program ran" "$T/row.out" "run: the program did not run"
+chmod 755 "$T"
+mkdir -p "$T/rootonly" && chmod 700 "$T/rootonly"
+ro=$T/ro.cfg
+printf 'version = 1;\nlog: { syslog = false; file = "%s/rootonly/audit.log"; };\n' "$T" > "$ro" && chmod 644 "$ro"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	# (A copy of the command nobody can run: the checkout may be in a 0700 home.)
+	pub=$(public_lib_dir)
+	cp "$CLI" "$pub/connrefuse" && chmod 755 "$pub/connrefuse"
+	row "check as nobody: a log.file only root may write" 1 "this user cannot write it" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$pub/connrefuse" check "$ro"
+fi
