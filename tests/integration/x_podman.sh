@@ -146,7 +146,7 @@ expect_eq "$out" "$P refused $Q connected " "musl image: the static command's ru
 
 # A scratch image: the static command and a rules file, nothing else.
 sroot=$T/scratch-root
-mkdir -p "$sroot"
+mkdir -p "$sroot/var/log/connrefuse" # where the rules send their lines (check asks)
 cp "$B/bin/connrefuse" "$T/rules/rules.cfg" "$sroot/"
 img=$(image scratch "$sroot")
 out=$(po run --rm --network none "$img" /connrefuse check /rules.cfg)
