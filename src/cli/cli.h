@@ -25,8 +25,8 @@ struct cr_target {
 };
 int cr_target_parse(const char *text, struct cr_target *t);
 /* TEXT is an IPv6 address whose last group looks like a port ("::1:443",
- * read as an address with no port); *addr_len: the length before it. */
-bool cr_target_port_like(const char *text, size_t *addr_len);
+ * read as an address with no port): true, with what to write in hint. */
+bool cr_target_port_like(const char *text, char *hint, size_t size);
 /* The destination a target names; a host name stands for an address the
  * program resolved from it (*host set). -1 for a malformed address. */
 int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **host);

@@ -139,21 +139,24 @@ static void find_libc(const struct root *r, struct libc_found *f)
 			return;
 }
 
-/* ROOT, a folder or a tar archive of one: its C library, or -1 after saying why. */
-static int read_root(const char *path, struct libc_found *f)
+/* ROOT, a folder or a tar archive of one: its C library, or -1 (after
+ * saying why, if say). */
+static int read_root(const char *path, struct libc_found *f, bool say)
 {
 	struct root r = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
 	struct stat st;
 	if (r.fd < 0 || fstat(r.fd, &st) != 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
-		fprintf(stderr, "connrefuse: check --image %s: %s (give a container's root file system: a folder, or a "
-				"tar archive of one, as podman export or docker export write)\n",
-			path, r.fd < 0 ? strerror(errno) : "neither a folder nor a file");
+		if (say)
+			fprintf(stderr, "connrefuse: check --image %s: %s (give a container's root file system: a folder, "
+					"or a tar archive of one, as podman export or docker export write)\n",
+				path, r.fd < 0 ? strerror(errno) : "neither a folder nor a file");
 		if (r.fd >= 0)
 			close(r.fd);
 		return -1;
 	}
 	if (S_ISREG(st.st_mode) && !(r.tar = cr_tar_open(r.fd))) {
-		fprintf(stderr, "connrefuse: check --image %s: out of memory\n", path);
+		if (say)
+			fprintf(stderr, "connrefuse: check --image %s: out of memory\n", path);
 		close(r.fd);
 		return -1;
 	}
@@ -195,15 +198,9 @@ static const char *fitting(const struct libc_found *f, char *why, size_t size)
 
 const char *cr_bundle_dir_for(const char *root_path)
 {
-	int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct root r = { .fd = fd };
 	struct libc_found f;
-	find_libc(&r, &f);
-	close(fd);
 	char why[400];
-	return fitting(&f, why, sizeof why);
+	return read_root(root_path, &f, false) == 0 ? fitting(&f, why, sizeof why) : NULL;
 }
 
 /* Where the recipes mount the bundle (examples/fleet). */
@@ -212,7 +209,7 @@ const char *cr_bundle_dir_for(const char *root_path)
 int cr_check_image(const char *root_path)
 {
 	struct libc_found f;
-	if (read_root(root_path, &f) != 0)
+	if (read_root(root_path, &f, true) != 0)
 		return 1;
 	char what[96] = "no C library", why[400];
 	if (f.kind == GLIBC && f.major)

@@ -162,10 +162,9 @@ static void warn_form(const struct cr_target *t, const char *text)
 {
 	if (t->unix_path || t->port >= 0)
 		return;
-	size_t alen;
-	if (cr_target_port_like(text, &alen))
-		fprintf(stderr, "connrefuse: match: %s is read as an IPv6 address with no port; if %s is the port, write [%.*s]:%s\n",
-			text, text + alen + 1, (int)alen, text, text + alen + 1);
+	char hint[300];
+	if (cr_target_port_like(text, hint, sizeof hint))
+		fprintf(stderr, "connrefuse: match: %s\n", hint);
 	else
 		fprintf(stderr, "connrefuse: match: %s has no port: port 0 is asked; give one (1.2.3.4:443, [::1]:443)\n", text);
 }

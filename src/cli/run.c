@@ -54,12 +54,10 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 		snprintf(what, sizeof what, "%s %s", option, arg);
 		return cr_usage_error("run", "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)", what);
 	}
-	size_t alen;
-	if (!t.unix_path && t.port < 0 && cr_target_port_like(dst, &alen)) {
-		char what[600];
-		snprintf(what, sizeof what, "%s %s: %s would be read as an IPv6 address with no port; if %s is the port, "
-			 "write [%.*s]:%s (the address alone, any port: [%s])", option, arg, dst, dst + alen + 1, (int)alen,
-			 dst, dst + alen + 1, dst);
+	char hint[300];
+	if (!t.unix_path && t.port < 0 && cr_target_port_like(dst, hint, sizeof hint)) {
+		char what[700];
+		snprintf(what, sizeof what, "%s %s: %s (the address alone, any port: [%s])", option, arg, hint, dst);
 		return cr_usage_error("run", "%s", what);
 	}
 	char *q = NULL, *rule = NULL;

@@ -74,7 +74,7 @@ int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **ho
 	return 0;
 }
 
-bool cr_target_port_like(const char *text, size_t *addr_len)
+bool cr_target_port_like(const char *text, char *hint, size_t size)
 {
 	const char *last = strrchr(text, ':');
 	char before[64];
@@ -85,6 +85,9 @@ bool cr_target_port_like(const char *text, size_t *addr_len)
 		return false;
 	/* and what comes before it is an address of its own */
 	snprintf(before, sizeof before, "%.*s", (int)(last - text), text);
-	*addr_len = (size_t)(last - text);
-	return inet_pton(AF_INET6, before, a6) == 1;
+	if (inet_pton(AF_INET6, before, a6) != 1)
+		return false;
+	snprintf(hint, size, "%s is read as an IPv6 address with no port; if %s is the port, write [%s]:%s", text,
+		 last + 1, before, last + 1);
+	return true;
 }
