@@ -6,6 +6,7 @@
 #include "config_impl.h"
 #include "errtab.h"
 #include "glob.h"
+#include "logfmt.h"
 #include "suggest.h"
 
 #include <ctype.h>
@@ -233,6 +234,9 @@ static int parse_name(struct load *ld, const config_setting_t *s, const union cr
 	for (const char *c = v->s; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			return fail(ld, s, "name has a control character");
+	if (strlen(v->s) > CR_RULE_NAME_MAX)
+		return fail(ld, s, "name is %zu bytes long; at most %d are allowed (every log line carries it whole): shorten it",
+			    strlen(v->s), CR_RULE_NAME_MAX);
 	if (!(RULE(t)->name = strdup(v->s)))
 		return fail(ld, s, "out of memory");
 	RULE(t)->named = true;

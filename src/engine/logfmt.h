@@ -32,6 +32,9 @@ struct cr_event {
 };
 
 #define CR_LOG_LINE_MAX 2048
+/* The longest rule name the config accepts (config_rule.c): every line
+ * names its rule whole, and a connect in flight keeps it (inflight.h). */
+#define CR_RULE_NAME_MAX 255
 
 /* Formats one line (no newline): logfmt, or with json one JSON object with
  * the same keys in the same order (numbers as numbers). Returns its length;

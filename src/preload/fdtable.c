@@ -7,14 +7,17 @@ enum { EMPTY, BUSY, FULL };
 
 struct slot {
 	_Atomic uint32_t sock;   /* struct cr_sockinfo, one word: written and read whole */
-	atomic_uchar state;      /* of p */
-	struct cr_pending p;
+	atomic_uchar state;      /* of the descriptor's record in `records` */
 };
 
 _Static_assert(sizeof(struct cr_sockinfo) == sizeof(uint32_t), "sockinfo is one word");
 
-/* Zero-filled BSS: pages are only touched for descriptors that are used. */
+/* Zero-filled BSS: pages are only touched for descriptors that are used.
+ * The records (a rule name each, whole) are apart, so that a connect's one
+ * look at its entry reads 8 bytes, and their pages are touched only by
+ * non-blocking connects. */
 static struct slot table[CR_FD_MAX];
+static struct cr_inflight records[CR_FD_MAX];
 
 static struct slot *slot_of(int fd)
 {
@@ -136,14 +139,14 @@ bool cr_fd_pending_maybe(int fd)
 	return s && atomic_load_explicit(&s->state, memory_order_relaxed) != EMPTY;
 }
 
-void cr_fd_pending_set(int fd, const struct cr_pending *p)
+void cr_fd_pending_set(int fd, const struct cr_inflight *f)
 {
 	struct slot *s = slot_of(fd);
 	if (!s)
 		return;
 	atomic_store_explicit(&s->state, BUSY, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	s->p = *p;
+	records[fd] = *f;
 	atomic_store_explicit(&s->state, FULL, memory_order_release);
 }
 
@@ -153,22 +156,22 @@ static bool claim(struct slot *s)
 	return atomic_compare_exchange_strong(&s->state, &expect, BUSY);
 }
 
-bool cr_fd_pending_take(int fd, struct cr_pending *out)
+bool cr_fd_pending_take(int fd, struct cr_inflight *out)
 {
 	struct slot *s = slot_of(fd);
 	if (!s || !claim(s))
 		return false;
-	*out = s->p;
+	*out = records[fd];
 	atomic_store_explicit(&s->state, EMPTY, memory_order_release);
 	return true;
 }
 
-bool cr_fd_pending_peek(int fd, struct cr_pending *out)
+bool cr_fd_pending_peek(int fd, struct cr_inflight *out)
 {
 	struct slot *s = slot_of(fd);
 	if (!s || !claim(s))
 		return false;
-	*out = s->p;
+	*out = records[fd];
 	atomic_store_explicit(&s->state, FULL, memory_order_release);
 	return true;
 }
@@ -178,19 +181,4 @@ void cr_fd_pending_clear(int fd)
 	struct slot *s = slot_of(fd);
 	if (s)
 		clear_pending(s);
-}
-
-bool cr_pending_same_dest(const struct cr_pending *p, const struct cr_dest *d)
-{
-	return p->family == d->family && p->port == d->port && p->mapped == d->mapped &&
-	       memcmp(p->addr, d->addr, 16) == 0;
-}
-
-void cr_pending_dest(const struct cr_pending *p, struct cr_dest *d)
-{
-	memset(d, 0, sizeof *d);
-	d->family = p->family;
-	d->mapped = p->mapped;
-	d->port = p->port;
-	memcpy(d->addr, p->addr, 16);
 }

@@ -21,6 +21,7 @@
 #define CR_FDTABLE_H
 
 #include "engine/addr.h"
+#include "engine/inflight.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,16 +35,6 @@ struct cr_sockinfo {
 	uint8_t nonblock : 1, fresh : 1;
 };
 
-struct cr_pending {
-	uint8_t family, mapped, sotype, action;
-	uint16_t port;
-	int16_t err;             /* simulated: the errno the program must see; 0: real */
-	uint8_t addr[16];
-	int8_t level;            /* log level for this attempt's outcome */
-	bool dry_run;
-	bool logged;             /* the outcome was logged already (simulated at connect time) */
-	char rule[37];           /* the deciding rule's name, "" for none */
-};
 
 /* One read of a descriptor's entry: the socket, and whether a connect may
  * be in flight on it. */
@@ -66,18 +57,14 @@ void cr_fd_set_nonblock(int fd, bool nonblock);
 void cr_fd_set_fresh(int fd, bool fresh);
 
 /* ---- the connect in flight ---- */
-void cr_fd_pending_set(int fd, const struct cr_pending *p);
+void cr_fd_pending_set(int fd, const struct cr_inflight *f);
 /* Takes the record of fd (it is cleared): true if there was one. Only one
  * caller gets it. */
-bool cr_fd_pending_take(int fd, struct cr_pending *out);
+bool cr_fd_pending_take(int fd, struct cr_inflight *out);
 /* Looks without taking. */
-bool cr_fd_pending_peek(int fd, struct cr_pending *out);
+bool cr_fd_pending_peek(int fd, struct cr_inflight *out);
 void cr_fd_pending_clear(int fd);
 /* Cheap test, for the hooks' fast paths. */
 bool cr_fd_pending_maybe(int fd);
-
-/* Does p record an attempt to d? */
-bool cr_pending_same_dest(const struct cr_pending *p, const struct cr_dest *d);
-void cr_pending_dest(const struct cr_pending *p, struct cr_dest *d);
 
 #endif

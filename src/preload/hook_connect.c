@@ -152,51 +152,39 @@ static inline void log_outcome(const struct cr_ruleset *rs, struct cr_attempt *a
 		write_outcome(rs, a, fd, err, simulated);
 }
 
-void cr_log_pending(const struct cr_ruleset *rs, const struct cr_pending *p, int err)
+void cr_log_inflight(const struct cr_ruleset *rs, const struct cr_inflight *f, int err)
 {
 	struct cr_dest d;
-	cr_pending_dest(p, &d);
-	struct cr_attempt a = { .rule = p->rule, .action = p->action, .dry_run = p->dry_run, .level = p->level,
-				.comm = cr_self.comm, .dest = &d, .sotype = p->sotype };
-	log_outcome(rs, &a, -1, err, p->err != 0);
+	struct cr_attempt a = cr_inflight_attempt(f, &d);
+	a.comm = cr_self.comm;
+	log_outcome(rs, &a, -1, err, f->err != 0);
 }
 
 /* A repeated call on a socket whose connect is still in flight, to the same
  * destination: the same attempt. No new decision; its outcome, if this call
  * reports it, is logged once. */
 static ssize_t same_attempt(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
-			    socklen_t len, const struct cr_pending *p)
+			    socklen_t len, const struct cr_inflight *f)
 {
 	ssize_t ret = op_call(op, sa, len);
-	int err = ret >= 0 ? 0 : errno;
-	if (err == ECONNREFUSED && p->err)
-		err = errno = p->err; /* the simulated errno, as SO_ERROR gives it */
-	if (err == EALREADY || err == EINPROGRESS)
-		return ret; /* still in flight */
-	struct cr_pending mine;
-	if (!cr_fd_pending_take(op->fd, &mine))
-		return ret; /* another thread reported it */
-	if (err == EISCONN)
-		err = 0;
+	struct cr_settled s = cr_inflight_settle(f, ret >= 0 ? 0 : errno, true, false);
+	if (ret < 0)
+		errno = s.seen;
+	struct cr_inflight mine;
+	if (!s.settled || !cr_fd_pending_take(op->fd, &mine))
+		return ret; /* still in flight, or another thread reported it */
 	if (!mine.logged)
-		cr_log_pending(rs, &mine, err);
+		cr_log_inflight(rs, &mine, s.outcome);
 	return ret;
 }
 
 /* Records a connect in flight on fd: err, the simulated errno the program
  * must see (0: the kernel's own); logged, its line is written already. */
-static void record_in_flight(int fd, const struct cr_verdict *v, const struct cr_attempt *a, int err, bool logged)
+static void record_in_flight(int fd, const struct cr_attempt *a, int err, bool logged)
 {
-	const struct cr_dest *dest = a->dest;
-	struct cr_pending p = {
-		.family = dest->family, .mapped = dest->mapped, .port = dest->port,
-		.sotype = SOCK_STREAM, .action = (uint8_t)v->action, .err = (int16_t)err,
-		.level = (int8_t)(a->dry_run ? CR_LEVEL_ALL : v->level), .dry_run = a->dry_run, .logged = logged,
-	};
-	memcpy(p.addr, dest->addr, 16);
-	if (a->rule)
-		strncpy(p.rule, a->rule, sizeof p.rule - 1);
-	cr_fd_pending_set(fd, &p);
+	struct cr_inflight f;
+	cr_inflight_make(&f, a, err, logged);
+	cr_fd_pending_set(fd, &f);
 }
 
 /* A non-blocking connect under way: its outcome comes later, through
@@ -205,8 +193,8 @@ static void record_in_flight(int fd, const struct cr_verdict *v, const struct cr
 static void keep_in_flight(const struct cr_ruleset *rs, int fd, const struct cr_verdict *v, struct cr_attempt *a,
 			   bool simulated)
 {
-	record_in_flight(fd, v, a, simulated ? v->err : 0, simulated);
 	a->sotype = SOCK_STREAM;
+	record_in_flight(fd, a, simulated ? v->err : 0, simulated);
 	log_outcome(rs, a, fd, simulated ? v->err : EINPROGRESS, simulated);
 }
 
@@ -216,7 +204,7 @@ static void keep_in_flight(const struct cr_ruleset *rs, int fd, const struct cr_
  * timeout) is not an outcome of ours. With no listener to be had (no
  * descriptor left), it fails at once with ETIMEDOUT, as a drop would end. */
 static ssize_t drop_connect(const struct cr_ruleset *rs, const struct cr_op *op, const struct sockaddr *sa,
-			    struct cr_attempt *a, const struct cr_verdict *v, int saved_errno)
+			    struct cr_attempt *a, int saved_errno)
 {
 	struct sockaddr_storage to;
 	socklen_t tlen = cr_drop_address(a->dest, sa->sa_family, &to);
@@ -231,7 +219,7 @@ static ssize_t drop_connect(const struct cr_ruleset *rs, const struct cr_op *op,
 	ssize_t ret = op_call(op, (struct sockaddr *)&to, tlen);
 	if (ret < 0 && errno == EINPROGRESS) {
 		int saved = errno;
-		record_in_flight(op->fd, v, a, 0, true);
+		record_in_flight(op->fd, a, 0, true);
 		errno = saved;
 	}
 	return ret;
@@ -277,7 +265,7 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	if (v.drop && droppable(op->fd, sa, dest, si, &sotype)) {
 		struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL, .action = v.action, .level = v.level,
 					.comm = cr_self.comm, .dest = dest, .host = q.host, .sotype = SOCK_STREAM };
-		return drop_connect(rs, op, sa, &a, &v, saved_errno);
+		return drop_connect(rs, op, sa, &a, saved_errno);
 	}
 
 	ssize_t ret;
@@ -308,9 +296,9 @@ static ssize_t attempt_under(const struct cr_ruleset *rs, const struct cr_op *op
 			     socklen_t len, const struct cr_dest *dest)
 {
 	struct cr_fd_view fv = cr_fd_look(op->fd);
-	struct cr_pending p;
-	if (fv.pending && cr_fd_pending_peek(op->fd, &p) && cr_pending_same_dest(&p, dest))
-		return same_attempt(rs, op, sa, len, &p);
+	struct cr_inflight f;
+	if (fv.pending && cr_fd_pending_peek(op->fd, &f) && cr_inflight_same_dest(&f, dest))
+		return same_attempt(rs, op, sa, len, &f);
 	if (fv.pending)
 		cr_fd_pending_clear(op->fd); /* another destination: a new attempt */
 	return decide_and_call(rs, op, sa, len, dest, fv.sock);

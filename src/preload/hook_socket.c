@@ -24,33 +24,25 @@
 
 static void outcome(int fd, int *value)
 {
-	struct cr_pending p;
-	if (!cr_fd_pending_peek(fd, &p))
+	struct cr_inflight f;
+	if (!cr_fd_pending_peek(fd, &f))
 		return;
-	int err = *value;
-	if (err == ECONNREFUSED && p.err)
-		err = *value = p.err; /* the simulated errno */
-	if (err == 0) {
-		/* Connected, or still in flight: only a level that logs
-		 * connects asks the kernel which. */
-		if (p.level < CR_LEVEL_ALL || p.logged)
-			return;
+	bool connected = false;
+	if (*value == 0 && cr_inflight_wants_peer(&f)) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
 		int saved = errno;
-		bool connected = getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+		connected = getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
 		errno = saved;
-		if (!connected)
-			return;
 	}
-	if (!cr_fd_pending_take(fd, &p))
-		return; /* another thread reported it */
-	if (p.logged)
-		return;
+	struct cr_settled s = cr_inflight_settle(&f, *value, false, connected);
+	*value = s.seen;
+	if (!s.settled || !cr_fd_pending_take(fd, &f) || f.logged)
+		return; /* under way, another thread reported it, or logged already */
 	struct cr_reader reader;
 	const struct cr_ruleset *rs = cr_current_enter(&reader);
 	if (rs)
-		cr_log_pending(rs, &p, err);
+		cr_log_inflight(rs, &f, s.outcome);
 	cr_current_leave(&reader);
 }
 

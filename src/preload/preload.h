@@ -63,6 +63,6 @@ void cr_preload_init(void);
 
 /* Logs the outcome of an attempt that was in flight, if its level asks for
  * it (hook_connect.c). */
-void cr_log_pending(const struct cr_ruleset *rs, const struct cr_pending *p, int err);
+void cr_log_inflight(const struct cr_ruleset *rs, const struct cr_inflight *f, int err);
 
 #endif

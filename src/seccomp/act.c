@@ -23,42 +23,42 @@ void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool 
 	}
 }
 
-/* Logs an outcome as the library does (a dry run reports the real outcome,
- * marked, at level failures). */
-static void log_call(struct cr_sv *sv, struct cr_call *c, int err, bool simulated)
+/* Writes an attempt's line, if its level asks for it; dup, our duplicate of
+ * the socket, tells its type when the attempt does not. */
+static void write_line(struct cr_sv *sv, const struct cr_ruleset *rs, struct cr_attempt *a, int dup, int err,
+		       bool simulated)
 {
-	struct cr_attempt a = { .rule = c->rule, .action = c->v.action, .dry_run = cr_verdict_dry_run(&c->v),
-				.level = c->v.level, .pid = c->pid, .comm = c->comm, .dest = &c->dest };
-	if (!cr_outcome_wanted(&a, err, simulated))
+	if (!cr_outcome_wanted(a, err, simulated))
 		return;
-	if (!c->sotype && c->dup >= 0) /* for the line's proto */
-		getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->sotype, &(socklen_t){ sizeof c->sotype });
-	a.sotype = c->sotype;
-	cr_outcome_write(&c->gen->rs->log, &sv->log, &a, err, simulated);
+	if (!a->sotype && dup >= 0) /* for the line's proto */
+		getsockopt(dup, SOL_SOCKET, SO_TYPE, &a->sotype, &(socklen_t){ sizeof a->sotype });
+	cr_outcome_write(&rs->log, &sv->log, a, err, simulated);
 }
 
-/* The outcome of a pass under audit, learnt after the connect (e is its
- * entry; p its process, whose pid and comm the line carries; dup our
- * duplicate of the socket). */
-static void log_later(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup, int err)
+/* Logs an outcome as the library does (a dry run reports the real outcome,
+ * marked, at level failures). */
+static void log_call(struct cr_sv *sv, const struct cr_call *c, int err, bool simulated)
 {
-	struct cr_call c = { .dup = dup, .sotype = e->sotype, .dest = e->dest, .pid = p->tgid, .v = e->v, .gen = sv->current };
-	memcpy(c.comm, p->comm, sizeof c.comm);
-	memcpy(c.rule, e->rule, sizeof c.rule);
-	log_call(sv, &c, err, false);
+	struct cr_attempt a = cr_sv_attempt_of(c);
+	write_line(sv, c->gen->rs, &a, c->dup, err, simulated);
 }
 
 /* After a question on a socket with an entry (SO_ERROR, a second connect)
  * was answered: an outcome not there yet keeps the entry for the next
  * question (which waits on the state lock till then); one that is there is
- * logged, for a pass under audit. */
-void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup,
-			  bool settled, int err)
+ * logged, for a pass under audit, with the pid and comm of its process p. */
+void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p,
+			  const struct cr_settled *s)
 {
-	if (!settled)
+	if (!s->settled) {
 		cr_later_keep(e);
-	else if (!e->err)
-		log_later(sv, e, p, dup, err);
+	} else if (!e->f.logged) {
+		struct cr_dest d;
+		struct cr_attempt a = cr_inflight_attempt(&e->f, &d);
+		a.pid = p->tgid;
+		a.comm = p->comm;
+		write_line(sv, sv->current->rs, &a, -1, s->outcome, false);
+	}
 }
 
 /* Makes the simulated failure on the program's socket and answers. */
@@ -119,8 +119,9 @@ static void act_drop(struct cr_sv *sv, struct cr_call *c)
 		log_call(sv, c, ETIMEDOUT, true);
 		return;
 	}
-	struct cr_attempt a = { .rule = c->rule, .action = c->v.action, .level = c->v.level, .pid = c->pid,
-				.comm = c->comm, .dest = &c->dest, .sotype = SOCK_STREAM, .dropped = true };
+	struct cr_attempt a = cr_sv_attempt_of(c);
+	a.sotype = SOCK_STREAM;
+	a.dropped = true;
 	if (cr_outcome_wanted(&a, 0, true))
 		cr_outcome_write(&c->gen->rs->log, &sv->log, &a, 0, true);
 	int rc = connect(c->dup, (struct sockaddr *)&to, tlen);
@@ -165,11 +166,12 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 	}
 	int so = 0;
 	getsockopt(dup, SOL_SOCKET, SO_ERROR, &so, &(socklen_t){ sizeof so });
-	if (so == ECONNREFUSED && e.err)
-		so = e.err;
-	/* Neither failed nor connected: still under way, asked too early. */
+	/* Neither failed nor connected: still under way, asked too early. A
+	 * pass under audit asks whether it connected, to log it and let go. */
 	struct sockaddr_storage peer;
-	bool settled = so || (!e.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0);
+	bool connected = !so && !e.f.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
+	struct cr_settled s = cr_inflight_settle(&e.f, so, false, connected);
+	so = s.seen;
 	olen = sizeof so;
 	struct iovec local[2] = { { &so, sizeof so }, { &olen, sizeof olen } },
 		     remote[2] = { { (void *)(uintptr_t)req->data.args[3], sizeof so },
@@ -177,6 +179,6 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
 		       process_vm_writev(req->pid, local, 2, remote, 2, 0) == (ssize_t)(sizeof so + sizeof olen);
 	cr_sv_respond(sv, id, 0, 0, !written);
-	cr_sv_later_answered(sv, &e, p, dup, settled, so);
+	cr_sv_later_answered(sv, &e, p, &s);
 	close(dup);
 }

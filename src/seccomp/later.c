@@ -43,7 +43,8 @@ void cr_later_keep(const struct cr_later *e)
 			slot = l;
 		else if (l->tgid == 0)
 			empty = empty ? empty : l;
-		else if ((l->err == 0) > (oldest->err == 0) || ((l->err == 0) == (oldest->err == 0) && l->seq < oldest->seq))
+		else if ((l->f.err == 0) > (oldest->f.err == 0) ||
+			 ((l->f.err == 0) == (oldest->f.err == 0) && l->seq < oldest->seq))
 			oldest = l;
 	}
 	slot = slot ? slot : empty ? empty : oldest;
@@ -56,9 +57,9 @@ void cr_later_keep(const struct cr_later *e)
 
 void cr_later_put(const struct cr_call *c, int err)
 {
-	struct cr_later e = { .tgid = c->pid, .ino = inode_of(c->dup), .err = err, .dest = c->dest, .sotype = c->sotype,
-			   .v = c->v };
-	memcpy(e.rule, c->rule, sizeof e.rule);
+	struct cr_later e = { .tgid = c->pid, .ino = inode_of(c->dup) };
+	struct cr_attempt a = cr_sv_attempt_of(c);
+	cr_inflight_make(&e.f, &a, err, err != 0);
 	cr_later_keep(&e);
 }
 

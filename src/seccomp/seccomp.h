@@ -15,7 +15,9 @@
 #define CR_SECCOMP_H
 
 #include "engine/decide.h"
+#include "engine/inflight.h"
 #include "engine/logsink.h"
+#include "engine/outcome.h"
 #include "engine/reload.h"
 #include "engine/rules.h"
 
@@ -95,21 +97,24 @@ struct cr_call {
 	pid_t pid;
 	char comm[16];
 	struct cr_verdict v;
-	char rule[128];      /* the deciding rule's name ("" for none) */
+	const char *rule;    /* the deciding rule's name (NULL for none), in gen's rule set */
 	struct cr_generation *gen;
 };
+
+/* The attempt a call stands for, as its line names it. */
+static inline struct cr_attempt cr_sv_attempt_of(const struct cr_call *c)
+{
+	return (struct cr_attempt){ .rule = c->rule, .action = c->v.action, .dry_run = cr_verdict_dry_run(&c->v),
+				    .level = c->v.level, .pid = c->pid, .comm = c->comm, .dest = &c->dest,
+				    .sotype = c->sotype };
+}
 
 /* A connect whose outcome the program learns later (later.c). */
 struct cr_later {
 	pid_t tgid;
 	ino_t ino;
-	int err;             /* the simulated errno; 0: a pass under audit */
 	unsigned long seq;   /* the order kept in */
-	struct cr_dest dest;
-	/* for the audit's line */
-	int sotype;
-	struct cr_verdict v;
-	char rule[128];
+	struct cr_inflight f; /* err 0: a pass under audit, its line still to write */
 };
 
 /* filter.c */
@@ -136,6 +141,8 @@ bool cr_sv_read_memory(struct cr_proc *p, pid_t tid, uint64_t addr, void *buf, s
 /* later.c */
 bool cr_later_any(void);
 void cr_later_keep(const struct cr_later *e);
+/* Keeps c's record: err is the simulated errno (its line written already),
+ * 0 for a pass under audit (its line written when settled). */
 void cr_later_put(const struct cr_call *c, int err);
 /* Takes the entry of (tgid, socket) into *out, if there is one. */
 bool cr_later_take(pid_t tgid, int dup, struct cr_later *out);
@@ -159,8 +166,8 @@ void cr_sv_act(struct cr_sv *sv, struct cr_call *c);
  * this mode. TCP connects depend on the socket alone (its namespace, its
  * cgroup, its owner), not on who makes them. */
 bool cr_sv_may_connect_for(const struct cr_call *c);
-void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p, int dup,
-			  bool settled, int err);
+void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const struct cr_proc *p,
+			  const struct cr_settled *s);
 /* getsockopt(SO_ERROR) on a socket with an entry. */
 void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
 

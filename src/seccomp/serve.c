@@ -73,12 +73,6 @@ static enum next pass_unseen(struct cr_sv *sv, struct cr_call *c)
 	return DONE;
 }
 
-static bool same_dest(const struct cr_dest *a, const struct cr_dest *b)
-{
-	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, sizeof a->addr) == 0 &&
-	       a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
-}
-
 /* The destination, from the program's memory: false for an address the
  * kernel would reject or one we cannot read (the kernel answers then). */
 static bool read_destination(const struct seccomp_notif *req, struct cr_proc *p, struct cr_call *c)
@@ -114,11 +108,12 @@ static bool second_connect(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 	if (!cr_later_any() || c->nr != __NR_connect || !cr_sv_may_connect_for(c) || !take_socket(c, p, false) ||
 	    !cr_later_take(p->tgid, c->dup, &e))
 		return false;
-	if (!same_dest(&e.dest, &c->dest))
+	if (!cr_inflight_same_dest(&e.f, &c->dest))
 		return false; /* another destination: a new attempt, the entry gone */
-	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), kerr = rc == 0 ? 0 : errno;
-	cr_sv_respond(sv, c->id, rc, kerr == ECONNREFUSED && e.err ? e.err : kerr, false);
-	cr_sv_later_answered(sv, &e, p, c->dup, kerr != EALREADY && kerr != EINPROGRESS, kerr == EISCONN ? 0 : kerr);
+	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen);
+	struct cr_settled s = cr_inflight_settle(&e.f, rc == 0 ? 0 : errno, true, false);
+	cr_sv_respond(sv, c->id, rc, s.seen, false);
+	cr_sv_later_answered(sv, &e, p, &s);
 	drop_socket(c);
 	return true;
 }
@@ -191,8 +186,7 @@ static enum next decide_call(struct cr_sv *sv, const struct seccomp_notif *req, 
 	struct cr_query q = { .dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now,
 			      .states = p->states };
 	cr_decide(c->gen->rs, &q, &c->v);
-	if (c->v.rule)
-		snprintf(c->rule, sizeof c->rule, "%s", cr_rule_name(rs, c->v.rule));
+	c->rule = c->v.rule ? cr_rule_name(c->gen->rs, c->v.rule) : NULL;
 	return what_next(sv, p, c);
 }
 
