@@ -1,7 +1,8 @@
 /* Config files: libconfig text in, the compact rule set of rules.h out, and
  * back to text (what `connrefuse check` prints). Every key of the format is
- * declared once, in config_keys.c: the parser, the printer, the messages
- * and the man page check all read that table. */
+ * declared once, in a table (config_load.c: the top level and log;
+ * config_rule.c: a rule), which the parser, the printer, the messages and
+ * the man page check all read through config_keys.c. */
 #ifndef CR_CONFIG_H
 #define CR_CONFIG_H
 

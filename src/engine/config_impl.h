@@ -1,6 +1,7 @@
 /* Inside the config loader: what its parts share (config_load.c reads the
- * file and the top level, config_keys.c knows every key, config_print.c
- * writes a rule set back). Nothing outside the loader includes this. */
+ * file and the top level, config_rule.c a rule, config_keys.c reads and
+ * prints a setting by its key's table entry). Nothing outside the loader
+ * includes this. */
 #ifndef CR_CONFIG_IMPL_H
 #define CR_CONFIG_IMPL_H
 
