@@ -81,9 +81,17 @@ $(ENGINE): $(ENGINE_OBJ)
 # libdl and libpthread by their run-time names, kept even where this glibc
 # has moved everything into libc.so.6 (src/preload/glibc_baseline.h).
 LIB_LIBS := -Wl,--push-state,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state -lm
-$(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
+# The version script names the functions of src/preload/hooks.def, the one
+# list of interposed functions; one script for every target (no entry there
+# depends on one).
+LIB_MAP := $(BUILD)/libconnrefuse.map
+$(LIB_MAP): src/preload/libconnrefuse.map.in src/preload/hooks.def
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -undef -x c $< -o $@
+
+$(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) $(LIB_MAP)
 	$(CC) -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
-		-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
+		-Wl,--version-script=$(LIB_MAP) -Wl,--undefined=connrefuse_decode \
 		-Wl,--undefined=connrefuse_version $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
 
 # ---- The bundle (SPEC.md): one folder to mount read-only into any image ----
@@ -109,13 +117,13 @@ CC_aarch64 := aarch64-linux-gnu-gcc
 AR_aarch64 := aarch64-linux-gnu-ar
 LIBS_aarch64 := $(LIB_LIBS)
 LIB_LDFLAGS := -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
-	-Wl,--version-script=src/preload/libconnrefuse.map -Wl,--undefined=connrefuse_decode \
+	-Wl,--version-script=$(LIB_MAP) -Wl,--undefined=connrefuse_decode \
 	-Wl,--undefined=connrefuse_version
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 bundle: $(BUNDLE)/$(ARCH)/libconnrefuse.so $(CROSS:%=$(BUNDLE)/%/libconnrefuse.so) $(BUNDLE)/bin/connrefuse
 
-$(BUNDLE)/$(ARCH)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) src/preload/libconnrefuse.map
+$(BUNDLE)/$(ARCH)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) $(LIB_MAP)
 	@mkdir -p $(dir $@)
 	@rm -f $(dir $@)libconfig.so* # so that ldd below names the system's
 	$(CC) $(LIB_LDFLAGS) -Wl,-rpath,'$$ORIGIN' $(CFLAGS) -o $@ $(PRELOAD_OBJ) $(ENGINE) $(PKG_LIBS) $(LIB_LIBS)
@@ -139,7 +147,7 @@ $(BUILD)/$(1)/libcrengine.a: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(call lay
 	rm -f $$@
 	$$(AR_$(1)) rcs $$@ $$^
 $(BUNDLE)/$(1)/libconnrefuse.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(call layer_src,preload)) \
-		$(BUILD)/$(1)/libcrengine.a src/preload/libconnrefuse.map
+		$(BUILD)/$(1)/libcrengine.a $(LIB_MAP)
 	@mkdir -p $$(dir $$@)
 	$$(CC_$(1)) $$(LIB_LDFLAGS) -Wl,-rpath,'$$$$ORIGIN' -o $$@ $$(filter %.o %.a,$$^) \
 		-L$(BUILD)/$(1)/libconfig/lib -l:libconfig.so.9 $$(LIBS_$(1))

@@ -32,7 +32,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
 
 /* Fallbacks, used only while init runs or if dlsym finds nothing: the
- * system calls themselves. */
+ * system calls themselves, each named by its entry in hooks.def. */
 static int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	return (int)syscall(SYS_connect, fd, sa, len);
@@ -111,22 +111,8 @@ static int sys_ioctl(int fd, cr_ioctl_req req, ...)
 
 static void set_fallbacks(void)
 {
-	cr_real.dup = sys_dup;
-	cr_real.listen = sys_listen;
-	cr_real.fcntl = sys_fcntl;
-	cr_real.fcntl64 = sys_fcntl;
-	cr_real.ioctl = sys_ioctl;
-	cr_real.connect = sys_connect;
-	cr_real.sendto = sys_sendto;
-	cr_real.sendmsg = sys_sendmsg;
-	cr_real.getsockopt = sys_getsockopt;
-	cr_real.socket = sys_socket;
-	cr_real.accept = sys_accept;
-	cr_real.accept4 = sys_accept4;
-	cr_real.close = sys_close;
-	cr_real.dup2 = sys_dup2;
-	cr_real.dup3 = sys_dup3;
-	cr_real.close_range = sys_close_range;
+#define CR_HOOK(ret, name, params, fallback) cr_real.name = fallback;
+#include "hooks.def"
 }
 
 #define RESOLVE(name)                                                     \
@@ -138,28 +124,8 @@ static void set_fallbacks(void)
 
 static void resolve_all(void)
 {
-	RESOLVE(connect);
-	RESOLVE(sendto);
-	RESOLVE(sendmsg);
-	RESOLVE(getsockopt);
-	RESOLVE(socket);
-	RESOLVE(accept);
-	RESOLVE(accept4);
-	RESOLVE(close);
-	RESOLVE(dup2);
-	RESOLVE(dup3);
-	RESOLVE(close_range);
-	RESOLVE(dup);
-	RESOLVE(listen);
-	RESOLVE(fcntl);
-	RESOLVE(fcntl64);
-	RESOLVE(ioctl);
-	RESOLVE(getaddrinfo);
-	RESOLVE(gethostbyname);
-	RESOLVE(gethostbyname2);
-	RESOLVE(gethostbyname_r);
-	RESOLVE(gethostbyname2_r);
-	RESOLVE(getnameinfo);
+#define CR_HOOK(ret, name, params, fallback) RESOLVE(name);
+#include "hooks.def"
 }
 
 static void identify_process(void)

@@ -6,6 +6,7 @@
 
 #include "fdtable.h"
 #include "glibc_baseline.h"
+#include "engine/export.h"
 #include "engine/logsink.h"
 #include "engine/rules.h"
 
@@ -21,32 +22,18 @@ typedef int cr_ioctl_req;
 #endif
 
 /* The next definition of each interposed function (the C library's, or
- * another preload's), resolved once. Before that (while the library itself
- * initialises) the hooks fall back to the system calls. */
+ * another preload's), resolved once: one member for each entry of
+ * hooks.def. Before that (while the library itself initialises) the hooks
+ * fall back to the system calls. */
 struct cr_real {
-	int (*connect)(int, const struct sockaddr *, socklen_t);
-	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	int (*getsockopt)(int, int, int, void *, socklen_t *);
-	int (*socket)(int, int, int);
-	int (*accept)(int, struct sockaddr *, socklen_t *);
-	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
-	int (*close)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*close_range)(unsigned, unsigned, int);
-	int (*dup)(int);
-	int (*listen)(int, int);
-	int (*fcntl)(int, int, ...);
-	int (*fcntl64)(int, int, ...);
-	int (*ioctl)(int, cr_ioctl_req, ...);
-	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-	struct hostent *(*gethostbyname)(const char *);
-	struct hostent *(*gethostbyname2)(const char *, int);
-	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
-	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
-	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+#define CR_HOOK(ret, name, params, fallback) ret (*name) params;
+#include "hooks.def"
 };
+
+/* Each hook declared from its entry: a definition (hook_*.c) of another type
+ * than the list's, and so than its member above, does not compile. */
+#define CR_HOOK(ret, name, params, fallback) CR_EXPORT ret name params;
+#include "hooks.def"
 
 struct cr_process {
 	char comm[16];              /* the program name, as the kernel has it */
