@@ -105,7 +105,9 @@ $(BUILD)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) $(LIB_MAP)
 # built from Debian's source (tests/tools/libconfig-for).
 BUNDLE := $(BUILD)/bundle
 CROSS := musl-$(ARCH) $(if $(filter x86_64,$(ARCH)),aarch64)
-BUNDLE_PACKAGES := musl-tools $(if $(filter x86_64,$(ARCH)),gcc-aarch64-linux-gnu)
+# (libc6-dev-arm64-cross is only recommended by the cross compiler, and the
+# packages are installed without recommends: without it, no crti.o.)
+BUNDLE_PACKAGES := musl-tools $(if $(filter x86_64,$(ARCH)),gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 # musl's cancellation does not unwind: no -fexceptions, whose unwinder
 # (this compiler's libgcc_eh) needs glibc.
 CC_musl-$(ARCH) := musl-gcc
