@@ -1,7 +1,8 @@
 """check-docs.py CLI SRC DOCS: holds the documentation to the program.
 
 The truth comes from the program, not from a list kept here: the commands
-and options from `CLI --help` and `CLI --help COMMAND`, the config keys
+and options from `CLI --help` and `CLI --help COMMAND` (and the getopt
+tables of src/cli/COMMAND.c, for long forms the help leaves out), the config keys
 from the messages `CLI check` gives for an unknown key in each scope, the
 environment variables from the getenv calls under SRC. DOCS is a tree
 holding README.md and doc/ (the checkout, or a copy of it).
@@ -52,6 +53,17 @@ def cli_truth(cli):
         lines = [l for l in text.splitlines() if l.startswith("connrefuse " + c) or re.match(r"\s+-", l)]
         cmds[c] |= set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z])(?![\w-])", " ".join(lines)))
     return cmds
+
+
+def source_options(src, cmds):
+    """Adds the long options of each command's getopt table (src/cli/CMD.c),
+    which may hold a long form that the help leaves out."""
+    for cmd in [c for c in cmds if c]:
+        path = os.path.join(src, "cli", cmd + ".c")
+        if not os.path.exists(path):
+            continue
+        for table in re.findall(r"struct option \w+\[\] = \{(.*?)\};", read(path), re.S):
+            cmds[cmd] |= set("--" + n for n in re.findall(r'\{ *"([a-z][a-z-]*)"', table) if n != "help")
 
 
 def key_truth(cli):
@@ -248,6 +260,7 @@ def check_documented(docs, cmds, keys, env):
 def main():
     cli, src, docs = sys.argv[1:4]
     cmds, keys, env = cli_truth(cli), key_truth(cli), env_truth(src)
+    source_options(src, cmds)
     if len(cmds) < 2 or not keys.get("rule") or not env:
         sys.exit("check-docs: no truth read from %s and %s" % (cli, src))
     mds = ["README.md"] + sorted(os.path.relpath(p, docs) for p in glob.glob(os.path.join(docs, "doc", "**", "*.md"), recursive=True))
