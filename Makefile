@@ -123,7 +123,15 @@ LIB_LDFLAGS := -shared -Wl,-Bsymbolic -Wl,-z,defs -Wl,-soname,libconnrefuse.so \
 	-Wl,--undefined=connrefuse_version
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
-bundle: $(BUNDLE)/$(ARCH)/libconnrefuse.so $(CROSS:%=$(BUNDLE)/%/libconnrefuse.so) $(BUNDLE)/bin/connrefuse
+# glibc's loader expands $PLATFORM to "haswell" or "xeon_phi" on Intel CPUs
+# that have those features (sysdeps/x86/cpu-features.c, glibc 2.26 and
+# later), to "x86_64" elsewhere: the x86_64 folder under each name.
+X86_PLATFORM_LINKS := $(if $(filter x86_64,$(ARCH)),$(BUNDLE)/haswell $(BUNDLE)/xeon_phi)
+bundle: $(BUNDLE)/$(ARCH)/libconnrefuse.so $(CROSS:%=$(BUNDLE)/%/libconnrefuse.so) $(BUNDLE)/bin/connrefuse \
+	$(X86_PLATFORM_LINKS)
+
+$(X86_PLATFORM_LINKS): | $(BUNDLE)/$(ARCH)/libconnrefuse.so
+	ln -sfn x86_64 $@
 
 $(BUNDLE)/$(ARCH)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) $(LIB_MAP)
 	@mkdir -p $(dir $@)
