@@ -393,7 +393,7 @@ int cr_image_write(const void *image, size_t len, const char *path, bool keep_pr
 	}
 	if (rc == 0)
 		rc = fsync(fd);
-	if (close(fd) != 0)
+	if (cr_close(fd) != 0)
 		rc = -1;
 	/* The file it replaces stays linked as PATH.previous: the processes
 	 * that map it let go of it at their next reload, inside a connect, and
