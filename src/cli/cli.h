@@ -1,5 +1,5 @@
 /* The connrefuse command: one file a command (run.c, check.c, compile.c,
- * match.c, decode.c, report.c), the usage and help in main.c, and what they share. */
+ * match.c, decode.c, report.c), the dispatch in main.c, and what they share. */
 #ifndef CR_CLI_H
 #define CR_CLI_H
 
@@ -11,7 +11,7 @@
 /* Exit statuses of the tool's own failures, as env(1) and timeout(1) use them. */
 enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
-/* "connrefuse: message" and the usage of cmd (NULL: of all), on stderr;
+/* usage.c: "connrefuse: message" and the usage of cmd (NULL: of all), on stderr;
  * returns 2, or 125 for run (its own errors, as env(1)'s). */
 int cr_usage_error(const char *cmd, const char *fmt, const char *arg);
 /* The help of a command (NULL: all); returns 0, or 2 for an unknown one. */
