@@ -43,13 +43,6 @@ static bool port_matches(const struct cr_ruleset *rs, const struct cr_rule *r, u
 	return false;
 }
 
-bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
-{
-	if (strchr(pattern, '/'))
-		return exe && cr_glob_match(pattern, exe, strlen(exe), CR_GLOB_PATHNAME);
-	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
-}
-
 static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_dest *d)
 {
 	/* The first pattern from the rule's own cache line. */

@@ -62,9 +62,6 @@ void cr_decide_lookup_peek(const struct cr_ruleset *rs, const struct cr_lookup *
 /* The verdict of rule r (NULL: of default_action), as cr_decide gives it. */
 void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v);
 
-/* Does a process key (glob on comm, or on exe if it holds a '/') match? */
-bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
-
 /* Errnos the kernel reports on a non-blocking TCP socket later (poll,
  * SO_ERROR), not from connect() itself: a simulation of one goes through
  * the kernel's own refusal (cr_sink_address), the others fail at once. */

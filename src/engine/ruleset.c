@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include "rules.h"
 #include "bigmem.h"
-#include "decide.h"
+#include "glob.h"
 #include "image.h"
 
 #include <stdlib.h>
