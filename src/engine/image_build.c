@@ -358,11 +358,6 @@ out:
 	return img;
 }
 
-void cr_image_release(void *image, size_t len)
-{
-	(void)len;
-	cr_big_free(image);
-}
 /* ---- writing ---- */
 
 int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize)

@@ -203,9 +203,6 @@ struct cr_ruleset {
 	_Alignas(16) char storage[]; /* the index view, the source name */
 };
 
-/* A ruleset with no rules and the default log settings: audit mode (NULL
- * when memory is out). */
-struct cr_ruleset *cr_ruleset_new_empty(void);
 void cr_ruleset_free(struct cr_ruleset *rs);
 /* Process patterns are then asked once each, lazily, of the process that
  * decides (the preload library is one process). */

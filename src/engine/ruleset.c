@@ -266,19 +266,6 @@ void cr_ruleset_set_image(struct cr_ruleset *rs, const void *image, size_t len, 
 	rs->compiled = owner == CR_IMAGE_MAPPED;
 }
 
-struct cr_ruleset *cr_ruleset_new_empty(void)
-{
-	struct cr_draft *d = cr_draft_new("(no rules)");
-	struct cr_ruleset *rs = NULL;
-	size_t len;
-	void *img = d ? cr_image_build(d, 0, &len) : NULL;
-	char err[256];
-	if (img && !(rs = cr_image_open(img, len, CR_IMAGE_OWNED, "(no rules)", err, sizeof err)))
-		cr_image_release(img, len);
-	cr_draft_free(d);
-	return rs;
-}
-
 void cr_ruleset_free(struct cr_ruleset *rs)
 {
 	if (!rs)
