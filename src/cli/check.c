@@ -145,7 +145,7 @@ int cr_cmd_check(int argc, char **argv)
 		cr_ruleset_free(rs);
 		return 1;
 	}
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	if (!d) {
 		fprintf(stderr, "connrefuse: out of memory\n");
 		cr_ruleset_free(rs);

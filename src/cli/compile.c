@@ -55,10 +55,10 @@ int cr_cmd_compile(int argc, char **argv)
 	struct cr_draft *d = NULL;
 	uint64_t source_hash = 0;
 	if (f.image) {
-		/* Compiled again (by this version, say): from its decoded rules. */
+		/* Compiled again (by this version, say): from its rules as a draft. */
 		struct cr_ruleset *rs = cr_image_open(f.image, f.len, CR_IMAGE_MAPPED, in, err, sizeof err);
 		if (rs && cr_image_verify(rs, err, sizeof err) == 0) {
-			d = cr_ruleset_decode(rs);
+			d = cr_ruleset_to_draft(rs);
 			source_hash = rs->source_hash;
 			if (!d)
 				snprintf(err, sizeof err, "%s: out of memory", in);

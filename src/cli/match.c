@@ -293,7 +293,7 @@ int cr_cmd_match(int argc, char **argv)
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return 1;
 	}
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	if (!d) {
 		fprintf(stderr, "connrefuse: out of memory\n");
 		cr_ruleset_free(rs);

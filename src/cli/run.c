@@ -270,7 +270,7 @@ static int write_generated(const struct run_opts *o, const struct cr_ruleset *rs
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return -1;
 	}
-	struct cr_draft *file = rs ? cr_ruleset_decode(rs) : NULL;
+	struct cr_draft *file = rs ? cr_ruleset_to_draft(rs) : NULL;
 	if (rs && (!file || cr_draft_prepend(file, all) != 0)) {
 		fprintf(stderr, "connrefuse: out of memory\n");
 		cr_draft_free(file);

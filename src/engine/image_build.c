@@ -1,6 +1,6 @@
 /* The rule image (image.h) made: a draft built into the sections and
  * index of an image, and an image written to a compiled file. Opening,
- * checking and decoding one: image.c. */
+ * checking and turning one back into a draft: image.c. */
 #define _GNU_SOURCE
 #include "image_impl.h"
 #include "sys.h"

@@ -276,7 +276,7 @@ static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, 
 }
 
 /* The rule set back as a draft (check, match, run): NULL when memory is out. */
-struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs);
+struct cr_draft *cr_ruleset_to_draft(const struct cr_ruleset *rs);
 
 const char *cr_action_name(enum cr_action a);
 const char *cr_level_name(int level);
