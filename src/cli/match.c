@@ -287,27 +287,17 @@ int cr_cmd_match(int argc, char **argv)
 			 argv[optind]);
 		return cr_usage_error("match", "%s", what);
 	}
-	char err[1024];
-	struct cr_ruleset *rs = cr_config_load(argv[optind], err, sizeof err);
-	if (!rs) {
-		fprintf(stderr, "connrefuse: %s\n", err);
+	struct cr_rules rules;
+	if (cr_rules_load(argv[optind], CR_RULES_DRAFT, &rules) != 0)
 		return 1;
-	}
-	struct cr_draft *d = cr_ruleset_to_draft(rs);
-	if (!d) {
-		fprintf(stderr, "connrefuse: out of memory\n");
-		cr_ruleset_free(rs);
-		return 1;
-	}
-	a.draft = d;
+	a.draft = rules.draft;
 	int rc;
 	if (a.resolve) {
-		rc = explain_lookup(rs, &a);
+		rc = explain_lookup(rules.set, &a);
 	} else {
 		a.text = argv[optind + 1];
-		rc = explain(rs, &a);
+		rc = explain(rules.set, &a);
 	}
-	cr_draft_free(d);
-	cr_ruleset_free(rs);
+	cr_rules_free(&rules);
 	return rc;
 }
