@@ -91,12 +91,6 @@ int cr_image_verify(const struct cr_ruleset *rs, char *err, size_t errsize);
  * `compile` does for files that running programs map). */
 int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize);
 
-/* For image.c, from ruleset.c: a zeroed set with `extra` bytes of storage;
- * its per-process state; the image it frees with itself. */
-struct cr_ruleset *cr_ruleset_alloc(size_t extra);
-int cr_ruleset_init_states(struct cr_ruleset *rs);
-void cr_ruleset_set_image(struct cr_ruleset *rs, const void *image, size_t len, enum cr_image_owner owner);
-
 /* The 64-bit hash used for checksums and source identity. */
 uint64_t cr_image_hash(const void *data, size_t len, uint64_t seed);
 
