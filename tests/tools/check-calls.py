@@ -13,12 +13,10 @@ file defines uses that file. Three kinds of breach:
 - an engine file calling a C library function that the preload library
   also defines: inside the library, linked -Bsymbolic, that call lands in
   the hook. Those functions are what BUILD/libconnrefuse.so exports,
-  less the public API (include/connrefuse.h); engine/sys.h has the
-  wrappers to call instead.
+  less the public API (connrefuse_*, include/connrefuse.h); engine/sys.h
+  has the wrappers to call instead.
 
-Prints the counts and every breach (file -> file: symbols); exit 1 if any.
---extra-edge FROM:TO:SYMBOL (files as LAYER/FILE.c, repeatable) adds a use
-that is not in the objects, to show the check failing."""
+Prints the counts and every breach (file -> file: symbols); exit 1 if any."""
 import os
 import re
 import subprocess
@@ -38,8 +36,6 @@ def interposed(build, src):
     exports, less the public API. Without the library, the version
     script's global names."""
     lib = os.path.join(build, "libconnrefuse.so")
-    public_h = os.path.join(os.path.dirname(os.path.abspath(src)), "include", "connrefuse.h")
-    public = set(re.findall(r"\b(connrefuse_\w+)\s*\(", open(public_h).read())) if os.path.exists(public_h) else set()
     if os.path.exists(lib):
         names = {n for n, t in nm(["-D", "-P", "--defined-only"], lib) if t in "TtWiI"}
     else:
@@ -47,14 +43,10 @@ def interposed(build, src):
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
         glob = re.search(r"global:(.*?)(local:|})", text, re.S).group(1)
         names = {n for n in re.findall(r"[\w*]+", glob) if "*" not in n}
-    return names - public - {n for n in names if n.startswith("connrefuse_")}
+    return {n for n in names if not n.startswith("connrefuse_")}
 
 
 def main(argv):
-    extra = []
-    while len(argv) > 1 and argv[1] == "--extra-edge":
-        extra.append(argv[2].split(":", 2))
-        del argv[1:3]
     if len(argv) != 3:
         sys.exit(__doc__)
     build, src = argv[1], argv[2]
@@ -84,8 +76,6 @@ def main(argv):
         for s in syms:
             if s in defined and defined[s] != f and s not in hooks:
                 uses.setdefault((f, defined[s]), set()).add(s)
-    for a, b, s in extra:
-        uses.setdefault((a, b), set()).add(s)
     layer_of = lambda f: f.split("/")[0]
 
     def show(pair):
