@@ -202,7 +202,9 @@ FAULT_OBJ := $(patsubst src/%.c,$(BUILD)/fault-obj/%.o,$(call layer_src,engine) 
 
 $(BUILD)/fault-obj/%.o: src/%.c tests/fault/alloc_fail.h Makefile | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -include tests/fault/alloc_fail.h -c $< -o $@
+	$(CC) $(CFLAGS_STRICT) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -include tests/fault/alloc_fail.h -MMD -MP -c $< -o $@
+
+-include $(wildcard $(BUILD)/fault-obj/*/*.d)
 
 $(BUILD)/tests/fault_alloc: tests/fault/fault_alloc.c $(FAULT_OBJ) | test-deps
 	@mkdir -p $(dir $@)

@@ -34,29 +34,6 @@ static void warn_paths(const struct cr_draft *rs)
 					rs->source, rs->rules[i].line, rs->rules[i].name, rs->rules[i].paths[j]);
 }
 
-/* ---- where the lines go ---- */
-
-int cr_check_log_file(const char *file, char *msg, size_t size)
-{
-	if (!*file)
-		return 0;
-	char dir[4096];
-	const char *slash = strrchr(file, '/');
-	snprintf(dir, sizeof dir, "%.*s", slash ? (slash == file ? 1 : (int)(slash - file)) : 1, slash ? file : ".");
-	struct stat st;
-	const char *why = NULL;
-	if (stat(dir, &st) != 0)
-		why = "its folder does not exist: create it (mkdir -p), or choose another log.file";
-	else if (!S_ISDIR(st.st_mode))
-		why = "its folder is not a folder";
-	else if (access(file, F_OK) == 0 ? access(file, W_OK) != 0 : access(dir, W_OK | X_OK) != 0)
-		why = "this user cannot write it: give it a file it may write, or run as its owner";
-	if (!why)
-		return 0;
-	snprintf(msg, size, "log.file \"%s\": %s; no line could be written there", file, why);
-	return -1;
-}
-
 /* ---- rules that can never decide ---- */
 
 static bool prefix_within(const struct cr_prefix *outer, const struct cr_prefix *p)
@@ -133,22 +110,15 @@ int cr_cmd_check(int argc, char **argv)
 		return cr_check_image(argv[2]);
 	if (argc != 2)
 		return cr_usage_error("check", "%s", "check takes one FILE, or --image ROOT");
-	char err[1024];
-	struct cr_ruleset *rs = cr_config_load(argv[1], err, sizeof err);
-	if (!rs || cr_image_verify(rs, err, sizeof err) != 0) {
-		fprintf(stderr, "connrefuse: %s\n", err);
-		cr_ruleset_free(rs);
+	struct cr_rules rules;
+	if (cr_rules_load(argv[1], CR_RULES_VERIFY | CR_RULES_DRAFT, &rules) != 0)
 		return 1;
-	}
+	const struct cr_ruleset *rs = rules.set;
+	const struct cr_draft *d = rules.draft;
+	char err[1024];
 	if (cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s: %s\n", argv[1], err);
-		cr_ruleset_free(rs);
-		return 1;
-	}
-	struct cr_draft *d = cr_ruleset_decode(rs);
-	if (!d) {
-		fprintf(stderr, "connrefuse: out of memory\n");
-		cr_ruleset_free(rs);
+		cr_rules_free(&rules);
 		return 1;
 	}
 	if (rs->compiled)
@@ -168,7 +138,6 @@ int cr_cmd_check(int argc, char **argv)
 				"reloads: a change is not reloaded until the program restarts; compile it "
 				"(connrefuse compile %s) for hot reload at any size\n",
 			argv[1], (long long)st.st_size, CR_RELOAD_TEXT_MAX >> 10, argv[1]);
-	cr_draft_free(d);
-	cr_ruleset_free(rs);
+	cr_rules_free(&rules);
 	return 0;
 }

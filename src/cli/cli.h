@@ -1,5 +1,5 @@
 /* The connrefuse command: one file a command (run.c, check.c, compile.c,
- * match.c, decode.c, report.c), the usage and help in main.c, and what they share. */
+ * match.c, decode.c, report.c), the dispatch in main.c, and what they share. */
 #ifndef CR_CLI_H
 #define CR_CLI_H
 
@@ -11,7 +11,7 @@
 /* Exit statuses of the tool's own failures, as env(1) and timeout(1) use them. */
 enum { EXIT_TOOL = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
-/* "connrefuse: message" and the usage of cmd (NULL: of all), on stderr;
+/* usage.c: "connrefuse: message" and the usage of cmd (NULL: of all), on stderr;
  * returns 2, or 125 for run (its own errors, as env(1)'s). */
 int cr_usage_error(const char *cmd, const char *fmt, const char *arg);
 /* The help of a command (NULL: all); returns 0, or 2 for an unknown one. */
@@ -31,11 +31,23 @@ bool cr_target_port_like(const char *text, char *hint, size_t size);
  * program resolved from it (*host set). -1 for a malformed address. */
 int cr_target_dest(const struct cr_target *t, struct cr_dest *d, const char **host);
 
-int cr_cmd_run(int argc, char **argv);
-int cr_cmd_check(int argc, char **argv);
+/* load.c: the rules of FILE, text or compiled, as the commands read them:
+ * the rule set, its whole checksum verified (VERIFY: a compiled file's),
+ * and the same rules as a draft (DRAFT). On failure the message is
+ * printed ("connrefuse: FILE...") and -1 returned, nothing held. */
+struct cr_rules {
+	struct cr_ruleset *set;
+	struct cr_draft *draft;
+};
+enum { CR_RULES_VERIFY = 1, CR_RULES_DRAFT = 2 };
+int cr_rules_load(const char *path, unsigned flags, struct cr_rules *r);
+void cr_rules_free(struct cr_rules *r);
 /* A log.file whose lines could not be written (no folder, no right to
  * write): -1 with why and what to do in msg; 0 for none or a good one. */
 int cr_check_log_file(const char *file, char *msg, size_t size);
+
+int cr_cmd_run(int argc, char **argv);
+int cr_cmd_check(int argc, char **argv);
 /* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
 int cr_check_image(const char *root);
 /* A root file system as a tar archive (tar_root.c): its index (what could

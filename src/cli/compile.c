@@ -55,26 +55,23 @@ int cr_cmd_compile(int argc, char **argv)
 	struct cr_draft *d = NULL;
 	uint64_t source_hash = 0;
 	if (f.image) {
-		/* Compiled again (by this version, say): from its decoded rules. */
-		struct cr_ruleset *rs = cr_image_open(f.image, f.len, CR_IMAGE_MAPPED, in, err, sizeof err);
-		if (rs && cr_image_verify(rs, err, sizeof err) == 0) {
-			d = cr_ruleset_decode(rs);
-			source_hash = rs->source_hash;
-			if (!d)
-				snprintf(err, sizeof err, "%s: out of memory", in);
-		}
-		if (rs)
-			cr_ruleset_free(rs);
-		else
-			munmap((void *)f.image, f.len);
+		/* Compiled again (by this version, say): from its rules as a draft. */
+		munmap((void *)f.image, f.len);
+		struct cr_rules rules;
+		if (cr_rules_load(in, CR_RULES_VERIFY | CR_RULES_DRAFT, &rules) != 0)
+			return 1;
+		d = rules.draft;
+		source_hash = rules.set->source_hash;
+		rules.draft = NULL;
+		cr_rules_free(&rules);
 	} else {
 		d = cr_config_parse(f.text, in, err, sizeof err);
 		source_hash = cr_image_hash(f.text, f.len, 0);
 		free(f.text);
-	}
-	if (!d) {
-		fprintf(stderr, "connrefuse: %s\n", err);
-		return 1;
+		if (!d) {
+			fprintf(stderr, "connrefuse: %s\n", err);
+			return 1;
+		}
 	}
 	size_t len;
 	void *img = cr_image_build(d, source_hash, &len);

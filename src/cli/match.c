@@ -52,7 +52,6 @@ static bool address_rule(const struct cr_draft_rule *r)
 static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const struct cr_draft_rule *r, uint64_t n,
 		    double t, char *buf, size_t size)
 {
-	const struct cr_sched *s = cr_rule_sched(rs, cr);
 	unsigned long long a = (unsigned long long)n;
 	if (r->first && n > r->first)
 		snprintf(buf, size, "it fires on the first %llu attempts only (this is attempt %llu)",
@@ -71,7 +70,7 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const
 			 t - fmod(t, r->flap_up + r->flap_down) + r->flap_up + r->flap_down);
 	else
 		snprintf(buf, size, "its draw for attempt %llu is %.3f, not below probability %g%s", a,
-			 cr_draw(rs->seed, s ? s->name_hash : 0, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
+			 cr_rule_draw(rs, cr, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
 /* Each rule in order, up to the first that matches and fires: that one.
@@ -98,7 +97,7 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 	double t = now - rs->loaded_at;
 	const struct cr_rule *decided = NULL;
 	for (unsigned i = 0; i < rs->nrules && i < d->nrules && !decided; i++) {
-		const struct cr_rule *r = &rs->rules[i];
+		const struct cr_rule *r = cr_ruleset_rule(rs, i);
 		const struct cr_draft_rule *dr = &d->rules[i];
 		if (dr->resolver != !!lq)
 			continue;
@@ -287,27 +286,17 @@ int cr_cmd_match(int argc, char **argv)
 			 argv[optind]);
 		return cr_usage_error("match", "%s", what);
 	}
-	char err[1024];
-	struct cr_ruleset *rs = cr_config_load(argv[optind], err, sizeof err);
-	if (!rs) {
-		fprintf(stderr, "connrefuse: %s\n", err);
+	struct cr_rules rules;
+	if (cr_rules_load(argv[optind], CR_RULES_DRAFT, &rules) != 0)
 		return 1;
-	}
-	struct cr_draft *d = cr_ruleset_decode(rs);
-	if (!d) {
-		fprintf(stderr, "connrefuse: out of memory\n");
-		cr_ruleset_free(rs);
-		return 1;
-	}
-	a.draft = d;
+	a.draft = rules.draft;
 	int rc;
 	if (a.resolve) {
-		rc = explain_lookup(rs, &a);
+		rc = explain_lookup(rules.set, &a);
 	} else {
 		a.text = argv[optind + 1];
-		rc = explain(rs, &a);
+		rc = explain(rules.set, &a);
 	}
-	cr_draft_free(d);
-	cr_ruleset_free(rs);
+	cr_rules_free(&rules);
 	return rc;
 }

@@ -270,7 +270,7 @@ static int write_generated(const struct run_opts *o, const struct cr_ruleset *rs
 		fprintf(stderr, "connrefuse: %s\n", err);
 		return -1;
 	}
-	struct cr_draft *file = rs ? cr_ruleset_decode(rs) : NULL;
+	struct cr_draft *file = rs ? cr_ruleset_to_draft(rs) : NULL;
 	if (rs && (!file || cr_draft_prepend(file, all) != 0)) {
 		fprintf(stderr, "connrefuse: out of memory\n");
 		cr_draft_free(file);
@@ -417,15 +417,15 @@ int cr_cmd_run(int argc, char **argv)
 	}
 	/* Check everything before the program starts. */
 	char err[1024];
-	struct cr_ruleset *rs = NULL;
-	if (o.config && !(rs = cr_config_load(o.config, err, sizeof err))) {
-		fprintf(stderr, "connrefuse: %s\n", err);
+	struct cr_rules rules = { 0 };
+	if (o.config && cr_rules_load(o.config, 0, &rules) != 0) {
 		free(o.cli_rules);
 		return EXIT_TOOL;
 	}
+	struct cr_ruleset *rs = rules.set;
 	if (rs && cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s: %s (nothing was run)\n", o.config, err);
-		cr_ruleset_free(rs);
+		cr_rules_free(&rules);
 		free(o.cli_rules);
 		return EXIT_TOOL;
 	}
@@ -449,7 +449,7 @@ int cr_cmd_run(int argc, char **argv)
 			snprintf(abs_config, sizeof abs_config, "%s", config);
 		setenv("CONNREFUSE_CONFIG", abs_config, 1);
 	}
-	cr_ruleset_free(rs);
+	cr_rules_free(&rules);
 	free(o.cli_rules);
 	if (o.seccomp) {
 		/* No preload: the supervisor applies the same rules. */

@@ -22,6 +22,9 @@ struct cr_ruleset *cr_config_load_string(const char *text, const char *name, cha
 /* Text to a draft; a draft to a rule set (its image built in memory). */
 struct cr_draft *cr_config_parse(const char *text, const char *name, char *err, size_t errsize);
 struct cr_ruleset *cr_config_build(const struct cr_draft *d, uint64_t source_hash, char *err, size_t errsize);
+/* A rule set with no rules and the default log settings: audit mode (NULL
+ * when memory is out). */
+struct cr_ruleset *cr_ruleset_new_empty(void);
 
 /* The text files a reload parses inside a connect: about 5 ms of parsing
  * here (README, "Reload"). A bigger one must be compiled to reload. */

@@ -204,13 +204,13 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 	}
 	if (cr_fstat(fd, &fst) != 0) {
 		snprintf(err, errsize, "%s: cannot read the file: %s", path, strerror(errno));
-		close(fd);
+		cr_close(fd);
 		return -1;
 	}
 	if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
 		snprintf(err, errsize, "%s: the file was replaced while it was opened; replace it by renaming a new file over it",
 			 path);
-		close(fd);
+		cr_close(fd);
 		return -1;
 	}
 	size_t size = (size_t)fst.st_size;
@@ -234,7 +234,7 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		f->len = size;
 		rc = 0;
 	}
-	close(fd);
+	cr_close(fd);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /* Inside the config loader: what its parts share (config_load.c reads the
- * file and the top level, config_rule.c a rule, config_keys.c reads and
- * prints a setting by its key's table entry). Nothing outside the loader
- * includes this. */
+ * file and the top level and lists every key, config_rule.c reads a rule,
+ * config_keys.c reads and prints a key of any scope). Nothing outside the
+ * loader includes this. */
 #ifndef CR_CONFIG_IMPL_H
 #define CR_CONFIG_IMPL_H
 
@@ -58,6 +58,9 @@ struct cr_scope {
 	const char *name;       /* "top level", "log", "rule" */
 	const struct cr_key *keys;
 	unsigned nkeys;
+	/* In messages: a key as written ("log." for log's), and the scope. */
+	const char *key_prefix; /* "", "log.", "" */
+	const char *what;       /* "the top level", "log", "a rule" */
 };
 
 extern const struct cr_scope cr_scope_top, cr_scope_log, cr_scope_rule;

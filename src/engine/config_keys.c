@@ -1,8 +1,8 @@
 /* The machinery every key shares: messages that name file, line and rule;
  * reading a setting by the type its key declares; printing a scope back;
- * the list of keys for messages and the man page check. The keys
- * themselves are declared in config_load.c (top level, log) and
- * config_rule.c (rules). */
+ * a scope's keys listed in messages. It knows no scope by name: the keys
+ * themselves are declared in config_load.c (top level, log; with the list
+ * of every key, for the man page check) and config_rule.c (rules). */
 #define _GNU_SOURCE
 #include "suggest.h"
 #include "config_impl.h"
@@ -160,13 +160,9 @@ int cr_key_read(struct load *ld, const struct cr_scope *sc, const config_setting
 		key_list(sc, keys, sizeof keys);
 		const char *near = cr_suggest(name, sc->nkeys, key_at, sc);
 		if (near)
-			return cr_config_fail(ld, s, "unknown key '%s%s': did you mean '%s'? (%s takes: %s)",
-					      sc == &cr_scope_log ? "log." : "", name, near,
-					      sc == &cr_scope_log ? "log" : sc == &cr_scope_rule ? "a rule" : "the top level", keys);
-		if (sc == &cr_scope_log)
-			return cr_config_fail(ld, s, "unknown key 'log.%s' (log takes: %s)", name, keys);
-		return cr_config_fail(ld, s, "unknown key '%s' (%s takes: %s)", name,
-				      sc == &cr_scope_rule ? "a rule" : "the top level", keys);
+			return cr_config_fail(ld, s, "unknown key '%s%s': did you mean '%s'? (%s takes: %s)", sc->key_prefix,
+					      name, near, sc->what, keys);
+		return cr_config_fail(ld, s, "unknown key '%s%s' (%s takes: %s)", sc->key_prefix, name, sc->what, keys);
 	}
 	union cr_value v;
 	if (read_value(ld, k, s, &v) != 0)
@@ -184,14 +180,6 @@ void cr_keys_print(FILE *out, const struct cr_scope *sc, const void *target, con
 		k->print(out, target);
 		fprintf(out, ";%s", sep);
 	}
-}
-
-void cr_config_each_key(void (*fn)(const char *scope, const char *name, enum cr_key_type type, void *arg), void *arg)
-{
-	const struct cr_scope *scopes[] = { &cr_scope_top, &cr_scope_log, &cr_scope_rule };
-	for (unsigned i = 0; i < 3; i++)
-		for (unsigned j = 0; j < scopes[i]->nkeys; j++)
-			fn(scopes[i]->name, scopes[i]->keys[j].name, scopes[i]->keys[j].type, arg);
 }
 
 /* ---- printing ---- */
@@ -220,10 +208,4 @@ void cr_print_number(FILE *out, double v)
 	if (strtod(buf, NULL) != v)
 		snprintf(buf, sizeof buf, "%.17g", v);
 	fputs(buf, out);
-}
-
-void cr_config_print(const struct cr_draft *d, FILE *out)
-{
-	fprintf(out, "# %s, as connrefuse understands it\n", d->source ? d->source : "rules");
-	cr_keys_print(out, &cr_scope_top, d, "", "\n");
 }

@@ -120,7 +120,7 @@ static const struct cr_key log_keys[] = {
 	{ "rate", CR_KEY_INT, 0, 1000000000, parse_rate, NULL, print_rate, NULL },
 	{ "format", CR_KEY_STRING, 0, 0, parse_format, NULL, print_format, NULL },
 };
-const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof log_keys[0] };
+const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof log_keys[0], "log.", "log" };
 
 /* ---- the top level ---- */
 
@@ -223,7 +223,7 @@ static const struct cr_key top_keys[] = {
 	{ "log", CR_KEY_GROUP, 0, 0, parse_log, NULL, print_log, ": " },
 	{ "rules", CR_KEY_GROUP, 0, 0, parse_rules, NULL, print_rules, NULL },
 };
-const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0] };
+const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0], "", "the top level" };
 
 static int parse_root(struct load *ld, const config_setting_t *root)
 {
@@ -299,6 +299,15 @@ struct cr_ruleset *cr_config_build(const struct cr_draft *d, uint64_t source_has
 	return rs;
 }
 
+struct cr_ruleset *cr_ruleset_new_empty(void)
+{
+	struct cr_draft *d = cr_draft_new("(no rules)");
+	char err[256];
+	struct cr_ruleset *rs = d ? cr_config_build(d, 0, err, sizeof err) : NULL;
+	cr_draft_free(d);
+	return rs;
+}
+
 /* Freed memory back to the system: glibc keeps it otherwise; musl's
  * allocator gives it back by itself. */
 static void give_memory_back(void)
@@ -340,4 +349,18 @@ struct cr_ruleset *cr_config_load(const char *path, char *err, size_t errsize)
 struct cr_ruleset *cr_config_load_string(const char *text, const char *name, char *err, size_t errsize)
 {
 	return load_text(text, strlen(text), name, err, errsize);
+}
+
+void cr_config_print(const struct cr_draft *d, FILE *out)
+{
+	fprintf(out, "# %s, as connrefuse understands it\n", d->source ? d->source : "rules");
+	cr_keys_print(out, &cr_scope_top, d, "", "\n");
+}
+
+void cr_config_each_key(void (*fn)(const char *scope, const char *name, enum cr_key_type type, void *arg), void *arg)
+{
+	const struct cr_scope *scopes[] = { &cr_scope_top, &cr_scope_log, &cr_scope_rule };
+	for (unsigned i = 0; i < 3; i++)
+		for (unsigned j = 0; j < scopes[i]->nkeys; j++)
+			fn(scopes[i]->name, scopes[i]->keys[j].name, scopes[i]->keys[j].type, arg);
 }

@@ -581,7 +581,7 @@ static const struct cr_key rule_keys[] = {
 	{ "window", CR_KEY_GROUP, 0, 0, parse_window, has_window, print_window, NULL },
 	{ "flap", CR_KEY_GROUP, 0, 0, parse_flap, has_flap, print_flap, NULL },
 };
-const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0] };
+const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0], "", "a rule" };
 
 /* ---- one rule ---- */
 

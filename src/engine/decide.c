@@ -1,4 +1,5 @@
 #include "decide.h"
+#include "rules_impl.h"
 #include "glob.h"
 #include "index.h"
 
@@ -41,13 +42,6 @@ static bool port_matches(const struct cr_ruleset *rs, const struct cr_rule *r, u
 		if (port >= rs->ports[off + i].lo && port <= rs->ports[off + i].hi)
 			return true;
 	return false;
-}
-
-bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
-{
-	if (strchr(pattern, '/'))
-		return exe && cr_glob_match(pattern, exe, strlen(exe), CR_GLOB_PATHNAME);
-	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
 }
 
 static bool path_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_dest *d)
@@ -116,6 +110,22 @@ double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n)
 {
 	uint64_t x = mix64(mix64(seed ^ mix64(name_hash)) + n);
 	return (double)(x >> 11) * 0x1.0p-53;
+}
+
+double cr_rule_draw(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n)
+{
+	const struct cr_sched *s = cr_rule_sched(rs, r);
+	return cr_draw(rs->seed, s ? s->name_hash : 0, n);
+}
+
+bool cr_ruleset_learnt_later(const struct cr_ruleset *rs)
+{
+	bool later = rs->log.level >= CR_LEVEL_FAILURES;
+	for (unsigned i = 0; i < rs->nrules; i++)
+		later |= (rs->rules[i].action == CR_ACT_FAIL && rs->rules[i].err != ECONNREFUSED &&
+			  cr_err_reported_later(rs->rules[i].err)) ||
+			 rs->rules[i].level >= CR_LEVEL_FAILURES;
+	return later;
 }
 
 static bool fires(const struct cr_ruleset *rs, const struct cr_sched *r, uint64_t n, double now, double loaded_at);

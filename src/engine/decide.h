@@ -62,15 +62,20 @@ void cr_decide_lookup_peek(const struct cr_ruleset *rs, const struct cr_lookup *
 /* The verdict of rule r (NULL: of default_action), as cr_decide gives it. */
 void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_verdict *v);
 
-/* Does a process key (glob on comm, or on exe if it holds a '/') match? */
-bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
-
 /* Errnos the kernel reports on a non-blocking TCP socket later (poll,
  * SO_ERROR), not from connect() itself: a simulation of one goes through
  * the kernel's own refusal (cr_sink_address), the others fail at once. */
 bool cr_err_reported_later(int err);
 
+/* Whether these rules can need an outcome the program learns after
+ * connect() returns (poll, SO_ERROR): a fail rule with an errno the kernel
+ * reports later, or a log level that audits (a non-blocking connect's
+ * outcome is logged where the program learns it). */
+bool cr_ruleset_learnt_later(const struct cr_ruleset *rs);
+
 /* The probability draw for (seed, rule name hash, n): uniform in [0, 1). */
 double cr_draw(uint64_t seed, uint64_t name_hash, uint64_t n);
+/* The draw rule r's probability is held to on its n-th attempt. */
+double cr_rule_draw(const struct cr_ruleset *rs, const struct cr_rule *r, uint64_t n);
 
 #endif

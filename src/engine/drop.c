@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "drop.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,12 +17,6 @@ static struct {
 	atomic_int fd;
 	uint16_t port;      /* kept when the listener is made again */
 } listeners[2];
-
-/* System calls of our own, not the interposed functions. */
-static long sys(long nr, long a, long b, long c)
-{
-	return syscall(nr, a, b, c);
-}
 
 static socklen_t loopback(int af, uint16_t port, struct sockaddr_storage *ss)
 {
@@ -45,26 +40,26 @@ int cr_drop_listener_make(int af, uint16_t *port)
 	struct sockaddr_storage ss;
 	socklen_t len = loopback(af, *port, &ss);
 	int one = 1;
-	int s = (int)sys(SYS_socket, af, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = cr_socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
 	syscall(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (syscall(SYS_bind, s, &ss, len) != 0 || sys(SYS_listen, s, 0, 0) != 0 ||
+	if (syscall(SYS_bind, s, &ss, len) != 0 || cr_listen(s, 0) != 0 ||
 	    syscall(SYS_getsockname, s, &ss, &len) != 0)
 		goto fail;
 	*port = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	int c = (int)sys(SYS_socket, af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int c = cr_socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c < 0)
 		goto fail;
-	long rc = syscall(SYS_connect, c, &ss, len);
+	int rc = cr_connect(c, (struct sockaddr *)&ss, len);
 	struct pollfd pf = { c, POLLOUT, 0 };
 	/* Loopback completes the handshake at once; a bounded wait all the same. */
 	if (rc != 0 && errno == EINPROGRESS)
 		syscall(SYS_ppoll, &pf, 1, &(struct timespec){ 1, 0 }, NULL, 0);
-	sys(SYS_close, c, 0, 0);
+	cr_close(c);
 	return s;
 fail:
-	sys(SYS_close, s, 0, 0);
+	cr_close(s);
 	return -1;
 }
 

@@ -147,3 +147,10 @@ const char *cr_glob_check(const char *pattern)
 	}
 	return NULL;
 }
+
+bool cr_process_matches(const char *pattern, const char *comm, const char *exe)
+{
+	if (strchr(pattern, '/'))
+		return exe && cr_glob_match(pattern, exe, strlen(exe), CR_GLOB_PATHNAME);
+	return comm && cr_glob_match(pattern, comm, strlen(comm), 0);
+}

@@ -29,6 +29,8 @@ static inline bool cr_glob_star_literal(const char *literal, size_t n, const cha
 				return false;
 	return true;
 }
+/* Does a process key (glob on comm, or on exe if it holds a '/') match? */
+bool cr_process_matches(const char *pattern, const char *comm, const char *exe);
 /* True when the pattern has no special character (an exact string). */
 bool cr_glob_is_literal(const char *pattern);
 /* Returns NULL if the pattern is well formed, else what is wrong with it. */

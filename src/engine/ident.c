@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "ident.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 			break;
 		n += (size_t)r;
 	}
-	syscall(SYS_close, fd);
+	cr_close(fd);
 	buf[n] = '\0';
 	return (ssize_t)n;
 }

@@ -1,5 +1,5 @@
 /* The rule image (image.h): opened as a rule set (every count and offset
- * of the header and section table checked), verified, decoded back into a
+ * of the header and section table checked), verified, turned back into a
  * draft. Building and writing one: image_build.c. */
 #define _GNU_SOURCE
 #include "image_impl.h"
@@ -263,7 +263,7 @@ int cr_image_verify(const struct cr_ruleset *rs, char *err, size_t errsize)
 	return 0;
 }
 
-/* ---- decoding ---- */
+/* ---- back to a draft ---- */
 
 static char *dup_str(const struct cr_ruleset *rs, uint32_t off, bool *failed)
 {
@@ -290,7 +290,7 @@ static char **dup_list(const struct cr_ruleset *rs, uint32_t list, uint32_t n, u
 	return v;
 }
 
-static void decode_rule(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_draft_rule *d, bool *failed)
+static void rule_to_draft(const struct cr_ruleset *rs, const struct cr_rule *r, struct cr_draft_rule *d, bool *failed)
 {
 	d->name = dup_str(rs, r->name, failed);
 	d->named = r->flags & CR_RF_NAMED;
@@ -338,7 +338,7 @@ static void decode_rule(const struct cr_ruleset *rs, const struct cr_rule *r, st
 	}
 }
 
-struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs)
+struct cr_draft *cr_ruleset_to_draft(const struct cr_ruleset *rs)
 {
 	struct cr_draft *d = cr_draft_new(rs->source);
 	if (!d)
@@ -355,7 +355,7 @@ struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs)
 	bool failed = false;
 	for (uint32_t i = 0; i < rs->nrules && !failed; i++) {
 		d->nrules = i + 1;
-		decode_rule(rs, &rs->rules[i], &d->rules[i], &failed);
+		rule_to_draft(rs, &rs->rules[i], &d->rules[i], &failed);
 	}
 	if (failed) {
 		cr_draft_free(d);

@@ -11,6 +11,7 @@
 #ifndef CR_IMAGE_H
 #define CR_IMAGE_H
 
+#include "bigmem.h"
 #include "rules.h"
 
 #include <stdbool.h>
@@ -67,7 +68,13 @@ struct cr_image_meta {
 /* Builds the image of a draft (its matcher index included) in new memory,
  * released with cr_image_release. NULL when memory is out. */
 void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len);
-void cr_image_release(void *image, size_t len);
+/* (Inline: a rule set frees the image it owns without calling back into
+ * the image code.) */
+static inline void cr_image_release(void *image, size_t len)
+{
+	(void)len;
+	cr_big_free(image);
+}
 
 /* A rule set over an image already in memory: the header and section table
  * are checked, never every page. owned: the set frees the image (as built
@@ -83,12 +90,6 @@ int cr_image_verify(const struct cr_ruleset *rs, char *err, size_t errsize);
  * keep_previous: the file it replaces stays linked as PATH.previous (what
  * `compile` does for files that running programs map). */
 int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize);
-
-/* For image.c, from ruleset.c: a zeroed set with `extra` bytes of storage;
- * its per-process state; the image it frees with itself. */
-struct cr_ruleset *cr_ruleset_alloc(size_t extra);
-int cr_ruleset_init_states(struct cr_ruleset *rs);
-void cr_ruleset_set_image(struct cr_ruleset *rs, const void *image, size_t len, enum cr_image_owner owner);
 
 /* The 64-bit hash used for checksums and source identity. */
 uint64_t cr_image_hash(const void *data, size_t len, uint64_t seed);

@@ -1,6 +1,6 @@
 /* The rule image (image.h) made: a draft built into the sections and
  * index of an image, and an image written to a compiled file. Opening,
- * checking and decoding one: image.c. */
+ * checking and turning one back into a draft: image.c. */
 #define _GNU_SOURCE
 #include "image_impl.h"
 #include "sys.h"
@@ -358,11 +358,6 @@ out:
 	return img;
 }
 
-void cr_image_release(void *image, size_t len)
-{
-	(void)len;
-	cr_big_free(image);
-}
 /* ---- writing ---- */
 
 int cr_image_write(const void *image, size_t len, const char *path, bool keep_previous, char *err, size_t errsize)
@@ -393,7 +388,7 @@ int cr_image_write(const void *image, size_t len, const char *path, bool keep_pr
 	}
 	if (rc == 0)
 		rc = fsync(fd);
-	if (close(fd) != 0)
+	if (cr_close(fd) != 0)
 		rc = -1;
 	/* The file it replaces stays linked as PATH.previous: the processes
 	 * that map it let go of it at their next reload, inside a connect, and

@@ -3,7 +3,7 @@
 #ifndef CR_IMAGE_IMPL_H
 #define CR_IMAGE_IMPL_H
 
-#include "image.h"
+#include "rules_impl.h"
 
 /* Byte order and the sizes a reader's structs must have. */
 #define CR_IMAGE_LAYOUT                                                                             \

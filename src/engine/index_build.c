@@ -3,7 +3,7 @@
  * unix path keys. Runs at load; the look-up is index_lookup.c. */
 #include "index_impl.h"
 #include "bigmem.h"
-#include "rules.h"
+#include "rules_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

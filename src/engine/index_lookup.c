@@ -3,7 +3,7 @@
  * is checked before it is followed, and every walk is bounded. A rule
  * number is checked by the decision, which knows the rule count. */
 #include "index_impl.h"
-#include "rules.h"
+#include "rules_impl.h"
 #include "glob.h"
 
 /* A list of n rules at off in the pool (which is NULL when no rule has a key). */

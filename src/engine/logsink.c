@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "logsink.h"
 #include "ident.h"
+#include "sys.h"
 
 #include <fcntl.h>
 #include <errno.h>
@@ -23,7 +24,7 @@
 
 #define SYSLOG_PATH "/dev/log"
 
-/* ---- sinks: raw system calls, so that nothing we call is interposed (by us
+/* ---- sinks: raw system calls (sys.h), so that nothing we call is interposed (by us
  * or another preload) and no cancellation point is reached ---- */
 
 /* One write; a signal before anything was written is tried again, a few
@@ -35,11 +36,6 @@ static long sys_write_all(int fd, const char *s, size_t n)
 		if ((w = syscall(SYS_write, fd, s, n)) >= 0 || errno != EINTR)
 			break;
 	return w;
-}
-
-static void close_fd(int fd)
-{
-	syscall(SYS_close, fd);
 }
 
 /* "Nov 24 17:54:39", UTC: computed by hand, since localtime_r takes a lock
@@ -77,12 +73,12 @@ static bool send_syslog(const struct cr_log_conf *lc, int severity, const char *
 
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	strncpy(sun.sun_path, SYSLOG_PATH, sizeof sun.sun_path - 1);
-	int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = cr_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return false;
-	long rc = syscall(SYS_sendto, fd, msg, total, MSG_DONTWAIT | MSG_NOSIGNAL, &sun, sizeof sun);
+	ssize_t rc = cr_sendto(fd, msg, total, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sun, sizeof sun);
 	int err = errno;
-	close_fd(fd);
+	cr_close(fd);
 	return rc >= 0 || (err != EAGAIN && err != ENOBUFS);
 }
 
@@ -99,7 +95,7 @@ static bool send_file(const char *path, const char *line, size_t len)
 	if (fd < 0)
 		return false;
 	bool ok = sys_write_all(fd, msg, len + 1) == (long)(len + 1);
-	close_fd(fd);
+	cr_close(fd);
 	return ok;
 }
 

@@ -9,8 +9,9 @@
  * The same bytes come from parsing a text file in memory or from mapping a
  * compiled file (`connrefuse compile`), shared by every process that maps
  * it. The image is untrusted: every offset is checked against its section
- * where it is read (the accessors below), so a changed byte can change a
- * rule but never make a reader leave the image.
+ * where it is read (rules_impl.h's readers), so a changed byte can change
+ * a rule but never make a reader leave the image. The front ends read a
+ * rule set's settings and counts here; its records are the engine's.
  *
  * What changes while a program runs (attempt counters, schedule clocks,
  * whether a process pattern matches this process) is per process, apart
@@ -96,68 +97,26 @@ uint64_t cr_name_hash(const char *s);
 
 /* ---- the rule set: the image as decisions read it ---- */
 
-/* One rule, 64 bytes: all a decision reads about a candidate whose
- * destination already matched is in this line. Offsets are into the
- * sections named; counts are elements. */
-struct cr_rule {
-	uint32_t name;              /* strings */
-	uint32_t process;           /* 1 + index in patterns; 0: no process key */
-	uint32_t prefixes, nprefixes;
-	uint32_t ports, nports;
-	struct cr_port_range port0; /* ports[0], held here too */
-	uint32_t paths, npaths;     /* refs (string offsets) */
-	uint32_t path0;             /* strings: paths[0] */
-	uint32_t hosts, nhosts;     /* refs */
-	uint32_t sched;             /* 1 + index in scheds; 0: no schedule */
-	uint32_t delay_ms;
-	int16_t err;
-	uint8_t action;             /* enum cr_action */
-	uint8_t proto_mask;
-	int8_t level;
-	int8_t dry_run;
-	uint8_t flags;              /* CR_RF_* */
-	uint8_t reserved;
-};
-_Static_assert(sizeof(struct cr_rule) == 64, "a rule is one cache line");
-
-enum {
-	CR_RF_HAS_DST = 1, CR_RF_DST_ANY = 2, CR_RF_COUNTED = 4, CR_RF_RESOLVER = 8, CR_RF_NAMED = 16,
-};
-
-/* A rule's schedule (only rules that have one). */
-struct cr_sched {
-	double probability;
-	uint64_t first, after, every;
-	double window_start, window_duration;
-	double flap_up, flap_down;
-	uint64_t name_hash;         /* seeds the probability stream */
-	uint64_t identity;          /* the rule's whole text, hashed: same rule across reloads */
-	uint32_t rule;              /* whose schedule this is */
-	uint8_t has_probability, has_window, has_flap, reserved;
-};
-
 /* The per-process state of a scheduled rule. A reload that keeps the rule
  * points the new state at the old one (shared), so attempts in flight on
- * either set count once. */
+ * either set count once. (The seccomp supervisor keeps one a scheduled
+ * rule per process: cr_query.states.) */
 struct cr_rule_state {
 	atomic_uint_fast64_t attempts; /* matching attempts so far */
 	_Atomic double started;     /* monotonic seconds: the window/flap clock; 0: the set's loaded_at */
 	struct cr_rule_state *shared;
 };
 
-/* A scheduled rule by identity (sorted by identity): how a reload finds
- * the rules whose state carries over. */
-struct cr_continue {
-	uint64_t identity;
-	uint32_t sched;
-	uint32_t reserved;
-};
-
+/* The image's records (rules_impl.h): the engine's alone. A front end
+ * holds a rule only as the one that decided (cr_verdict.rule). */
+struct cr_rule;
+struct cr_sched;
+struct cr_continue;
 struct cr_state_block;
 struct cr_index;
 
 struct cr_ruleset {
-	/* settings */
+	/* ---- what front ends read: the settings, the counts ---- */
 	const char *source;         /* file name, or "(command line)" */
 	uint64_t seed;
 	bool seeded;
@@ -168,11 +127,17 @@ struct cr_ruleset {
 	bool needs_host;            /* some rule matches host names */
 	bool compiled;              /* mapped from a compiled file */
 	struct cr_log_conf log;
-	/* the image's sections, each checked against the image when opened */
-	const struct cr_rule *rules;
 	uint32_t nrules;
+	uint32_t nscheds;           /* the scheduled rules: one cr_rule_state each */
+	uint32_t nresolvers;        /* the host rules */
+	uint64_t source_hash;       /* of the text the image was made from */
+	uint32_t format;            /* the image's format version (image.h) */
+	size_t image_len;           /* bytes */
+	double loaded_at;           /* monotonic seconds */
+	/* ---- the engine's: the image's sections (each checked against the
+	 * image when opened, read through rules_impl.h), per-process state ---- */
+	const struct cr_rule *rules;
 	const struct cr_sched *scheds;
-	uint32_t nscheds;
 	const char *strings;        /* ends in a NUL: any offset below nstrings is a string */
 	uint32_t nstrings;
 	const struct cr_prefix *prefixes;
@@ -184,28 +149,18 @@ struct cr_ruleset {
 	const uint32_t *patterns;   /* string offsets of distinct process patterns */
 	uint32_t npatterns;
 	const uint32_t *resolvers;  /* the host rules' positions, in order */
-	uint32_t nresolvers;
 	const uint32_t *lines;      /* each rule's line in its source */
 	uint32_t nlines;
 	const struct cr_continue *continues;
 	uint32_t ncontinues;
 	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
-	uint64_t source_hash;       /* of the text the image was made from */
-	uint32_t format;            /* the image's format version (image.h) */
-	/* the image itself */
 	const void *image;
-	size_t image_len;
 	int image_owner;            /* enum cr_image_owner (image.h) */
-	/* per process */
-	double loaded_at;           /* monotonic seconds */
 	struct cr_state_block *states;
 	bool bound;                 /* process patterns are asked of this process (the preload) */
 	_Alignas(16) char storage[]; /* the index view, the source name */
 };
 
-/* A ruleset with no rules and the default log settings: audit mode (NULL
- * when memory is out). */
-struct cr_ruleset *cr_ruleset_new_empty(void);
 void cr_ruleset_free(struct cr_ruleset *rs);
 /* Process patterns are then asked once each, lazily, of the process that
  * decides (the preload library is one process). */
@@ -221,65 +176,12 @@ void cr_ruleset_each_continued(const struct cr_ruleset *fresh, const struct cr_r
 /* Rules of fresh that continue a rule of old take over its state (their
  * counters and clocks go on); -1 when memory is out (they start again). */
 int cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
-/* The state of schedule s in this process (the set's own). */
-struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s);
-/* Whether process pattern p (1-based) matches this process, asked once. */
-bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe);
-
-/* ---- checked readers of the image ----
- * A value read from the image to bound or index anything is read once
- * (CR_ONCE), checked, and that copy used: the file under a mapping may be
- * written by someone else, and a value checked must be the value used. */
-#define CR_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
-
-/* A step of the decision, inlined into it whatever the compiler thinks:
- * a call there costs a frame of saved registers, and a decision makes a
- * few calls per rule it tries. */
-#define CR_HOT inline __attribute__((always_inline))
-
-static inline const char *cr_rs_str(const struct cr_ruleset *rs, uint32_t off)
-{
-	return off < rs->nstrings ? rs->strings + off : "";
-}
-
-static inline uint32_t cr_rs_ref(const struct cr_ruleset *rs, uint32_t list, uint32_t n, uint32_t i)
-{
-	return list < rs->nrefs && n <= rs->nrefs - list && i < n ? rs->refs[list + i] : UINT32_MAX;
-}
-
-/* How many of a list of n at off fit in a section of size elements. */
-static inline uint32_t cr_rs_fit(uint32_t off, uint32_t n, uint32_t size)
-{
-	return off <= size && n <= size - off ? n : 0;
-}
-
-static inline const char *cr_rule_name(const struct cr_ruleset *rs, const struct cr_rule *r)
-{
-	return cr_rs_str(rs, r->name);
-}
-
-static inline unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r)
-{
-	size_t i = (size_t)(r - rs->rules);
-	return i < rs->nlines ? rs->lines[i] : 0;
-}
-
-/* The schedule of a rule (NULL: none), and its index in *at. */
-static inline const struct cr_sched *cr_rule_sched_at(const struct cr_ruleset *rs, const struct cr_rule *r, uint32_t *at)
-{
-	uint32_t s = CR_ONCE(r->sched);
-	*at = s - 1;
-	return s && s <= rs->nscheds ? &rs->scheds[s - 1] : NULL;
-}
-
-static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, const struct cr_rule *r)
-{
-	uint32_t at;
-	return cr_rule_sched_at(rs, r, &at);
-}
-
+/* Rule i (NULL past the last), its name and its line in the source. */
+const struct cr_rule *cr_ruleset_rule(const struct cr_ruleset *rs, uint32_t i);
+const char *cr_rule_name(const struct cr_ruleset *rs, const struct cr_rule *r);
+unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r);
 /* The rule set back as a draft (check, match, run): NULL when memory is out. */
-struct cr_draft *cr_ruleset_decode(const struct cr_ruleset *rs);
+struct cr_draft *cr_ruleset_to_draft(const struct cr_ruleset *rs);
 
 const char *cr_action_name(enum cr_action a);
 const char *cr_level_name(int level);

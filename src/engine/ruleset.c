@@ -2,9 +2,9 @@
  * a rule set's per-process state, and its hand-over across a reload (rules
  * that a reload leaves unchanged keep their counters and clocks). */
 #define _GNU_SOURCE
-#include "rules.h"
+#include "rules_impl.h"
 #include "bigmem.h"
-#include "decide.h"
+#include "glob.h"
 #include "image.h"
 
 #include <stdlib.h>
@@ -266,19 +266,6 @@ void cr_ruleset_set_image(struct cr_ruleset *rs, const void *image, size_t len, 
 	rs->compiled = owner == CR_IMAGE_MAPPED;
 }
 
-struct cr_ruleset *cr_ruleset_new_empty(void)
-{
-	struct cr_draft *d = cr_draft_new("(no rules)");
-	struct cr_ruleset *rs = NULL;
-	size_t len;
-	void *img = d ? cr_image_build(d, 0, &len) : NULL;
-	char err[256];
-	if (img && !(rs = cr_image_open(img, len, CR_IMAGE_OWNED, "(no rules)", err, sizeof err)))
-		cr_image_release(img, len);
-	cr_draft_free(d);
-	return rs;
-}
-
 void cr_ruleset_free(struct cr_ruleset *rs)
 {
 	if (!rs)
@@ -289,6 +276,22 @@ void cr_ruleset_free(struct cr_ruleset *rs)
 	else if (rs->image_owner == CR_IMAGE_MAPPED)
 		munmap((void *)rs->image, rs->image_len);
 	free(rs);
+}
+
+const struct cr_rule *cr_ruleset_rule(const struct cr_ruleset *rs, uint32_t i)
+{
+	return i < rs->nrules ? &rs->rules[i] : NULL;
+}
+
+const char *cr_rule_name(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	return cr_rs_str(rs, r->name);
+}
+
+unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	size_t i = (size_t)(r - rs->rules);
+	return i < rs->nlines ? rs->lines[i] : 0;
 }
 
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs)

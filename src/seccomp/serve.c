@@ -283,17 +283,10 @@ static void serve_all(struct cr_sv *sv)
 
 /* ---- one run ---- */
 
-/* SO_ERROR is trapped only if the rules at start can need it: a fail rule
- * with an errno the kernel reports later, or a log level that audits
- * (non-blocking connects learn their outcome there). */
+/* SO_ERROR is trapped only if the rules at start can need it. */
 static bool so_error_needed(const struct cr_ruleset *rs)
 {
-	bool needed = rs->log.level >= CR_LEVEL_FAILURES;
-	for (unsigned i = 0; i < rs->nrules; i++)
-		needed |= (rs->rules[i].action == CR_ACT_FAIL && rs->rules[i].err != ECONNREFUSED &&
-			   cr_err_reported_later(rs->rules[i].err)) ||
-			  rs->rules[i].level >= CR_LEVEL_FAILURES;
-	return needed;
+	return cr_ruleset_learnt_later(rs);
 }
 
 /* A system call the supervisor needs was refused (a container's seccomp

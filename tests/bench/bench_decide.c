@@ -135,7 +135,7 @@ static struct cr_ruleset *compile_and_map(const char *path, const char *out, cha
 	struct cr_ruleset *text = cr_config_load(path, err, errsize);
 	if (!text)
 		return NULL;
-	struct cr_draft *d = cr_ruleset_decode(text);
+	struct cr_draft *d = cr_ruleset_to_draft(text);
 	size_t len;
 	void *img = d ? cr_image_build(d, 0, &len) : NULL;
 	int rc = img ? cr_image_write(img, len, out, false, err, errsize) : -1;

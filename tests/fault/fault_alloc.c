@@ -63,7 +63,7 @@ static char *printed(const struct cr_ruleset *rs)
 	FILE *f = open_memstream(&text, &len);
 	unsigned long at = cr_fault_at;
 	cr_fault_at = 0;
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	cr_config_print(d, f);
 	cr_draft_free(d);
 	fclose(f);

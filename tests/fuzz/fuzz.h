@@ -22,11 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #include "engine/config.h"
 #include "engine/decide.h"
 
-/* Everything a loaded rule set is asked: printed back (decoded), every
+/* Everything a loaded rule set is asked: printed back (as a draft), every
  * kind of destination and a look-up decided, counting and not. */
 static inline void fuzz_exercise(struct cr_ruleset *rs)
 {
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	FILE *out = fopen("/dev/null", "w");
 	if (out && d)
 		cr_config_print(d, out);

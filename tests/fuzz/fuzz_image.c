@@ -1,5 +1,5 @@
 /* Fuzz target: compiled rule files, the untrusted input a process maps.
- * Any bytes either open as a rule set that decodes, prints and decides
+ * Any bytes either open as a rule set that turns back into a draft, prints and decides
  * without reading outside the image (ASan watches), or are refused with
  * one "NAME: problem" message; never a crash or a hang. */
 #include "engine/image.h"

@@ -5,7 +5,7 @@
  * values. The input is split at its first 0xff byte: path, then host. */
 #include "fuzz.h"
 #include "engine/logfmt.h"
-#include "engine/report.h"
+#include "engine/logparse.h"
 
 #include <errno.h>
 #include <string.h>

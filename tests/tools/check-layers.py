@@ -3,8 +3,10 @@
 Each quoted #include in src/LAYER/ names a file of the same folder, the
 public header (include/), or LAYER2/FILE of a layer LAYER may use:
 engine uses none, preload and seccomp the engine, cli the engine and
-seccomp (run --seccomp starts the supervisor). And no file includes
-itself through others (no cycle). Prints every breach; exit 1 if any."""
+seccomp (run --seccomp starts the supervisor). A header named *_impl.h
+is the inside of its layer (engine/rules_impl.h: the rule image's records):
+no other layer includes it. And no file includes itself through others (no
+cycle). Prints every breach; exit 1 if any."""
 import os
 import re
 import sys
@@ -40,6 +42,8 @@ for layer in sorted(os.listdir(src)):
             other = inc.split("/")[0]
             if other not in ALLOWED[layer]:
                 bad.append(where + ": %s may not include %s (arrows run toward the engine)" % (layer, other))
+            elif inc.endswith("_impl.h"):
+                bad.append(where + ": the inside of %s, for its own files only" % other)
             elif not os.path.exists(os.path.join(src, inc)):
                 bad.append(where + ": no such file")
             else:

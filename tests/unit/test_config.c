@@ -61,8 +61,8 @@ START_TEST(spec_example_loads)
 	ck_assert_uint_eq(rs->log.rate, 100);
 	ck_assert_str_eq(rs->log.file, "");
 
-	/* The rules as decoded back from the image: what was parsed, kept. */
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	/* The rules as a draft again, from the image: what was parsed, kept. */
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	ck_assert_ptr_nonnull(d);
 	const struct cr_draft_rule *r = &d->rules[0];
 	ck_assert_str_eq(r->name, "db-down");
@@ -130,7 +130,7 @@ START_TEST(valid_forms)
 	ck_assert_int_eq(rs->default_action, CR_ACT_REFUSE);
 	ck_assert(rs->needs_sotype);
 	ck_assert(rs->needs_clock);
-	struct cr_draft *d = cr_ruleset_decode(rs);
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(d->rules[0].name, "#1");
 	ck_assert_int_eq(d->rules[0].nports, 2);
@@ -154,13 +154,13 @@ START_TEST(print_round_trips)
 	ck_assert_msg(rs != NULL, "%s", err);
 	char *a = NULL, *b = NULL;
 	size_t alen, blen;
-	struct cr_draft *d1 = cr_ruleset_decode(rs);
+	struct cr_draft *d1 = cr_ruleset_to_draft(rs);
 	FILE *f = open_memstream(&a, &alen);
 	cr_config_print(d1, f);
 	fclose(f);
 	struct cr_ruleset *again = cr_config_load_string(a, "t.cfg", err, sizeof err);
 	ck_assert_msg(again != NULL, "printed config does not load: %s\n%s", err, a);
-	struct cr_draft *d2 = cr_ruleset_decode(again);
+	struct cr_draft *d2 = cr_ruleset_to_draft(again);
 	f = open_memstream(&b, &blen);
 	cr_config_print(d2, f);
 	fclose(f);

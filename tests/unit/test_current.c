@@ -81,7 +81,7 @@ START_TEST(in_force_and_reloaded)
 	const struct cr_ruleset *fresh = wait_for_swap(rs);
 	ck_assert_ptr_ne(fresh, rs);
 	cur = cr_current_enter(&r);
-	ck_assert_str_eq(cr_rule_name(cur, &cur->rules[1]), "new");
+	ck_assert_str_eq(cr_rule_name(cur, cr_ruleset_rule(cur, 1)), "new");
 	cr_decide(cur, &q, &v); /* attempt 2 of "keep": still fires */
 	ck_assert(v.simulate);
 	cr_decide(cur, &q, &v); /* attempt 3: first = 2 is over */

@@ -206,7 +206,7 @@ START_TEST(schedules_window_flap)
 	struct cr_ruleset *rs = load(
 		"{ name = \"w\"; port = 1; action = \"refuse\"; window = { start_s = 5; duration_s = 10; }; },\n"
 		"{ name = \"f\"; port = 2; action = \"refuse\"; flap = { up_s = 2; down_s = 1; }; }");
-	const struct cr_rule *w = &rs->rules[0], *f = &rs->rules[1];
+	const struct cr_rule *w = cr_ruleset_rule(rs, 0), *f = cr_ruleset_rule(rs, 1);
 	double t0 = rs->loaded_at;
 	/* A millisecond either side of each edge: (t0 + 15.0) - t0 is not always
 	 * 15.0 in doubles (t0 is the monotonic clock's seconds), so the edge
@@ -231,7 +231,7 @@ START_TEST(probability_is_seeded)
 	unsigned fired = 0;
 	char seq1[1001], seq2[1001];
 	for (int i = 0; i < 1000; i++) {
-		bool f = cr_rule_fires(rs, &rs->rules[0], (uint64_t)i + 1, 0);
+		bool f = cr_rule_fires(rs, cr_ruleset_rule(rs, 0), (uint64_t)i + 1, 0);
 		seq1[i] = f ? 'R' : 'c';
 		fired += f;
 	}
@@ -240,7 +240,7 @@ START_TEST(probability_is_seeded)
 	cr_ruleset_free(rs);
 	rs = load("{ name = \"p\"; action = \"refuse\"; probability = 0.3; }");
 	for (int i = 0; i < 1000; i++)
-		seq2[i] = cr_rule_fires(rs, &rs->rules[0], (uint64_t)i + 1, 0) ? 'R' : 'c';
+		seq2[i] = cr_rule_fires(rs, cr_ruleset_rule(rs, 0), (uint64_t)i + 1, 0) ? 'R' : 'c';
 	seq2[1000] = '\0';
 	ck_assert_str_eq(seq1, seq2);
 	cr_ruleset_free(rs);

@@ -6,6 +6,7 @@
 #include "engine/decide.h"
 #include "engine/index.h"
 #include "engine/index_impl.h" /* the path hash: to build a cluster that wraps */
+#include "engine/rules_impl.h" /* rule positions: the index against the walk */
 
 #include <stdio.h>
 #include <stdlib.h>
