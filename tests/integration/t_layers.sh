@@ -49,3 +49,11 @@ expect_grep '^call back up: engine/zz_a.c -> cli/usage.c: cr_usage_error$' "$T/b
 expect_grep '^circle: engine/zz_a.c engine/zz_b.c$' "$T/bad-calls" "the call check fails on two files that call each other"
 expect_grep '^engine call into a hook: engine/zz_a.c -> preload: close ' "$T/bad-calls" "the call check fails on an engine call of close()"
 expect_grep '1 calls back up, 1 circles .*1 engine calls into hooks' "$T/bad-calls" "the call check counts them"
+# src/README.md names every source file (its "Every file" table).
+missing=
+for f in "$top"/src/*/*.c "$top"/src/*/*.def; do
+	stem=$(basename "$f"); stem=${stem%.c}
+	grep -q "\`$stem\`" "$top/src/README.md" || missing="$missing ${f#"$top"/}"
+done
+[ -z "$missing" ] || fail "src/README.md does not name:$missing"
+ok "src/README.md names every source file"
