@@ -12,7 +12,7 @@ static const char usage_text[] =
 	"usage: connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
 	"       connrefuse check FILE\n"
 	"       connrefuse check --image ROOT\n"
-	"       connrefuse compile FILE [-o OUT]\n"
+	"       connrefuse compile FILE [-o|--output OUT]\n"
 	"       connrefuse match FILE DST[:PORT] [--proto P] [--process NAME] [--host NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
@@ -56,7 +56,7 @@ static const char *const help_texts[][2] = {
 	  "the LD_PRELOAD line for the bundle mounted at /opt/connrefuse; or that none\n"
 	  "does, why, and what to do instead (exit 1).\n" },
 	{ "compile",
-	  "connrefuse compile FILE [-o OUT]\n"
+	  "connrefuse compile FILE [-o|--output OUT]\n"
 	  "\n"
 	  "Writes the rules of FILE in compiled form to OUT (default FILE.compiled):\n"
 	  "a read-only image, matcher index included, that every process maps and\n"
