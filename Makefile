@@ -20,7 +20,8 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted \
+	clang-format
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the
@@ -40,7 +41,7 @@ HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/in
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
 .PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
-	clean install uninstall
+	format format-check clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
@@ -250,15 +251,34 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ \
 		tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ENGINE) $(PKG_LIBS) -lm
 
-# Integration first, then the unit suites, so that the run ends with Check's
+# The layout of the C sources (.clang-format, clang-format 14): make
+# format-check names each file that differs and how to fix it; make format
+# rewrites them all in place.
+C_SOURCES = $(sort $(shell find src include tests -name '*.[ch]'))
+FORMAT_PACKAGES := clang-format
+
+format-check:
+	@tests/tools/ensure-packages $(FORMAT_PACKAGES)
+	@tests/tools/format-check $(C_SOURCES)
+
+format:
+	@tests/tools/ensure-packages $(FORMAT_PACKAGES)
+	clang-format -i $(C_SOURCES)
+
+# The layout first (a second: its verdict is repeated at the end), then
+# integration, then the unit suites, so that the run ends with Check's
 # summary; any part failing fails the target. T=NAME... runs those
-# integration tests alone (make check T=t_drop).
+# integration tests alone (make check T=t_drop), without the layout check.
 check: all test-deps $(BUILD)/unit_tests $(HELPERS) $(REPLAY)
-	@rc=0; CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) $(T) || rc=1; \
+	@rc=0; fmt=0; \
+	if [ -z "$(T)" ]; then tests/tools/format-check $(C_SOURCES) || fmt=1; fi; \
+	CR_SANITIZE=$(CR_SANITIZE) sh tests/integration/run.sh $(BUILD) $(T) || rc=1; \
 	if [ -z "$(T)" ]; then \
 		for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/fuzz_$$t || rc=1; done; \
 		$(BUILD)/unit_tests || rc=1; \
-	fi; exit $$rc
+	fi; \
+	if [ $$fmt = 1 ]; then echo "make check: failed: C files not formatted as .clang-format says (make format-check names them; make format fixes them)" >&2; rc=1; fi; \
+	exit $$rc
 
 # The golden gate (tests/golden): after a change in what users see is made
 # on purpose, this records the new output; review its diff before committing.

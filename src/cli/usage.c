@@ -19,6 +19,9 @@ static const char usage_text[] =
 	"       connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
+/* Each command's name, then its help (not for the formatter, which would
+ * join the name to the help's first line). */
+/* clang-format off */
 static const char *const help_texts[][2] = {
 	{ "run",
 	  "connrefuse run [--seccomp] [-c FILE] [--refuse DST[:PORT]]... [--fail ERRNO=DST[:PORT]]... [--drop DST[:PORT]]... [--fail-dns EAI_CODE=NAME]... [--log-stderr] -- PROGRAM [ARGS...]\n"
@@ -102,6 +105,7 @@ static const char *const help_texts[][2] = {
 	  "  --prometheus    counters in the node_exporter textfile format, labelled by\n"
 	  "                  result, simulated, rule, errno and comm\n" },
 };
+/* clang-format on */
 
 static const char *help_of(const char *cmd)
 {

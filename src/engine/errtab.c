@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <netdb.h>
 
+/* Tables, a row a line (the errno rows as gen-errno-table.c prints them):
+ * not for the formatter. */
+/* clang-format off */
 const struct cr_errno_row cr_errno_rows[] = {
     {   1, "EPERM", "Operation not permitted" },
     {   2, "ENOENT", "No such file or directory" },
@@ -453,3 +456,4 @@ const struct cr_help_row cr_help_rows[] = {
 	  "ENOENT" },
 };
 const unsigned cr_help_nrows = sizeof cr_help_rows / sizeof cr_help_rows[0];
+/* clang-format on */
