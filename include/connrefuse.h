@@ -20,15 +20,15 @@ const char *connrefuse_version(void);
  * same record as decoding ECONNREFUSED (111). A Winsock code without a POSIX
  * equivalent gives a record whose errno_name is NULL. */
 struct connrefuse_error {
-	const char *errno_name;   /* "ECONNREFUSED", or NULL */
-	int errno_code;           /* 111 (-2 for EAI_NONAME), or 0 */
-	const char *wsa_name;     /* "WSAECONNREFUSED", or NULL */
-	int wsa_code;             /* 10061, or 0 */
-	const char *desc;         /* "Connection refused" */
-	const char *hint;         /* one line: what it means for a connect(), or NULL */
-	const char *causes;       /* common causes, or NULL */
-	const char *fix;          /* what to do, or NULL */
-	const char *related;      /* related error names, space separated, or NULL */
+	const char *errno_name; /* "ECONNREFUSED", or NULL */
+	int errno_code;         /* 111 (-2 for EAI_NONAME), or 0 */
+	const char *wsa_name;   /* "WSAECONNREFUSED", or NULL */
+	int wsa_code;           /* 10061, or 0 */
+	const char *desc;       /* "Connection refused" */
+	const char *hint;       /* one line: what it means for a connect(), or NULL */
+	const char *causes;     /* common causes, or NULL */
+	const char *fix;        /* what to do, or NULL */
+	const char *related;    /* related error names, space separated, or NULL */
 };
 
 /* Decode "111", "0x6f", "ECONNREFUSED", "10061", "0x274D", "WSAECONNREFUSED"

@@ -28,9 +28,10 @@ static void warn_paths(const struct cr_draft *rs)
 	for (unsigned i = 0; i < rs->nrules; i++)
 		for (unsigned j = 0; j < rs->rules[i].npaths; j++)
 			if (matches_no_absolute_path(rs->rules[i].paths[j]))
-				fprintf(stderr, "connrefuse: warning: %s:%u: rule \"%s\": path \"%s\" can match no absolute path "
-						"('*', '?' and [...] do not match '/'): only relative paths and abstract sockets; "
-						"for every unix socket, use proto = \"unix\"\n",
+				fprintf(stderr,
+					"connrefuse: warning: %s:%u: rule \"%s\": path \"%s\" can match no absolute path "
+					"('*', '?' and [...] do not match '/'): only relative paths and abstract sockets; "
+					"for every unix socket, use proto = \"unix\"\n",
 					rs->source, rs->rules[i].line, rs->rules[i].name, rs->rules[i].paths[j]);
 }
 
@@ -94,10 +95,12 @@ static void warn_shadowed(const struct cr_draft *d)
 	for (unsigned j = 1; j < d->nrules; j++)
 		for (unsigned i = 0; i < j; i++)
 			if (always_fires(&d->rules[i]) && covers(&d->rules[i], &d->rules[j])) {
-				fprintf(stderr, "connrefuse: warning: %s:%u: rule \"%s\" can never decide: rule \"%s\" (line %u) "
-						"before it matches every connect it matches and always fires; put the "
-						"narrower rule first\n",
-					d->source, d->rules[j].line, d->rules[j].name, d->rules[i].name, d->rules[i].line);
+				fprintf(stderr,
+					"connrefuse: warning: %s:%u: rule \"%s\" can never decide: rule \"%s\" (line %u) "
+					"before it matches every connect it matches and always fires; put the "
+					"narrower rule first\n",
+					d->source, d->rules[j].line, d->rules[j].name, d->rules[i].name,
+					d->rules[i].line);
 				break;
 			}
 }
@@ -126,7 +129,8 @@ int cr_cmd_check(int argc, char **argv)
 		       rs->format, rs->nrules, rs->nrules == 1 ? "" : "s", rs->image_len,
 		       (unsigned long long)rs->source_hash);
 	if (rs->compiled && rs->format < CR_IMAGE_VERSION)
-		fprintf(stderr, "connrefuse: note: %s is of format %u, an earlier connrefuse's; compile its source "
+		fprintf(stderr,
+			"connrefuse: note: %s is of format %u, an earlier connrefuse's; compile its source "
 			"again for format %u, whose unix path look-ups are faster\n",
 			argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
@@ -134,9 +138,10 @@ int cr_cmd_check(int argc, char **argv)
 	warn_shadowed(d);
 	struct stat st;
 	if (!rs->compiled && stat(argv[1], &st) == 0 && (size_t)st.st_size > CR_RELOAD_TEXT_MAX)
-		fprintf(stderr, "connrefuse: note: %s is %lld bytes of text, more than the %u KiB a running program "
-				"reloads: a change is not reloaded until the program restarts; compile it "
-				"(connrefuse compile %s) for hot reload at any size\n",
+		fprintf(stderr,
+			"connrefuse: note: %s is %lld bytes of text, more than the %u KiB a running program "
+			"reloads: a change is not reloaded until the program restarts; compile it "
+			"(connrefuse compile %s) for hot reload at any size\n",
 			argv[1], (long long)st.st_size, CR_RELOAD_TEXT_MAX >> 10, argv[1]);
 	cr_rules_free(&rules);
 	return 0;

@@ -19,8 +19,8 @@ int cr_help(const char *topic);
 
 /* DST[:PORT] as run --refuse and match take it. */
 struct cr_target {
-	char host[256];   /* address, CIDR, name, "*", path */
-	int port;         /* -1: none */
+	char host[256]; /* address, CIDR, name, "*", path */
+	int port;       /* -1: none */
 	bool unix_path;
 };
 int cr_target_parse(const char *text, struct cr_target *t);

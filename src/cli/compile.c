@@ -24,9 +24,13 @@ int cr_cmd_compile(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'h': return cr_help("compile");
-		default: return cr_usage_error("compile", "%s", "compile: bad option");
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			return cr_help("compile");
+		default:
+			return cr_usage_error("compile", "%s", "compile: bad option");
 		}
 	}
 	if (argc - optind != 1)
@@ -47,8 +51,10 @@ int cr_cmd_compile(int argc, char **argv)
 	 * (a compiled one may be: that is how an old format is upgraded). */
 	struct stat si, so;
 	if (!f.image && stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
-		fprintf(stderr, "connrefuse: compile: %s is the source itself: its text would be lost; write the compiled "
-				"form to another file (without -o: %s.compiled)\n", out, in);
+		fprintf(stderr,
+			"connrefuse: compile: %s is the source itself: its text would be lost; write the compiled "
+			"form to another file (without -o: %s.compiled)\n",
+			out, in);
 		free(f.text);
 		return 2;
 	}
@@ -83,7 +89,8 @@ int cr_cmd_compile(int argc, char **argv)
 		fprintf(stderr, "connrefuse: %s\n", err);
 		rc = 1;
 	} else {
-		printf("%s: %u rule%s compiled into %s (%zu bytes)\n", in, d->nrules, d->nrules == 1 ? "" : "s", out, len);
+		printf("%s: %u rule%s compiled into %s (%zu bytes)\n", in, d->nrules, d->nrules == 1 ? "" : "s", out,
+		       len);
 	}
 	cr_image_release(img, len);
 	cr_draft_free(d);

@@ -132,8 +132,8 @@ static bool not_an_error(const char *code, bool json, bool first)
 {
 	if (*code && strspn(code, "0") == strlen(code)) {
 		if (json)
-			printf("%s{\"input\": \"%s\", \"name\": null, \"code\": 0, \"desc\": \"Success\"}", first ? "" : ",\n ",
-			       code);
+			printf("%s{\"input\": \"%s\", \"name\": null, \"code\": 0, \"desc\": \"Success\"}",
+			       first ? "" : ",\n ", code);
 		else
 			printf("%s0: no error (success): errno 0, and Winsock's 0 too, mean the call worked\n",
 			       first ? "" : "\n");
@@ -178,12 +178,14 @@ int cr_cmd_decode(int argc, char **argv)
 		if (w >= 0) {
 			snprintf(win32, sizeof win32, "%ld", w);
 			if (!json)
-				printf("%s%s is an HRESULT of Win32 error %ld (HRESULT_FROM_WIN32):\n", printed ? "\n" : "", code, w);
+				printf("%s%s is an HRESULT of Win32 error %ld (HRESULT_FROM_WIN32):\n",
+				       printed ? "\n" : "", code, w);
 			code = win32;
 		}
 		if (!*code) {
-			fprintf(stderr, "connrefuse: decode: an empty CODE: give a number or a name (decode 111, decode "
-					"ECONNREFUSED, decode 10061)\n");
+			fprintf(stderr,
+				"connrefuse: decode: an empty CODE: give a number or a name (decode 111, decode "
+				"ECONNREFUSED, decode 10061)\n");
 			rc = 1;
 			continue;
 		}
@@ -193,7 +195,8 @@ int cr_cmd_decode(int argc, char **argv)
 		}
 		if (connrefuse_decode(code, &e) != 0) {
 			const char *near = nearest_name(argv[i]);
-			fprintf(stderr, "connrefuse: %s is neither an errno of this system, a resolver code (EAI_*, -2, HOST_NOT_FOUND) nor a Winsock code (10004-11031)%s%s%s\n",
+			fprintf(stderr,
+				"connrefuse: %s is neither an errno of this system, a resolver code (EAI_*, -2, HOST_NOT_FOUND) nor a Winsock code (10004-11031)%s%s%s\n",
 				argv[i], near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 			rc = 1;
 			continue;

@@ -26,9 +26,9 @@
 
 struct libc_found {
 	enum { NONE, GLIBC, MUSL } kind;
-	const char *arch;    /* "x86_64", "aarch64", or NULL */
-	int major, minor;    /* glibc's version; 0 when unread */
-	char where[128];     /* the file the kind was read from, in ROOT */
+	const char *arch; /* "x86_64", "aarch64", or NULL */
+	int major, minor; /* glibc's version; 0 when unread */
+	char where[128];  /* the file the kind was read from, in ROOT */
 };
 
 /* The root: a folder, or a tar archive of one (podman export). */
@@ -126,8 +126,13 @@ static void find_libc(const struct root *r, struct libc_found *f)
 {
 	static const char *const musl[] = { "lib/ld-musl-x86_64.so.1", "lib/ld-musl-aarch64.so.1" };
 	static const char *const glibc[] = {
-		"lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libc.so.6", "lib/aarch64-linux-gnu/libc.so.6",
-		"usr/lib/aarch64-linux-gnu/libc.so.6", "lib64/libc.so.6", "usr/lib64/libc.so.6", "lib/libc.so.6",
+		"lib/x86_64-linux-gnu/libc.so.6",
+		"usr/lib/x86_64-linux-gnu/libc.so.6",
+		"lib/aarch64-linux-gnu/libc.so.6",
+		"usr/lib/aarch64-linux-gnu/libc.so.6",
+		"lib64/libc.so.6",
+		"usr/lib64/libc.so.6",
+		"lib/libc.so.6",
 		"usr/lib/libc.so.6",
 	};
 	memset(f, 0, sizeof *f);
@@ -147,8 +152,9 @@ static int read_root(const char *path, struct libc_found *f, bool say)
 	struct stat st;
 	if (r.fd < 0 || fstat(r.fd, &st) != 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
 		if (say)
-			fprintf(stderr, "connrefuse: check --image %s: %s (give a container's root file system: a folder, "
-					"or a tar archive of one, as podman export or docker export write)\n",
+			fprintf(stderr,
+				"connrefuse: check --image %s: %s (give a container's root file system: a folder, "
+				"or a tar archive of one, as podman export or docker export write)\n",
 				path, r.fd < 0 ? strerror(errno) : "neither a folder nor a file");
 		if (r.fd >= 0)
 			close(r.fd);
@@ -171,8 +177,9 @@ static const char *fitting(const struct libc_found *f, char *why, size_t size)
 {
 	bool known_arch = f->arch && (strcmp(f->arch, "x86_64") == 0 || strcmp(f->arch, "aarch64") == 0);
 	if (f->kind == NONE) {
-		snprintf(why, size, "no C library (neither glibc's libc.so.6 nor musl's loader): static programs only, "
-				    "which no preloaded library reaches; run them under bin/connrefuse run --seccomp");
+		snprintf(why, size,
+			 "no C library (neither glibc's libc.so.6 nor musl's loader): static programs only, "
+			 "which no preloaded library reaches; run them under bin/connrefuse run --seccomp");
 		return NULL;
 	}
 	if (!known_arch) {
@@ -181,16 +188,18 @@ static const char *fitting(const struct libc_found *f, char *why, size_t size)
 		return NULL;
 	}
 	if (f->kind == MUSL && strcmp(f->arch, "aarch64") == 0) {
-		snprintf(why, size, "musl on aarch64: the bundle has no musl library for it (Debian has no aarch64 musl "
-				    "cross compiler); run the programs under bin/connrefuse run --seccomp");
+		snprintf(why, size,
+			 "musl on aarch64: the bundle has no musl library for it (Debian has no aarch64 musl "
+			 "cross compiler); run the programs under bin/connrefuse run --seccomp");
 		return NULL;
 	}
 	if (f->kind == MUSL)
 		return "musl-x86_64";
 	if (f->major && (f->major < GLIBC_MIN_MAJOR || (f->major == GLIBC_MIN_MAJOR && f->minor < GLIBC_MIN_MINOR))) {
-		snprintf(why, size, "glibc %d.%d is older than %d.%d, the oldest the bundle's library loads into; run the "
-				    "programs under bin/connrefuse run --seccomp", f->major, f->minor, GLIBC_MIN_MAJOR,
-			 GLIBC_MIN_MINOR);
+		snprintf(why, size,
+			 "glibc %d.%d is older than %d.%d, the oldest the bundle's library loads into; run the "
+			 "programs under bin/connrefuse run --seccomp",
+			 f->major, f->minor, GLIBC_MIN_MAJOR, GLIBC_MIN_MINOR);
 		return NULL;
 	}
 	return f->arch;
@@ -213,9 +222,11 @@ int cr_check_image(const char *root_path)
 		return 1;
 	char what[96] = "no C library", why[400];
 	if (f.kind == GLIBC && f.major)
-		snprintf(what, sizeof what, "glibc %d.%d, %s", f.major, f.minor, f.arch ? f.arch : "unknown architecture");
+		snprintf(what, sizeof what, "glibc %d.%d, %s", f.major, f.minor,
+			 f.arch ? f.arch : "unknown architecture");
 	else if (f.kind != NONE)
-		snprintf(what, sizeof what, "%s, %s", f.kind == GLIBC ? "glibc" : "musl", f.arch ? f.arch : "unknown architecture");
+		snprintf(what, sizeof what, "%s, %s", f.kind == GLIBC ? "glibc" : "musl",
+			 f.arch ? f.arch : "unknown architecture");
 	printf("%s: %s (%s)\n", root_path, what, f.kind == NONE ? "no libc.so.6, no ld-musl" : f.where);
 	const char *dir = fitting(&f, why, sizeof why);
 	if (!dir) {

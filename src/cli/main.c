@@ -12,7 +12,7 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{ "run", cr_cmd_run }, { "check", cr_cmd_check }, { "compile", cr_cmd_compile },
+	{ "run", cr_cmd_run },     { "check", cr_cmd_check },   { "compile", cr_cmd_compile },
 	{ "match", cr_cmd_match }, { "decode", cr_cmd_decode }, { "report", cr_cmd_report },
 };
 
@@ -38,8 +38,8 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 1, argv + 1);
 	const char *near = cr_suggest(cmd, sizeof commands / sizeof commands[0], command_at, NULL);
 	if (near) {
-		fprintf(stderr, "connrefuse: unknown command '%s'; did you mean '%s'? (connrefuse --help lists them)\n", cmd,
-			near);
+		fprintf(stderr, "connrefuse: unknown command '%s'; did you mean '%s'? (connrefuse --help lists them)\n",
+			cmd, near);
 		return 2;
 	}
 	return cr_usage_error(NULL, "unknown command '%s'", cmd);

@@ -21,12 +21,12 @@
 #include <sys/socket.h>
 
 struct ask {
-	const char *text;       /* DST[:PORT] as given */
-	const char *resolve;    /* --resolve NAME: a look-up, not a connect */
+	const char *text;    /* DST[:PORT] as given */
+	const char *resolve; /* --resolve NAME: a look-up, not a connect */
 	const char *proto, *process, *host;
-	bool host_only;         /* DST is a host name: address rules cannot be asked */
+	bool host_only; /* DST is a host name: address rules cannot be asked */
 	uint64_t attempt;
-	double at;              /* seconds since the rules were loaded */
+	double at;                    /* seconds since the rules were loaded */
 	const struct cr_draft *draft; /* the rules as written, for the reasons */
 };
 
@@ -60,17 +60,20 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const
 		snprintf(buf, size, "it fires once %llu attempt%s gone by (this is attempt %llu)",
 			 (unsigned long long)r->after, r->after == 1 ? " has" : "s have", a);
 	else if (r->every && n % r->every)
-		snprintf(buf, size, "it fires on every %lluth attempt (this is attempt %llu)", (unsigned long long)r->every, a);
+		snprintf(buf, size, "it fires on every %lluth attempt (this is attempt %llu)",
+			 (unsigned long long)r->every, a);
 	else if (r->has_window && t < r->window_start)
 		snprintf(buf, size, "not in its window: opens at %g s (asked at %g s)", r->window_start, t);
 	else if (r->has_window && t >= r->window_start + r->window_duration)
-		snprintf(buf, size, "not in its window: closed at %g s (asked at %g s)", r->window_start + r->window_duration, t);
+		snprintf(buf, size, "not in its window: closed at %g s (asked at %g s)",
+			 r->window_start + r->window_duration, t);
 	else if (r->has_flap)
 		snprintf(buf, size, "flapping: up (passing) at %g s, down again at %g s", t,
 			 t - fmod(t, r->flap_up + r->flap_down) + r->flap_up + r->flap_down);
 	else
 		snprintf(buf, size, "its draw for attempt %llu is %.3f, not below probability %g%s", a,
-			 cr_rule_draw(rs, cr, n), r->probability, rs->seeded ? "" : " (no seed: draws differ run to run)");
+			 cr_rule_draw(rs, cr, n), r->probability,
+			 rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
 /* Each rule in order, up to the first that matches and fires: that one.
@@ -119,7 +122,8 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 			if (a->attempt == 1 && a->at == 0)
 				printf("matches; its schedule fires on the first attempt\n");
 			else
-				printf("matches; its schedule fires on attempt %llu at %g s\n", (unsigned long long)a->attempt, t);
+				printf("matches; its schedule fires on attempt %llu at %g s\n",
+				       (unsigned long long)a->attempt, t);
 			decided = r;
 			continue;
 		}
@@ -165,7 +169,9 @@ static void warn_form(const struct cr_target *t, const char *text)
 	if (cr_target_port_like(text, hint, sizeof hint))
 		fprintf(stderr, "connrefuse: match: %s\n", hint);
 	else
-		fprintf(stderr, "connrefuse: match: %s has no port: port 0 is asked; give one (1.2.3.4:443, [::1]:443)\n", text);
+		fprintf(stderr,
+			"connrefuse: match: %s has no port: port 0 is asked; give one (1.2.3.4:443, [::1]:443)\n",
+			text);
 }
 
 static int explain(const struct cr_ruleset *rs, struct ask *a)
@@ -186,8 +192,12 @@ static int explain(const struct cr_ruleset *rs, struct ask *a)
 	const char *host = a->host ? a->host : name;
 	double loaded = rs->loaded_at;
 	struct cr_query q = {
-		.dest = &d, .sotype = sotype, .host = host, .comm = a->process ? a->process : "?",
-		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
+		.dest = &d,
+		.sotype = sotype,
+		.host = host,
+		.comm = a->process ? a->process : "?",
+		.exe = a->process && strchr(a->process, '/') ? a->process : NULL,
+		.now = loaded + a->at,
 	};
 	const char *proto = d.family == CR_FAM_UNIX ? "unix" : sotype == SOCK_DGRAM ? "udp" : "tcp";
 	char dst[256];
@@ -210,8 +220,10 @@ static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 {
 	double loaded = rs->loaded_at;
 	struct cr_lookup lq = {
-		.name = a->resolve, .comm = a->process ? a->process : "?",
-		.exe = a->process && strchr(a->process, '/') ? a->process : NULL, .now = loaded + a->at,
+		.name = a->resolve,
+		.comm = a->process ? a->process : "?",
+		.exe = a->process && strchr(a->process, '/') ? a->process : NULL,
+		.now = loaded + a->at,
 	};
 	printf("look-up: %s process=%s\n", a->resolve, a->process ? a->process : "(any)");
 	const struct cr_rule *r = walk(rs, NULL, &lq, a);
@@ -229,14 +241,10 @@ static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 int cr_cmd_match(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "proto", required_argument, NULL, 'p' },
-		{ "process", required_argument, NULL, 'P' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "resolve", required_argument, NULL, 'R' },
-		{ "attempt", required_argument, NULL, 'a' },
-		{ "at", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "proto", required_argument, NULL, 'p' },   { "process", required_argument, NULL, 'P' },
+		{ "host", required_argument, NULL, 'H' },    { "resolve", required_argument, NULL, 'R' },
+		{ "attempt", required_argument, NULL, 'a' }, { "at", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },          { 0 },
 	};
 	struct ask a = { .attempt = 1 };
 	char *end;
@@ -244,10 +252,18 @@ int cr_cmd_match(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': a.proto = optarg; break;
-		case 'P': a.process = optarg; break;
-		case 'H': a.host = optarg; break;
-		case 'R': a.resolve = optarg; break;
+		case 'p':
+			a.proto = optarg;
+			break;
+		case 'P':
+			a.process = optarg;
+			break;
+		case 'H':
+			a.host = optarg;
+			break;
+		case 'R':
+			a.resolve = optarg;
+			break;
 		case 'a':
 			a.attempt = strtoull(optarg, &end, 10);
 			if (!isdigit((unsigned char)*optarg) || *end || a.attempt == 0)
@@ -256,11 +272,15 @@ int cr_cmd_match(int argc, char **argv)
 		case 't':
 			a.at = strtod(optarg, &end);
 			if (!isdigit((unsigned char)*optarg) || *end || !(a.at >= 0) || isinf(a.at))
-				return cr_usage_error("match", "match: --at %s: expected seconds since the rules were loaded (0, 2.5, ...)",
-						      optarg);
+				return cr_usage_error(
+					"match",
+					"match: --at %s: expected seconds since the rules were loaded (0, 2.5, ...)",
+					optarg);
 			break;
-		case 'h': return cr_help("match");
-		default: return cr_usage_error("match", "%s", "match: bad option");
+		case 'h':
+			return cr_help("match");
+		default:
+			return cr_usage_error("match", "%s", "match: bad option");
 		}
 	}
 	if (a.resolve && (a.host || a.proto))
@@ -271,16 +291,15 @@ int cr_cmd_match(int argc, char **argv)
 	if (!a.resolve && argc - optind == 3 && strspn(argv[optind + 2], "0123456789") == strlen(argv[optind + 2])) {
 		char what[600];
 		const char *h = argv[optind + 1];
-		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s", strchr(h, ':') ? "[" : "",
-			 h, strchr(h, ':') ? "]" : "", argv[optind + 2]);
+		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s",
+			 strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", argv[optind + 2]);
 		return cr_usage_error("match", "%s", what);
 	}
 	if (!a.resolve && argc - optind != 2)
 		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
 	struct cr_target swapped;
 	if (!a.resolve && access(argv[optind], F_OK) != 0 && cr_target_parse(argv[optind], &swapped) == 0 &&
-	    access(argv[optind + 1], R_OK) == 0)
-	{
+	    access(argv[optind + 1], R_OK) == 0) {
 		char what[600];
 		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", argv[optind + 1],
 			 argv[optind]);

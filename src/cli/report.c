@@ -17,7 +17,8 @@ int cr_cmd_report(int argc, char **argv)
 		bool json = strcmp(argv[i], "--json") == 0, prom = strcmp(argv[i], "--prometheus") == 0;
 		if ((json || prom) && format != CR_REPORT_TEXT &&
 		    format != (json ? CR_REPORT_JSON : CR_REPORT_PROMETHEUS))
-			return cr_usage_error("report", "%s", "report: --json and --prometheus are two formats: choose one");
+			return cr_usage_error("report", "%s",
+					      "report: --json and --prometheus are two formats: choose one");
 		if (json)
 			format = CR_REPORT_JSON;
 		else if (prom)
@@ -32,8 +33,10 @@ int cr_cmd_report(int argc, char **argv)
 	FILE *in = stdin;
 	struct stat st;
 	if (path && strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "connrefuse: report: %s is a folder: give a log file (log.file's, or syslog's), or - for "
-				"standard input\n", path);
+		fprintf(stderr,
+			"connrefuse: report: %s is a folder: give a log file (log.file's, or syslog's), or - for "
+			"standard input\n",
+			path);
 		return 1;
 	}
 	if (path && strcmp(path, "-") != 0 && !(in = fopen(path, "r"))) {

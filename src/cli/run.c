@@ -52,7 +52,9 @@ static int rule_text(FILE *out, unsigned n, const char *option, const char *arg,
 	} else if (cr_target_parse(dst, &t) != 0) {
 		char what[600];
 		snprintf(what, sizeof what, "%s %s", option, arg);
-		return cr_usage_error("run", "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)", what);
+		return cr_usage_error("run",
+				      "%s: expected DST[:PORT] (a port from 0 to 65535; IPv6 with a port in brackets: [::1]:443)",
+				      what);
 	}
 	char hint[300];
 	if (!t.unix_path && t.port < 0 && cr_target_port_like(dst, hint, sizeof hint)) {
@@ -156,7 +158,7 @@ static int exit_status_of(int status)
 struct run_opts {
 	const char *config;
 	bool log_stderr, seccomp;
-	char *cli_rules;         /* the rules of --refuse, --fail, --drop and --fail-dns, in config syntax */
+	char *cli_rules; /* the rules of --refuse, --fail, --drop and --fail-dns, in config syntax */
 	size_t cli_len;
 	unsigned nrules, dns_rules;
 	char **prog;
@@ -187,7 +189,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'r':
 		case 'd':
-			if ((c = rule_text(rules, ++o->nrules, c == 'r' ? "--refuse" : "--drop", optarg, NULL, optarg)) != 0)
+			if ((c = rule_text(rules, ++o->nrules, c == 'r' ? "--refuse" : "--drop", optarg, NULL,
+					   optarg)) != 0)
 				rc = c;
 			break;
 		case 'f':
@@ -196,26 +199,32 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			const char *option = c == 'f' ? "--fail" : "--fail-dns";
 			snprintf(arg, sizeof arg, "%s", optarg);
 			if (!(eq = strchr(optarg, '='))) {
-				rc = cr_usage_error("run", c == 'f' ? "--fail %s: expected ERRNO=DST[:PORT]"
-								    : "--fail-dns %s: expected EAI_CODE=NAME (EAI_NONAME=db.internal)",
+				rc = cr_usage_error("run",
+						    c == 'f'
+							    ? "--fail %s: expected ERRNO=DST[:PORT]"
+							    : "--fail-dns %s: expected EAI_CODE=NAME (EAI_NONAME=db.internal)",
 						    optarg);
 				break;
 			}
 			*eq = '\0';
 			if (c == 'D' && strncmp(optarg, "EAI_", 4) != 0) {
 				/* The DNS names users know, as the resolver codes they are. */
-				static const char *const dns[][2] = { { "NXDOMAIN", "EAI_NONAME" }, { "SERVFAIL", "EAI_AGAIN" },
-								      { "TIMEOUT", "EAI_AGAIN" }, { "NODATA", "EAI_NODATA" },
+				static const char *const dns[][2] = { { "NXDOMAIN", "EAI_NONAME" },
+								      { "SERVFAIL", "EAI_AGAIN" },
+								      { "TIMEOUT", "EAI_AGAIN" },
+								      { "NODATA", "EAI_NODATA" },
 								      { "REFUSED", "EAI_FAIL" } };
 				const char *near = NULL;
 				for (size_t i = 0; i < sizeof dns / sizeof *dns; i++)
 					if (strcasecmp(optarg, dns[i][0]) == 0)
 						near = dns[i][1];
 				char what[1200];
-				snprintf(what, sizeof what, "--fail-dns %s: %s is not a resolver code; %s%s%suse EAI_NONAME "
+				snprintf(what, sizeof what,
+					 "--fail-dns %s: %s is not a resolver code; %s%s%suse EAI_NONAME "
 					 "(the name does not exist, NXDOMAIN), EAI_AGAIN (a server that times out or answers "
-					 "SERVFAIL), EAI_FAIL or EAI_NODATA (no address)", arg, optarg, near ? "for that, write " : "",
-					 near ? near : "", near ? "; " : "");
+					 "SERVFAIL), EAI_FAIL or EAI_NODATA (no address)",
+					 arg, optarg, near ? "for that, write " : "", near ? near : "",
+					 near ? "; " : "");
 				rc = cr_usage_error("run", "%s", what);
 				break;
 			}
@@ -242,7 +251,9 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	if (rc >= 0)
 		return rc;
 	if (o->dns_rules && o->seccomp)
-		return cr_usage_error("run", "%s", "run: --fail-dns needs the preload: resolver faults are not made under --seccomp (the resolver is a library, and Go's own resolver bypasses it)");
+		return cr_usage_error(
+			"run", "%s",
+			"run: --fail-dns needs the preload: resolver faults are not made under --seccomp (the resolver is a library, and Go's own resolver bypasses it)");
 	if (optind >= argc)
 		return cr_usage_error("run", "%s", "run: no PROGRAM given (put it after --)");
 	o->prog = argv + optind;
@@ -330,10 +341,12 @@ static int safe_alias(const char *lib, char *alias, size_t size, char *dir, size
 		return 0;
 	}
 	const char *tmpdir = getenv("TMPDIR");
-	snprintf(dir, dirsize, "%s/connrefuse-lib-XXXXXX", tmpdir && *tmpdir && !strpbrk(tmpdir, " \t\n:") ? tmpdir : "/tmp");
+	snprintf(dir, dirsize, "%s/connrefuse-lib-XXXXXX",
+		 tmpdir && *tmpdir && !strpbrk(tmpdir, " \t\n:") ? tmpdir : "/tmp");
 	if (!mkdtemp(dir) || (snprintf(alias, size, "%s/libconnrefuse.so", dir), symlink(lib, alias) != 0)) {
-		fprintf(stderr, "connrefuse: cannot preload %s: the loader splits LD_PRELOAD at spaces and colons, "
-				"and no alias could be made in %s (%s); install connrefuse under a path without them\n",
+		fprintf(stderr,
+			"connrefuse: cannot preload %s: the loader splits LD_PRELOAD at spaces and colons, "
+			"and no alias could be made in %s (%s); install connrefuse under a path without them\n",
 			lib, dir, strerror(errno));
 		if (*dir)
 			rmdir(dir);
@@ -431,12 +444,15 @@ int cr_cmd_run(int argc, char **argv)
 	}
 	warn_if_unheard(&o, rs);
 	if (o.seccomp && rs && rs->nresolvers)
-		fprintf(stderr, "connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "
-				"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
+		fprintf(stderr,
+			"connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "
+			"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
 			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
-		fprintf(stderr, "connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse, in the bundle folder that fits this root and in %s; set CONNREFUSE_LIBRARY)\n", CR_LIBDIR);
+		fprintf(stderr,
+			"connrefuse: cannot find libconnrefuse.so (looked beside this program, in ../lib/connrefuse, in the bundle folder that fits this root and in %s; set CONNREFUSE_LIBRARY)\n",
+			CR_LIBDIR);
 		return EXIT_TOOL;
 	}
 	char tmp[PATH_MAX] = "", abs_config[PATH_MAX];

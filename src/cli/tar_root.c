@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 struct member {
-	char *path, *link;   /* normalised: no leading "./" or "/" */
-	char type;           /* '0' file, '1' hard link, '2' symbolic link, '5' folder */
+	char *path, *link; /* normalised: no leading "./" or "/" */
+	char type;         /* '0' file, '1' hard link, '2' symbolic link, '5' folder */
 	off_t off, size;
 };
 
@@ -121,7 +121,8 @@ struct cr_tar *cr_tar_open(int fd)
 		if (type == 'L' || type == 'K' || type == 'x') {
 			char *d = data(fd, at, size);
 			if (type == 'x' && d) {
-				char *p = pax_value(d, (size_t)size, "path"), *l = pax_value(d, (size_t)size, "linkpath");
+				char *p = pax_value(d, (size_t)size, "path"),
+				     *l = pax_value(d, (size_t)size, "linkpath");
 				free(d);
 				d = NULL;
 				if (p)
@@ -206,7 +207,8 @@ bool cr_tar_find(const struct cr_tar *t, const char *path, off_t *off, off_t *si
 		if (link->link[0] == '/')
 			snprintf(next, sizeof next, "%s%s", link->link, cur + at);
 		else
-			snprintf(next, sizeof next, "%.*s/%s%s", slash ? (int)(slash - cur) : 0, cur, link->link, cur + at);
+			snprintf(next, sizeof next, "%.*s/%s%s", slash ? (int)(slash - cur) : 0, cur, link->link,
+				 cur + at);
 		normalise(next, cur, sizeof cur);
 	}
 	return false; /* a loop of links */

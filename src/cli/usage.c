@@ -121,7 +121,8 @@ int cr_usage_error(const char *cmd, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	const char *help = help_of(cmd);
 	if (help) /* that command's synopsis: the first line of its help */
-		fprintf(stderr, "\nusage: %.*s\n(connrefuse --help %s tells more)\n", (int)strcspn(help, "\n"), help, cmd);
+		fprintf(stderr, "\nusage: %.*s\n(connrefuse --help %s tells more)\n", (int)strcspn(help, "\n"), help,
+			cmd);
 	else
 		fprintf(stderr, "\n%s", usage_text);
 	return cmd && strcmp(cmd, "run") == 0 ? EXIT_TOOL : 2;
@@ -135,7 +136,8 @@ int cr_help(const char *topic)
 		return 0;
 	}
 	if (topic) {
-		fprintf(stderr, "connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report)\n",
+		fprintf(stderr,
+			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report)\n",
 			topic);
 		return 2;
 	}

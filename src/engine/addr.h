@@ -14,12 +14,12 @@ enum cr_family { CR_FAM_NONE = 0, CR_FAM_INET = 4, CR_FAM_INET6 = 6, CR_FAM_UNIX
 /* A destination. IPv4-mapped IPv6 addresses are held as IPv4 (family
  * CR_FAM_INET, mapped = true), so that IPv4 rules match them. */
 struct cr_dest {
-	uint8_t family;         /* enum cr_family */
-	bool mapped;            /* given as ::ffff:a.b.c.d on an AF_INET6 socket */
-	uint16_t port;          /* host order */
-	uint8_t addr[16];       /* IPv4 in the first 4 bytes */
-	uint32_t scope_id;      /* IPv6 */
-	uint16_t path_len;      /* unix: bytes in path, '@' of an abstract name included */
+	uint8_t family;    /* enum cr_family */
+	bool mapped;       /* given as ::ffff:a.b.c.d on an AF_INET6 socket */
+	uint16_t port;     /* host order */
+	uint8_t addr[16];  /* IPv4 in the first 4 bytes */
+	uint32_t scope_id; /* IPv6 */
+	uint16_t path_len; /* unix: bytes in path, '@' of an abstract name included */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 2]; /* NUL-terminated too */
 };
 
@@ -47,17 +47,17 @@ socklen_t cr_sink_address(const struct cr_dest *d, int sa_family, struct sockadd
 
 /* An address prefix of the config file: "10.0.0.0/8", "::1", "fd00::/8". */
 struct cr_prefix {
-	uint8_t family;         /* CR_FAM_INET or CR_FAM_INET6 */
-	uint8_t len;            /* prefix length in bits */
+	uint8_t family; /* CR_FAM_INET or CR_FAM_INET6 */
+	uint8_t len;    /* prefix length in bits */
 	uint8_t addr[16];
 };
 
 enum cr_prefix_status {
 	CR_PREFIX_OK,
-	CR_PREFIX_NOT_ADDRESS,  /* not meant as an address: a hostname, say */
-	CR_PREFIX_BAD_ADDRESS,  /* meant as one, but invalid (10.0.0.256, 1::2::3) */
-	CR_PREFIX_BAD_LEN,      /* "/33", "/x" */
-	CR_PREFIX_HOST_BITS,    /* 10.1.2.3/8 */
+	CR_PREFIX_NOT_ADDRESS, /* not meant as an address: a hostname, say */
+	CR_PREFIX_BAD_ADDRESS, /* meant as one, but invalid (10.0.0.256, 1::2::3) */
+	CR_PREFIX_BAD_LEN,     /* "/33", "/x" */
+	CR_PREFIX_HOST_BITS,   /* 10.1.2.3/8 */
 };
 /* Parses text as an address or CIDR. CR_PREFIX_NOT_ADDRESS means the text
  * is not an address at all (a hostname, say); the other failures are errors

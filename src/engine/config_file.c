@@ -23,12 +23,18 @@
 static const char *file_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
-	case S_IFDIR: return "is a directory";
-	case S_IFIFO: return "is a FIFO, not a regular file";
-	case S_IFCHR: return "is a character device, not a regular file";
-	case S_IFBLK: return "is a block device, not a regular file";
-	case S_IFSOCK: return "is a socket, not a regular file";
-	default: return "is not a regular file";
+	case S_IFDIR:
+		return "is a directory";
+	case S_IFIFO:
+		return "is a FIFO, not a regular file";
+	case S_IFCHR:
+		return "is a character device, not a regular file";
+	case S_IFBLK:
+		return "is a block device, not a regular file";
+	case S_IFSOCK:
+		return "is a socket, not a regular file";
+	default:
+		return "is not a regular file";
 	}
 }
 
@@ -61,8 +67,10 @@ static int check_folder(const char *path, const char *shown, char *err, size_t e
 	const char *bad = untrusted(&st, true, why, sizeof why);
 	if (!bad)
 		return 0;
-	snprintf(err, errsize, "%s: not used: its folder %s %s; another user could change the rules "
-		 "(make it writable by root or its owner only)", shown, dir, bad);
+	snprintf(err, errsize,
+		 "%s: not used: its folder %s %s; another user could change the rules "
+		 "(make it writable by root or its owner only)",
+		 shown, dir, bad);
 	return -1;
 }
 
@@ -72,8 +80,10 @@ static int check_trust(const char *path, const struct stat *st, char *err, size_
 	char why[160];
 	const char *bad = untrusted(st, false, why, sizeof why);
 	if (bad) {
-		snprintf(err, errsize, "%s: not used: the file %s; another user could change the rules "
-			 "(chmod go-w, or chown it to root)", path, bad);
+		snprintf(err, errsize,
+			 "%s: not used: the file %s; another user could change the rules "
+			 "(chmod go-w, or chown it to root)",
+			 path, bad);
 		return -1;
 	}
 	if (check_folder(path, path, err, errsize) != 0)
@@ -111,8 +121,10 @@ static char *read_all(int fd, size_t size, const char *path, char *err, size_t e
 			break;
 	}
 	if (got != size) {
-		snprintf(err, errsize, "%s: the file changed while it was read (%zu bytes expected, %s); "
-			 "replace it by renaming a new file over it", path, size, got > size ? "more found" : "fewer found");
+		snprintf(err, errsize,
+			 "%s: the file changed while it was read (%zu bytes expected, %s); "
+			 "replace it by renaming a new file over it",
+			 path, size, got > size ? "more found" : "fewer found");
 		free(text);
 		return NULL;
 	}
@@ -132,7 +144,8 @@ static int check_text(const char *text, size_t len, const char *path, char *err,
 	for (const char *p = text; *p; line++) {
 		const char *q = p + strspn(p, " \t");
 		if (strncmp(q, "@include", 8) == 0) {
-			snprintf(err, errsize, "%s:%u: @include is not supported: put every rule in the one file", path, line);
+			snprintf(err, errsize, "%s:%u: @include is not supported: put every rule in the one file", path,
+				 line);
 			return -1;
 		}
 		const char *nl = strchr(p, '\n');
@@ -208,7 +221,8 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		return -1;
 	}
 	if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
-		snprintf(err, errsize, "%s: the file was replaced while it was opened; replace it by renaming a new file over it",
+		snprintf(err, errsize,
+			 "%s: the file was replaced while it was opened; replace it by renaming a new file over it",
 			 path);
 		cr_close(fd);
 		return -1;
@@ -223,11 +237,13 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		snprintf(err, errsize, "%s: is larger than %u MiB (%zu bytes): compile it, or split the rules", path,
 			 CR_CONFIG_MAX_BYTES >> 20, size);
 	} else if (size > text_max) {
-		snprintf(err, errsize, "%s: changed, but is too big to reload inside a connect (%zu bytes of text; "
+		snprintf(err, errsize,
+			 "%s: changed, but is too big to reload inside a connect (%zu bytes of text; "
 			 "a reload parses up to %zu KiB): compile it (connrefuse compile %s) and point the program at "
-			 "the compiled file, which reloads at any size; or restart the program", path, size,
-			 text_max >> 10, path);
-	} else if ((f->text = read_all(fd, size, path, err, errsize)) && check_text(f->text, size, path, err, errsize) != 0) {
+			 "the compiled file, which reloads at any size; or restart the program",
+			 path, size, text_max >> 10, path);
+	} else if ((f->text = read_all(fd, size, path, err, errsize)) &&
+		   check_text(f->text, size, path, err, errsize) != 0) {
 		free(f->text);
 		f->text = NULL;
 	} else if (f->text) {

@@ -15,7 +15,7 @@
 struct load {
 	/* While a rule is read, every message names it: by name, or number. */
 	const char *rule_name;
-	unsigned rule_number;   /* from 1; 0 = not in a rule */
+	unsigned rule_number; /* from 1; 0 = not in a rule */
 	/* Seen in the rule being read, for the checks across its keys. */
 	const config_setting_t *rule_action, *rule_errno;
 	const char *file;
@@ -43,7 +43,7 @@ union cr_value {
 struct cr_key {
 	const char *name;
 	enum cr_key_type type;
-	long long min, max;     /* CR_KEY_INT */
+	long long min, max; /* CR_KEY_INT */
 	/* Stores the value into target (a rule, the log settings, the rule
 	 * set). GROUP and VALUES keys read the setting themselves. */
 	int (*parse)(struct load *ld, const config_setting_t *s, const union cr_value *v, void *target);
@@ -51,11 +51,11 @@ struct cr_key {
 	bool (*present)(const void *target);
 	/* Writes the value only: `"refuse"`, `[80, 443]`, `{ up_s = 2; down_s = 1; }`. */
 	void (*print)(FILE *out, const void *target);
-	const char *assign;     /* " = ", or ": " for a group written as `log: {` */
+	const char *assign; /* " = ", or ": " for a group written as `log: {` */
 };
 
 struct cr_scope {
-	const char *name;       /* "top level", "log", "rule" */
+	const char *name; /* "top level", "log", "rule" */
 	const struct cr_key *keys;
 	unsigned nkeys;
 	/* In messages: a key as written ("log." for log's), and the scope. */

@@ -160,8 +160,8 @@ int cr_key_read(struct load *ld, const struct cr_scope *sc, const config_setting
 		key_list(sc, keys, sizeof keys);
 		const char *near = cr_suggest(name, sc->nkeys, key_at, sc);
 		if (near)
-			return cr_config_fail(ld, s, "unknown key '%s%s': did you mean '%s'? (%s takes: %s)", sc->key_prefix,
-					      name, near, sc->what, keys);
+			return cr_config_fail(ld, s, "unknown key '%s%s': did you mean '%s'? (%s takes: %s)",
+					      sc->key_prefix, name, near, sc->what, keys);
 		return cr_config_fail(ld, s, "unknown key '%s%s' (%s takes: %s)", sc->key_prefix, name, sc->what, keys);
 	}
 	union cr_value v;

@@ -18,10 +18,12 @@
 
 #define fail cr_config_fail
 
-static const struct { const char *name; int value; } facilities[] = {
-	{ "user", LOG_USER }, { "daemon", LOG_DAEMON },
-	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
-	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+static const struct {
+	const char *name;
+	int value;
+} facilities[] = {
+	{ "user", LOG_USER },     { "daemon", LOG_DAEMON }, { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 #define NFACILITIES (sizeof facilities / sizeof facilities[0])
@@ -101,14 +103,38 @@ static const char *facility_name(int f)
 	return "user";
 }
 
-static void print_syslog(FILE *out, const void *t) { fputs(LC(t)->syslog ? "true" : "false", out); }
-static void print_ident(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->ident); }
-static void print_facility(FILE *out, const void *t) { fprintf(out, "\"%s\"", facility_name(LC(t)->facility)); }
-static void print_stderr(FILE *out, const void *t) { fputs(LC(t)->to_stderr ? "true" : "false", out); }
-static void print_file(FILE *out, const void *t) { cr_print_quoted(out, LC(t)->file); }
-static void print_log_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(LC(t)->level)); }
-static void print_rate(FILE *out, const void *t) { fprintf(out, "%u", LC(t)->rate); }
-static void print_format(FILE *out, const void *t) { fputs(LC(t)->json ? "\"json\"" : "\"logfmt\"", out); }
+static void print_syslog(FILE *out, const void *t)
+{
+	fputs(LC(t)->syslog ? "true" : "false", out);
+}
+static void print_ident(FILE *out, const void *t)
+{
+	cr_print_quoted(out, LC(t)->ident);
+}
+static void print_facility(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", facility_name(LC(t)->facility));
+}
+static void print_stderr(FILE *out, const void *t)
+{
+	fputs(LC(t)->to_stderr ? "true" : "false", out);
+}
+static void print_file(FILE *out, const void *t)
+{
+	cr_print_quoted(out, LC(t)->file);
+}
+static void print_log_level(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_level_name(LC(t)->level));
+}
+static void print_rate(FILE *out, const void *t)
+{
+	fprintf(out, "%u", LC(t)->rate);
+}
+static void print_format(FILE *out, const void *t)
+{
+	fputs(LC(t)->json ? "\"json\"" : "\"logfmt\"", out);
+}
 
 static const struct cr_key log_keys[] = {
 	{ "syslog", CR_KEY_BOOL, 0, 0, parse_syslog, NULL, print_syslog, NULL },
@@ -148,7 +174,8 @@ static int parse_default_action(struct load *ld, const config_setting_t *s, cons
 	if (cr_config_action(ld, s, v->s, &RS(t)->default_action) != 0)
 		return -1;
 	if (RS(t)->default_action == CR_ACT_FAIL)
-		return fail(ld, s, "default_action \"fail\" has no errno to fail with; use \"refuse\", or a last rule with dst = \"*\"");
+		return fail(ld, s,
+			    "default_action \"fail\" has no errno to fail with; use \"refuse\", or a last rule with dst = \"*\"");
 	return 0;
 }
 
@@ -190,12 +217,32 @@ static int parse_rules(struct load *ld, const config_setting_t *s, const union c
 	return rc;
 }
 
-static bool has_seed(const void *t) { return CRS(t)->seeded; }
-static bool has_top_dry_run(const void *t) { return CRS(t)->dry_run; }
-static void print_version(FILE *out, const void *t) { (void)t; fputs("1", out); }
-static void print_seed(FILE *out, const void *t) { fprintf(out, "%lld", (long long)CRS(t)->seed); }
-static void print_default_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(CRS(t)->default_action)); }
-static void print_top_dry_run(FILE *out, const void *t) { (void)t; fputs("true", out); }
+static bool has_seed(const void *t)
+{
+	return CRS(t)->seeded;
+}
+static bool has_top_dry_run(const void *t)
+{
+	return CRS(t)->dry_run;
+}
+static void print_version(FILE *out, const void *t)
+{
+	(void)t;
+	fputs("1", out);
+}
+static void print_seed(FILE *out, const void *t)
+{
+	fprintf(out, "%lld", (long long)CRS(t)->seed);
+}
+static void print_default_action(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_action_name(CRS(t)->default_action));
+}
+static void print_top_dry_run(FILE *out, const void *t)
+{
+	(void)t;
+	fputs("true", out);
+}
 
 static void print_log(FILE *out, const void *t)
 {
@@ -223,14 +270,16 @@ static const struct cr_key top_keys[] = {
 	{ "log", CR_KEY_GROUP, 0, 0, parse_log, NULL, print_log, ": " },
 	{ "rules", CR_KEY_GROUP, 0, 0, parse_rules, NULL, print_rules, NULL },
 };
-const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0], "", "the top level" };
+const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0], "",
+				       "the top level" };
 
 static int parse_root(struct load *ld, const config_setting_t *root)
 {
 	struct cr_draft *d = ld->draft;
 	const config_setting_t *version = config_setting_get_member(root, "version");
 	if (!version)
-		return fail(ld, NULL, "no 'version = 1;' line: the file must say which config version it is written for");
+		return fail(ld, NULL,
+			    "no 'version = 1;' line: the file must say which config version it is written for");
 	if (cr_key_read(ld, &cr_scope_top, version, d) != 0)
 		return -1;
 	for (int i = 0; i < config_setting_length(root); i++) {
@@ -244,8 +293,8 @@ static int parse_root(struct load *ld, const config_setting_t *root)
 	case -1:
 		return fail(ld, NULL, "out of memory");
 	case 1:
-		snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)",
-			 ld->file, d->rules[dup].line, d->rules[dup].name, d->rules[first].line);
+		snprintf(ld->err, ld->errsize, "%s:%u: rule name \"%s\" is used twice (first at line %u)", ld->file,
+			 d->rules[dup].line, d->rules[dup].name, d->rules[first].line);
 		return -1;
 	}
 	return 0;

@@ -18,9 +18,8 @@
 #define fail cr_config_fail
 
 const char *const cr_fail_errnos[] = {
-	"ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "ECONNRESET",
-	"EACCES", "EPERM", "EADDRNOTAVAIL", "ENETDOWN", "EHOSTDOWN", "ECONNABORTED",
-	"EAGAIN", "EINTR", "ENOENT", NULL,
+	"ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH",  "EHOSTUNREACH", "ECONNRESET", "EACCES", "EPERM", "EADDRNOTAVAIL",
+	"ENETDOWN",     "EHOSTDOWN", "ECONNABORTED", "EAGAIN",       "EINTR",      "ENOENT", NULL,
 };
 
 /* A host rule's: the resolver's own error set (SPEC.md, "Resolver faults"). */
@@ -105,14 +104,17 @@ static int add_dst(struct load *ld, const config_setting_t *s, struct cr_draft_r
 			snprintf(addr, sizeof addr, "%.*s", (int)alen, v);
 		if (alen && alen < sizeof addr && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
 		    cr_prefix_parse(addr, &a) == CR_PREFIX_OK)
-			return fail(ld, s, "dst \"%s\" holds a port: the port has a key of its own: dst = \"%s\"; port = %s;",
+			return fail(ld, s,
+				    "dst \"%s\" holds a port: the port has a key of its own: dst = \"%s\"; port = %s;",
 				    v, addr, colon + 1);
 		return fail(ld, s, "dst \"%s\" is not a valid IPv4 or IPv6 address", v);
 	}
 	case CR_PREFIX_BAD_LEN:
 		return fail(ld, s, "dst \"%s\" has a bad prefix length (0-32 for IPv4, 0-128 for IPv6)", v);
 	case CR_PREFIX_HOST_BITS:
-		return fail(ld, s, "dst \"%s\" has host bits set below the prefix length (a typo? the network is the address with those bits cleared)", v);
+		return fail(ld, s,
+			    "dst \"%s\" has host bits set below the prefix length (a typo? the network is the address with those bits cleared)",
+			    v);
 	case CR_PREFIX_NOT_ADDRESS:
 		break;
 	}
@@ -129,7 +131,9 @@ static int add_host(struct load *ld, const config_setting_t *s, struct cr_draft_
 	const char *v = config_setting_get_string(s);
 	struct cr_prefix p;
 	if (cr_prefix_parse(v, &p) != CR_PREFIX_NOT_ADDRESS)
-		return fail(ld, s, "host \"%s\" is an address: host rules act on the names a program looks up (an address is never looked up; use dst for it)", v);
+		return fail(ld, s,
+			    "host \"%s\" is an address: host rules act on the names a program looks up (an address is never looked up; use dst for it)",
+			    v);
 	if (strcmp(v, "*") != 0 && !cr_hostname_valid(v))
 		return fail(ld, s, "host \"%s\" is neither a host name, \"*.domain\" nor \"*\"", v);
 	return push_host(ld, s, r, v);
@@ -229,13 +233,15 @@ static int parse_name(struct load *ld, const config_setting_t *s, const union cr
 	if (!*v->s)
 		return fail(ld, s, "name is empty");
 	if (v->s[0] == '#')
-		return fail(ld, s, "name \"%s\" starts with '#', as the names of unnamed rules do (#1, #2, ...): choose another",
+		return fail(ld, s,
+			    "name \"%s\" starts with '#', as the names of unnamed rules do (#1, #2, ...): choose another",
 			    v->s);
 	for (const char *c = v->s; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			return fail(ld, s, "name has a control character");
 	if (strlen(v->s) > CR_RULE_NAME_MAX)
-		return fail(ld, s, "name is %zu bytes long; at most %d are allowed (every log line carries it whole): shorten it",
+		return fail(ld, s,
+			    "name is %zu bytes long; at most %d are allowed (every log line carries it whole): shorten it",
 			    strlen(v->s), CR_RULE_NAME_MAX);
 	if (!(RULE(t)->name = strdup(v->s)))
 		return fail(ld, s, "out of memory");
@@ -350,9 +356,10 @@ static int parse_errno(struct load *ld, const config_setting_t *s, const union c
 	if (listed(cr_fail_errnos, upper) || listed(cr_resolver_errnos, upper))
 		return fail(ld, s, "errno \"%s\": errno names are written in capitals: errno = \"%s\";", v->s, upper);
 	if (cr_errno_by_name(v->s) != 0)
-		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s (a host rule: %s)", v->s, list, rlist);
-	const char *near = cr_suggest(v->s, count_names(cr_fail_errnos) + count_names(cr_resolver_errnos),
-				      any_errno_at, NULL);
+		return fail(ld, s, "errno \"%s\" cannot be simulated; use one of %s (a host rule: %s)", v->s, list,
+			    rlist);
+	const char *near = cr_suggest(v->s, count_names(cr_fail_errnos) + count_names(cr_resolver_errnos), any_errno_at,
+				      NULL);
 	if (near)
 		return fail(ld, s, "errno \"%s\" is not an errno name: did you mean \"%s\"?", v->s, near);
 	return fail(ld, s, "errno \"%s\" is not an errno name; use one of %s (a host rule: %s)", v->s, list, rlist);
@@ -384,8 +391,10 @@ static int parse_dry_run(struct load *ld, const config_setting_t *s, const union
 static int parse_probability(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
 	if (v->d > 1 && v->d <= 100 && (double)(long)v->d == v->d)
-		return fail(ld, s, "probability = %g is over 1.0: it is a fraction, not a percentage (for %g%%, write "
-				   "probability = %g;)", v->d, v->d, v->d / 100);
+		return fail(ld, s,
+			    "probability = %g is over 1.0: it is a fraction, not a percentage (for %g%%, write "
+			    "probability = %g;)",
+			    v->d, v->d, v->d / 100);
 	if (v->d < 0 || v->d > 1)
 		return fail(ld, s, "probability must be between 0.0 and 1.0");
 	RULE(t)->probability = v->d;
@@ -393,17 +402,20 @@ static int parse_probability(struct load *ld, const config_setting_t *s, const u
 	return 0;
 }
 
-#define COUNT_KEY(key)                                                                              \
+#define COUNT_KEY(key)                                                                                       \
 	static int parse_##key(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t) \
-	{                                                                                           \
-		(void)ld, (void)s;                                                                  \
-		RULE(t)->key = (uint64_t)v->i;                                                      \
-		return 0;                                                                           \
-	}                                                                                           \
-	static bool has_##key(const void *t) { return ((const struct cr_draft_rule *)t)->key != 0; }     \
-	static void print_##key(FILE *out, const void *t)                                           \
-	{                                                                                           \
-		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->key);         \
+	{                                                                                                    \
+		(void)ld, (void)s;                                                                           \
+		RULE(t)->key = (uint64_t)v->i;                                                               \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static bool has_##key(const void *t)                                                                 \
+	{                                                                                                    \
+		return ((const struct cr_draft_rule *)t)->key != 0;                                          \
+	}                                                                                                    \
+	static void print_##key(FILE *out, const void *t)                                                    \
+	{                                                                                                    \
+		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->key);            \
 	}
 COUNT_KEY(first)
 COUNT_KEY(after)
@@ -413,8 +425,9 @@ COUNT_KEY(every)
 static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, struct cr_draft_rule *r)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(ld, s, flap ? "flap must be a group: { up_s = 2.0; down_s = 1.0; }"
-					: "window must be a group: { start_s = 5.0; duration_s = 10.0; }");
+		return fail(ld, s,
+			    flap ? "flap must be a group: { up_s = 2.0; down_s = 1.0; }"
+				 : "window must be a group: { start_s = 5.0; duration_s = 10.0; }");
 	const char *k1 = flap ? "up_s" : "start_s", *k2 = flap ? "down_s" : "duration_s";
 	double *v1 = flap ? &r->flap_up : &r->window_start, *v2 = flap ? &r->flap_down : &r->window_duration;
 	bool seen1 = false, seen2 = false;
@@ -423,7 +436,8 @@ static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, str
 		const char *k = config_setting_name(e);
 		bool first = strcmp(k, k1) == 0;
 		if (!first && strcmp(k, k2) != 0)
-			return fail(ld, e, "unknown key '%s' in %s (expected %s and %s)", k, config_setting_name(s), k1, k2);
+			return fail(ld, e, "unknown key '%s' in %s (expected %s and %s)", k, config_setting_name(s), k1,
+				    k2);
 		if (cr_config_number(ld, e, first ? v1 : v2) != 0)
 			return -1;
 		*(first ? &seen1 : &seen2) = true;
@@ -453,33 +467,96 @@ static int parse_flap(struct load *ld, const config_setting_t *s, const union cr
 
 #define R(target) ((const struct cr_draft_rule *)(target))
 
-static bool has_name(const void *t) { return R(t)->named; }
-static bool has_dst(const void *t) { return R(t)->has_dst; }
-static bool has_host(const void *t) { return R(t)->resolver; }
-static bool has_port(const void *t) { return R(t)->nports; }
-static bool has_proto(const void *t) { return R(t)->proto_mask; }
-static bool has_path(const void *t) { return R(t)->npaths; }
-static bool has_process(const void *t) { return R(t)->process; }
-static bool has_errno(const void *t) { return R(t)->action == CR_ACT_FAIL; }
-static bool has_delay(const void *t) { return R(t)->delay_ms; }
-static bool has_dry_run(const void *t) { return R(t)->dry_run >= 0; }
-static bool has_probability(const void *t) { return R(t)->has_probability; }
-static bool has_window(const void *t) { return R(t)->has_window; }
-static bool has_flap(const void *t) { return R(t)->has_flap; }
+static bool has_name(const void *t)
+{
+	return R(t)->named;
+}
+static bool has_dst(const void *t)
+{
+	return R(t)->has_dst;
+}
+static bool has_host(const void *t)
+{
+	return R(t)->resolver;
+}
+static bool has_port(const void *t)
+{
+	return R(t)->nports;
+}
+static bool has_proto(const void *t)
+{
+	return R(t)->proto_mask;
+}
+static bool has_path(const void *t)
+{
+	return R(t)->npaths;
+}
+static bool has_process(const void *t)
+{
+	return R(t)->process;
+}
+static bool has_errno(const void *t)
+{
+	return R(t)->action == CR_ACT_FAIL;
+}
+static bool has_delay(const void *t)
+{
+	return R(t)->delay_ms;
+}
+static bool has_dry_run(const void *t)
+{
+	return R(t)->dry_run >= 0;
+}
+static bool has_probability(const void *t)
+{
+	return R(t)->has_probability;
+}
+static bool has_window(const void *t)
+{
+	return R(t)->has_window;
+}
+static bool has_flap(const void *t)
+{
+	return R(t)->has_flap;
+}
 /* action = "log" is pass with log = "all": that level goes without saying. */
 static bool has_level(const void *t)
 {
 	return R(t)->level != CR_LEVEL_INHERIT && !(R(t)->action == CR_ACT_LOG && R(t)->level == CR_LEVEL_ALL);
 }
 
-static void print_name(FILE *out, const void *t) { cr_print_quoted(out, R(t)->name); }
-static void print_process(FILE *out, const void *t) { cr_print_quoted(out, R(t)->process); }
-static void print_action(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_action_name(R(t)->action)); }
-static void print_errno(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_errno_name(R(t)->err)); }
-static void print_delay(FILE *out, const void *t) { fprintf(out, "%u", R(t)->delay_ms); }
-static void print_level(FILE *out, const void *t) { fprintf(out, "\"%s\"", cr_level_name(R(t)->level)); }
-static void print_dry_run(FILE *out, const void *t) { fputs(R(t)->dry_run ? "true" : "false", out); }
-static void print_probability(FILE *out, const void *t) { cr_print_number(out, R(t)->probability); }
+static void print_name(FILE *out, const void *t)
+{
+	cr_print_quoted(out, R(t)->name);
+}
+static void print_process(FILE *out, const void *t)
+{
+	cr_print_quoted(out, R(t)->process);
+}
+static void print_action(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_action_name(R(t)->action));
+}
+static void print_errno(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_errno_name(R(t)->err));
+}
+static void print_delay(FILE *out, const void *t)
+{
+	fprintf(out, "%u", R(t)->delay_ms);
+}
+static void print_level(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_level_name(R(t)->level));
+}
+static void print_dry_run(FILE *out, const void *t)
+{
+	fputs(R(t)->dry_run ? "true" : "false", out);
+}
+static void print_probability(FILE *out, const void *t)
+{
+	cr_print_number(out, R(t)->probability);
+}
 
 static void print_dst(FILE *out, const void *t)
 {
@@ -514,7 +591,10 @@ static void print_strings(FILE *out, char *const *v, unsigned n)
 	fputs(n > 1 ? "]" : "", out);
 }
 
-static void print_host(FILE *out, const void *t) { print_strings(out, R(t)->hosts, R(t)->nhosts); }
+static void print_host(FILE *out, const void *t)
+{
+	print_strings(out, R(t)->hosts, R(t)->nhosts);
+}
 
 static void print_port(FILE *out, const void *t)
 {
@@ -539,7 +619,10 @@ static void print_proto(FILE *out, const void *t)
 	fputs(n > 1 ? "]" : "", out);
 }
 
-static void print_path(FILE *out, const void *t) { print_strings(out, R(t)->paths, R(t)->npaths); }
+static void print_path(FILE *out, const void *t)
+{
+	print_strings(out, R(t)->paths, R(t)->npaths);
+}
 
 static void print_pair(FILE *out, const char *k1, double v1, const char *k2, double v2)
 {
@@ -591,13 +674,17 @@ static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_
 {
 	const char *key = r->has_dst ? "dst" : r->nports ? "port" : r->proto_mask ? "proto" : r->npaths ? "path" : NULL;
 	if (key)
-		return fail(ld, g, "it has host and %s: a host rule acts on name look-ups, not on connects (to rule the connects to a name's addresses, use dst = \"NAME\")", key);
+		return fail(ld, g,
+			    "it has host and %s: a host rule acts on name look-ups, not on connects (to rule the connects to a name's addresses, use dst = \"NAME\")",
+			    key);
 	if (r->action != CR_ACT_PASS && r->action != CR_ACT_LOG && r->action != CR_ACT_FAIL)
-		return fail(ld, ld->rule_action, "a host rule takes action \"pass\", \"log\" or \"fail\" (a look-up is not refused or dropped; \"fail\" with errno = \"EAI_AGAIN\" is a DNS server that does not answer)");
+		return fail(ld, ld->rule_action,
+			    "a host rule takes action \"pass\", \"log\" or \"fail\" (a look-up is not refused or dropped; \"fail\" with errno = \"EAI_AGAIN\" is a DNS server that does not answer)");
 	if (r->action == CR_ACT_FAIL && r->err > 0) {
 		char rlist[128];
 		errno_list(rlist, sizeof rlist, cr_resolver_errnos);
-		return fail(ld, ld->rule_errno, "errno \"%s\" is not a resolver error; a host rule fails with one of %s",
+		return fail(ld, ld->rule_errno,
+			    "errno \"%s\" is not a resolver error; a host rule fails with one of %s",
 			    cr_errno_row(r->err)->name, rlist);
 	}
 	return 0;
@@ -610,22 +697,26 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_dra
 	if (!ld->rule_action)
 		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\", \"fail\" or \"drop\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
-		return fail(ld, g, r->resolver ? "action \"fail\" needs an errno, e.g. errno = \"EAI_NONAME\";"
-					       : "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
+		return fail(ld, g,
+			    r->resolver ? "action \"fail\" needs an errno, e.g. errno = \"EAI_NONAME\";"
+					: "action \"fail\" needs an errno, e.g. errno = \"ETIMEDOUT\";");
 	if (errno_s && r->action != CR_ACT_FAIL)
 		return fail(ld, errno_s, "errno goes with action = \"fail\" (the action here is \"%s\")",
 			    cr_action_name(r->action));
 	if (r->resolver)
 		return check_resolver(ld, g, r);
 	if (errno_s && r->err < 0)
-		return fail(ld, errno_s, "errno \"%s\" is a resolver error: it goes with host = \"NAME\" (a rule on name look-ups), not with a connect",
+		return fail(ld, errno_s,
+			    "errno \"%s\" is a resolver error: it goes with host = \"NAME\" (a rule on name look-ups), not with a connect",
 			    cr_errno_row(r->err)->name);
 	if (r->has_dst && r->npaths)
-		return fail(ld, g, "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
+		return fail(ld, g,
+			    "it has both dst and path, so it could never match (a destination is either an IP address or a unix socket)");
 	if (r->npaths && r->nports)
 		return fail(ld, g, "it has both path and port, so it could never match");
 	if (r->action == CR_ACT_DROP && (r->npaths || (r->proto_mask & (CR_PROTO_UNIX | CR_PROTO_UDP))))
-		return fail(ld, g, "action \"drop\" acts on TCP connects: it cannot go with %s (use \"refuse\" or \"fail\" there)",
+		return fail(ld, g,
+			    "action \"drop\" acts on TCP connects: it cannot go with %s (use \"refuse\" or \"fail\" there)",
 			    r->npaths ? "path" : "proto \"unix\" or \"udp\"");
 	if (r->proto_mask & CR_PROTO_UNIX && (r->has_dst || r->nports) && !(r->proto_mask & ~CR_PROTO_UNIX))
 		return fail(ld, g, "proto \"unix\" with dst or port could never match");

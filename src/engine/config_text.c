@@ -83,8 +83,10 @@ static long walk(const char *text, char *out, const char *name, char *err, size_
 			unsigned line = 1;
 			for (const char *q = text; q < p; q++)
 				line += *q == '\n';
-			snprintf(err, errsize, "%s:%u: the number %.*s is out of range: integers go from "
-				 "-9223372036854775808 to 9223372036854775807", name, line, (int)(len > 40 ? 40 : len), p);
+			snprintf(err, errsize,
+				 "%s:%u: the number %.*s is out of range: integers go from "
+				 "-9223372036854775808 to 9223372036854775807",
+				 name, line, (int)(len > 40 ? 40 : len), p);
 			return -1;
 		}
 		p += len;
@@ -199,8 +201,10 @@ void cr_config_explain(const char *text, const char *name, unsigned line, const 
 			if (e > b)
 				snprintf(key, sizeof key, "'%.*s'", (int)(e - b), b);
 		}
-		snprintf(out, size, "%s:%u: %s mixes numbers and strings in [ ... ], which holds values of one type: "
-			 "write the list in ( ... ), as port = (80, \"8000-8010\");", name, line, key);
+		snprintf(out, size,
+			 "%s:%u: %s mixes numbers and strings in [ ... ], which holds values of one type: "
+			 "write the list in ( ... ), as port = (80, \"8000-8010\");",
+			 name, line, key);
 		return;
 	}
 	if (ls && strcmp(msg, "syntax error") == 0) {
@@ -209,39 +213,48 @@ void cr_config_explain(const char *text, const char *name, unsigned line, const 
 		const char *word = NULL, *end = ls + strcspn(ls, "\n");
 		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
 			const char *w = eq + 1 + strspn(eq + 1, " \t");
-			if ((isalpha((unsigned char)*w) || *w == '_') && strncmp(w, "true", 4) != 0 && strncmp(w, "false", 5) != 0)
+			if ((isalpha((unsigned char)*w) || *w == '_') && strncmp(w, "true", 4) != 0 &&
+			    strncmp(w, "false", 5) != 0)
 				word = w;
 		}
 		if (before == ',' && (first == ')' || first == ']')) {
-			snprintf(out, size, "%s:%u: a ',' after the last element of a list: remove the comma before this '%c'",
+			snprintf(out, size,
+				 "%s:%u: a ',' after the last element of a list: remove the comma before this '%c'",
 				 name, line, first);
 			return;
 		}
 		if (line_has_pair(ls, ',', ")]")) {
-			snprintf(out, size, "%s:%u: a ',' after the last element of a list: remove the comma before its ')' or ']'",
+			snprintf(out, size,
+				 "%s:%u: a ',' after the last element of a list: remove the comma before its ')' or ']'",
 				 name, line);
 			return;
 		}
 		if ((before == '}' && first == '{') || line_has_pair(ls, '}', "{")) {
-			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name, line);
+			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name,
+				 line);
 			return;
 		}
 		/* Other syntaxes' habits: [ { for a list of groups, single quotes,
 		 * JSON's "key": value, an address without quotes. */
 		const char *br = memchr(ls, '[', (size_t)(end - ls));
 		if (br && first_significant(br + 1) == '{') {
-			snprintf(out, size, "%s:%u: a list of groups is written in ( ... ): rules = ( { ... }, { ... } ); "
-				 "([ ... ] holds plain values only)", name, line);
+			snprintf(out, size,
+				 "%s:%u: a list of groups is written in ( ... ): rules = ( { ... }, { ... } ); "
+				 "([ ... ] holds plain values only)",
+				 name, line);
 			return;
 		}
 		if (memchr(ls, '\'', (size_t)(end - ls))) {
-			snprintf(out, size, "%s:%u: strings are written in double quotes (\"...\"), not single ones", name, line);
+			snprintf(out, size, "%s:%u: strings are written in double quotes (\"...\"), not single ones",
+				 name, line);
 			return;
 		}
 		const char *q = memchr(ls, '"', (size_t)(end - ls));
 		if (q && (q = memchr(q + 1, '"', (size_t)(end - q - 1))) && first_significant(q + 1) == ':') {
-			snprintf(out, size, "%s:%u: this is libconfig, not JSON: keys are bare words, key = value; "
-				 "(dst = \"127.0.0.1\"; not \"dst\": \"127.0.0.1\")", name, line);
+			snprintf(out, size,
+				 "%s:%u: this is libconfig, not JSON: keys are bare words, key = value; "
+				 "(dst = \"127.0.0.1\"; not \"dst\": \"127.0.0.1\")",
+				 name, line);
 			return;
 		}
 		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
@@ -249,15 +262,17 @@ void cr_config_explain(const char *text, const char *name, unsigned line, const 
 			size_t n = strspn(w, "0123456789abcdefABCDEF.:/");
 			bool two_dots = n && memchr(w, '.', n) != memrchr(w, '.', n), colon = n && memchr(w, ':', n);
 			if (two_dots || colon) {
-				snprintf(out, size, "%s:%u: %.*s is not quoted: addresses are strings, in double quotes (\"%.*s\")",
+				snprintf(out, size,
+					 "%s:%u: %.*s is not quoted: addresses are strings, in double quotes (\"%.*s\")",
 					 name, line, (int)(n > 60 ? 60 : n), w, (int)(n > 60 ? 60 : n), w);
 				return;
 			}
 		}
 		if (word) {
 			size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.*");
-			snprintf(out, size, "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")",
-				 name, line, (int)(n > 60 ? 60 : n), word, (int)(n > 60 ? 60 : n), word);
+			snprintf(out, size,
+				 "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")", name,
+				 line, (int)(n > 60 ? 60 : n), word, (int)(n > 60 ? 60 : n), word);
 			return;
 		}
 	}

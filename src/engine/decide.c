@@ -70,9 +70,10 @@ static CR_HOT bool matches(const struct cr_ruleset *rs, const struct cr_rule *r,
 	if (r->npaths && !key_matched && (d->family != CR_FAM_UNIX || !path_matches(rs, r, d)))
 		return false;
 	if (r->proto_mask) {
-		unsigned p = d->family == CR_FAM_UNIX ? CR_PROTO_UNIX
-			   : q->sotype == SOCK_STREAM ? CR_PROTO_TCP
-			   : q->sotype == SOCK_DGRAM ? CR_PROTO_UDP : 0;
+		unsigned p = d->family == CR_FAM_UNIX   ? CR_PROTO_UNIX
+			     : q->sotype == SOCK_STREAM ? CR_PROTO_TCP
+			     : q->sotype == SOCK_DGRAM  ? CR_PROTO_UDP
+							: 0;
 		if (!(r->proto_mask & p))
 			return false;
 	}
@@ -98,8 +99,14 @@ static uint64_t mix64(uint64_t z)
 bool cr_err_reported_later(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: case ETIMEDOUT: case EHOSTUNREACH: case ENETUNREACH:
-	case ECONNRESET: case ECONNABORTED: case EHOSTDOWN: case ENETDOWN:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case EHOSTDOWN:
+	case ENETDOWN:
 		return true;
 	default:
 		return false;
@@ -170,7 +177,10 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 {
 	if (!r) {
 		*v = (struct cr_verdict){
-			.action = rs->default_action, .err = ECONNREFUSED, .level = rs->log.level, .dry_run = rs->dry_run,
+			.action = rs->default_action,
+			.err = ECONNREFUSED,
+			.level = rs->log.level,
+			.dry_run = rs->dry_run,
 		};
 		v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
 		v->drop = v->action == CR_ACT_DROP && !v->dry_run;

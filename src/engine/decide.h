@@ -10,11 +10,11 @@
 
 struct cr_query {
 	const struct cr_dest *dest;
-	int sotype;                 /* SOCK_STREAM, SOCK_DGRAM, or 0 if unknown */
-	const char *host;           /* what the process resolved to this address, or NULL */
-	const char *comm;           /* program name */
-	const char *exe;            /* executable path, or NULL */
-	double now;                 /* monotonic seconds */
+	int sotype;       /* SOCK_STREAM, SOCK_DGRAM, or 0 if unknown */
+	const char *host; /* what the process resolved to this address, or NULL */
+	const char *comm; /* program name */
+	const char *exe;  /* executable path, or NULL */
+	double now;       /* monotonic seconds */
 	/* The attempt counters and clocks to use, one per scheduled rule of the
 	 * set (rs->nscheds); NULL: the set's own. (The seccomp supervisor keeps
 	 * a set per process.) */
@@ -24,13 +24,13 @@ struct cr_query {
 struct cr_verdict {
 	const struct cr_rule *rule; /* the rule that decided, NULL for default_action */
 	enum cr_action action;
-	int err;                    /* the errno a refuse/fail simulates */
+	int err; /* the errno a refuse/fail simulates */
 	unsigned delay_ms;
-	int level;                  /* effective log level for this attempt */
+	int level; /* effective log level for this attempt */
 	bool dry_run;
-	bool simulate;              /* fail the connect ourselves */
-	bool drop;                  /* make the connect hang, as a firewall's DROP (TCP) */
-	uint64_t attempt;           /* the deciding rule's attempt number (1-based) */
+	bool simulate;    /* fail the connect ourselves */
+	bool drop;        /* make the connect hang, as a firewall's DROP (TCP) */
+	uint64_t attempt; /* the deciding rule's attempt number (1-based) */
 };
 
 /* Matching only (keys, no schedule): does rule r match q? */
@@ -45,10 +45,10 @@ void cr_decide_peek(const struct cr_ruleset *rs, const struct cr_query *q, struc
 
 /* A name look-up (getaddrinfo and friends), decided by the host rules. */
 struct cr_lookup {
-	const char *name;           /* the name asked for, as the program gave it */
+	const char *name; /* the name asked for, as the program gave it */
 	const char *comm;
-	const char *exe;            /* or NULL */
-	double now;                 /* monotonic seconds */
+	const char *exe; /* or NULL */
+	double now;      /* monotonic seconds */
 };
 /* Matching only: is r a host rule that matches the look-up q? */
 bool cr_lookup_matches(const struct cr_ruleset *rs, const struct cr_rule *r, const struct cr_lookup *q);

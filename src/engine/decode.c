@@ -89,8 +89,11 @@ CR_EXPORT int connrefuse_decode_errno(int errnum, struct connrefuse_error *out)
 	const struct cr_wsa_row *wsa = cr_wsa_for_errno(errnum);
 	const struct cr_help_row *help = help_row(errnum);
 	*out = (struct connrefuse_error){
-		.errno_name = row->name, .errno_code = row->code, .desc = row->desc,
-		.wsa_name = wsa ? wsa->name : NULL, .wsa_code = wsa ? wsa->code : 0,
+		.errno_name = row->name,
+		.errno_code = row->code,
+		.desc = row->desc,
+		.wsa_name = wsa ? wsa->name : NULL,
+		.wsa_code = wsa ? wsa->code : 0,
 	};
 	if (help) {
 		out->hint = help->hint;
@@ -111,7 +114,9 @@ CR_EXPORT int connrefuse_decode_wsa(int wsa_code, struct connrefuse_error *out)
 		return 0;
 	}
 	*out = (struct connrefuse_error){
-		.wsa_name = wsa->name, .wsa_code = wsa->code, .desc = wsa->desc,
+		.wsa_name = wsa->name,
+		.wsa_code = wsa->code,
+		.desc = wsa->desc,
 	};
 	return 0;
 }

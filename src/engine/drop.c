@@ -15,7 +15,7 @@
 static struct {
 	atomic_int state;
 	atomic_int fd;
-	uint16_t port;      /* kept when the listener is made again */
+	uint16_t port; /* kept when the listener is made again */
 } listeners[2];
 
 static socklen_t loopback(int af, uint16_t port, struct sockaddr_storage *ss)
@@ -44,8 +44,7 @@ int cr_drop_listener_make(int af, uint16_t *port)
 	if (s < 0)
 		return -1;
 	syscall(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (syscall(SYS_bind, s, &ss, len) != 0 || cr_listen(s, 0) != 0 ||
-	    syscall(SYS_getsockname, s, &ss, &len) != 0)
+	if (syscall(SYS_bind, s, &ss, len) != 0 || cr_listen(s, 0) != 0 || syscall(SYS_getsockname, s, &ss, &len) != 0)
 		goto fail;
 	*port = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	int c = cr_socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

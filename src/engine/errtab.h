@@ -4,10 +4,27 @@
 
 #include "connrefuse.h"
 
-struct cr_errno_row { int code; const char *name; const char *desc; };
-struct cr_errno_alias { const char *name; int code; };
-struct cr_wsa_row { int code; const char *name; int posix; const char *desc; };
-struct cr_herrno_row { int herrno; const char *name; int eai; const char *desc; };
+struct cr_errno_row {
+	int code;
+	const char *name;
+	const char *desc;
+};
+struct cr_errno_alias {
+	const char *name;
+	int code;
+};
+struct cr_wsa_row {
+	int code;
+	const char *name;
+	int posix;
+	const char *desc;
+};
+struct cr_herrno_row {
+	int herrno;
+	const char *name;
+	int eai;
+	const char *desc;
+};
 struct cr_help_row {
 	int code;
 	const char *hint, *causes, *fix, *related;

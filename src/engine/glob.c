@@ -114,8 +114,7 @@ bool cr_glob_match(const char *pattern, const char *s, size_t len, int flags)
 			}
 		}
 		/* Mismatch: let the last '*' swallow one more character. */
-		if (star_p && star_i < len &&
-		    !((flags & CR_GLOB_PATHNAME) && s[star_i] == '/')) {
+		if (star_p && star_i < len && !((flags & CR_GLOB_PATHNAME) && s[star_i] == '/')) {
 			star_i++;
 			p = star_p;
 			i = star_i;

@@ -8,8 +8,8 @@
 #include <sys/types.h>
 
 struct cr_ident {
-	int uid, euid;              /* -1: unknown */
-	char cgroup[512];           /* "" when unknown; "/" for the root */
+	int uid, euid;    /* -1: unknown */
+	char cgroup[512]; /* "" when unknown; "/" for the root */
 };
 
 /* Of the calling process (self), or of process pid (run --seccomp's

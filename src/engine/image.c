@@ -88,22 +88,27 @@ static int read_table(const char *img, size_t len, const char *name, struct foun
 	if (len < sizeof *h || !cr_image_is(img, len))
 		return bad(err, errsize, name, "is not a compiled rules file (no header): truncated, or not one");
 	if (h->version < CR_IMAGE_VERSION_MIN || h->version > CR_IMAGE_VERSION) {
-		snprintf(why, sizeof why, "is a compiled rules file of format %u; this connrefuse reads formats %u to %u: "
-			 "compile it again from its source with this version", h->version, CR_IMAGE_VERSION_MIN,
-			 CR_IMAGE_VERSION);
+		snprintf(why, sizeof why,
+			 "is a compiled rules file of format %u; this connrefuse reads formats %u to %u: "
+			 "compile it again from its source with this version",
+			 h->version, CR_IMAGE_VERSION_MIN, CR_IMAGE_VERSION);
 		return bad(err, errsize, name, why);
 	}
 	if (h->layout != CR_IMAGE_LAYOUT)
-		return bad(err, errsize, name, "was compiled on another kind of machine (byte order or word size): "
-					       "compile it again on this one");
+		return bad(err, errsize, name,
+			   "was compiled on another kind of machine (byte order or word size): "
+			   "compile it again on this one");
 	if (h->file_size != len) {
-		snprintf(why, sizeof why, "has %zu bytes where its header says %llu: %s; compile it again (and replace "
-			 "it only by renaming a new file over it)", len, (unsigned long long)h->file_size,
+		snprintf(why, sizeof why,
+			 "has %zu bytes where its header says %llu: %s; compile it again (and replace "
+			 "it only by renaming a new file over it)",
+			 len, (unsigned long long)h->file_size,
 			 len < h->file_size ? "truncated" : "something was appended");
 		return bad(err, errsize, name, why);
 	}
 	if (h->nsections > 64 || sizeof *h + (size_t)h->nsections * sizeof(struct cr_image_section) > len)
-		return bad(err, errsize, name, "has a corrupt header (its section table does not fit): compile it again");
+		return bad(err, errsize, name,
+			   "has a corrupt header (its section table does not fit): compile it again");
 	const struct cr_image_section *t = (const void *)(img + sizeof *h);
 	if (cr_image_hash(t, h->nsections * sizeof *t, h->file_size) != h->table_sum)
 		return bad(err, errsize, name, "has a corrupt section table (checksum): compile it again");
@@ -113,8 +118,8 @@ static int read_table(const char *img, size_t len, const char *name, struct foun
 		if (id == 0 || id >= CR_SEC_END || f->at[id] || t[i].elem_size != section_kinds[id].elem_size ||
 		    t[i].offset % ALIGN || t[i].offset > len || t[i].size > len - t[i].offset ||
 		    t[i].size % t[i].elem_size || t[i].size / t[i].elem_size > UINT32_MAX) {
-			snprintf(why, sizeof why, "has a corrupt section table (section %u of %u): compile it again", i + 1,
-				 h->nsections);
+			snprintf(why, sizeof why, "has a corrupt section table (section %u of %u): compile it again",
+				 i + 1, h->nsections);
 			return bad(err, errsize, name, why);
 		}
 		f->at[id] = img + t[i].offset;
@@ -152,7 +157,8 @@ static int index_view(struct cr_index *ix, const struct found *f, const char *na
 			return bad(err, errsize, name, "has a corrupt index (path tags): compile it again");
 		ix->path_tags = (uint8_t *)f->at[CR_SEC_IX_PATH_TAGS];
 	}
-	static const int ivals[2] = { CR_SEC_IX_V4, CR_SEC_IX_V6 }, buckets[2] = { CR_SEC_IX_V4_BUCKETS, CR_SEC_IX_V6_BUCKETS };
+	static const int ivals[2] = { CR_SEC_IX_V4, CR_SEC_IX_V6 },
+			 buckets[2] = { CR_SEC_IX_V4_BUCKETS, CR_SEC_IX_V6_BUCKETS };
 	for (int fam = 0; fam < 2; fam++) {
 		struct table *t = fam ? &ix->v6 : &ix->v4;
 		unsigned bits = fam ? 128 : 32;
@@ -179,8 +185,8 @@ static int index_view(struct cr_index *ix, const struct found *f, const char *na
 	return 0;
 }
 
-struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name,
-				 char *err, size_t errsize)
+struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name, char *err,
+				 size_t errsize)
 {
 	struct found f;
 	if (read_table(image, len, name, &f, err, errsize) != 0)
@@ -236,7 +242,8 @@ struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_ow
 	rs->log.to_stderr = m->log_to_stderr;
 	rs->log.json = m->log_json;
 	rs->log.facility = m->log_facility;
-	rs->log.level = m->log_level >= CR_LEVEL_NONE && m->log_level <= CR_LEVEL_ALL ? m->log_level : CR_LEVEL_FAILURES;
+	rs->log.level = m->log_level >= CR_LEVEL_NONE && m->log_level <= CR_LEVEL_ALL ? m->log_level
+										      : CR_LEVEL_FAILURES;
 	rs->log.rate = m->log_rate;
 	snprintf(rs->log.ident, sizeof rs->log.ident, "%s", cr_rs_str(rs, m->log_ident));
 	snprintf(rs->log.file, sizeof rs->log.file, "%s", cr_rs_str(rs, m->log_file));
@@ -258,8 +265,9 @@ int cr_image_verify(const struct cr_ruleset *rs, char *err, size_t errsize)
 	if (!h || rs->image_len < sizeof *h)
 		return 0;
 	if (cr_image_hash((const char *)h + sizeof *h, rs->image_len - sizeof *h, 0) != h->file_sum)
-		return bad(err, errsize, rs->source, "is corrupt: its checksum does not match its content; compile it again "
-						     "(and replace it only by renaming a new file over it)");
+		return bad(err, errsize, rs->source,
+			   "is corrupt: its checksum does not match its content; compile it again "
+			   "(and replace it only by renaming a new file over it)");
 	return 0;
 }
 

@@ -27,37 +27,54 @@
 #define CR_IMAGE_MAX_BYTES (4ull << 30)
 
 enum cr_section {
-	CR_SEC_META = 1, CR_SEC_RULES, CR_SEC_SCHEDS, CR_SEC_STRINGS, CR_SEC_PREFIXES, CR_SEC_PORTS, CR_SEC_REFS,
-	CR_SEC_PATTERNS, CR_SEC_RESOLVERS, CR_SEC_LINES, CR_SEC_CONTINUE,
-	CR_SEC_IX_META, CR_SEC_IX_V4, CR_SEC_IX_V4_BUCKETS, CR_SEC_IX_V6, CR_SEC_IX_V6_LO, CR_SEC_IX_V6_BUCKETS,
-	CR_SEC_IX_POOL, CR_SEC_IX_PATHS, CR_SEC_IX_KEYS, CR_SEC_IX_PATH_TAGS,
+	CR_SEC_META = 1,
+	CR_SEC_RULES,
+	CR_SEC_SCHEDS,
+	CR_SEC_STRINGS,
+	CR_SEC_PREFIXES,
+	CR_SEC_PORTS,
+	CR_SEC_REFS,
+	CR_SEC_PATTERNS,
+	CR_SEC_RESOLVERS,
+	CR_SEC_LINES,
+	CR_SEC_CONTINUE,
+	CR_SEC_IX_META,
+	CR_SEC_IX_V4,
+	CR_SEC_IX_V4_BUCKETS,
+	CR_SEC_IX_V6,
+	CR_SEC_IX_V6_LO,
+	CR_SEC_IX_V6_BUCKETS,
+	CR_SEC_IX_POOL,
+	CR_SEC_IX_PATHS,
+	CR_SEC_IX_KEYS,
+	CR_SEC_IX_PATH_TAGS,
 	CR_SEC_END
 };
 
 struct cr_image_header {
 	char magic[8];
 	uint32_t version;
-	uint32_t layout;            /* CR_IMAGE_LAYOUT of the machine that wrote it */
+	uint32_t layout; /* CR_IMAGE_LAYOUT of the machine that wrote it */
 	uint64_t file_size;
-	uint64_t source_hash;       /* of the source text */
+	uint64_t source_hash; /* of the source text */
 	uint32_t nsections;
 	uint32_t reserved;
-	uint64_t table_sum;         /* of the section table */
-	uint64_t file_sum;          /* of every byte after the header */
+	uint64_t table_sum; /* of the section table */
+	uint64_t file_sum;  /* of every byte after the header */
 	uint64_t reserved2;
 };
 _Static_assert(sizeof(struct cr_image_header) == 64, "the header is 64 bytes");
 
 struct cr_image_section {
-	uint32_t id;                /* enum cr_section */
-	uint32_t elem_size;         /* the record size the reader expects */
-	uint64_t offset, size;      /* bytes, from the file's start */
+	uint32_t id;           /* enum cr_section */
+	uint32_t elem_size;    /* the record size the reader expects */
+	uint64_t offset, size; /* bytes, from the file's start */
 };
 
 /* The settings (CR_SEC_META). */
 struct cr_image_meta {
 	uint64_t seed;
-	uint32_t source;            /* strings: the source file's name */
+	uint32_t source;              /* strings: the source file's name */
 	uint32_t log_ident, log_file; /* strings */
 	int32_t log_facility, log_level;
 	uint32_t log_rate;
@@ -80,8 +97,8 @@ static inline void cr_image_release(void *image, size_t len)
  * are checked, never every page. owned: the set frees the image (as built
  * by cr_image_build); mapped: it unmaps it. NULL with a message in err. */
 enum cr_image_owner { CR_IMAGE_BORROWED, CR_IMAGE_OWNED, CR_IMAGE_MAPPED };
-struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name,
-				 char *err, size_t errsize);
+struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name, char *err,
+				 size_t errsize);
 /* Whether the bytes begin like an image (any version). */
 bool cr_image_is(const void *bytes, size_t len);
 /* Checks the whole-file checksum; -1 with a message in err. */

@@ -187,11 +187,18 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 	struct cr_rule r = {
 		.name = strtab_add(&b->str, d->name),
 		.process = d->process ? add_pattern(b, d->process) : 0,
-		.prefixes = (uint32_t)b->prefixes.n, .nprefixes = d->nprefixes,
-		.ports = (uint32_t)b->ports.n, .nports = d->nports,
-		.npaths = d->npaths, .nhosts = d->nhosts,
-		.delay_ms = d->delay_ms, .err = (int16_t)d->err, .action = d->action,
-		.proto_mask = (uint8_t)d->proto_mask, .level = d->level, .dry_run = d->dry_run,
+		.prefixes = (uint32_t)b->prefixes.n,
+		.nprefixes = d->nprefixes,
+		.ports = (uint32_t)b->ports.n,
+		.nports = d->nports,
+		.npaths = d->npaths,
+		.nhosts = d->nhosts,
+		.delay_ms = d->delay_ms,
+		.err = (int16_t)d->err,
+		.action = d->action,
+		.proto_mask = (uint8_t)d->proto_mask,
+		.level = d->level,
+		.dry_run = d->dry_run,
 	};
 	for (unsigned j = 0; j < d->nprefixes; j++)
 		vec_push(&b->prefixes, &d->prefixes[j]);
@@ -207,11 +214,20 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0);
 	if (counted || d->has_window || d->has_flap) {
 		struct cr_sched s = {
-			.probability = d->probability, .first = d->first, .after = d->after, .every = d->every,
-			.window_start = d->window_start, .window_duration = d->window_duration,
-			.flap_up = d->flap_up, .flap_down = d->flap_down, .name_hash = cr_name_hash(d->name),
-			.identity = rule_identity(d), .rule = i,
-			.has_probability = d->has_probability, .has_window = d->has_window, .has_flap = d->has_flap,
+			.probability = d->probability,
+			.first = d->first,
+			.after = d->after,
+			.every = d->every,
+			.window_start = d->window_start,
+			.window_duration = d->window_duration,
+			.flap_up = d->flap_up,
+			.flap_down = d->flap_down,
+			.name_hash = cr_name_hash(d->name),
+			.identity = rule_identity(d),
+			.rule = i,
+			.has_probability = d->has_probability,
+			.has_window = d->has_window,
+			.has_flap = d->has_flap,
 		};
 		vec_push(&b->scheds, &s);
 		r.sched = (uint32_t)b->scheds.n;
@@ -235,8 +251,8 @@ static void builder_free(struct builder *b)
 {
 	free(b->str.v);
 	free(b->str.slot);
-	struct vec *vs[] = { &b->rules, &b->scheds, &b->prefixes, &b->ports, &b->refs,
-			     &b->patterns, &b->resolvers, &b->lines, &b->cont };
+	struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
+			     &b->patterns, &b->resolvers, &b->lines,    &b->cont };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->v);
 	free(b->pattern_of);
@@ -244,8 +260,8 @@ static void builder_free(struct builder *b)
 
 static bool builder_failed(const struct builder *b)
 {
-	const struct vec *vs[] = { &b->rules, &b->scheds, &b->prefixes, &b->ports, &b->refs,
-				   &b->patterns, &b->resolvers, &b->lines, &b->cont };
+	const struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
+				   &b->patterns, &b->resolvers, &b->lines,    &b->cont };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		if (vs[i]->failed)
 			return true;
@@ -296,9 +312,15 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 	b.str.n = 1;
 	b.str.cap = 4096;
 	struct cr_image_meta m = {
-		.seed = d->seed, .seeded = d->seeded, .default_action = (uint8_t)d->default_action,
-		.dry_run = d->dry_run, .log_facility = d->log.facility, .log_level = d->log.level,
-		.log_rate = d->log.rate, .log_syslog = d->log.syslog, .log_to_stderr = d->log.to_stderr,
+		.seed = d->seed,
+		.seeded = d->seeded,
+		.default_action = (uint8_t)d->default_action,
+		.dry_run = d->dry_run,
+		.log_facility = d->log.facility,
+		.log_level = d->log.level,
+		.log_rate = d->log.rate,
+		.log_syslog = d->log.syslog,
+		.log_to_stderr = d->log.to_stderr,
 		.log_json = d->log.json,
 	};
 	struct cr_index *ix = NULL;
@@ -315,8 +337,13 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 	if (b.cont.n)
 		qsort(b.cont.v, b.cont.n, sizeof(struct cr_continue), continue_cmp);
 	struct cr_index_meta im = {
-		.ip_off = ix->ip_off, .ip_n = ix->ip_n, .unix_off = ix->unix_off, .unix_n = ix->unix_n,
-		.npaths_cap = ix->npaths_cap, .exact_paths = ix->exact_paths, .folder_depths = ix->folder_depths,
+		.ip_off = ix->ip_off,
+		.ip_n = ix->ip_n,
+		.unix_off = ix->unix_off,
+		.unix_n = ix->unix_n,
+		.npaths_cap = ix->npaths_cap,
+		.exact_paths = ix->exact_paths,
+		.folder_depths = ix->folder_depths,
 	};
 	const struct table *ts[2] = { &ix->v4, &ix->v6 };
 	for (int f = 0; f < 2; f++) {
@@ -397,7 +424,8 @@ int cr_image_write(const void *image, size_t len, const char *path, bool keep_pr
 	 * before, instead. */
 	char previous[PATH_MAX];
 	struct stat st;
-	if (rc == 0 && keep_previous && (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
+	if (rc == 0 && keep_previous &&
+	    (size_t)snprintf(previous, sizeof previous, "%s.previous", path) < sizeof previous &&
 	    cr_lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (unlink(previous) == 0 || errno == ENOENT))
 		(void)link(path, previous); /* at worst, a reload pays the free */
 	/* A new file renamed over the old: processes that map the old one

@@ -171,8 +171,8 @@ static uint32_t write_list(struct pool *pool, const struct node *nd, uint32_t pa
 /* Groups identical prefixes (items sorted) into nodes, their rules sorted
  * into the pool, and gathers every interval boundary. Returns the number
  * of nodes. */
-static uint32_t group_nodes(const struct item *items, size_t n, unsigned bits, struct pool *pool,
-			    struct node *nodes, struct key *bounds, uint32_t *nb)
+static uint32_t group_nodes(const struct item *items, size_t n, unsigned bits, struct pool *pool, struct node *nodes,
+			    struct key *bounds, uint32_t *nb)
 {
 	uint32_t nnodes = 0;
 	*nb = 0;
@@ -320,8 +320,8 @@ static struct path_entry *path_slot(struct cr_index *ix, const char *key, size_t
 {
 	uint64_t h = hash_bytes(key, n);
 	uint32_t mask = ix->npaths_cap - 1, i = (uint32_t)h & mask;
-	while (ix->paths[i].len && !(ix->paths[i].hash == h && ix->paths[i].len == n &&
-				     memcmp(ix->keys + ix->paths[i].key, key, n) == 0))
+	while (ix->paths[i].len &&
+	       !(ix->paths[i].hash == h && ix->paths[i].len == n && memcmp(ix->keys + ix->paths[i].key, key, n) == 0))
 		i = (i + 1) & mask;
 	ix->paths[i].hash = h;
 	ix->paths[i].len = (uint32_t)n;

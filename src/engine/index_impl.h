@@ -82,8 +82,8 @@ struct table {
 	struct key first, last;
 	struct ival4 *v4;
 	struct ival6 *v6;
-	uint64_t *lo6;     /* the nonzero low halves of IPv6 starts (entry 0 unused) */
-	uint32_t *bucket;  /* (1 << bucket_bits) + 1 entries, when n > 2 */
+	uint64_t *lo6;    /* the nonzero low halves of IPv6 starts (entry 0 unused) */
+	uint32_t *bucket; /* (1 << bucket_bits) + 1 entries, when n > 2 */
 	uint32_t nlo6;
 };
 
@@ -98,10 +98,10 @@ struct table {
 #define TAIL_STAR_LITERAL 0x80
 struct path_entry {
 	uint64_t hash;
-	uint32_t key;       /* in keys: "=/exact/path" or "/folder/" */
-	uint32_t len;       /* 0: a free slot */
-	uint32_t off, n;    /* the rules, in the pool; or, when n is 1, off is the rule */
-	uint8_t tail;       /* 1 + where the tail starts in head; 0: none; | TAIL_STAR_LITERAL */
+	uint32_t key;           /* in keys: "=/exact/path" or "/folder/" */
+	uint32_t len;           /* 0: a free slot */
+	uint32_t off, n;        /* the rules, in the pool; or, when n is 1, off is the rule */
+	uint8_t tail;           /* 1 + where the tail starts in head; 0: none; | TAIL_STAR_LITERAL */
 	char head[PATH_INLINE]; /* the key's first bytes, then the tail */
 };
 
@@ -127,18 +127,21 @@ struct cr_index {
 	/* Candidates for every IP destination, and for every unix one. */
 	uint32_t ip_off, ip_n, unix_off, unix_n;
 	struct path_entry *paths;
-	uint32_t npaths_cap;   /* a power of two, or 0 */
-	uint8_t *path_tags;    /* npaths_cap + PATH_TAGS_PAD, or NULL (a format 1 image) */
-	char *keys;            /* the path keys, each NUL-terminated */
+	uint32_t npaths_cap; /* a power of two, or 0 */
+	uint8_t *path_tags;  /* npaths_cap + PATH_TAGS_PAD, or NULL (a format 1 image) */
+	char *keys;          /* the path keys, each NUL-terminated */
 	uint32_t nkeys;
-	bool exact_paths;      /* some key is a whole path */
+	bool exact_paths;       /* some key is a whole path */
 	uint64_t folder_depths; /* bit d: some folder key has d slashes (63: more) */
 	size_t bytes;
 };
 
 /* The index's scalars, as an image holds them (CR_SEC_IX_META). */
 struct cr_index_meta {
-	struct { uint32_t n, skip, bucket_bits, reserved; struct key first, last; } t[2]; /* v4, v6 */
+	struct {
+		uint32_t n, skip, bucket_bits, reserved;
+		struct key first, last;
+	} t[2]; /* v4, v6 */
 	uint32_t ip_off, ip_n, unix_off, unix_n;
 	uint32_t npaths_cap, exact_paths;
 	uint64_t folder_depths;

@@ -101,7 +101,7 @@ static inline uint64_t bytes_equal(uint64_t w, uint8_t b)
 {
 	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
 	uint64_t x = w ^ (0x0101010101010101ULL * b); /* zero where a byte is b */
-	return ~(((x & low7) + low7) | x | low7);      /* exact: no borrow between bytes */
+	return ~(((x & low7) + low7) | x | low7);     /* exact: no borrow between bytes */
 }
 
 /* The '/' bytes among s[base .. min(base + 8, len)), as the high bit of
@@ -200,8 +200,8 @@ void cr_index_candidates(const struct cr_index *ix, const struct cr_dest *d, str
 	if (d->family == CR_FAM_INET || d->family == CR_FAM_INET6) {
 		add(c, ix, ix->ip_off, ix->ip_n, false);
 		if (d->family == CR_FAM_INET && ix->v4.n) {
-			uint32_t k = (uint32_t)d->addr[0] << 24 | (uint32_t)d->addr[1] << 16 | (uint32_t)d->addr[2] << 8 |
-				     d->addr[3];
+			uint32_t k = (uint32_t)d->addr[0] << 24 | (uint32_t)d->addr[1] << 16 |
+				     (uint32_t)d->addr[2] << 8 | d->addr[3];
 			add_list(c, ix, ix->v4.v4[find4(&ix->v4, k)].list, true);
 		} else if (d->family == CR_FAM_INET6 && ix->v6.n) {
 			add_list(c, ix, ix->v6.v6[find6(&ix->v6, key_of(d->addr, true))].list, true);

@@ -7,9 +7,16 @@ void cr_inflight_make(struct cr_inflight *f, const struct cr_attempt *a, int err
 {
 	const struct cr_dest *d = a->dest;
 	*f = (struct cr_inflight){
-		.family = d->family, .mapped = d->mapped, .port = d->port, .scope_id = d->scope_id,
-		.sotype = (uint8_t)(a->sotype ? a->sotype : SOCK_STREAM), .action = (uint8_t)a->action,
-		.err = (int16_t)err, .level = (int8_t)a->level, .dry_run = a->dry_run, .logged = logged,
+		.family = d->family,
+		.mapped = d->mapped,
+		.port = d->port,
+		.scope_id = d->scope_id,
+		.sotype = (uint8_t)(a->sotype ? a->sotype : SOCK_STREAM),
+		.action = (uint8_t)a->action,
+		.err = (int16_t)err,
+		.level = (int8_t)a->level,
+		.dry_run = a->dry_run,
+		.logged = logged,
 	};
 	memcpy(f->addr, d->addr, sizeof f->addr);
 	if (a->rule) {
@@ -33,8 +40,12 @@ struct cr_attempt cr_inflight_attempt(const struct cr_inflight *f, struct cr_des
 	dest->port = f->port;
 	dest->scope_id = f->scope_id;
 	memcpy(dest->addr, f->addr, sizeof dest->addr);
-	return (struct cr_attempt){ .rule = f->rule, .action = (enum cr_action)f->action, .dry_run = f->dry_run,
-				    .level = f->level, .dest = dest, .sotype = f->sotype };
+	return (struct cr_attempt){ .rule = f->rule,
+				    .action = (enum cr_action)f->action,
+				    .dry_run = f->dry_run,
+				    .level = f->level,
+				    .dest = dest,
+				    .sotype = f->sotype };
 }
 
 struct cr_settled cr_inflight_settle(const struct cr_inflight *f, int kernel_err, bool from_connect, bool connected)

@@ -17,12 +17,12 @@
 struct cr_inflight {
 	uint8_t family, mapped, sotype, action;
 	uint16_t port;
-	int16_t err;     /* simulated: the errno the program must see; 0: the kernel's own */
+	int16_t err; /* simulated: the errno the program must see; 0: the kernel's own */
 	uint32_t scope_id;
 	uint8_t addr[16];
-	int8_t level;    /* the attempt's log level */
+	int8_t level; /* the attempt's log level */
 	bool dry_run;
-	bool logged;     /* its outcome's line is written already (a simulated failure, a drop) */
+	bool logged;                     /* its outcome's line is written already (a simulated failure, a drop) */
 	char rule[CR_RULE_NAME_MAX + 1]; /* "" for none */
 };
 

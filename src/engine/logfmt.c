@@ -82,11 +82,21 @@ static size_t append_logfmt(char *buf, size_t size, size_t pos, const char *key,
 			continue;
 		}
 		switch (c) {
-		case '"': pos = put(buf, size, pos, "\\\"", 2); break;
-		case '\\': pos = put(buf, size, pos, "\\\\", 2); break;
-		case '\n': pos = put(buf, size, pos, "\\n", 2); break;
-		case '\r': pos = put(buf, size, pos, "\\r", 2); break;
-		case '\t': pos = put(buf, size, pos, "\\t", 2); break;
+		case '"':
+			pos = put(buf, size, pos, "\\\"", 2);
+			break;
+		case '\\':
+			pos = put(buf, size, pos, "\\\\", 2);
+			break;
+		case '\n':
+			pos = put(buf, size, pos, "\\n", 2);
+			break;
+		case '\r':
+			pos = put(buf, size, pos, "\\r", 2);
+			break;
+		case '\t':
+			pos = put(buf, size, pos, "\\t", 2);
+			break;
 		default:
 			if (c < 0x20 || c >= 0x7f) {
 				snprintf(esc, sizeof esc, "\\x%02x", c);
@@ -274,5 +284,3 @@ enum cr_result cr_result_of(int err)
 {
 	return err == 0 ? CR_RES_CONNECTED : err == ECONNREFUSED ? CR_RES_REFUSED : CR_RES_FAILED;
 }
-
-

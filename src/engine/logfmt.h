@@ -11,24 +11,30 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum cr_result { CR_RES_REFUSED, CR_RES_FAILED, CR_RES_CONNECTED, CR_RES_IN_PROGRESS, CR_RES_DROPPED,
-	       CR_RES_RESOLVED /* a look-up that succeeded (level all) */ };
+enum cr_result {
+	CR_RES_REFUSED,
+	CR_RES_FAILED,
+	CR_RES_CONNECTED,
+	CR_RES_IN_PROGRESS,
+	CR_RES_DROPPED,
+	CR_RES_RESOLVED /* a look-up that succeeded (level all) */
+};
 
 struct cr_event {
 	enum cr_result result;
 	bool simulated;
-	const char *rule;           /* NULL: left out */
+	const char *rule; /* NULL: left out */
 	enum cr_action action;
 	bool dry_run;
-	pid_t pid;                  /* 0: the calling process */
+	pid_t pid; /* 0: the calling process */
 	const char *comm;
 	const struct cr_dest *dest;
-	const char *host;           /* NULL: left out */
-	const char *proto;          /* "tcp", "udp", "unix"; NULL: left out */
-	int err;                    /* 0 for connected */
-	bool has_ids;               /* uid and euid known (else left out) */
-	int uid, euid;              /* real and effective uid; euid is written when it differs */
-	const char *cgroup;         /* NULL or "/" (the root): left out */
+	const char *host;   /* NULL: left out */
+	const char *proto;  /* "tcp", "udp", "unix"; NULL: left out */
+	int err;            /* 0 for connected */
+	bool has_ids;       /* uid and euid known (else left out) */
+	int uid, euid;      /* real and effective uid; euid is written when it differs */
+	const char *cgroup; /* NULL or "/" (the root): left out */
 };
 
 #define CR_LOG_LINE_MAX 2048
@@ -44,7 +50,11 @@ size_t cr_log_format_as(const struct cr_event *ev, bool json, char *buf, size_t 
 size_t cr_log_format(const struct cr_event *ev, char *buf, size_t size); /* logfmt */
 
 /* A line built key by key, in either format. */
-struct cr_line { char *buf; size_t size, pos; bool json; };
+struct cr_line {
+	char *buf;
+	size_t size, pos;
+	bool json;
+};
 void cr_line_begin(struct cr_line *l, char *buf, size_t size, bool json);
 void cr_line_str(struct cr_line *l, const char *key, const char *value);
 void cr_line_mem(struct cr_line *l, const char *key, const char *value, size_t n);

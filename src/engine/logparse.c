@@ -12,9 +12,12 @@
 
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -38,9 +41,18 @@ int cr_logfmt_parse(char *line, void (*fn)(const char *key, const char *value, v
 				if (*p == '\\' && p[1]) {
 					p++;
 					switch (*p) {
-					case 'n': *w++ = '\n'; p++; break;
-					case 'r': *w++ = '\r'; p++; break;
-					case 't': *w++ = '\t'; p++; break;
+					case 'n':
+						*w++ = '\n';
+						p++;
+						break;
+					case 'r':
+						*w++ = '\r';
+						p++;
+						break;
+					case 't':
+						*w++ = '\t';
+						p++;
+						break;
 					case 'x':
 						if (hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
 							*w++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
@@ -48,7 +60,8 @@ int cr_logfmt_parse(char *line, void (*fn)(const char *key, const char *value, v
 							break;
 						}
 						/* fall through */
-					default: *w++ = *p++;
+					default:
+						*w++ = *p++;
 					}
 				} else {
 					*w++ = *p++;
@@ -102,11 +115,26 @@ static char *json_string_at(char *p, char **next)
 		}
 		p++;
 		switch (*p) {
-		case 'n': *w++ = '\n'; p++; break;
-		case 'r': *w++ = '\r'; p++; break;
-		case 't': *w++ = '\t'; p++; break;
-		case 'b': *w++ = '\b'; p++; break;
-		case 'f': *w++ = '\f'; p++; break;
+		case 'n':
+			*w++ = '\n';
+			p++;
+			break;
+		case 'r':
+			*w++ = '\r';
+			p++;
+			break;
+		case 't':
+			*w++ = '\t';
+			p++;
+			break;
+		case 'b':
+			*w++ = '\b';
+			p++;
+			break;
+		case 'f':
+			*w++ = '\f';
+			p++;
+			break;
 		case 'u': {
 			unsigned cp = 0;
 			int i;
@@ -121,7 +149,8 @@ static char *json_string_at(char *p, char **next)
 			p += 5;
 			break;
 		}
-		default: *w++ = *p++;
+		default:
+			*w++ = *p++;
 		}
 	}
 	if (*p != '"')
@@ -203,15 +232,15 @@ void cr_syslog_machine(const char *header, char *out, size_t size)
 			p = q + 1;
 	}
 	if (p[0] == '1' && p[1] == ' ')
-		host = skip_fields(p + 2, 1);   /* RFC 5424: VERSION TIMESTAMP HOSTNAME ... */
+		host = skip_fields(p + 2, 1); /* RFC 5424: VERSION TIMESTAMP HOSTNAME ... */
 	else if (is_month(p))
-		host = skip_fields(p, 3);       /* RFC 3164, rsyslog's traditional file format, journal text */
+		host = skip_fields(p, 3); /* RFC 3164, rsyslog's traditional file format, journal text */
 	else if (strspn(p, "0123456789") == 4 && p[4] == '-')
-		host = skip_fields(p, 1);       /* an ISO timestamp first (RSYSLOG_FileFormat) */
+		host = skip_fields(p, 1); /* an ISO timestamp first (RSYSLOG_FileFormat) */
 	if (!host || !*host || *host == ' ')
 		return;
 	size_t n = strcspn(host, " ");
 	if (n == 1 && *host == '-')
-		return;                         /* RFC 5424's nil hostname */
+		return; /* RFC 5424's nil hostname */
 	snprintf(out, size, "%.*s", (int)n, host);
 }

@@ -11,13 +11,16 @@
 #include <stdbool.h>
 
 struct cr_log_state {
-	atomic_long window_sec;     /* the rate limit's current second */
-	atomic_uint window_count;   /* lines in it so far */
-	atomic_ulong suppressed;    /* over the rate, not yet reported */
-	atomic_ulong dropped;       /* syslog could not take them, not yet reported */
+	atomic_long window_sec;   /* the rate limit's current second */
+	atomic_uint window_count; /* lines in it so far */
+	atomic_ulong suppressed;  /* over the rate, not yet reported */
+	atomic_ulong dropped;     /* syslog could not take them, not yet reported */
 	atomic_ulong dropped_total;
 };
-#define CR_LOG_STATE_INIT { .window_sec = -1 }
+#define CR_LOG_STATE_INIT        \
+	{                        \
+		.window_sec = -1 \
+	}
 
 /* Sends an event to the sinks of lc, within its rate limit. */
 void cr_log_event(const struct cr_log_conf *lc, struct cr_log_state *st, const struct cr_event *ev);

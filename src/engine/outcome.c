@@ -34,11 +34,20 @@ void cr_outcome_write(const struct cr_log_conf *lc, struct cr_log_state *st, con
 {
 	int saved = errno;
 	struct cr_event ev = {
-		.result = a->dropped ? CR_RES_DROPPED : cr_in_progress(err, simulated) ? CR_RES_IN_PROGRESS
-			: !a->dest && !err ? CR_RES_RESOLVED : cr_result_of(err),
-		.simulated = simulated, .rule = a->rule && *a->rule ? a->rule : NULL, .action = a->action,
-		.dry_run = a->dry_run, .pid = a->pid, .comm = a->comm, .dest = a->dest, .host = a->host,
-		.proto = a->dest ? cr_proto_name(a->dest->family, a->sotype) : "dns", .err = err,
+		.result = a->dropped                       ? CR_RES_DROPPED
+			  : cr_in_progress(err, simulated) ? CR_RES_IN_PROGRESS
+			  : !a->dest && !err               ? CR_RES_RESOLVED
+							   : cr_result_of(err),
+		.simulated = simulated,
+		.rule = a->rule && *a->rule ? a->rule : NULL,
+		.action = a->action,
+		.dry_run = a->dry_run,
+		.pid = a->pid,
+		.comm = a->comm,
+		.dest = a->dest,
+		.host = a->host,
+		.proto = a->dest ? cr_proto_name(a->dest->family, a->sotype) : "dns",
+		.err = err,
 	};
 	cr_log_event(lc, st, &ev);
 	errno = saved;

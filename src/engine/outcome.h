@@ -32,11 +32,11 @@ bool cr_verdict_dry_run(const struct cr_verdict *v);
 
 /* Who and what an outcome's line names. */
 struct cr_attempt {
-	const char *rule;           /* NULL or "": none */
+	const char *rule; /* NULL or "": none */
 	enum cr_action action;
-	bool dry_run;               /* cr_verdict_dry_run */
-	int level;                  /* the attempt's log level */
-	pid_t pid;                  /* 0: the calling process */
+	bool dry_run; /* cr_verdict_dry_run */
+	int level;    /* the attempt's log level */
+	pid_t pid;    /* 0: the calling process */
 	const char *comm;
 	const struct cr_dest *dest; /* NULL: a name look-up (proto=dns) */
 	const char *host;           /* NULL: unknown; of a look-up, the name */

@@ -11,9 +11,9 @@
 
 struct cr_watch {
 	const char *path;
-	struct stat st;             /* of the file the rules in force came from; zero: missing */
-	bool syslog_only;           /* the system file: its errors never go to stderr */
-	size_t text_max;            /* the largest text file reloaded (a compiled one: any size) */
+	struct stat st;   /* of the file the rules in force came from; zero: missing */
+	bool syslog_only; /* the system file: its errors never go to stderr */
+	size_t text_max;  /* the largest text file reloaded (a compiled one: any size) */
 };
 
 /* text_max: CR_RELOAD_TEXT_MAX inside a program (the reload runs inside a

@@ -22,7 +22,7 @@ struct table {
 	const char *title;
 	struct entry *slots;
 	size_t size, used;
-	long lost;      /* keys not counted: out of memory */
+	long lost; /* keys not counted: out of memory */
 };
 
 static uint64_t hash(const char *s)
@@ -120,19 +120,32 @@ struct event {
 static void take(const char *key, const char *value, void *arg)
 {
 	struct event *ev = arg;
-	if (strcmp(key, "result") == 0 && !ev->result) ev->result = value;
-	else if (strcmp(key, "simulated") == 0) ev->simulated = value;
-	else if (strcmp(key, "rule") == 0) ev->rule = value;
-	else if (strcmp(key, "action") == 0) ev->action = value;
-	else if (strcmp(key, "dry_run") == 0) ev->dry_run = value;
-	else if (strcmp(key, "comm") == 0) ev->comm = value;
-	else if (strcmp(key, "dst") == 0) ev->dst = value;
-	else if (strcmp(key, "host") == 0) ev->host = value;
-	else if (strcmp(key, "uid") == 0) ev->uid = value;
-	else if (strcmp(key, "cgroup") == 0) ev->cgroup = value;
-	else if (strcmp(key, "errno") == 0) ev->err = value;
-	else if (strcmp(key, "count") == 0) ev->count = atol(value);
-	else if (strcmp(key, "dropped") == 0) ev->dropped = atol(value);
+	if (strcmp(key, "result") == 0 && !ev->result)
+		ev->result = value;
+	else if (strcmp(key, "simulated") == 0)
+		ev->simulated = value;
+	else if (strcmp(key, "rule") == 0)
+		ev->rule = value;
+	else if (strcmp(key, "action") == 0)
+		ev->action = value;
+	else if (strcmp(key, "dry_run") == 0)
+		ev->dry_run = value;
+	else if (strcmp(key, "comm") == 0)
+		ev->comm = value;
+	else if (strcmp(key, "dst") == 0)
+		ev->dst = value;
+	else if (strcmp(key, "host") == 0)
+		ev->host = value;
+	else if (strcmp(key, "uid") == 0)
+		ev->uid = value;
+	else if (strcmp(key, "cgroup") == 0)
+		ev->cgroup = value;
+	else if (strcmp(key, "errno") == 0)
+		ev->err = value;
+	else if (strcmp(key, "count") == 0)
+		ev->count = atol(value);
+	else if (strcmp(key, "dropped") == 0)
+		ev->dropped = atol(value);
 }
 
 static void json_str(FILE *out, const char *s)
@@ -155,8 +168,19 @@ static const char *const results[R_N] = { "refused", "failed", "dropped", "conne
 /* The tables, in the order they are printed; T_DRY_RUN is the dry run's:
  * "RULE would have refused", with the real outcomes (real: failed, passed:
  * connected). T_LABELS counts by the Prometheus label set. */
-enum { T_DESTINATION, T_RULE, T_PROCESS, T_USER, T_CGROUP, T_MACHINE, T_ERROR, T_PRINTED, T_DRY_RUN = T_PRINTED,
-       T_LABELS, T_N };
+enum {
+	T_DESTINATION,
+	T_RULE,
+	T_PROCESS,
+	T_USER,
+	T_CGROUP,
+	T_MACHINE,
+	T_ERROR,
+	T_PRINTED,
+	T_DRY_RUN = T_PRINTED,
+	T_LABELS,
+	T_N
+};
 
 /* What the lines add up to. */
 struct summary {
@@ -268,11 +292,11 @@ static void print_dry_run(struct table *t, FILE *out, bool json)
 		if (json) {
 			fprintf(out, "%s{\"would\": ", i ? ", " : "");
 			json_str(out, e->key);
-			fprintf(out, ", \"attempts\": %ld, \"real_failed\": %ld, \"connected\": %ld}", e->real + e->passed,
-				e->real, e->passed);
+			fprintf(out, ", \"attempts\": %ld, \"real_failed\": %ld, \"connected\": %ld}",
+				e->real + e->passed, e->real, e->passed);
 		} else {
-			fprintf(out, "  %s %ld time%s (really: %ld failed, %ld connected)\n", e->key, e->real + e->passed,
-				e->real + e->passed == 1 ? "" : "s", e->real, e->passed);
+			fprintf(out, "  %s %ld time%s (really: %ld failed, %ld connected)\n", e->key,
+				e->real + e->passed, e->real + e->passed == 1 ? "" : "s", e->real, e->passed);
 		}
 	}
 	if (json)
@@ -327,7 +351,8 @@ static void print_prometheus(struct summary *sum, FILE *out)
 	struct table *t = &sum->tables[T_LABELS];
 	size_t n = sorted(t);
 	fputs("# HELP connrefuse_events_total Connects and look-ups connrefuse logged, by outcome.\n"
-	      "# TYPE connrefuse_events_total counter\n", out);
+	      "# TYPE connrefuse_events_total counter\n",
+	      out);
 	for (size_t i = 0; i < n; i++) {
 		const char *k = t->slots[i].key;
 		fputs("connrefuse_events_total{", out);
@@ -338,22 +363,27 @@ static void print_prometheus(struct summary *sum, FILE *out)
 		}
 		fprintf(out, "} %ld\n", t->slots[i].passed);
 	}
-	fprintf(out, "# HELP connrefuse_suppressed_total Lines the rate limit suppressed.\n"
-		     "# TYPE connrefuse_suppressed_total counter\nconnrefuse_suppressed_total %ld\n"
-		     "# HELP connrefuse_dropped_total Lines a busy syslog could not take.\n"
-		     "# TYPE connrefuse_dropped_total counter\nconnrefuse_dropped_total %ld\n"
-		     "# HELP connrefuse_report_other_lines Lines read that are not connrefuse events.\n"
-		     "# TYPE connrefuse_report_other_lines gauge\nconnrefuse_report_other_lines %ld\n",
+	fprintf(out,
+		"# HELP connrefuse_suppressed_total Lines the rate limit suppressed.\n"
+		"# TYPE connrefuse_suppressed_total counter\nconnrefuse_suppressed_total %ld\n"
+		"# HELP connrefuse_dropped_total Lines a busy syslog could not take.\n"
+		"# TYPE connrefuse_dropped_total counter\nconnrefuse_dropped_total %ld\n"
+		"# HELP connrefuse_report_other_lines Lines read that are not connrefuse events.\n"
+		"# TYPE connrefuse_report_other_lines gauge\nconnrefuse_report_other_lines %ld\n",
 		sum->suppressed, sum->dropped, sum->other_lines);
 }
 
 long cr_report(FILE *in, FILE *out, enum cr_report_format format)
 {
-	struct summary sum = { .tables = {
-		[T_DESTINATION] = { .title = "destination" }, [T_RULE] = { .title = "rule" },
-		[T_PROCESS] = { .title = "process" }, [T_USER] = { .title = "user" }, [T_CGROUP] = { .title = "cgroup" },
-		[T_MACHINE] = { .title = "machine" }, [T_ERROR] = { .title = "error" },
-		[T_DRY_RUN] = { .title = "dry run" }, [T_LABELS] = { .title = "labels" } } };
+	struct summary sum = { .tables = { [T_DESTINATION] = { .title = "destination" },
+					   [T_RULE] = { .title = "rule" },
+					   [T_PROCESS] = { .title = "process" },
+					   [T_USER] = { .title = "user" },
+					   [T_CGROUP] = { .title = "cgroup" },
+					   [T_MACHINE] = { .title = "machine" },
+					   [T_ERROR] = { .title = "error" },
+					   [T_DRY_RUN] = { .title = "dry run" },
+					   [T_LABELS] = { .title = "labels" } } };
 	char *line = NULL;
 	size_t cap = 0;
 	/* One line at a time: memory grows with the distinct keys, not the input. */

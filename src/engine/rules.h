@@ -31,17 +31,19 @@ enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL, CR_ACT_DRO
 enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 
-struct cr_port_range { uint16_t lo, hi; };
+struct cr_port_range {
+	uint16_t lo, hi;
+};
 
 struct cr_log_conf {
 	bool syslog;
 	char ident[48];
-	int facility;               /* LOG_USER, ... */
+	int facility; /* LOG_USER, ... */
 	bool to_stderr;
-	char file[4096];            /* "" = none */
-	int level;                  /* enum cr_level */
-	unsigned rate;              /* lines per second; 0 = no limit */
-	bool json;                  /* log.format = "json": one JSON object a line */
+	char file[4096]; /* "" = none */
+	int level;       /* enum cr_level */
+	unsigned rate;   /* lines per second; 0 = no limit */
+	bool json;       /* log.format = "json": one JSON object a line */
 };
 
 /* ---- the draft: parser and printer ---- */
@@ -52,14 +54,14 @@ struct cr_draft_rule {
 	char **hosts;               /* names and wildcards, lower case: of dst, or of host in a resolver rule */
 	char **paths;               /* unix path globs; "@name" for abstract */
 	struct cr_port_range *ports;
-	char *process;              /* glob on comm, or on the executable path */
+	char *process; /* glob on comm, or on the executable path */
 	unsigned nprefixes, nhosts, npaths, nports;
-	unsigned proto_mask;        /* CR_PROTO_*; 0 = any */
-	int err;                    /* errno of a refuse/fail (EAI_* of a host rule) */
+	unsigned proto_mask; /* CR_PROTO_*; 0 = any */
+	int err;             /* errno of a refuse/fail (EAI_* of a host rule) */
 	unsigned delay_ms;
-	uint8_t action;             /* enum cr_action */
-	int8_t level;               /* enum cr_level; INHERIT = log.level */
-	int8_t dry_run;             /* -1 = the top-level dry_run */
+	uint8_t action; /* enum cr_action */
+	int8_t level;   /* enum cr_level; INHERIT = log.level */
+	int8_t dry_run; /* -1 = the top-level dry_run */
 	bool named, has_dst, dst_any, resolver;
 	/* Schedule: every one given must allow the rule to fire. */
 	bool has_probability, has_window, has_flap;
@@ -67,11 +69,11 @@ struct cr_draft_rule {
 	uint64_t first, after, every; /* 0 = not given */
 	double window_start, window_duration;
 	double flap_up, flap_down;
-	unsigned line;              /* where it starts in the file */
+	unsigned line; /* where it starts in the file */
 };
 
 struct cr_draft {
-	char *source;               /* file name, or "(command line)" */
+	char *source; /* file name, or "(command line)" */
 	uint64_t seed;
 	bool seeded;
 	enum cr_action default_action;
@@ -103,7 +105,7 @@ uint64_t cr_name_hash(const char *s);
  * rule per process: cr_query.states.) */
 struct cr_rule_state {
 	atomic_uint_fast64_t attempts; /* matching attempts so far */
-	_Atomic double started;     /* monotonic seconds: the window/flap clock; 0: the set's loaded_at */
+	_Atomic double started;        /* monotonic seconds: the window/flap clock; 0: the set's loaded_at */
 	struct cr_rule_state *shared;
 };
 
@@ -117,47 +119,47 @@ struct cr_index;
 
 struct cr_ruleset {
 	/* ---- what front ends read: the settings, the counts ---- */
-	const char *source;         /* file name, or "(command line)" */
+	const char *source; /* file name, or "(command line)" */
 	uint64_t seed;
 	bool seeded;
 	enum cr_action default_action;
 	bool dry_run;
-	bool needs_sotype;          /* some rule has proto = tcp/udp */
-	bool needs_clock;           /* some rule has a window or a flap */
-	bool needs_host;            /* some rule matches host names */
-	bool compiled;              /* mapped from a compiled file */
+	bool needs_sotype; /* some rule has proto = tcp/udp */
+	bool needs_clock;  /* some rule has a window or a flap */
+	bool needs_host;   /* some rule matches host names */
+	bool compiled;     /* mapped from a compiled file */
 	struct cr_log_conf log;
 	uint32_t nrules;
-	uint32_t nscheds;           /* the scheduled rules: one cr_rule_state each */
-	uint32_t nresolvers;        /* the host rules */
-	uint64_t source_hash;       /* of the text the image was made from */
-	uint32_t format;            /* the image's format version (image.h) */
-	size_t image_len;           /* bytes */
-	double loaded_at;           /* monotonic seconds */
+	uint32_t nscheds;     /* the scheduled rules: one cr_rule_state each */
+	uint32_t nresolvers;  /* the host rules */
+	uint64_t source_hash; /* of the text the image was made from */
+	uint32_t format;      /* the image's format version (image.h) */
+	size_t image_len;     /* bytes */
+	double loaded_at;     /* monotonic seconds */
 	/* ---- the engine's: the image's sections (each checked against the
 	 * image when opened, read through rules_impl.h), per-process state ---- */
 	const struct cr_rule *rules;
 	const struct cr_sched *scheds;
-	const char *strings;        /* ends in a NUL: any offset below nstrings is a string */
+	const char *strings; /* ends in a NUL: any offset below nstrings is a string */
 	uint32_t nstrings;
 	const struct cr_prefix *prefixes;
 	uint32_t nprefixes;
 	const struct cr_port_range *ports;
 	uint32_t nports;
-	const uint32_t *refs;       /* string offsets: the hosts and paths lists */
+	const uint32_t *refs; /* string offsets: the hosts and paths lists */
 	uint32_t nrefs;
-	const uint32_t *patterns;   /* string offsets of distinct process patterns */
+	const uint32_t *patterns; /* string offsets of distinct process patterns */
 	uint32_t npatterns;
-	const uint32_t *resolvers;  /* the host rules' positions, in order */
-	const uint32_t *lines;      /* each rule's line in its source */
+	const uint32_t *resolvers; /* the host rules' positions, in order */
+	const uint32_t *lines;     /* each rule's line in its source */
 	uint32_t nlines;
 	const struct cr_continue *continues;
 	uint32_t ncontinues;
 	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
 	const void *image;
-	int image_owner;            /* enum cr_image_owner (image.h) */
+	int image_owner; /* enum cr_image_owner (image.h) */
 	struct cr_state_block *states;
-	bool bound;                 /* process patterns are asked of this process (the preload) */
+	bool bound;                  /* process patterns are asked of this process (the preload) */
 	_Alignas(16) char storage[]; /* the index view, the source name */
 };
 

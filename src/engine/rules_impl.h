@@ -11,8 +11,8 @@
  * destination already matched is in this line. Offsets are into the
  * sections named; counts are elements. */
 struct cr_rule {
-	uint32_t name;              /* strings */
-	uint32_t process;           /* 1 + index in patterns; 0: no process key */
+	uint32_t name;    /* strings */
+	uint32_t process; /* 1 + index in patterns; 0: no process key */
 	uint32_t prefixes, nprefixes;
 	uint32_t ports, nports;
 	struct cr_port_range port0; /* ports[0], held here too */
@@ -22,17 +22,21 @@ struct cr_rule {
 	uint32_t sched;             /* 1 + index in scheds; 0: no schedule */
 	uint32_t delay_ms;
 	int16_t err;
-	uint8_t action;             /* enum cr_action */
+	uint8_t action; /* enum cr_action */
 	uint8_t proto_mask;
 	int8_t level;
 	int8_t dry_run;
-	uint8_t flags;              /* CR_RF_* */
+	uint8_t flags; /* CR_RF_* */
 	uint8_t reserved;
 };
 _Static_assert(sizeof(struct cr_rule) == 64, "a rule is one cache line");
 
 enum {
-	CR_RF_HAS_DST = 1, CR_RF_DST_ANY = 2, CR_RF_COUNTED = 4, CR_RF_RESOLVER = 8, CR_RF_NAMED = 16,
+	CR_RF_HAS_DST = 1,
+	CR_RF_DST_ANY = 2,
+	CR_RF_COUNTED = 4,
+	CR_RF_RESOLVER = 8,
+	CR_RF_NAMED = 16,
 };
 
 /* A rule's schedule (only rules that have one). */
@@ -41,9 +45,9 @@ struct cr_sched {
 	uint64_t first, after, every;
 	double window_start, window_duration;
 	double flap_up, flap_down;
-	uint64_t name_hash;         /* seeds the probability stream */
-	uint64_t identity;          /* the rule's whole text, hashed: same rule across reloads */
-	uint32_t rule;              /* whose schedule this is */
+	uint64_t name_hash; /* seeds the probability stream */
+	uint64_t identity;  /* the rule's whole text, hashed: same rule across reloads */
+	uint32_t rule;      /* whose schedule this is */
 	uint8_t has_probability, has_window, has_flap, reserved;
 };
 
@@ -94,7 +98,8 @@ static inline uint32_t cr_rs_fit(uint32_t off, uint32_t n, uint32_t size)
 }
 
 /* The schedule of a rule (NULL: none), and its index in *at. */
-static inline const struct cr_sched *cr_rule_sched_at(const struct cr_ruleset *rs, const struct cr_rule *r, uint32_t *at)
+static inline const struct cr_sched *cr_rule_sched_at(const struct cr_ruleset *rs, const struct cr_rule *r,
+						      uint32_t *at)
 {
 	uint32_t s = CR_ONCE(r->sched);
 	*at = s - 1;

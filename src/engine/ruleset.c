@@ -119,7 +119,7 @@ struct cr_state_block {
 	struct cr_state_block **held; /* blocks some of our states point into */
 	unsigned nheld;
 	size_t nstates;
-	_Atomic int8_t *process_ok;   /* per pattern: 0 not asked yet, 1 matches, 2 does not */
+	_Atomic int8_t *process_ok; /* per pattern: 0 not asked yet, 1 matches, 2 does not */
 	struct cr_rule_state states[];
 };
 
@@ -139,8 +139,8 @@ int cr_ruleset_init_states(struct cr_ruleset *rs)
 		return 0;
 	/* calloc of a big block is fresh zero pages: a rule's state costs
 	 * memory only once the rule first counts. */
-	struct cr_state_block *b =
-		calloc(1, sizeof *b + rs->nscheds * sizeof b->states[0] + rs->npatterns * sizeof(int8_t));
+	struct cr_state_block *b = calloc(1, sizeof *b + rs->nscheds * sizeof b->states[0] +
+						     rs->npatterns * sizeof(int8_t));
 	if (!b)
 		return -1;
 	atomic_init(&b->refs, 1);

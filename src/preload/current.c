@@ -17,9 +17,9 @@ static _Atomic(struct cr_ruleset *) active;
 static atomic_uint generation;
 static atomic_long readers[2];
 
-static struct cr_watch watch;      /* the file, and what it was when last looked at */
-static bool bound;                 /* process patterns are this process's */
-static atomic_long next_look;      /* monotonic seconds */
+static struct cr_watch watch; /* the file, and what it was when last looked at */
+static bool bound;            /* process patterns are this process's */
+static atomic_long next_look; /* monotonic seconds */
 static atomic_flag reloading = ATOMIC_FLAG_INIT;
 
 /* Retired rule sets waiting for their readers to leave. Touched only by the

@@ -11,7 +11,9 @@
 
 #include "engine/rules.h"
 
-struct cr_reader { unsigned slot; };
+struct cr_reader {
+	unsigned slot;
+};
 
 /* Installs the first rule set; path is the file to watch (NULL: none;
  * syslog_only: the system file, whose reload errors never reach stderr).

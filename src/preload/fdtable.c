@@ -6,8 +6,8 @@
 enum { EMPTY, BUSY, FULL };
 
 struct slot {
-	_Atomic uint32_t sock;   /* struct cr_sockinfo, one word: written and read whole */
-	atomic_uchar state;      /* of the descriptor's record in `records` */
+	_Atomic uint32_t sock; /* struct cr_sockinfo, one word: written and read whole */
+	atomic_uchar state;    /* of the descriptor's record in `records` */
 };
 
 _Static_assert(sizeof(struct cr_sockinfo) == sizeof(uint32_t), "sockinfo is one word");

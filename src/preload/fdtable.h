@@ -29,12 +29,11 @@
 #define CR_FD_MAX 65536
 
 struct cr_sockinfo {
-	uint8_t known;      /* 0: no entry */
-	uint8_t domain;     /* AF_INET, AF_INET6, AF_UNIX */
-	uint8_t type;       /* SOCK_STREAM, SOCK_DGRAM, ... */
+	uint8_t known;  /* 0: no entry */
+	uint8_t domain; /* AF_INET, AF_INET6, AF_UNIX */
+	uint8_t type;   /* SOCK_STREAM, SOCK_DGRAM, ... */
 	uint8_t nonblock : 1, fresh : 1;
 };
-
 
 /* One read of a descriptor's entry: the socket, and whether a connect may
  * be in flight on it. */

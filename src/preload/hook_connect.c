@@ -75,8 +75,7 @@ static int socket_type(int fd)
 
 /* Connects the socket to port 0 on loopback, in the address form the
  * program used: the kernel refuses it, exactly as a real refusal. */
-static ssize_t refuse_through_sink(const struct cr_op *op, const struct sockaddr *sa, const struct cr_dest *d,
-				   int err)
+static ssize_t refuse_through_sink(const struct cr_op *op, const struct sockaddr *sa, const struct cr_dest *d, int err)
 {
 	struct sockaddr_storage sink;
 	socklen_t slen = cr_sink_address(d, sa->sa_family, &sink);
@@ -100,8 +99,8 @@ static ssize_t fail_now(int err)
 /* Fails the attempt the way the kernel would; sets errno, returns -1 (or
  * the kernel's own answer). *simulated says whether we did it. si is what
  * the library knows of the socket. */
-static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, socklen_t len,
-			const struct cr_dest *d, struct cr_sockinfo si, int sotype, int err, bool *simulated)
+static ssize_t simulate(const struct cr_op *op, const struct sockaddr *sa, socklen_t len, const struct cr_dest *d,
+			struct cr_sockinfo si, int sotype, int err, bool *simulated)
 {
 	*simulated = true;
 	if (si.known && si.fresh && si.domain == sa->sa_family) {
@@ -252,7 +251,10 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 		sotype = socket_type(op->fd);
 	char host[CR_HOST_MAX];
 	struct cr_query q = {
-		.dest = dest, .sotype = sotype, .comm = cr_self.comm, .exe = cr_self.exe,
+		.dest = dest,
+		.sotype = sotype,
+		.comm = cr_self.comm,
+		.exe = cr_self.exe,
 		.now = rs->needs_clock ? cr_monotonic_now() : 0,
 		.host = rs->needs_host && cr_hostcache_get(dest, host, sizeof host) ? host : NULL,
 	};
@@ -263,8 +265,13 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 		cr_sleep_ms(v.delay_ms);
 	errno = saved_errno;
 	if (v.drop && droppable(op->fd, sa, dest, si, &sotype)) {
-		struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL, .action = v.action, .level = v.level,
-					.comm = cr_self.comm, .dest = dest, .host = q.host, .sotype = SOCK_STREAM };
+		struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL,
+					.action = v.action,
+					.level = v.level,
+					.comm = cr_self.comm,
+					.dest = dest,
+					.host = q.host,
+					.sotype = SOCK_STREAM };
 		return drop_connect(rs, op, sa, &a, saved_errno);
 	}
 
@@ -280,9 +287,14 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	if (si.known && !simulated)
 		cr_fd_set_fresh(op->fd, err != 0 && err != EINPROGRESS && err != EALREADY && err != EISCONN);
 
-	struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL, .action = v.action,
-				.dry_run = cr_verdict_dry_run(&v), .level = v.level, .comm = cr_self.comm,
-				.dest = dest, .host = q.host, .sotype = sotype };
+	struct cr_attempt a = { .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL,
+				.action = v.action,
+				.dry_run = cr_verdict_dry_run(&v),
+				.level = v.level,
+				.comm = cr_self.comm,
+				.dest = dest,
+				.host = q.host,
+				.sotype = sotype };
 	if (err == EINPROGRESS)
 		keep_in_flight(rs, op->fd, &v, &a, simulated);
 	else if (err != EALREADY && err != EISCONN) /* those are states of a repeated connect, not outcomes */

@@ -84,7 +84,9 @@ static void lookup_decide(struct lookup *lk)
 {
 	int saved = errno;
 	if (lk->rs) {
-		struct cr_lookup q = { .name = lk->name, .comm = cr_self.comm, .exe = cr_self.exe,
+		struct cr_lookup q = { .name = lk->name,
+				       .comm = cr_self.comm,
+				       .exe = cr_self.exe,
 				       .now = lk->rs->needs_clock ? cr_monotonic_now() : 0 };
 		cr_decide_lookup(lk->rs, &q, &lk->v);
 		if (lk->v.delay_ms)
@@ -106,8 +108,11 @@ static void lookup_log(const struct lookup *lk, int code, bool simulated)
 	if (!lk->rs)
 		return;
 	const struct cr_verdict *v = &lk->v;
-	struct cr_attempt a = { .rule = v->rule ? cr_rule_name(lk->rs, v->rule) : NULL, .action = v->action,
-				.dry_run = cr_verdict_dry_run(v), .level = v->level, .comm = cr_self.comm,
+	struct cr_attempt a = { .rule = v->rule ? cr_rule_name(lk->rs, v->rule) : NULL,
+				.action = v->action,
+				.dry_run = cr_verdict_dry_run(v),
+				.level = v->level,
+				.comm = cr_self.comm,
 				.host = lk->name };
 	if (cr_outcome_wanted(&a, code, simulated))
 		cr_outcome_write(&lk->rs->log, &cr_self_log, &a, code, simulated);
@@ -125,7 +130,9 @@ static bool resolution_failed(int code)
  * fails with the getaddrinfo code eai (measured, NOTES.md): h_errno, the _r
  * forms' return value, and errno (set to 0 by the C library itself, but
  * EAGAIN for a server that did not answer). */
-struct hostent_failure { int herr, rc, err; };
+struct hostent_failure {
+	int herr, rc, err;
+};
 
 static struct hostent_failure hostent_failure_of(int eai)
 {
@@ -145,14 +152,20 @@ static struct hostent_failure hostent_failure_of(int eai)
 static int eai_of_herrno(int herr)
 {
 	switch (herr) {
-	case HOST_NOT_FOUND: return EAI_NONAME;
-	case TRY_AGAIN: return EAI_AGAIN;
-	case NO_RECOVERY: return EAI_FAIL;
-	case NO_DATA: return EAI_NODATA;
+	case HOST_NOT_FOUND:
+		return EAI_NONAME;
+	case TRY_AGAIN:
+		return EAI_AGAIN;
+	case NO_RECOVERY:
+		return EAI_FAIL;
+	case NO_DATA:
+		return EAI_NODATA;
 #ifdef NETDB_INTERNAL /* glibc's; musl has no such h_errno */
-	case NETDB_INTERNAL: return EAI_SYSTEM;
+	case NETDB_INTERNAL:
+		return EAI_SYSTEM;
 #endif
-	default: return 0;
+	default:
+		return 0;
 	}
 }
 

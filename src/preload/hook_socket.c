@@ -66,8 +66,11 @@ CR_EXPORT int socket(int domain, int type, int protocol)
 		return fd;
 	int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	bool ours = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
-	cr_fd_made(fd, (struct cr_sockinfo){ .known = ours, .domain = (uint8_t)domain, .type = (uint8_t)kind,
-					     .nonblock = !!(type & SOCK_NONBLOCK), .fresh = 1 });
+	cr_fd_made(fd, (struct cr_sockinfo){ .known = ours,
+					     .domain = (uint8_t)domain,
+					     .type = (uint8_t)kind,
+					     .nonblock = !!(type & SOCK_NONBLOCK),
+					     .fresh = 1 });
 	return fd;
 }
 
@@ -77,8 +80,11 @@ static void accepted(int listener, int fd, int flags)
 	if (fd < 0)
 		return;
 	struct cr_sockinfo l = cr_fd_look(listener).sock;
-	cr_fd_made(fd, (struct cr_sockinfo){ .known = l.known, .domain = l.domain, .type = l.type,
-					     .nonblock = !!(flags & SOCK_NONBLOCK), .fresh = 0 });
+	cr_fd_made(fd, (struct cr_sockinfo){ .known = l.known,
+					     .domain = l.domain,
+					     .type = l.type,
+					     .nonblock = !!(flags & SOCK_NONBLOCK),
+					     .fresh = 0 });
 }
 
 CR_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)

@@ -7,7 +7,7 @@
 #define SLOTS 4096
 
 struct slot {
-	atomic_uint seq;          /* odd while written */
+	atomic_uint seq; /* odd while written */
 	uint8_t family;
 	uint8_t addr[16];
 	char name[CR_HOST_MAX];
@@ -55,8 +55,7 @@ bool cr_hostcache_get(const struct cr_dest *d, char *buf, size_t size)
 			continue;
 		if (before == 0)
 			return false;
-		bool hit = s->family == d->family &&
-			   memcmp(s->addr, d->addr, d->family == CR_FAM_INET ? 4 : 16) == 0;
+		bool hit = s->family == d->family && memcmp(s->addr, d->addr, d->family == CR_FAM_INET ? 4 : 16) == 0;
 		char tmp[CR_HOST_MAX];
 		if (hit)
 			memcpy(tmp, s->name, sizeof tmp);

@@ -115,11 +115,11 @@ static void set_fallbacks(void)
 #include "hooks.def"
 }
 
-#define RESOLVE(name)                                                     \
-	do {                                                              \
-		void *p = dlsym(RTLD_NEXT, #name);                         \
-		if (p)                                                    \
-			memcpy(&cr_real.name, &p, sizeof p);              \
+#define RESOLVE(name)                                        \
+	do {                                                 \
+		void *p = dlsym(RTLD_NEXT, #name);           \
+		if (p)                                       \
+			memcpy(&cr_real.name, &p, sizeof p); \
 	} while (0)
 
 static void resolve_all(void)
@@ -153,8 +153,10 @@ static void config_error(const char *err, const char *path, bool system_file)
 	if (is_strict)
 		snprintf(msg, sizeof msg, "config error: %s; CONNREFUSE_STRICT=1, so the program stops (exit 78)", err);
 	else
-		snprintf(msg, sizeof msg, "config error: %s; running with no rules (audit only); "
-			 "check it with: connrefuse check %s", err, path);
+		snprintf(msg, sizeof msg,
+			 "config error: %s; running with no rules (audit only); "
+			 "check it with: connrefuse check %s",
+			 err, path);
 	struct cr_ruleset *defaults = cr_ruleset_new_empty();
 	if (defaults)
 		cr_log_message(&defaults->log, LOG_ERR, !system_file, msg);

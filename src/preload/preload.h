@@ -26,7 +26,7 @@ typedef int cr_ioctl_req;
  * hooks.def. Before that (while the library itself initialises) the hooks
  * fall back to the system calls. */
 struct cr_real {
-#define CR_HOOK(ret, name, params, fallback) ret (*name) params;
+#define CR_HOOK(ret, name, params, fallback) ret(*name) params;
 #include "hooks.def"
 };
 
@@ -36,8 +36,8 @@ struct cr_real {
 #include "hooks.def"
 
 struct cr_process {
-	char comm[16];              /* the program name, as the kernel has it */
-	char exe[4096];             /* the executable path, or "" */
+	char comm[16];  /* the program name, as the kernel has it */
+	char exe[4096]; /* the executable path, or "" */
 };
 
 extern struct cr_real cr_real;

@@ -16,8 +16,9 @@
 
 void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont)
 {
-	struct seccomp_notif_resp resp = { .id = id, .val = val, .error = err ? -err : 0,
-					   .flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0 };
+	struct seccomp_notif_resp resp = {
+		.id = id, .val = val, .error = err ? -err : 0, .flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0
+	};
 	if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
 		/* ENOENT: the call was interrupted (a signal) or the process is gone */
 	}
@@ -70,7 +71,8 @@ static void act_simulate(struct cr_sv *sv, struct cr_call *c)
 		 * non-blocking program sees next (POLLERR, SO_ERROR), are real. */
 		struct sockaddr_storage sink;
 		socklen_t slen = cr_sink_address(&c->dest, c->sa.ss_family, &sink);
-		int rc = connect(c->dup, (struct sockaddr *)&sink, slen), kerr = rc == 0 ? 0 : cr_sink_errno(errno, err, (struct sockaddr *)&sink);
+		int rc = connect(c->dup, (struct sockaddr *)&sink, slen),
+		    kerr = rc == 0 ? 0 : cr_sink_errno(errno, err, (struct sockaddr *)&sink);
 		if (kerr == EINPROGRESS && err != ECONNREFUSED)
 			cr_later_put(c, err);
 		cr_sv_respond(sv, c->id, rc, kerr, false);
@@ -169,7 +171,8 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 	/* Neither failed nor connected: still under way, asked too early. A
 	 * pass under audit asks whether it connected, to log it and let go. */
 	struct sockaddr_storage peer;
-	bool connected = !so && !e.f.err && getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
+	bool connected = !so && !e.f.err &&
+			 getpeername(dup, (struct sockaddr *)&peer, &(socklen_t){ sizeof peer }) == 0;
 	struct cr_settled s = cr_inflight_settle(&e.f, so, false, connected);
 	so = s.seen;
 	olen = sizeof so;

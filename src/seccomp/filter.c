@@ -75,7 +75,9 @@ static bool send_fd(int sock, int fd)
 	char byte = 0;
 	struct iovec iov = { &byte, 1 };
 	union fd_control ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf
+	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -89,7 +91,9 @@ int cr_sv_recv_listener(int sock, char *msg, size_t size)
 	char byte = 0;
 	struct iovec iov = { &byte, 1 };
 	union fd_control ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf
+	};
 	ssize_t got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {

@@ -39,14 +39,14 @@ struct cr_generation {
 
 struct cr_proc {
 	pid_t tgid;
-	char exe[256];       /* another program (exec) is another process */
+	char exe[256]; /* another program (exec) is another process */
 	char comm[16];
 	struct cr_generation *gen;
 	struct cr_rule_state *states;
 	int pidfd;
-	int memfd;           /* its /proc/PID/mem, opened at the first read */
-	uint8_t image[16];   /* its program image's AT_RANDOM bytes: new at each exec */
-	bool exec_pending;   /* an exec was trapped: did it happen? */
+	int memfd;         /* its /proc/PID/mem, opened at the first read */
+	uint8_t image[16]; /* its program image's AT_RANDOM bytes: new at each exec */
+	bool exec_pending; /* an exec was trapped: did it happen? */
 	unsigned long last_used;
 };
 
@@ -64,11 +64,11 @@ struct cr_thread {
 struct cr_sv {
 	int listener;
 	struct seccomp_notif_sizes sizes;
-	bool so_error_trapped;          /* the filter hands getsockopt(SO_ERROR) over */
+	bool so_error_trapped; /* the filter hands getsockopt(SO_ERROR) over */
 	/* the rules (rules.c) */
-	const char *config;             /* NULL: no file, audit only */
+	const char *config; /* NULL: no file, audit only */
 	struct cr_watch watch;
-	struct cr_generation *current;  /* newest first, linked to older ones */
+	struct cr_generation *current; /* newest first, linked to older ones */
 	double next_look;
 	struct cr_log_state log;
 	/* the processes (procs.c) */
@@ -76,7 +76,7 @@ struct cr_sv {
 	struct cr_thread threads[CR_MAX_THREADS];
 	unsigned long clock;
 	/* the threads serving (serve.c) */
-	pthread_mutex_t state_lock;     /* deciding: processes, rules, reload */
+	pthread_mutex_t state_lock; /* deciding: processes, rules, reload */
 	pthread_mutex_t count_lock;
 	pthread_cond_t none_left;
 	unsigned threads_alive, threads_receiving; /* under count_lock */
@@ -87,8 +87,8 @@ struct cr_sv {
 struct cr_call {
 	uint64_t id;
 	int nr;
-	int fd;              /* the program's descriptor number */
-	int dup;             /* our duplicate of its socket, or -1 */
+	int fd;  /* the program's descriptor number */
+	int dup; /* our duplicate of its socket, or -1 */
 	int sotype, domain;
 	bool nonblock;
 	struct sockaddr_storage sa;
@@ -97,15 +97,20 @@ struct cr_call {
 	pid_t pid;
 	char comm[16];
 	struct cr_verdict v;
-	const char *rule;    /* the deciding rule's name (NULL for none), in gen's rule set */
+	const char *rule; /* the deciding rule's name (NULL for none), in gen's rule set */
 	struct cr_generation *gen;
 };
 
 /* The attempt a call stands for, as its line names it. */
 static inline struct cr_attempt cr_sv_attempt_of(const struct cr_call *c)
 {
-	return (struct cr_attempt){ .rule = c->rule, .action = c->v.action, .dry_run = cr_verdict_dry_run(&c->v),
-				    .level = c->v.level, .pid = c->pid, .comm = c->comm, .dest = &c->dest,
+	return (struct cr_attempt){ .rule = c->rule,
+				    .action = c->v.action,
+				    .dry_run = cr_verdict_dry_run(&c->v),
+				    .level = c->v.level,
+				    .pid = c->pid,
+				    .comm = c->comm,
+				    .dest = &c->dest,
 				    .sotype = c->sotype };
 }
 
@@ -113,7 +118,7 @@ static inline struct cr_attempt cr_sv_attempt_of(const struct cr_call *c)
 struct cr_later {
 	pid_t tgid;
 	ino_t ino;
-	unsigned long seq;   /* the order kept in */
+	unsigned long seq;    /* the order kept in */
 	struct cr_inflight f; /* err 0: a pass under audit, its line still to write */
 };
 

@@ -183,8 +183,9 @@ static enum next decide_call(struct cr_sv *sv, const struct seccomp_notif *req, 
 		return DONE;
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
 		take_socket(c, p, true);
-	struct cr_query q = { .dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now,
-			      .states = p->states };
+	struct cr_query q = {
+		.dest = &c->dest, .sotype = c->sotype, .comm = p->comm, .exe = p->exe, .now = now, .states = p->states
+	};
 	cr_decide(c->gen->rs, &q, &c->v);
 	c->rule = c->v.rule ? cr_rule_name(c->gen->rs, c->v.rule) : NULL;
 	return what_next(sv, p, c);
@@ -293,10 +294,11 @@ static bool so_error_needed(const struct cr_ruleset *rs)
  * profile, an old kernel): which, and what to allow. -1. */
 static int refused_here(const char *call)
 {
-	fprintf(stderr, "connrefuse: run --seccomp: the system call %s is refused here (%s): an old kernel (Linux "
-			"5.8 or later is needed), or a container whose seccomp profile forbids it; allow seccomp, "
-			"pidfd_open, pidfd_getfd, process_vm_readv and process_vm_writev (podman and docker: "
-			"--security-opt seccomp=PROFILE; Kubernetes: a Localhost seccompProfile); nothing was run\n",
+	fprintf(stderr,
+		"connrefuse: run --seccomp: the system call %s is refused here (%s): an old kernel (Linux "
+		"5.8 or later is needed), or a container whose seccomp profile forbids it; allow seccomp, "
+		"pidfd_open, pidfd_getfd, process_vm_readv and process_vm_writev (podman and docker: "
+		"--security-opt seccomp=PROFILE; Kubernetes: a Localhost seccompProfile); nothing was run\n",
 		call, strerror(errno));
 	return -1;
 }

@@ -56,26 +56,33 @@ static void write_rules(const char *path, enum kind kind, unsigned n)
 		struct cr_dest *d = &inside[i];
 		switch (kind) {
 		case V4:
-			*d = (struct cr_dest){ .family = CR_FAM_INET, .port = 443,
-					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24) } };
+			*d = (struct cr_dest){ .family = CR_FAM_INET,
+					       .port = 443,
+					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16),
+							 (uint8_t)(r >> 24) } };
 			if (r & 1) {
 				fprintf(f, "dst = \"10.%llu.%llu.0/24\"; ", (r >> 8) & 255, (r >> 16) & 255);
 				d->addr[3] = (uint8_t)(r >> 32);
 			} else {
-				fprintf(f, "dst = \"10.%llu.%llu.%llu\"; ", (r >> 8) & 255, (r >> 16) & 255, (r >> 24) & 255);
+				fprintf(f, "dst = \"10.%llu.%llu.%llu\"; ", (r >> 8) & 255, (r >> 16) & 255,
+					(r >> 24) & 255);
 			}
 			break;
 		case V6:
 			fprintf(f, "dst = \"fd00:%llx:%llx::/64\"; ", (r >> 8) & 0xffff, (r >> 24) & 0xffff);
-			*d = (struct cr_dest){ .family = CR_FAM_INET6, .port = 443,
-					       .addr = { 0xfd, 0, (uint8_t)(r >> 16), (uint8_t)(r >> 8), (uint8_t)(r >> 32),
-							 (uint8_t)(r >> 24), 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(r >> 40) } };
+			*d = (struct cr_dest){ .family = CR_FAM_INET6,
+					       .port = 443,
+					       .addr = { 0xfd, 0, (uint8_t)(r >> 16), (uint8_t)(r >> 8),
+							 (uint8_t)(r >> 32), (uint8_t)(r >> 24), 0, 0, 0, 0, 0, 0, 0, 0,
+							 0, (uint8_t)(r >> 40) } };
 			break;
 		case PORTS:
-			fprintf(f, "dst = \"10.%llu.%llu.%llu\"; port = \"%llu-%llu\"; ", (r >> 8) & 255, (r >> 16) & 255,
-				(r >> 24) & 255, 1000 + ((r >> 32) & 1023), 3000 + ((r >> 42) & 1023));
-			*d = (struct cr_dest){ .family = CR_FAM_INET, .port = (uint16_t)(2000 + ((r >> 52) & 1023)),
-					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24) } };
+			fprintf(f, "dst = \"10.%llu.%llu.%llu\"; port = \"%llu-%llu\"; ", (r >> 8) & 255,
+				(r >> 16) & 255, (r >> 24) & 255, 1000 + ((r >> 32) & 1023), 3000 + ((r >> 42) & 1023));
+			*d = (struct cr_dest){ .family = CR_FAM_INET,
+					       .port = (uint16_t)(2000 + ((r >> 52) & 1023)),
+					       .addr = { 10, (uint8_t)(r >> 8), (uint8_t)(r >> 16),
+							 (uint8_t)(r >> 24) } };
 			break;
 		case UNIX:
 			fprintf(f, "path = \"/run/svc-%u/*.sock\"; ", i);
@@ -223,8 +230,9 @@ static void bench(enum kind kind, const char *dir)
 	struct setup *both[2] = { &small, &large };
 	double *t[2] = { ts, tl };
 	for (int k = 0; k < 2; k++) {
-		printf("decide %-11s %6u rules: %6.1f ns (range %.1f-%.1f), %2.0f%% matched\n", kind_name[kind], both[k]->n,
-		       t[k][REPS / 2], t[k][0], t[k][REPS - 1], 100.0 * both[k]->hits / ((double)REPS * iters));
+		printf("decide %-11s %6u rules: %6.1f ns (range %.1f-%.1f), %2.0f%% matched\n", kind_name[kind],
+		       both[k]->n, t[k][REPS / 2], t[k][0], t[k][REPS - 1],
+		       100.0 * both[k]->hits / ((double)REPS * iters));
 		printf("RESULT decide_%s_%u %.1f\n", key, both[k]->n, t[k][REPS / 2]);
 	}
 	printf("decide %-11s 100000 / 1000: %.2fx (range %.2f-%.2f)\n", kind_name[kind], ratio[REPS / 2], ratio[0],

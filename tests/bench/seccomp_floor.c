@@ -20,7 +20,6 @@
 
 #include "seccomp/seccomp_sync.h"
 
-
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -40,7 +39,8 @@ int main(int argc, char **argv)
 		int listener = -1;
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
 			listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-						SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog);
+						SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+						&prog);
 		char ok;
 		/* The parent takes the listener with pidfd_getfd, then says go. */
 		if (write(number[1], &listener, sizeof listener) != sizeof listener || listener < 0 ||
@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 			ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 		} else if (errno != EINTR) {
 			int err = errno;
-			reaped = waitpid(child, &status, err == ENOENT ? WNOHANG : 0); /* ENOENT: gone, or a call withdrawn */
+			reaped = waitpid(child, &status,
+					 err == ENOENT ? WNOHANG : 0); /* ENOENT: gone, or a call withdrawn */
 		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;

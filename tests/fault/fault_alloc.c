@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 		if (rc == 2)
 			break;
 		if (rc < 0) {
-			printf("breach: load with allocation %lu failed: %s\n", n, *err ? "a mix of rules" : "no message");
+			printf("breach: load with allocation %lu failed: %s\n", n,
+			       *err ? "a mix of rules" : "no message");
 			breaches++;
 		}
 		rc == 0 ? loaded++ : refused++;
@@ -167,10 +168,12 @@ int main(int argc, char **argv)
 		else if (code == 11)
 			swapped++;
 		else if (code == 3)
-			breaches++, printf("breach: reload with allocation %lu failed: a mix of old and new rules\n", n);
+			breaches++,
+				printf("breach: reload with allocation %lu failed: a mix of old and new rules\n", n);
 		else
 			crashes++, printf("crash: reload with allocation %lu failed: %s %d\n", n,
-					  WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : code);
+					  WIFSIGNALED(status) ? "signal" : "exit",
+					  WIFSIGNALED(status) ? WTERMSIG(status) : code);
 	}
 	unsigned long nreload = n - 1;
 	printf("load: %lu allocations failed in turn: %lu config errors, %lu loaded whole\n", nload, refused, loaded);

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FUZZ_ASSERT(cond)                                                                    \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
+#define FUZZ_ASSERT(cond)                                                                             \
+	do {                                                                                          \
+		if (!(cond)) {                                                                        \
 			fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                             \
-		}                                                                            \
+			abort();                                                                      \
+		}                                                                                     \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,14 +39,20 @@ static inline void fuzz_exercise(struct cr_ruleset *rs)
 		{ .family = CR_FAM_INET, .addr = { 10, 1, 2, 3 }, .port = 5432, .mapped = true },
 		{ .family = CR_FAM_INET, .addr = { 255, 255, 255, 255 }, .port = 1 },
 		{ .family = CR_FAM_INET6, .addr = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, .port = 443 },
-		{ .family = CR_FAM_INET6, .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7 }, .port = 53 },
+		{ .family = CR_FAM_INET6,
+		  .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7 },
+		  .port = 53 },
 		{ .family = CR_FAM_UNIX, .path = "/run/x.sock", .path_len = 11 },
 		{ .family = CR_FAM_UNIX, .path = "/var/run/pg/.s.PGSQL.5432", .path_len = 25 },
 		{ .family = CR_FAM_UNIX, .path = "@abstract", .path_len = 9 },
 	};
 	for (size_t i = 0; i < sizeof dests / sizeof dests[0]; i++) {
-		struct cr_query q = { .dest = &dests[i], .comm = "fuzz", .exe = "/usr/bin/fuzz",
-				      .host = i == 0 ? "db.test" : NULL, .sotype = 1, .now = rs->loaded_at + 1.0 };
+		struct cr_query q = { .dest = &dests[i],
+				      .comm = "fuzz",
+				      .exe = "/usr/bin/fuzz",
+				      .host = i == 0 ? "db.test" : NULL,
+				      .sotype = 1,
+				      .now = rs->loaded_at + 1.0 };
 		struct cr_verdict v;
 		cr_decide(rs, &q, &v);
 		cr_decide_peek(rs, &q, &v);

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cr_image_verify(rs, err, sizeof err);
 		fuzz_exercise(rs);
 		/* A reload from the same image: every scheduled rule continues. */
-		struct cr_ruleset *again = cr_image_open(img, size, CR_IMAGE_BORROWED, "fuzz.compiled", err, sizeof err);
+		struct cr_ruleset *again = cr_image_open(img, size, CR_IMAGE_BORROWED, "fuzz.compiled", err,
+							 sizeof err);
 		FUZZ_ASSERT(again != NULL);
 		cr_ruleset_adopt_state(again, rs);
 		cr_ruleset_free(rs);

@@ -43,9 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			host_len = sizeof host - 1;
 		memcpy(host, cut + 1, host_len);
 	}
-	struct cr_event ev = { .result = CR_RES_REFUSED, .simulated = true, .rule = host[0] ? host : NULL,
-			       .action = CR_ACT_REFUSE, .pid = 42, .comm = "fuzz", .dest = &d,
-			       .host = host[0] ? host : NULL, .proto = "unix", .err = ECONNREFUSED };
+	struct cr_event ev = { .result = CR_RES_REFUSED,
+			       .simulated = true,
+			       .rule = host[0] ? host : NULL,
+			       .action = CR_ACT_REFUSE,
+			       .pid = 42,
+			       .comm = "fuzz",
+			       .dest = &d,
+			       .host = host[0] ? host : NULL,
+			       .proto = "unix",
+			       .err = ECONNREFUSED };
 
 	static const size_t sizes[] = { 16, 100, CR_LOG_LINE_MAX };
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {

@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 		close(s);
 		return 0;
 	}
-	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6,
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT,
 				    .sin6_port = in.sin_port };
 	struct sockaddr_storage big;
 	memset(&big, 0, sizeof big);

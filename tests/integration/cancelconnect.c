@@ -75,8 +75,8 @@ int main(void)
 	long nr = -1;
 	/* Wait (up to 10 s) for the thread to block in connect or a sleep. */
 	while (now_ms() - start < 10000) {
-		if (worker_tid && ((nr = blocked_in(worker_tid)) == SYS_connect || nr == SYS_nanosleep ||
-				   nr == SYS_clock_nanosleep))
+		if (worker_tid &&
+		    ((nr = blocked_in(worker_tid)) == SYS_connect || nr == SYS_nanosleep || nr == SYS_clock_nanosleep))
 			break;
 		sched_yield();
 	}
@@ -89,12 +89,15 @@ int main(void)
 		return 1;
 	}
 	printf("cancelled after %.0f ms in syscall %s\n", now_ms() - t0,
-	       nr == SYS_connect ? "connect" : nr >= 0 ? "sleep" : "none");
+	       nr == SYS_connect ? "connect"
+	       : nr >= 0         ? "sleep"
+				 : "none");
 
 	/* Make room in the queue, then connect again through the library. */
 	int a = accept(lfd, NULL, NULL);
 	close(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	printf("then: %s\n", connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? "connected" : strerrorname_np(errno));
+	printf("then: %s\n",
+	       connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? "connected" : strerrorname_np(errno));
 	return 0;
 }

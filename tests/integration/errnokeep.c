@@ -19,20 +19,20 @@
 
 static int failures;
 
-#define KEEP(name, call, ok_cond)                                                                 \
-	do {                                                                                      \
-		errno = EXDEV;                                                                    \
-		long r_ = (long)(call);                                                           \
-		int e_ = errno;                                                                   \
-		if (!(ok_cond)) {                                                                 \
-			printf("%s failed (%ld, %s)\n", name, r_, strerrorname_np(e_));           \
-			failures++;                                                               \
-		} else if (e_ != EXDEV) {                                                         \
-			printf("%s changed errno to %s\n", name, strerrorname_np(e_));            \
-			failures++;                                                               \
-		} else {                                                                          \
-			printf("%s ok\n", name);                                                  \
-		}                                                                                 \
+#define KEEP(name, call, ok_cond)                                                       \
+	do {                                                                            \
+		errno = EXDEV;                                                          \
+		long r_ = (long)(call);                                                 \
+		int e_ = errno;                                                         \
+		if (!(ok_cond)) {                                                       \
+			printf("%s failed (%ld, %s)\n", name, r_, strerrorname_np(e_)); \
+			failures++;                                                     \
+		} else if (e_ != EXDEV) {                                               \
+			printf("%s changed errno to %s\n", name, strerrorname_np(e_));  \
+			failures++;                                                     \
+		} else {                                                                \
+			printf("%s ok\n", name);                                        \
+		}                                                                       \
 	} while (0)
 
 int main(int argc, char **argv)

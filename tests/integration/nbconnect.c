@@ -25,11 +25,16 @@ static const char *name(int e)
 static void revents(short r)
 {
 	printf("poll:");
-	if (r & POLLIN) printf(" IN");
-	if (r & POLLOUT) printf(" OUT");
-	if (r & POLLERR) printf(" ERR");
-	if (r & POLLHUP) printf(" HUP");
-	if (r & POLLRDHUP) printf(" RDHUP");
+	if (r & POLLIN)
+		printf(" IN");
+	if (r & POLLOUT)
+		printf(" OUT");
+	if (r & POLLERR)
+		printf(" ERR");
+	if (r & POLLHUP)
+		printf(" HUP");
+	if (r & POLLRDHUP)
+		printf(" RDHUP");
 	printf("\n");
 }
 

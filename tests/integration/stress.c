@@ -49,9 +49,11 @@ static void write_config(int version)
 	}
 	const char *log_file = getenv("STRESS_LOG");
 	fprintf(f, "version = 1;\nlog: { syslog = false; file = \"%s\"; rate = 0; };\nrules = (\n", log_file);
-	fprintf(f, "  { name = \"decoy-%d\"; dst = \"127.0.0.%d\"; action = \"refuse\"; },\n", version, 2 + version % 200);
-	fprintf(f, "  { name = \"limited\"; dst = \"127.0.0.1\"; port = %d; action = \"fail\"; errno = \"ENETDOWN\"; "
-		   "first = %ld; }\n",
+	fprintf(f, "  { name = \"decoy-%d\"; dst = \"127.0.0.%d\"; action = \"refuse\"; },\n", version,
+		2 + version % 200);
+	fprintf(f,
+		"  { name = \"limited\"; dst = \"127.0.0.1\"; port = %d; action = \"fail\"; errno = \"ENETDOWN\"; "
+		"first = %ld; }\n",
 		ntohs(dst.sin_port), first);
 	fprintf(f, version % 7 == 6 ? ")(\n" : ");\n"); /* every seventh version broken */
 	fclose(f);
@@ -179,7 +181,8 @@ int main(int argc, char **argv)
 	tally(one_connect()); /* a last connect: collects what the last reload retired */
 	int fds_after = count_fds();
 	printf("pid=%d total=%ld simulated=%ld real=%ld other=%ld forks=%d bad_children=%d fds=%d->%d rss_growth_kb=%ld versions=%d\n",
-	       (int)getpid(), atomic_load(&simulated) + atomic_load(&real) + atomic_load(&other), atomic_load(&simulated), atomic_load(&real), atomic_load(&other), forks, bad_children, fds_before,
+	       (int)getpid(), atomic_load(&simulated) + atomic_load(&real) + atomic_load(&other),
+	       atomic_load(&simulated), atomic_load(&real), atomic_load(&other), forks, bad_children, fds_before,
 	       fds_after, rss_kb() - rss_before, versions);
 	return 0;
 }

@@ -4,7 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
-int main(void){
-  for(int e=1;e<4096;e++){ const char*n=strerrorname_np(e); if(!n) continue;
-    printf("    { %3d, \"%s\", \"%s\" },\n", e, n, strerrordesc_np(e)); }
+int main(void)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+		if (!n)
+			continue;
+		printf("    { %3d, \"%s\", \"%s\" },\n", e, n, strerrordesc_np(e));
+	}
 }

@@ -94,7 +94,8 @@ START_TEST(sockaddr_unix)
 	/* Abstract: the length counts, NULs included. */
 	memset(un.sun_path, 0, sizeof un.sun_path);
 	memcpy(un.sun_path, "\0ab\0c", 5);
-	ck_assert_int_eq(cr_dest_from_sockaddr((struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 5, &d), 0);
+	ck_assert_int_eq(cr_dest_from_sockaddr((struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 5, &d),
+			 0);
 	ck_assert_int_eq(d.path_len, 5);
 	ck_assert_int_eq(memcmp(d.path, "@ab\0c", 5), 0);
 	ck_assert_uint_eq(cr_dest_format(&d, buf, sizeof buf), 5);

@@ -180,10 +180,12 @@ START_TEST(syntax_errors)
 	expect_error("version = 1;\n\nseed = ;\n", "t.cfg:3:", "syntax error");
 	expect_error("version = 1;\nversion = 1;\n", "t.cfg:2:", "duplicate");
 	/* libconfig's "syntax error", explained, within one line as across two. */
-	expect_error("version = 1;\nrules = ( { action = \"pass\"; }, );\n", "t.cfg:2:", "after the last element of a list");
-	expect_error("version = 1;\nrules = ( { action = \"pass\"; },\n);\n", "t.cfg:3:", "after the last element of a list");
-	expect_error("version = 1;\nrules = ( { action = \"pass\"; } { action = \"pass\"; } );\n", "t.cfg:2:",
-		     "a ',' is missing between this group and the one before");
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; }, );\n",
+		     "t.cfg:2:", "after the last element of a list");
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; },\n);\n",
+		     "t.cfg:3:", "after the last element of a list");
+	expect_error("version = 1;\nrules = ( { action = \"pass\"; } { action = \"pass\"; } );\n",
+		     "t.cfg:2:", "a ',' is missing between this group and the one before");
 	expect_error("version = 1;\nrules = ( { name = \"},{\"; action = \"pass\" ] );\n", "t.cfg:2:", "syntax error");
 }
 END_TEST
@@ -191,7 +193,8 @@ END_TEST
 START_TEST(unknown_keys)
 {
 	expect_error("version = 1;\nfoo = 1;\n", "t.cfg:2:", "unknown key 'foo'");
-	expect_error("version = 1;\nlog: {\n  level = \"all\";\n  colour = true;\n};\n", "t.cfg:4:", "unknown key 'log.colour'");
+	expect_error("version = 1;\nlog: {\n  level = \"all\";\n  colour = true;\n};\n",
+		     "t.cfg:4:", "unknown key 'log.colour'");
 	expect_error("version = 1;\nrules = (\n  { name = \"a\";\n    prot = \"tcp\"; action = \"refuse\"; }\n);\n",
 		     "t.cfg:4:", "rule \"a\": unknown key 'prot'");
 	expect_error("version = 1;\nrules = ({ action = \"refuse\"; window = { start = 1; duration_s = 2; }; });\n",
@@ -217,7 +220,9 @@ END_TEST
 
 START_TEST(bad_rule_values)
 {
-	const struct { const char *rule, *what; } cases[] = {
+	const struct {
+		const char *rule, *what;
+	} cases[] = {
 		{ "action = \"explode\";", "\"explode\"" },
 		{ "dst = \"1.2.3.4\";", "has no action" },
 		{ "action = \"refuse\"; dst = \"10.1.2.3/8\";", "host bits" },
@@ -248,13 +253,17 @@ START_TEST(bad_rule_values)
 		{ "action = \"refuse\"; log = \"loud\";", "\"none\", \"failures\" or \"all\"" },
 		{ "action = \"refuse\"; name = \"\";", "name is empty" },
 		{ "action = \"refuse\"; process = \"\";", "process is empty" },
-		{ "host = \"db.internal\"; action = \"refuse\";", "a host rule takes action \"pass\", \"log\" or \"fail\"" },
+		{ "host = \"db.internal\"; action = \"refuse\";",
+		  "a host rule takes action \"pass\", \"log\" or \"fail\"" },
 		{ "host = \"db.internal\"; action = \"drop\";", "a host rule takes action" },
-		{ "host = \"db.internal\"; dst = \"10.0.0.1\"; action = \"fail\"; errno = \"EAI_NONAME\";", "it has host and dst" },
+		{ "host = \"db.internal\"; dst = \"10.0.0.1\"; action = \"fail\"; errno = \"EAI_NONAME\";",
+		  "it has host and dst" },
 		{ "host = \"db.internal\"; port = 5432; action = \"pass\";", "it has host and port" },
-		{ "host = \"db.internal\"; action = \"fail\"; errno = \"ECONNREFUSED\";", "errno \"ECONNREFUSED\" is not a resolver error" },
+		{ "host = \"db.internal\"; action = \"fail\"; errno = \"ECONNREFUSED\";",
+		  "errno \"ECONNREFUSED\" is not a resolver error" },
 		{ "host = \"db.internal\"; action = \"fail\";", "needs an errno, e.g. errno = \"EAI_NONAME\"" },
-		{ "dst = \"db.internal\"; action = \"fail\"; errno = \"EAI_NONAME\";", "is a resolver error: it goes with host" },
+		{ "dst = \"db.internal\"; action = \"fail\"; errno = \"EAI_NONAME\";",
+		  "is a resolver error: it goes with host" },
 		{ "host = \"10.0.0.1\"; action = \"pass\";", "is an address" },
 		{ "host = \"bad name!\"; action = \"pass\";", "neither a host name" },
 		{ "host = 5; action = \"pass\";", "host must be a string" },
@@ -325,11 +334,12 @@ static void check_key(const char *scope, const char *name, enum cr_key_type type
 {
 	(void)type;
 	static const char *const top[] = { "", "\n.SS Top level\n", NULL }, *const log[] = { "\n.SS log\n", NULL },
-			  *const rule[] = { "\n.SS Rules\n", "\n.SS Schedules\n", NULL };
+				 *const rule[] = { "\n.SS Rules\n", "\n.SS Schedules\n", NULL };
 	struct manpage *m = arg;
 	const char *const *sections = strcmp(scope, "log") == 0 ? log : strcmp(scope, "rule") == 0 ? rule : top;
 	if (!documented(m->text, sections, name))
-		snprintf(m->missing + strlen(m->missing), sizeof m->missing - strlen(m->missing), " %s.%s", scope, name);
+		snprintf(m->missing + strlen(m->missing), sizeof m->missing - strlen(m->missing), " %s.%s", scope,
+			 name);
 }
 
 START_TEST(man_page_lists_every_key)

@@ -78,11 +78,10 @@ END_TEST
 
 START_TEST(verdicts)
 {
-	struct cr_ruleset *rs = load(
-		"{ name = \"r\"; port = 1; action = \"refuse\"; delay_ms = 5; },\n"
-		"{ name = \"f\"; port = 2; action = \"fail\"; errno = \"EHOSTUNREACH\"; },\n"
-		"{ name = \"d\"; port = 3; action = \"refuse\"; dry_run = true; },\n"
-		"{ name = \"l\"; port = 4; action = \"log\"; }");
+	struct cr_ruleset *rs = load("{ name = \"r\"; port = 1; action = \"refuse\"; delay_ms = 5; },\n"
+				     "{ name = \"f\"; port = 2; action = \"fail\"; errno = \"EHOSTUNREACH\"; },\n"
+				     "{ name = \"d\"; port = 3; action = \"refuse\"; dry_run = true; },\n"
+				     "{ name = \"l\"; port = 4; action = \"log\"; }");
 	struct cr_verdict v;
 	struct cr_dest d = ip("127.0.0.1", 1);
 	struct cr_query q = { .dest = &d, .comm = "x" };
@@ -158,11 +157,10 @@ END_TEST
 
 START_TEST(hosts_and_processes)
 {
-	struct cr_ruleset *rs = load(
-		"{ name = \"host\"; dst = \"db.internal\"; action = \"refuse\"; },\n"
-		"{ name = \"wild\"; dst = \"*.example.com\"; action = \"refuse\"; },\n"
-		"{ name = \"comm\"; process = \"curl*\"; action = \"refuse\"; },\n"
-		"{ name = \"exe\"; process = \"/usr/bin/python3*\"; action = \"refuse\"; }");
+	struct cr_ruleset *rs = load("{ name = \"host\"; dst = \"db.internal\"; action = \"refuse\"; },\n"
+				     "{ name = \"wild\"; dst = \"*.example.com\"; action = \"refuse\"; },\n"
+				     "{ name = \"comm\"; process = \"curl*\"; action = \"refuse\"; },\n"
+				     "{ name = \"exe\"; process = \"/usr/bin/python3*\"; action = \"refuse\"; }");
 	ck_assert_str_eq(decide(rs, ip("10.0.0.1", 1), 0, "DB.internal.", "x"), "host");
 	ck_assert_str_eq(decide(rs, ip("10.0.0.1", 1), 0, "api.example.com", "x"), "wild");
 	ck_assert_str_eq(decide(rs, ip("10.0.0.1", 1), 0, "example.com", "curl"), "comm");
@@ -173,10 +171,9 @@ END_TEST
 
 START_TEST(schedules_first_after_every)
 {
-	struct cr_ruleset *rs = load(
-		"{ name = \"first\"; port = 1; action = \"refuse\"; first = 3; },\n"
-		"{ name = \"after\"; port = 2; action = \"refuse\"; after = 2; },\n"
-		"{ name = \"every\"; port = 3; action = \"refuse\"; every = 3; }");
+	struct cr_ruleset *rs = load("{ name = \"first\"; port = 1; action = \"refuse\"; first = 3; },\n"
+				     "{ name = \"after\"; port = 2; action = \"refuse\"; after = 2; },\n"
+				     "{ name = \"every\"; port = 3; action = \"refuse\"; every = 3; }");
 	const char *expect_first[] = { "first", "first", "first", "default", "default" };
 	for (int i = 0; i < 5; i++)
 		ck_assert_str_eq(decide(rs, ip("1.1.1.1", 1), 0, NULL, "x"), expect_first[i]);
@@ -192,9 +189,8 @@ END_TEST
 
 START_TEST(schedule_skips_to_next_rule)
 {
-	struct cr_ruleset *rs = load(
-		"{ name = \"first\"; action = \"refuse\"; first = 1; },\n"
-		"{ name = \"rest\"; action = \"fail\"; errno = \"ETIMEDOUT\"; }");
+	struct cr_ruleset *rs = load("{ name = \"first\"; action = \"refuse\"; first = 1; },\n"
+				     "{ name = \"rest\"; action = \"fail\"; errno = \"ETIMEDOUT\"; }");
 	ck_assert_str_eq(decide(rs, ip("1.1.1.1", 1), 0, NULL, "x"), "first");
 	ck_assert_str_eq(decide(rs, ip("1.1.1.1", 1), 0, NULL, "x"), "rest");
 	cr_ruleset_free(rs);

@@ -85,9 +85,13 @@ START_TEST(resolver_codes)
 		same_record(num, e.errno_name);
 	}
 	ck_assert_uint_eq(n, cr_eai_nrows);
-	struct { const char *name; int value; const char *eai; } herr[] = {
+	struct {
+		const char *name;
+		int value;
+		const char *eai;
+	} herr[] = {
 		{ "HOST_NOT_FOUND", HOST_NOT_FOUND, "EAI_NONAME" }, { "TRY_AGAIN", TRY_AGAIN, "EAI_AGAIN" },
-		{ "NO_RECOVERY", NO_RECOVERY, "EAI_FAIL" }, { "NO_DATA", NO_DATA, "EAI_NODATA" },
+		{ "NO_RECOVERY", NO_RECOVERY, "EAI_FAIL" },         { "NO_DATA", NO_DATA, "EAI_NODATA" },
 		{ "NO_ADDRESS", NO_ADDRESS, "EAI_NODATA" },
 	};
 	for (unsigned i = 0; i < sizeof herr / sizeof herr[0]; i++) {
@@ -113,7 +117,8 @@ END_TEST
 START_TEST(unknown)
 {
 	struct connrefuse_error e;
-	const char *bad[] = { "", "0", "EFOO", "WSAEFOO", "10005", "99999", "-0", "-13", "-2x", "--2", "12x", "0x", "134", "EAI_FOO" };
+	const char *bad[] = { "",    "0",   "EFOO", "WSAEFOO", "10005", "99999", "-0",
+			      "-13", "-2x", "--2",  "12x",     "0x",    "134",   "EAI_FOO" };
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(connrefuse_decode(bad[i], &e) == -1, "'%s' decoded", bad[i]);
 }
@@ -148,11 +153,10 @@ END_TEST
 START_TEST(every_wsa_code)
 {
 	static const int defined[] = {
-		10004, 10009, 10013, 10014, 10022, 10024, 10035, 10036, 10037, 10038, 10039, 10040,
-		10041, 10042, 10043, 10044, 10045, 10046, 10047, 10048, 10049, 10050, 10051, 10052,
-		10053, 10054, 10055, 10056, 10057, 10058, 10059, 10060, 10061, 10062, 10063, 10064,
-		10065, 10066, 10067, 10068, 10069, 10070, 10071, 10091, 10092, 10093, 10101, 10102,
-		10103, 10104, 10105, 10106, 10107, 10108, 10109, 10110, 10111, 10112,
+		10004, 10009, 10013, 10014, 10022, 10024, 10035, 10036, 10037, 10038, 10039, 10040, 10041, 10042, 10043,
+		10044, 10045, 10046, 10047, 10048, 10049, 10050, 10051, 10052, 10053, 10054, 10055, 10056, 10057, 10058,
+		10059, 10060, 10061, 10062, 10063, 10064, 10065, 10066, 10067, 10068, 10069, 10070, 10071, 10091, 10092,
+		10093, 10101, 10102, 10103, 10104, 10105, 10106, 10107, 10108, 10109, 10110, 10111, 10112,
 	};
 	unsigned n = 0;
 	for (unsigned i = 0; i < sizeof defined / sizeof defined[0]; i++, n++) {
@@ -182,8 +186,8 @@ END_TEST
 
 START_TEST(connect_errors_have_hints)
 {
-	const int codes[] = { ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EHOSTUNREACH, ECONNRESET, EACCES, EPERM,
-			      EADDRNOTAVAIL, ENETDOWN, EHOSTDOWN, ECONNABORTED, EAGAIN, EINTR, ENOENT };
+	const int codes[] = { ECONNREFUSED,  ETIMEDOUT, ENETUNREACH, EHOSTUNREACH, ECONNRESET, EACCES, EPERM,
+			      EADDRNOTAVAIL, ENETDOWN,  EHOSTDOWN,   ECONNABORTED, EAGAIN,     EINTR,  ENOENT };
 	for (unsigned i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		struct connrefuse_error e;
 		ck_assert_int_eq(connrefuse_decode_errno(codes[i], &e), 0);

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const struct cr_sockinfo tcp_nb = { .known = 1, .domain = AF_INET, .type = SOCK_STREAM, .nonblock = 1, .fresh = 1 };
+static const struct cr_sockinfo tcp_nb = {
+	.known = 1, .domain = AF_INET, .type = SOCK_STREAM, .nonblock = 1, .fresh = 1
+};
 
 static struct cr_inflight pending_to(uint16_t port)
 {

@@ -101,7 +101,7 @@ START_TEST(reload_carries_counters)
 	struct cr_ruleset *fresh = cr_config_load_string(changed, "t.cfg", err, sizeof err);
 	ck_assert_msg(fresh != NULL, "%s", err);
 	ck_assert_int_eq(cr_ruleset_adopt_state(fresh, old), 0);
-	cr_decide(old, &q, &v); /* attempt 2, on the old set */
+	cr_decide(old, &q, &v);   /* attempt 2, on the old set */
 	cr_decide(fresh, &q, &v); /* attempt 3 */
 	ck_assert_str_eq(cr_rule_name(fresh, v.rule), "names");
 	ck_assert_uint_eq(v.attempt, 3);
@@ -167,12 +167,24 @@ START_TEST(corrupt_header_and_table_refused)
 	for (int field = 0; field < 6; field++) {
 		memcpy(bad, img, len);
 		switch (field) {
-		case 0: h->magic[3] ^= 1; break;
-		case 1: h->version++; break;
-		case 2: h->layout ^= 0x01000000; break;
-		case 3: h->file_size--; break;
-		case 4: h->nsections = 1000; break;
-		case 5: h->table_sum ^= 1; break;
+		case 0:
+			h->magic[3] ^= 1;
+			break;
+		case 1:
+			h->version++;
+			break;
+		case 2:
+			h->layout ^= 0x01000000;
+			break;
+		case 3:
+			h->file_size--;
+			break;
+		case 4:
+			h->nsections = 1000;
+			break;
+		case 5:
+			h->table_sum ^= 1;
+			break;
 		}
 		cases++;
 		refused += !try_open(bad, len);
@@ -183,14 +195,31 @@ START_TEST(corrupt_header_and_table_refused)
 		for (int field = 0; field < 8; field++) {
 			memcpy(bad, img, len);
 			switch (field) {
-			case 0: t[i].id = 0; break;
-			case 1: t[i].id = 999; break;
-			case 2: t[i].id = t[(i + 1) % nsec].id; break;
-			case 3: t[i].elem_size++; break;
-			case 4: t[i].offset = len; t[i].size = 64; break;
-			case 5: t[i].offset += 8; break;
-			case 6: t[i].size = len; break;
-			case 7: t[i].offset = UINT64_MAX - 63; break;
+			case 0:
+				t[i].id = 0;
+				break;
+			case 1:
+				t[i].id = 999;
+				break;
+			case 2:
+				t[i].id = t[(i + 1) % nsec].id;
+				break;
+			case 3:
+				t[i].elem_size++;
+				break;
+			case 4:
+				t[i].offset = len;
+				t[i].size = 64;
+				break;
+			case 5:
+				t[i].offset += 8;
+				break;
+			case 6:
+				t[i].size = len;
+				break;
+			case 7:
+				t[i].offset = UINT64_MAX - 63;
+				break;
 			}
 			reseal(bad);
 			cases++;
@@ -234,7 +263,9 @@ START_TEST(format_1_decides_alike)
 	fprintf(f, "version = 1;\nrules = (\n");
 	for (unsigned i = 0; i < 600; i++)
 		fprintf(f, "%s{ name = \"p%u\"; path = \"/run/s%u/%s\"; action = \"refuse\"; }", i ? ",\n" : "", i, i,
-			i % 3 ? "*.sock" : i % 2 ? "x" : "*");
+			i % 3   ? "*.sock"
+			: i % 2 ? "x"
+				: "*");
 	fprintf(f, "\n);\n");
 	fclose(f);
 	size_t len;

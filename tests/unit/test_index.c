@@ -26,8 +26,18 @@ static unsigned rnd(unsigned n)
 #define LONG_FOLDER "/" W10 W10 W10 W10 W10 W10 W10 W10 W10
 #define S10 "//////////"
 #define DEEP S10 S10 S10 S10 S10 S10 S10
-static const char *const paths[] = { "/run/a.sock", "/run/*.sock", "/run/x/*", "/tmp/s*", "@abs", "@ab*", "*.sock",
-				     "/var/run/docker.sock", "/run/x/y.sock", LONG_FOLDER "*.sock", LONG_FOLDER "zzzz/*", DEEP "*" };
+static const char *const paths[] = { "/run/a.sock",
+				     "/run/*.sock",
+				     "/run/x/*",
+				     "/tmp/s*",
+				     "@abs",
+				     "@ab*",
+				     "*.sock",
+				     "/var/run/docker.sock",
+				     "/run/x/y.sock",
+				     LONG_FOLDER "*.sock",
+				     LONG_FOLDER "zzzz/*",
+				     DEEP "*" };
 
 /* Addresses at the edges of the wide prefixes generated (first, last, and
  * one beyond each), for destinations that probe the interval boundaries. */
@@ -94,8 +104,9 @@ static void random_rule(FILE *f, unsigned i)
 			b[k] = (uint8_t)(rnd(256) & (0xff00 >> keep));
 		}
 		char text[64];
-		snprintf(text, sizeof text, "%x:%x:%x:%x:%x:%x:%x:%x", b[0] << 8 | b[1], b[2] << 8 | b[3], b[4] << 8 | b[5],
-			 b[6] << 8 | b[7], b[8] << 8 | b[9], b[10] << 8 | b[11], b[12] << 8 | b[13], b[14] << 8 | b[15]);
+		snprintf(text, sizeof text, "%x:%x:%x:%x:%x:%x:%x:%x", b[0] << 8 | b[1], b[2] << 8 | b[3],
+			 b[4] << 8 | b[5], b[6] << 8 | b[7], b[8] << 8 | b[9], b[10] << 8 | b[11], b[12] << 8 | b[13],
+			 b[14] << 8 | b[15]);
 		fprintf(f, "dst = \"%s/%u\"; ", text, len);
 		add_edges(CR_FAM_INET6, b, len);
 		break;
@@ -160,9 +171,19 @@ static struct cr_dest random_dest(const char **host)
 		d.port = (uint16_t)(79 + rnd(8));
 		break;
 	default: {
-		static const char *const dests[] = { "/run/a.sock", "/run/b.sock", "/run/x/y.sock", "/tmp/sock", "@abs",
-						     "@abc", "/var/run/docker.sock", "/x.sock", LONG_FOLDER "zz.sock",
-						     LONG_FOLDER "z/z.sock", LONG_FOLDER "zzzz/x", DEEP "x", DEEP "/x" };
+		static const char *const dests[] = { "/run/a.sock",
+						     "/run/b.sock",
+						     "/run/x/y.sock",
+						     "/tmp/sock",
+						     "@abs",
+						     "@abc",
+						     "/var/run/docker.sock",
+						     "/x.sock",
+						     LONG_FOLDER "zz.sock",
+						     LONG_FOLDER "z/z.sock",
+						     LONG_FOLDER "zzzz/x",
+						     DEEP "x",
+						     DEEP "/x" };
 		d.family = CR_FAM_UNIX;
 		const char *p = dests[rnd(sizeof dests / sizeof dests[0])];
 		d.path_len = (uint16_t)strlen(p);
@@ -204,7 +225,8 @@ START_TEST(index_equals_linear_walk)
 			int got = v.rule ? (int)(v.rule - rs->rules) : -1;
 			char dst[200];
 			cr_dest_format(&d, dst, sizeof dst);
-			ck_assert_msg(got == want, "round %d, %s: index picked %d, the walk %d\n%s", round, dst, got, want, text);
+			ck_assert_msg(got == want, "round %d, %s: index picked %d, the walk %d\n%s", round, dst, got,
+				      want, text);
 		}
 		cr_ruleset_free(rs);
 		free(text);
@@ -249,7 +271,8 @@ START_TEST(nested_prefixes_edges)
 		"{ name = \"all6\"; dst = \"::/0\"; port = 1; action = \"refuse\"; },\n"
 		"{ name = \"net\"; dst = \"10.0.0.0/8\"; action = \"refuse\"; },\n"
 		"{ name = \"sub\"; dst = \"10.1.0.0/16\"; action = \"refuse\"; }\n"
-		");", "t.cfg", err, sizeof err);
+		");",
+		"t.cfg", err, sizeof err);
 	ck_assert_msg(rs != NULL, "%s", err);
 	struct cr_dest d = { .family = CR_FAM_INET, .port = 1 };
 	struct cr_query q = { .dest = &d, .comm = "x" };

@@ -21,17 +21,27 @@ START_TEST(spec_line)
 {
 	struct cr_dest d = v4("10.1.2.3", 5432);
 	struct cr_event ev = {
-		.result = CR_RES_REFUSED, .simulated = true, .rule = "db-down", .action = CR_ACT_REFUSE,
-		.pid = 4242, .has_ids = true, .uid = 1000, .euid = 1000, .comm = "psql", .dest = &d, .host = "db.internal",
-		.proto = "tcp", .err = ECONNREFUSED,
+		.result = CR_RES_REFUSED,
+		.simulated = true,
+		.rule = "db-down",
+		.action = CR_ACT_REFUSE,
+		.pid = 4242,
+		.has_ids = true,
+		.uid = 1000,
+		.euid = 1000,
+		.comm = "psql",
+		.dest = &d,
+		.host = "db.internal",
+		.proto = "tcp",
+		.err = ECONNREFUSED,
 	};
 	char buf[CR_LOG_LINE_MAX];
 	cr_log_format(&ev, buf, sizeof buf);
 	ck_assert_str_eq(buf,
-		"result=refused simulated=yes rule=db-down action=refuse pid=4242 uid=1000 comm=psql dst=10.1.2.3:5432 "
-		"host=db.internal proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 "
-		"wsa_hex=0x274d desc=\"Connection refused\" "
-		"hint=\"nothing listens on that port, or a firewall rejected the connection\"");
+			 "result=refused simulated=yes rule=db-down action=refuse pid=4242 uid=1000 comm=psql dst=10.1.2.3:5432 "
+			 "host=db.internal proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 "
+			 "wsa_hex=0x274d desc=\"Connection refused\" "
+			 "hint=\"nothing listens on that port, or a firewall rejected the connection\"");
 }
 END_TEST
 
@@ -40,13 +50,23 @@ START_TEST(who_and_where)
 {
 	struct cr_dest d = v4("127.0.0.1", 1);
 	struct cr_event ev = {
-		.result = CR_RES_REFUSED, .action = CR_ACT_PASS, .pid = 7, .has_ids = true, .uid = 1000, .euid = 0,
-		.comm = "sudo", .cgroup = "/system.slice/web.service", .dest = &d, .proto = "tcp", .err = ECONNREFUSED,
+		.result = CR_RES_REFUSED,
+		.action = CR_ACT_PASS,
+		.pid = 7,
+		.has_ids = true,
+		.uid = 1000,
+		.euid = 0,
+		.comm = "sudo",
+		.cgroup = "/system.slice/web.service",
+		.dest = &d,
+		.proto = "tcp",
+		.err = ECONNREFUSED,
 	};
 	char buf[CR_LOG_LINE_MAX];
 	cr_log_format(&ev, buf, sizeof buf);
 	ck_assert_msg(starts(buf, "result=refused simulated=no action=pass pid=7 uid=1000 euid=0 comm=sudo "
-				  "cgroup=/system.slice/web.service dst=127.0.0.1:1 "), "%s", buf);
+				  "cgroup=/system.slice/web.service dst=127.0.0.1:1 "),
+		      "%s", buf);
 	ev.euid = 1000;
 	ev.cgroup = "/";
 	cr_log_format(&ev, buf, sizeof buf);
@@ -56,7 +76,8 @@ START_TEST(who_and_where)
 	ev.cgroup = "/a \"b\"";
 	cr_log_format_as(&ev, true, buf, sizeof buf);
 	ck_assert_msg(starts(buf, "{\"result\":\"refused\",\"simulated\":\"no\",\"action\":\"pass\",\"pid\":7,"
-				  "\"uid\":1000,\"euid\":0,\"comm\":\"sudo\",\"cgroup\":\"/a \\\"b\\\"\","), "%s", buf);
+				  "\"uid\":1000,\"euid\":0,\"comm\":\"sudo\",\"cgroup\":\"/a \\\"b\\\"\","),
+		      "%s", buf);
 	ck_assert_msg(strstr(buf, "\"code\":111,\"hex\":\"0x6f\"") && buf[strlen(buf) - 1] == '}', "%s", buf);
 }
 END_TEST
@@ -69,8 +90,14 @@ START_TEST(json_cut_whole)
 	char host[300];
 	memset(host, 'h', sizeof host - 1);
 	host[sizeof host - 1] = '\0';
-	struct cr_event ev = { .result = CR_RES_REFUSED, .action = CR_ACT_PASS, .pid = 7, .comm = "x", .dest = &d,
-				.host = host, .proto = "tcp", .err = ECONNREFUSED };
+	struct cr_event ev = { .result = CR_RES_REFUSED,
+			       .action = CR_ACT_PASS,
+			       .pid = 7,
+			       .comm = "x",
+			       .dest = &d,
+			       .host = host,
+			       .proto = "tcp",
+			       .err = ECONNREFUSED };
 	char buf[400];
 	size_t n = cr_log_format_as(&ev, true, buf, sizeof buf);
 	ck_assert_uint_eq(n, strlen(buf));
@@ -84,13 +111,23 @@ START_TEST(optional_keys)
 {
 	struct cr_dest d = v4("127.0.0.1", 1);
 	struct cr_event ev = {
-		.result = CR_RES_FAILED, .simulated = false, .action = CR_ACT_REFUSE, .dry_run = true,
-		.pid = 1, .comm = "x", .dest = &d, .proto = "tcp", .err = EPERM,
+		.result = CR_RES_FAILED,
+		.simulated = false,
+		.action = CR_ACT_REFUSE,
+		.dry_run = true,
+		.pid = 1,
+		.comm = "x",
+		.dest = &d,
+		.proto = "tcp",
+		.err = EPERM,
 	};
 	char buf[CR_LOG_LINE_MAX];
 	cr_log_format(&ev, buf, sizeof buf);
 	/* No rule, no host, no wsa for EPERM; dry_run right after action. */
-	ck_assert_msg(strncmp(buf, "result=failed simulated=no action=refuse dry_run=yes pid=1 comm=x dst=127.0.0.1:1 proto=tcp errno=EPERM code=1 hex=0x1 desc=", 124) == 0, "%s", buf);
+	ck_assert_msg(strncmp(buf,
+			      "result=failed simulated=no action=refuse dry_run=yes pid=1 comm=x dst=127.0.0.1:1 proto=tcp errno=EPERM code=1 hex=0x1 desc=",
+			      124) == 0,
+		      "%s", buf);
 	ck_assert_ptr_null(strstr(buf, "wsa"));
 	ck_assert_ptr_null(strstr(buf, "host="));
 
@@ -147,8 +184,13 @@ START_TEST(unix_destinations)
 	struct cr_dest d = { .family = CR_FAM_UNIX };
 	memcpy(d.path, "/tmp/a b\n.sock", 15);
 	d.path_len = 14;
-	struct cr_event ev = { .result = CR_RES_FAILED, .action = CR_ACT_FAIL, .pid = 1, .comm = "x",
-			       .dest = &d, .proto = "unix", .err = EACCES };
+	struct cr_event ev = { .result = CR_RES_FAILED,
+			       .action = CR_ACT_FAIL,
+			       .pid = 1,
+			       .comm = "x",
+			       .dest = &d,
+			       .proto = "unix",
+			       .err = EACCES };
 	char buf[CR_LOG_LINE_MAX];
 	cr_log_format(&ev, buf, sizeof buf);
 	ck_assert_ptr_nonnull(strstr(buf, " dst=\"/tmp/a b\\n.sock\" proto=unix "));

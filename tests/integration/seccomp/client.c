@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 		in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[i])) };
 		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
 		int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
-		long rc = raw ? syscall(SYS_connect, fd, &in, sizeof in) : connect(fd, (struct sockaddr *)&in, sizeof in);
+		long rc = raw ? syscall(SYS_connect, fd, &in, sizeof in)
+			      : connect(fd, (struct sockaddr *)&in, sizeof in);
 		int err = rc == 0 ? 0 : errno;
 		if (!nonblock) {
 			printf("%s %s\n", argv[i], err ? name(err) : "connected");
