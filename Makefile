@@ -133,6 +133,7 @@ bundle: $(BUNDLE)/$(ARCH)/libconnrefuse.so $(CROSS:%=$(BUNDLE)/%/libconnrefuse.s
 
 $(X86_PLATFORM_LINKS): | $(BUNDLE)/$(ARCH)/libconnrefuse.so
 	ln -sfn x86_64 $@
+HELPERS += $(X86_PLATFORM_LINKS) # t_containers loads the bundle through $$PLATFORM
 
 $(BUNDLE)/$(ARCH)/libconnrefuse.so: $(PRELOAD_OBJ) $(ENGINE) $(LIB_MAP)
 	@mkdir -p $(dir $@)
