@@ -182,6 +182,44 @@ static uint32_t add_strings(struct builder *b, char *const *v, unsigned n)
 	return at;
 }
 
+/* The schedule of rule i (d), and its identity for a reload to carry its
+ * state over: 1 + its index. */
+static uint32_t add_sched(struct builder *b, const struct cr_draft_rule *d, uint32_t i)
+{
+	struct cr_sched s = {
+		.probability = d->probability,
+		.first = d->first,
+		.after = d->after,
+		.every = d->every,
+		.window_start = d->window_start,
+		.window_duration = d->window_duration,
+		.flap_up = d->flap_up,
+		.flap_down = d->flap_down,
+		.name_hash = cr_name_hash(d->name),
+		.identity = rule_identity(d),
+		.rule = i,
+		.has_probability = d->has_probability,
+		.has_window = d->has_window,
+		.has_flap = d->has_flap,
+	};
+	vec_push(&b->scheds, &s);
+	uint32_t sched = (uint32_t)b->scheds.n;
+	struct cr_continue c = { .identity = s.identity, .sched = sched - 1 };
+	vec_push(&b->cont, &c);
+	return sched;
+}
+
+/* What the decision must learn of a connect because of rule d. */
+static void note_needs(struct cr_image_meta *m, const struct cr_draft_rule *d)
+{
+	if (d->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
+		m->needs_sotype = 1;
+	if (d->has_window || d->has_flap)
+		m->needs_clock = 1;
+	if (d->nhosts && !d->resolver)
+		m->needs_host = 1;
+}
+
 static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t i, struct cr_image_meta *m)
 {
 	struct cr_rule r = {
@@ -212,39 +250,14 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 	bool counted = d->first || d->after || d->every || d->has_probability;
 	r.flags = (d->has_dst ? CR_RF_HAS_DST : 0) | (d->dst_any ? CR_RF_DST_ANY : 0) | (counted ? CR_RF_COUNTED : 0) |
 		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0);
-	if (counted || d->has_window || d->has_flap) {
-		struct cr_sched s = {
-			.probability = d->probability,
-			.first = d->first,
-			.after = d->after,
-			.every = d->every,
-			.window_start = d->window_start,
-			.window_duration = d->window_duration,
-			.flap_up = d->flap_up,
-			.flap_down = d->flap_down,
-			.name_hash = cr_name_hash(d->name),
-			.identity = rule_identity(d),
-			.rule = i,
-			.has_probability = d->has_probability,
-			.has_window = d->has_window,
-			.has_flap = d->has_flap,
-		};
-		vec_push(&b->scheds, &s);
-		r.sched = (uint32_t)b->scheds.n;
-		struct cr_continue c = { .identity = s.identity, .sched = r.sched - 1 };
-		vec_push(&b->cont, &c);
-	}
+	if (counted || d->has_window || d->has_flap)
+		r.sched = add_sched(b, d, i);
 	if (d->resolver)
 		vec_push(&b->resolvers, &i);
 	uint32_t line = d->line;
 	vec_push(&b->lines, &line);
 	vec_push(&b->rules, &r);
-	if (d->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
-		m->needs_sotype = 1;
-	if (d->has_window || d->has_flap)
-		m->needs_clock = 1;
-	if (d->nhosts && !d->resolver)
-		m->needs_host = 1;
+	note_needs(m, d);
 }
 
 static void builder_free(struct builder *b)
