@@ -76,24 +76,51 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const
 			 rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
+/* The widths of the name and line columns for the rules of d; the number
+ * of rules of the other kind (host rules for a connect, connect rules for a
+ * look-up), which are not asked. */
+static unsigned columns(const struct cr_draft *d, bool lookup, int *width, int *line_width)
+{
+	unsigned others = 0, last_line = 0;
+	*width = 12;
+	*line_width = 4;
+	for (unsigned i = 0; i < d->nrules; i++) {
+		if ((int)strlen(d->rules[i].name) > *width)
+			*width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
+		others += d->rules[i].resolver != lookup;
+		if (d->rules[i].line > last_line)
+			last_line = d->rules[i].line;
+	}
+	if (snprintf(NULL, 0, "%u", last_line) > *line_width)
+		*line_width = snprintf(NULL, 0, "%u", last_line);
+	return others;
+}
+
+/* The rules walk() did not list, each kind in a line: the misses of a big
+ * rule set, and the rules of the other kind. */
+static void print_unlisted(unsigned misses, unsigned others, bool decided, bool lookup)
+{
+	if (misses && decided)
+		printf("  (%u other %s before it do%s not match: a big rule set's misses are counted, not listed)\n",
+		       misses, misses == 1 ? "rule" : "rules", misses == 1 ? "es" : "");
+	else if (misses)
+		printf("  (none of the %u %s matches: a big rule set's misses are counted, not listed)\n", misses,
+		       misses == 1 ? "rule" : "rules");
+	if (others)
+		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
+		       lookup ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
+}
+
 /* Each rule in order, up to the first that matches and fires: that one.
  * A connect (q) is asked of the connect rules, a look-up (lq) of the host
  * rules; the others are named once in a line. */
 static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct cr_lookup *lq,
 				  const struct ask *a)
 {
-	int width = 12, line_width = 4;
-	unsigned others = 0, misses = 0, last_line = 0;
+	int width, line_width;
+	unsigned misses = 0;
 	const struct cr_draft *d = a->draft;
-	for (unsigned i = 0; i < d->nrules; i++) {
-		if ((int)strlen(d->rules[i].name) > width)
-			width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
-		others += d->rules[i].resolver != !!lq;
-		if (d->rules[i].line > last_line)
-			last_line = d->rules[i].line;
-	}
-	if (snprintf(NULL, 0, "%u", last_line) > line_width)
-		line_width = snprintf(NULL, 0, "%u", last_line);
+	unsigned others = columns(d, !!lq, &width, &line_width);
 	/* A big rule set: the rules that do not match are counted, not listed. */
 	bool list_misses = d->nrules <= 40;
 	double now = lq ? lq->now : q->now;
@@ -131,15 +158,7 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 		why_not(rs, r, dr, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
 	}
-	if (misses && decided)
-		printf("  (%u other %s before it do%s not match: a big rule set's misses are counted, not listed)\n",
-		       misses, misses == 1 ? "rule" : "rules", misses == 1 ? "es" : "");
-	else if (misses)
-		printf("  (none of the %u %s matches: a big rule set's misses are counted, not listed)\n", misses,
-		       misses == 1 ? "rule" : "rules");
-	if (others)
-		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
-		       lq ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
+	print_unlisted(misses, others, decided, !!lq);
 	return decided;
 }
 
