@@ -257,6 +257,53 @@ static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 	return 0;
 }
 
+/* The operands (n of them, at args) fit the options of a: FILE and
+ * DST[:PORT], or FILE alone with --resolve. 0, or the exit status of a
+ * usage error that says what was meant (a port apart, FILE second). */
+static int check_operands(int n, char **args, const struct ask *a)
+{
+	if (a->resolve && (a->host || a->proto))
+		return cr_usage_error("match", "match: --resolve asks the host rules about a look-up: it takes no --%s",
+				      a->host ? "host" : "proto");
+	if (a->resolve && n != 1)
+		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
+	if (!a->resolve && n == 3 && strspn(args[2], "0123456789") == strlen(args[2])) {
+		char what[600];
+		const char *h = args[1];
+		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s",
+			 strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", args[2]);
+		return cr_usage_error("match", "%s", what);
+	}
+	if (!a->resolve && n != 2)
+		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
+	struct cr_target swapped;
+	if (!a->resolve && access(args[0], F_OK) != 0 && cr_target_parse(args[0], &swapped) == 0 &&
+	    access(args[1], R_OK) == 0) {
+		char what[600];
+		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", args[1], args[0]);
+		return cr_usage_error("match", "%s", what);
+	}
+	return 0;
+}
+
+/* The rules of file asked about dst, or about a->resolve (dst NULL). */
+static int ask_rules(const char *file, const char *dst, struct ask *a)
+{
+	struct cr_rules rules;
+	if (cr_rules_load(file, CR_RULES_DRAFT, &rules) != 0)
+		return 1;
+	a->draft = rules.draft;
+	int rc;
+	if (a->resolve) {
+		rc = explain_lookup(rules.set, a);
+	} else {
+		a->text = dst;
+		rc = explain(rules.set, a);
+	}
+	cr_rules_free(&rules);
+	return rc;
+}
+
 int cr_cmd_match(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -302,39 +349,8 @@ int cr_cmd_match(int argc, char **argv)
 			return cr_usage_error("match", "%s", "match: bad option");
 		}
 	}
-	if (a.resolve && (a.host || a.proto))
-		return cr_usage_error("match", "match: --resolve asks the host rules about a look-up: it takes no --%s",
-				      a.host ? "host" : "proto");
-	if (a.resolve && argc - optind != 1)
-		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
-	if (!a.resolve && argc - optind == 3 && strspn(argv[optind + 2], "0123456789") == strlen(argv[optind + 2])) {
-		char what[600];
-		const char *h = argv[optind + 1];
-		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s",
-			 strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", argv[optind + 2]);
-		return cr_usage_error("match", "%s", what);
-	}
-	if (!a.resolve && argc - optind != 2)
-		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
-	struct cr_target swapped;
-	if (!a.resolve && access(argv[optind], F_OK) != 0 && cr_target_parse(argv[optind], &swapped) == 0 &&
-	    access(argv[optind + 1], R_OK) == 0) {
-		char what[600];
-		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", argv[optind + 1],
-			 argv[optind]);
-		return cr_usage_error("match", "%s", what);
-	}
-	struct cr_rules rules;
-	if (cr_rules_load(argv[optind], CR_RULES_DRAFT, &rules) != 0)
-		return 1;
-	a.draft = rules.draft;
-	int rc;
-	if (a.resolve) {
-		rc = explain_lookup(rules.set, &a);
-	} else {
-		a.text = argv[optind + 1];
-		rc = explain(rules.set, &a);
-	}
-	cr_rules_free(&rules);
-	return rc;
+	int rc = check_operands(argc - optind, argv + optind, &a);
+	if (rc != 0)
+		return rc;
+	return ask_rules(argv[optind], a.resolve ? NULL : argv[optind + 1], &a);
 }
