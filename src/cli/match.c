@@ -76,24 +76,51 @@ static void why_not(const struct cr_ruleset *rs, const struct cr_rule *cr, const
 			 rs->seeded ? "" : " (no seed: draws differ run to run)");
 }
 
+/* The widths of the name and line columns for the rules of d; the number
+ * of rules of the other kind (host rules for a connect, connect rules for a
+ * look-up), which are not asked. */
+static unsigned columns(const struct cr_draft *d, bool lookup, int *width, int *line_width)
+{
+	unsigned others = 0, last_line = 0;
+	*width = 12;
+	*line_width = 4;
+	for (unsigned i = 0; i < d->nrules; i++) {
+		if ((int)strlen(d->rules[i].name) > *width)
+			*width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
+		others += d->rules[i].resolver != lookup;
+		if (d->rules[i].line > last_line)
+			last_line = d->rules[i].line;
+	}
+	if (snprintf(NULL, 0, "%u", last_line) > *line_width)
+		*line_width = snprintf(NULL, 0, "%u", last_line);
+	return others;
+}
+
+/* The rules walk() did not list, each kind in a line: the misses of a big
+ * rule set, and the rules of the other kind. */
+static void print_unlisted(unsigned misses, unsigned others, bool decided, bool lookup)
+{
+	if (misses && decided)
+		printf("  (%u other %s before it do%s not match: a big rule set's misses are counted, not listed)\n",
+		       misses, misses == 1 ? "rule" : "rules", misses == 1 ? "es" : "");
+	else if (misses)
+		printf("  (none of the %u %s matches: a big rule set's misses are counted, not listed)\n", misses,
+		       misses == 1 ? "rule" : "rules");
+	if (others)
+		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
+		       lookup ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
+}
+
 /* Each rule in order, up to the first that matches and fires: that one.
  * A connect (q) is asked of the connect rules, a look-up (lq) of the host
  * rules; the others are named once in a line. */
 static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_query *q, const struct cr_lookup *lq,
 				  const struct ask *a)
 {
-	int width = 12, line_width = 4;
-	unsigned others = 0, misses = 0, last_line = 0;
+	int width, line_width;
+	unsigned misses = 0;
 	const struct cr_draft *d = a->draft;
-	for (unsigned i = 0; i < d->nrules; i++) {
-		if ((int)strlen(d->rules[i].name) > width)
-			width = (int)strlen(d->rules[i].name) > 40 ? 40 : (int)strlen(d->rules[i].name);
-		others += d->rules[i].resolver != !!lq;
-		if (d->rules[i].line > last_line)
-			last_line = d->rules[i].line;
-	}
-	if (snprintf(NULL, 0, "%u", last_line) > line_width)
-		line_width = snprintf(NULL, 0, "%u", last_line);
+	unsigned others = columns(d, !!lq, &width, &line_width);
 	/* A big rule set: the rules that do not match are counted, not listed. */
 	bool list_misses = d->nrules <= 40;
 	double now = lq ? lq->now : q->now;
@@ -131,15 +158,7 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 		why_not(rs, r, dr, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
 	}
-	if (misses && decided)
-		printf("  (%u other %s before it do%s not match: a big rule set's misses are counted, not listed)\n",
-		       misses, misses == 1 ? "rule" : "rules", misses == 1 ? "es" : "");
-	else if (misses)
-		printf("  (none of the %u %s matches: a big rule set's misses are counted, not listed)\n", misses,
-		       misses == 1 ? "rule" : "rules");
-	if (others)
-		printf("  (%u %s not asked: %s)\n", others, others == 1 ? "rule" : "rules",
-		       lq ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
+	print_unlisted(misses, others, decided, !!lq);
 	return decided;
 }
 
@@ -238,6 +257,53 @@ static int explain_lookup(const struct cr_ruleset *rs, const struct ask *a)
 	return 0;
 }
 
+/* The operands (n of them, at args) fit the options of a: FILE and
+ * DST[:PORT], or FILE alone with --resolve. 0, or the exit status of a
+ * usage error that says what was meant (a port apart, FILE second). */
+static int check_operands(int n, char **args, const struct ask *a)
+{
+	if (a->resolve && (a->host || a->proto))
+		return cr_usage_error("match", "match: --resolve asks the host rules about a look-up: it takes no --%s",
+				      a->host ? "host" : "proto");
+	if (a->resolve && n != 1)
+		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
+	if (!a->resolve && n == 3 && strspn(args[2], "0123456789") == strlen(args[2])) {
+		char what[600];
+		const char *h = args[1];
+		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s",
+			 strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", args[2]);
+		return cr_usage_error("match", "%s", what);
+	}
+	if (!a->resolve && n != 2)
+		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
+	struct cr_target swapped;
+	if (!a->resolve && access(args[0], F_OK) != 0 && cr_target_parse(args[0], &swapped) == 0 &&
+	    access(args[1], R_OK) == 0) {
+		char what[600];
+		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", args[1], args[0]);
+		return cr_usage_error("match", "%s", what);
+	}
+	return 0;
+}
+
+/* The rules of file asked about dst, or about a->resolve (dst NULL). */
+static int ask_rules(const char *file, const char *dst, struct ask *a)
+{
+	struct cr_rules rules;
+	if (cr_rules_load(file, CR_RULES_DRAFT, &rules) != 0)
+		return 1;
+	a->draft = rules.draft;
+	int rc;
+	if (a->resolve) {
+		rc = explain_lookup(rules.set, a);
+	} else {
+		a->text = dst;
+		rc = explain(rules.set, a);
+	}
+	cr_rules_free(&rules);
+	return rc;
+}
+
 int cr_cmd_match(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -283,39 +349,8 @@ int cr_cmd_match(int argc, char **argv)
 			return cr_usage_error("match", "%s", "match: bad option");
 		}
 	}
-	if (a.resolve && (a.host || a.proto))
-		return cr_usage_error("match", "match: --resolve asks the host rules about a look-up: it takes no --%s",
-				      a.host ? "host" : "proto");
-	if (a.resolve && argc - optind != 1)
-		return cr_usage_error("match", "%s", "match --resolve NAME takes FILE alone");
-	if (!a.resolve && argc - optind == 3 && strspn(argv[optind + 2], "0123456789") == strlen(argv[optind + 2])) {
-		char what[600];
-		const char *h = argv[optind + 1];
-		snprintf(what, sizeof what, "match: the port goes with the address: %s%s%s:%s",
-			 strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", argv[optind + 2]);
-		return cr_usage_error("match", "%s", what);
-	}
-	if (!a.resolve && argc - optind != 2)
-		return cr_usage_error("match", "%s", "match takes FILE and DST[:PORT] (or FILE --resolve NAME)");
-	struct cr_target swapped;
-	if (!a.resolve && access(argv[optind], F_OK) != 0 && cr_target_parse(argv[optind], &swapped) == 0 &&
-	    access(argv[optind + 1], R_OK) == 0) {
-		char what[600];
-		snprintf(what, sizeof what, "match: FILE comes first: connrefuse match %s %s", argv[optind + 1],
-			 argv[optind]);
-		return cr_usage_error("match", "%s", what);
-	}
-	struct cr_rules rules;
-	if (cr_rules_load(argv[optind], CR_RULES_DRAFT, &rules) != 0)
-		return 1;
-	a.draft = rules.draft;
-	int rc;
-	if (a.resolve) {
-		rc = explain_lookup(rules.set, &a);
-	} else {
-		a.text = argv[optind + 1];
-		rc = explain(rules.set, &a);
-	}
-	cr_rules_free(&rules);
-	return rc;
+	int rc = check_operands(argc - optind, argv + optind, &a);
+	if (rc != 0)
+		return rc;
+	return ask_rules(argv[optind], a.resolve ? NULL : argv[optind + 1], &a);
 }

@@ -164,6 +164,68 @@ struct run_opts {
 	char **prog;
 };
 
+/* --fail-dns CODE=NAME whose CODE is no resolver code: the usage error,
+ * naming the code for a DNS answer users know by name (NXDOMAIN, ...). */
+static int not_a_resolver_code(const char *arg, const char *code)
+{
+	static const char *const dns[][2] = { { "NXDOMAIN", "EAI_NONAME" },
+					      { "SERVFAIL", "EAI_AGAIN" },
+					      { "TIMEOUT", "EAI_AGAIN" },
+					      { "NODATA", "EAI_NODATA" },
+					      { "REFUSED", "EAI_FAIL" } };
+	const char *near = NULL;
+	for (size_t i = 0; i < sizeof dns / sizeof *dns; i++)
+		if (strcasecmp(code, dns[i][0]) == 0)
+			near = dns[i][1];
+	char what[1200];
+	snprintf(what, sizeof what,
+		 "--fail-dns %s: %s is not a resolver code; %s%s%suse EAI_NONAME "
+		 "(the name does not exist, NXDOMAIN), EAI_AGAIN (a server that times out or answers "
+		 "SERVFAIL), EAI_FAIL or EAI_NODATA (no address)",
+		 arg, code, near ? "for that, write " : "", near ? near : "", near ? "; " : "");
+	return cr_usage_error("run", "%s", what);
+}
+
+/* --fail ERRNO=DST[:PORT] (c 'f') or --fail-dns EAI_CODE=NAME (c 'D') as a
+ * rule; 0, or the exit status of a usage error. */
+static int fail_rule(FILE *rules, struct run_opts *o, int c, char *text)
+{
+	char arg[512];
+	const char *option = c == 'f' ? "--fail" : "--fail-dns";
+	snprintf(arg, sizeof arg, "%s", text);
+	char *eq = strchr(text, '=');
+	if (!eq)
+		return cr_usage_error("run",
+				      c == 'f' ? "--fail %s: expected ERRNO=DST[:PORT]"
+					       : "--fail-dns %s: expected EAI_CODE=NAME (EAI_NONAME=db.internal)",
+				      text);
+	*eq = '\0';
+	if (c == 'D' && strncmp(text, "EAI_", 4) != 0)
+		return not_a_resolver_code(arg, text);
+	if (c == 'D')
+		o->dns_rules++;
+	return rule_text(rules, ++o->nrules, option, arg, text, eq + 1);
+}
+
+/* What the options say together, once they are read; 0, or the exit status
+ * of a usage error. */
+static int finish_options(int argc, char **argv, struct run_opts *o)
+{
+	if (o->dns_rules && o->seccomp)
+		return cr_usage_error(
+			"run", "%s",
+			"run: --fail-dns needs the preload: resolver faults are not made under --seccomp (the resolver is a library, and Go's own resolver bypasses it)");
+	if (optind >= argc)
+		return cr_usage_error("run", "%s", "run: no PROGRAM given (put it after --)");
+	o->prog = argv + optind;
+	if (!o->config) {
+		o->config = getenv("CONNREFUSE_CONFIG");
+		if (o->config && !*o->config)
+			o->config = NULL;
+	}
+	return 0;
+}
+
 /* Reads the options; 0, or the exit status of a usage error. */
 static int parse_options(int argc, char **argv, struct run_opts *o)
 {
@@ -182,7 +244,6 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	int c, rc = -1;
 	optind = 1;
 	while (rc < 0 && (c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		char *eq;
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -194,46 +255,10 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 				rc = c;
 			break;
 		case 'f':
-		case 'D': {
-			char arg[512];
-			const char *option = c == 'f' ? "--fail" : "--fail-dns";
-			snprintf(arg, sizeof arg, "%s", optarg);
-			if (!(eq = strchr(optarg, '='))) {
-				rc = cr_usage_error("run",
-						    c == 'f'
-							    ? "--fail %s: expected ERRNO=DST[:PORT]"
-							    : "--fail-dns %s: expected EAI_CODE=NAME (EAI_NONAME=db.internal)",
-						    optarg);
-				break;
-			}
-			*eq = '\0';
-			if (c == 'D' && strncmp(optarg, "EAI_", 4) != 0) {
-				/* The DNS names users know, as the resolver codes they are. */
-				static const char *const dns[][2] = { { "NXDOMAIN", "EAI_NONAME" },
-								      { "SERVFAIL", "EAI_AGAIN" },
-								      { "TIMEOUT", "EAI_AGAIN" },
-								      { "NODATA", "EAI_NODATA" },
-								      { "REFUSED", "EAI_FAIL" } };
-				const char *near = NULL;
-				for (size_t i = 0; i < sizeof dns / sizeof *dns; i++)
-					if (strcasecmp(optarg, dns[i][0]) == 0)
-						near = dns[i][1];
-				char what[1200];
-				snprintf(what, sizeof what,
-					 "--fail-dns %s: %s is not a resolver code; %s%s%suse EAI_NONAME "
-					 "(the name does not exist, NXDOMAIN), EAI_AGAIN (a server that times out or answers "
-					 "SERVFAIL), EAI_FAIL or EAI_NODATA (no address)",
-					 arg, optarg, near ? "for that, write " : "", near ? near : "",
-					 near ? "; " : "");
-				rc = cr_usage_error("run", "%s", what);
-				break;
-			}
-			if (c == 'D')
-				o->dns_rules++;
-			if ((c = rule_text(rules, ++o->nrules, option, arg, optarg, eq + 1)) != 0)
+		case 'D':
+			if ((c = fail_rule(rules, o, c, optarg)) != 0)
 				rc = c;
 			break;
-		}
 		case 'l':
 			o->log_stderr = true;
 			break;
@@ -248,21 +273,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		}
 	}
 	fclose(rules);
-	if (rc >= 0)
-		return rc;
-	if (o->dns_rules && o->seccomp)
-		return cr_usage_error(
-			"run", "%s",
-			"run: --fail-dns needs the preload: resolver faults are not made under --seccomp (the resolver is a library, and Go's own resolver bypasses it)");
-	if (optind >= argc)
-		return cr_usage_error("run", "%s", "run: no PROGRAM given (put it after --)");
-	o->prog = argv + optind;
-	if (!o->config) {
-		o->config = getenv("CONNREFUSE_CONFIG");
-		if (o->config && !*o->config)
-			o->config = NULL;
-	}
-	return 0;
+	return rc >= 0 ? rc : finish_options(argc, argv, o);
 }
 
 /* The rules of the command line first, then the file's, written to a

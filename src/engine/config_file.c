@@ -192,10 +192,12 @@ static int map_image(int fd, size_t size, const char *path, struct cr_config_fil
 	return 0;
 }
 
-int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, char *err, size_t errsize)
+/* path opened (its descriptor returned, its size in *size) if it is a
+ * regular file no other user can change, and the one looked at; -1 with
+ * the error written otherwise. */
+static int open_checked(const char *path, size_t *size, char *err, size_t errsize)
 {
 	struct stat st, fst;
-	memset(f, 0, sizeof *f);
 	if (!*path) {
 		snprintf(err, errsize, "(empty path): no file named; set CONNREFUSE_CONFIG to a rules file");
 		return -1;
@@ -227,7 +229,17 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 		cr_close(fd);
 		return -1;
 	}
-	size_t size = (size_t)fst.st_size;
+	*size = (size_t)fst.st_size;
+	return fd;
+}
+
+int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, char *err, size_t errsize)
+{
+	size_t size;
+	memset(f, 0, sizeof *f);
+	int fd = open_checked(path, &size, err, errsize);
+	if (fd < 0)
+		return -1;
 	char magic[8];
 	int rc = -1;
 	if (size >= sizeof magic && pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&

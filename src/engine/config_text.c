@@ -185,96 +185,126 @@ static bool line_has_pair(const char *ls, char a, const char *b)
 	return false;
 }
 
+/* libconfig's "mismatched element type in array" on the line at ls: which
+ * array, and how to write a list of mixed values. */
+static void explain_mixed_array(const char *ls, const char *name, unsigned line, char *out, size_t size)
+{
+	char key[64] = "the array";
+	const char *br = strchr(ls, '[');
+	if (br) {
+		const char *e = br;
+		while (e > ls && (isspace((unsigned char)e[-1]) || e[-1] == '=' || e[-1] == ':'))
+			e--;
+		const char *b = e;
+		while (b > ls && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+			b--;
+		if (e > b)
+			snprintf(key, sizeof key, "'%.*s'", (int)(e - b), b);
+	}
+	snprintf(out, size,
+		 "%s:%u: %s mixes numbers and strings in [ ... ], which holds values of one type: "
+		 "write the list in ( ... ), as port = (80, \"8000-8010\");",
+		 name, line, key);
+}
+
+/* A syntax error at the line at ls that is a comma too many or too few:
+ * written to out (true), or false. */
+static bool explain_commas(const char *text, const char *ls, const char *name, unsigned line, char *out, size_t size)
+{
+	char first = first_significant(ls), before = last_significant(text, ls);
+	if (before == ',' && (first == ')' || first == ']')) {
+		snprintf(out, size, "%s:%u: a ',' after the last element of a list: remove the comma before this '%c'",
+			 name, line, first);
+		return true;
+	}
+	if (line_has_pair(ls, ',', ")]")) {
+		snprintf(out, size,
+			 "%s:%u: a ',' after the last element of a list: remove the comma before its ')' or ']'", name,
+			 line);
+		return true;
+	}
+	if ((before == '}' && first == '{') || line_has_pair(ls, '}', "{")) {
+		snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name, line);
+		return true;
+	}
+	return false;
+}
+
+/* A syntax error at the line at ls (ending at end) that is another syntax's
+ * habit: [ { for a list of groups, single quotes, JSON's "key": value.
+ * Written to out (true), or false. */
+static bool explain_other_syntax(const char *ls, const char *end, const char *name, unsigned line, char *out,
+				 size_t size)
+{
+	const char *br = memchr(ls, '[', (size_t)(end - ls));
+	if (br && first_significant(br + 1) == '{') {
+		snprintf(out, size,
+			 "%s:%u: a list of groups is written in ( ... ): rules = ( { ... }, { ... } ); "
+			 "([ ... ] holds plain values only)",
+			 name, line);
+		return true;
+	}
+	if (memchr(ls, '\'', (size_t)(end - ls))) {
+		snprintf(out, size, "%s:%u: strings are written in double quotes (\"...\"), not single ones", name,
+			 line);
+		return true;
+	}
+	const char *q = memchr(ls, '"', (size_t)(end - ls));
+	if (q && (q = memchr(q + 1, '"', (size_t)(end - q - 1))) && first_significant(q + 1) == ':') {
+		snprintf(out, size,
+			 "%s:%u: this is libconfig, not JSON: keys are bare words, key = value; "
+			 "(dst = \"127.0.0.1\"; not \"dst\": \"127.0.0.1\")",
+			 name, line);
+		return true;
+	}
+	return false;
+}
+
+/* A syntax error at the line at ls (ending at end) that is a value without
+ * its quotes: a bare word, or else an address. Written to out (true), or
+ * false. */
+static bool explain_unquoted(const char *ls, const char *end, const char *name, unsigned line, char *out, size_t size)
+{
+	const char *word = NULL;
+	for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
+		const char *w = eq + 1 + strspn(eq + 1, " \t");
+		if ((isalpha((unsigned char)*w) || *w == '_') && strncmp(w, "true", 4) != 0 &&
+		    strncmp(w, "false", 5) != 0)
+			word = w;
+	}
+	for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
+		const char *w = eq + 1 + strspn(eq + 1, " \t");
+		size_t n = strspn(w, "0123456789abcdefABCDEF.:/");
+		bool two_dots = n && memchr(w, '.', n) != memrchr(w, '.', n), colon = n && memchr(w, ':', n);
+		if (two_dots || colon) {
+			snprintf(out, size,
+				 "%s:%u: %.*s is not quoted: addresses are strings, in double quotes (\"%.*s\")", name,
+				 line, (int)(n > 60 ? 60 : n), w, (int)(n > 60 ? 60 : n), w);
+			return true;
+		}
+	}
+	if (word) {
+		size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.*");
+		snprintf(out, size, "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")", name,
+			 line, (int)(n > 60 ? 60 : n), word, (int)(n > 60 ? 60 : n), word);
+		return true;
+	}
+	return false;
+}
+
 void cr_config_explain(const char *text, const char *name, unsigned line, const char *msg, char *out, size_t size)
 {
 	const char *ls = line_start(text, line);
 	if (ls && strcmp(msg, "mismatched element type in array") == 0) {
-		char key[64] = "the array";
-		const char *br = strchr(ls, '[');
-		if (br) {
-			const char *e = br;
-			while (e > ls && (isspace((unsigned char)e[-1]) || e[-1] == '=' || e[-1] == ':'))
-				e--;
-			const char *b = e;
-			while (b > ls && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
-				b--;
-			if (e > b)
-				snprintf(key, sizeof key, "'%.*s'", (int)(e - b), b);
-		}
-		snprintf(out, size,
-			 "%s:%u: %s mixes numbers and strings in [ ... ], which holds values of one type: "
-			 "write the list in ( ... ), as port = (80, \"8000-8010\");",
-			 name, line, key);
+		explain_mixed_array(ls, name, line, out, size);
 		return;
 	}
 	if (ls && strcmp(msg, "syntax error") == 0) {
-		char first = first_significant(ls), before = last_significant(text, ls);
-		/* A value on this line that is a bare word: an unquoted string. */
-		const char *word = NULL, *end = ls + strcspn(ls, "\n");
-		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
-			const char *w = eq + 1 + strspn(eq + 1, " \t");
-			if ((isalpha((unsigned char)*w) || *w == '_') && strncmp(w, "true", 4) != 0 &&
-			    strncmp(w, "false", 5) != 0)
-				word = w;
-		}
-		if (before == ',' && (first == ')' || first == ']')) {
-			snprintf(out, size,
-				 "%s:%u: a ',' after the last element of a list: remove the comma before this '%c'",
-				 name, line, first);
+		const char *end = ls + strcspn(ls, "\n");
+		if (explain_commas(text, ls, name, line, out, size) ||
+		    explain_other_syntax(ls, end, name, line, out, size) ||
+		    explain_unquoted(ls, end, name, line, out, size))
 			return;
-		}
-		if (line_has_pair(ls, ',', ")]")) {
-			snprintf(out, size,
-				 "%s:%u: a ',' after the last element of a list: remove the comma before its ')' or ']'",
-				 name, line);
-			return;
-		}
-		if ((before == '}' && first == '{') || line_has_pair(ls, '}', "{")) {
-			snprintf(out, size, "%s:%u: a ',' is missing between this group and the one before", name,
-				 line);
-			return;
-		}
-		/* Other syntaxes' habits: [ { for a list of groups, single quotes,
-		 * JSON's "key": value, an address without quotes. */
-		const char *br = memchr(ls, '[', (size_t)(end - ls));
-		if (br && first_significant(br + 1) == '{') {
-			snprintf(out, size,
-				 "%s:%u: a list of groups is written in ( ... ): rules = ( { ... }, { ... } ); "
-				 "([ ... ] holds plain values only)",
-				 name, line);
-			return;
-		}
-		if (memchr(ls, '\'', (size_t)(end - ls))) {
-			snprintf(out, size, "%s:%u: strings are written in double quotes (\"...\"), not single ones",
-				 name, line);
-			return;
-		}
-		const char *q = memchr(ls, '"', (size_t)(end - ls));
-		if (q && (q = memchr(q + 1, '"', (size_t)(end - q - 1))) && first_significant(q + 1) == ':') {
-			snprintf(out, size,
-				 "%s:%u: this is libconfig, not JSON: keys are bare words, key = value; "
-				 "(dst = \"127.0.0.1\"; not \"dst\": \"127.0.0.1\")",
-				 name, line);
-			return;
-		}
-		for (const char *eq = ls; !word && (eq = memchr(eq, '=', (size_t)(end - eq))); eq++) {
-			const char *w = eq + 1 + strspn(eq + 1, " \t");
-			size_t n = strspn(w, "0123456789abcdefABCDEF.:/");
-			bool two_dots = n && memchr(w, '.', n) != memrchr(w, '.', n), colon = n && memchr(w, ':', n);
-			if (two_dots || colon) {
-				snprintf(out, size,
-					 "%s:%u: %.*s is not quoted: addresses are strings, in double quotes (\"%.*s\")",
-					 name, line, (int)(n > 60 ? 60 : n), w, (int)(n > 60 ? 60 : n), w);
-				return;
-			}
-		}
-		if (word) {
-			size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.*");
-			snprintf(out, size,
-				 "%s:%u: %.*s is not quoted: strings are written in double quotes (\"%.*s\")", name,
-				 line, (int)(n > 60 ? 60 : n), word, (int)(n > 60 ? 60 : n), word);
-			return;
-		}
 	}
 	snprintf(out, size, "%s:%u: %s", name, line, msg);
 }

@@ -185,6 +185,55 @@ static int index_view(struct cr_index *ix, const struct found *f, const char *na
 	return 0;
 }
 
+/* The rule set's arrays as views of the image's sections. */
+static void view_sections(struct cr_ruleset *rs, const struct found *f)
+{
+	rs->rules = f->at[CR_SEC_RULES];
+	rs->nrules = f->count[CR_SEC_RULES];
+	rs->scheds = f->at[CR_SEC_SCHEDS];
+	rs->nscheds = f->count[CR_SEC_SCHEDS];
+	rs->strings = f->at[CR_SEC_STRINGS];
+	rs->nstrings = f->count[CR_SEC_STRINGS];
+	rs->prefixes = f->at[CR_SEC_PREFIXES];
+	rs->nprefixes = f->count[CR_SEC_PREFIXES];
+	rs->ports = f->at[CR_SEC_PORTS];
+	rs->nports = f->count[CR_SEC_PORTS];
+	rs->refs = f->at[CR_SEC_REFS];
+	rs->nrefs = f->count[CR_SEC_REFS];
+	rs->patterns = f->at[CR_SEC_PATTERNS];
+	rs->npatterns = f->count[CR_SEC_PATTERNS];
+	rs->resolvers = f->at[CR_SEC_RESOLVERS];
+	rs->nresolvers = f->count[CR_SEC_RESOLVERS];
+	rs->lines = f->at[CR_SEC_LINES];
+	rs->nlines = f->count[CR_SEC_LINES];
+	rs->continues = f->at[CR_SEC_CONTINUE];
+	rs->ncontinues = f->count[CR_SEC_CONTINUE];
+}
+
+/* The settings of the image (its header h, its meta section m) in the rule
+ * set; a value out of range is read as its default. */
+static void apply_meta(struct cr_ruleset *rs, const struct cr_image_header *h, const struct cr_image_meta *m)
+{
+	rs->source_hash = h->source_hash;
+	rs->format = h->version;
+	rs->seed = m->seed;
+	rs->seeded = m->seeded;
+	rs->default_action = m->default_action <= CR_ACT_DROP ? (enum cr_action)m->default_action : CR_ACT_PASS;
+	rs->dry_run = m->dry_run;
+	rs->needs_sotype = m->needs_sotype;
+	rs->needs_clock = m->needs_clock;
+	rs->needs_host = m->needs_host;
+	rs->log.syslog = m->log_syslog;
+	rs->log.to_stderr = m->log_to_stderr;
+	rs->log.json = m->log_json;
+	rs->log.facility = m->log_facility;
+	rs->log.level = m->log_level >= CR_LEVEL_NONE && m->log_level <= CR_LEVEL_ALL ? m->log_level
+										      : CR_LEVEL_FAILURES;
+	rs->log.rate = m->log_rate;
+	snprintf(rs->log.ident, sizeof rs->log.ident, "%s", cr_rs_str(rs, m->log_ident));
+	snprintf(rs->log.file, sizeof rs->log.file, "%s", cr_rs_str(rs, m->log_file));
+}
+
 struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name, char *err,
 				 size_t errsize)
 {
@@ -207,46 +256,8 @@ struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_ow
 	memcpy(src, name, namelen);
 	rs->source = src;
 	rs->index = indexed ? view : NULL;
-	rs->rules = f.at[CR_SEC_RULES];
-	rs->nrules = f.count[CR_SEC_RULES];
-	rs->scheds = f.at[CR_SEC_SCHEDS];
-	rs->nscheds = f.count[CR_SEC_SCHEDS];
-	rs->strings = f.at[CR_SEC_STRINGS];
-	rs->nstrings = f.count[CR_SEC_STRINGS];
-	rs->prefixes = f.at[CR_SEC_PREFIXES];
-	rs->nprefixes = f.count[CR_SEC_PREFIXES];
-	rs->ports = f.at[CR_SEC_PORTS];
-	rs->nports = f.count[CR_SEC_PORTS];
-	rs->refs = f.at[CR_SEC_REFS];
-	rs->nrefs = f.count[CR_SEC_REFS];
-	rs->patterns = f.at[CR_SEC_PATTERNS];
-	rs->npatterns = f.count[CR_SEC_PATTERNS];
-	rs->resolvers = f.at[CR_SEC_RESOLVERS];
-	rs->nresolvers = f.count[CR_SEC_RESOLVERS];
-	rs->lines = f.at[CR_SEC_LINES];
-	rs->nlines = f.count[CR_SEC_LINES];
-	rs->continues = f.at[CR_SEC_CONTINUE];
-	rs->ncontinues = f.count[CR_SEC_CONTINUE];
-	const struct cr_image_header *h = image;
-	rs->source_hash = h->source_hash;
-	rs->format = h->version;
-	const struct cr_image_meta *m = f.at[CR_SEC_META];
-	rs->seed = m->seed;
-	rs->seeded = m->seeded;
-	rs->default_action = m->default_action <= CR_ACT_DROP ? (enum cr_action)m->default_action : CR_ACT_PASS;
-	rs->dry_run = m->dry_run;
-	rs->needs_sotype = m->needs_sotype;
-	rs->needs_clock = m->needs_clock;
-	rs->needs_host = m->needs_host;
-	rs->log.syslog = m->log_syslog;
-	rs->log.to_stderr = m->log_to_stderr;
-	rs->log.json = m->log_json;
-	rs->log.facility = m->log_facility;
-	rs->log.level = m->log_level >= CR_LEVEL_NONE && m->log_level <= CR_LEVEL_ALL ? m->log_level
-										      : CR_LEVEL_FAILURES;
-	rs->log.rate = m->log_rate;
-	snprintf(rs->log.ident, sizeof rs->log.ident, "%s", cr_rs_str(rs, m->log_ident));
-	snprintf(rs->log.file, sizeof rs->log.file, "%s", cr_rs_str(rs, m->log_file));
+	view_sections(rs, &f);
+	apply_meta(rs, image, f.at[CR_SEC_META]);
 	rs->loaded_at = cr_monotonic_now();
 	if (!rs->seeded && cr_getrandom(&rs->seed, sizeof rs->seed, GRND_NONBLOCK) != sizeof rs->seed)
 		rs->seed = (uint64_t)(rs->loaded_at * 1e9) * 6364136223846793005ULL ^ (uint64_t)getpid();

@@ -182,6 +182,44 @@ static uint32_t add_strings(struct builder *b, char *const *v, unsigned n)
 	return at;
 }
 
+/* The schedule of rule i (d), and its identity for a reload to carry its
+ * state over: 1 + its index. */
+static uint32_t add_sched(struct builder *b, const struct cr_draft_rule *d, uint32_t i)
+{
+	struct cr_sched s = {
+		.probability = d->probability,
+		.first = d->first,
+		.after = d->after,
+		.every = d->every,
+		.window_start = d->window_start,
+		.window_duration = d->window_duration,
+		.flap_up = d->flap_up,
+		.flap_down = d->flap_down,
+		.name_hash = cr_name_hash(d->name),
+		.identity = rule_identity(d),
+		.rule = i,
+		.has_probability = d->has_probability,
+		.has_window = d->has_window,
+		.has_flap = d->has_flap,
+	};
+	vec_push(&b->scheds, &s);
+	uint32_t sched = (uint32_t)b->scheds.n;
+	struct cr_continue c = { .identity = s.identity, .sched = sched - 1 };
+	vec_push(&b->cont, &c);
+	return sched;
+}
+
+/* What the decision must learn of a connect because of rule d. */
+static void note_needs(struct cr_image_meta *m, const struct cr_draft_rule *d)
+{
+	if (d->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
+		m->needs_sotype = 1;
+	if (d->has_window || d->has_flap)
+		m->needs_clock = 1;
+	if (d->nhosts && !d->resolver)
+		m->needs_host = 1;
+}
+
 static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t i, struct cr_image_meta *m)
 {
 	struct cr_rule r = {
@@ -212,39 +250,14 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 	bool counted = d->first || d->after || d->every || d->has_probability;
 	r.flags = (d->has_dst ? CR_RF_HAS_DST : 0) | (d->dst_any ? CR_RF_DST_ANY : 0) | (counted ? CR_RF_COUNTED : 0) |
 		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0);
-	if (counted || d->has_window || d->has_flap) {
-		struct cr_sched s = {
-			.probability = d->probability,
-			.first = d->first,
-			.after = d->after,
-			.every = d->every,
-			.window_start = d->window_start,
-			.window_duration = d->window_duration,
-			.flap_up = d->flap_up,
-			.flap_down = d->flap_down,
-			.name_hash = cr_name_hash(d->name),
-			.identity = rule_identity(d),
-			.rule = i,
-			.has_probability = d->has_probability,
-			.has_window = d->has_window,
-			.has_flap = d->has_flap,
-		};
-		vec_push(&b->scheds, &s);
-		r.sched = (uint32_t)b->scheds.n;
-		struct cr_continue c = { .identity = s.identity, .sched = r.sched - 1 };
-		vec_push(&b->cont, &c);
-	}
+	if (counted || d->has_window || d->has_flap)
+		r.sched = add_sched(b, d, i);
 	if (d->resolver)
 		vec_push(&b->resolvers, &i);
 	uint32_t line = d->line;
 	vec_push(&b->lines, &line);
 	vec_push(&b->rules, &r);
-	if (d->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP))
-		m->needs_sotype = 1;
-	if (d->has_window || d->has_flap)
-		m->needs_clock = 1;
-	if (d->nhosts && !d->resolver)
-		m->needs_host = 1;
+	note_needs(m, d);
 }
 
 static void builder_free(struct builder *b)
@@ -299,19 +312,26 @@ static void *assemble(const struct section_src *src, unsigned n, uint64_t source
 	return img;
 }
 
-void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len)
+/* An empty builder: its arrays typed, its string table holding "" at 0;
+ * false when out of memory (builder_free frees what was made). */
+static bool builder_init(struct builder *b)
 {
-	struct builder b = { 0 };
-	b.rules.size = sizeof(struct cr_rule);
-	b.scheds.size = sizeof(struct cr_sched);
-	b.prefixes.size = sizeof(struct cr_prefix);
-	b.ports.size = sizeof(struct cr_port_range);
-	b.refs.size = b.patterns.size = b.resolvers.size = b.lines.size = sizeof(uint32_t);
-	b.cont.size = sizeof(struct cr_continue);
-	b.str.v = calloc(1, 4096); /* offset 0: "" */
-	b.str.n = 1;
-	b.str.cap = 4096;
-	struct cr_image_meta m = {
+	b->rules.size = sizeof(struct cr_rule);
+	b->scheds.size = sizeof(struct cr_sched);
+	b->prefixes.size = sizeof(struct cr_prefix);
+	b->ports.size = sizeof(struct cr_port_range);
+	b->refs.size = b->patterns.size = b->resolvers.size = b->lines.size = sizeof(uint32_t);
+	b->cont.size = sizeof(struct cr_continue);
+	b->str.v = calloc(1, 4096); /* offset 0: "" */
+	b->str.n = 1;
+	b->str.cap = 4096;
+	return b->str.v && strtab_grow_slots(&b->str);
+}
+
+/* The settings of draft d, as the image keeps them (strings: added later). */
+static struct cr_image_meta meta_of(const struct cr_draft *d)
+{
+	return (struct cr_image_meta){
 		.seed = d->seed,
 		.seeded = d->seeded,
 		.default_action = (uint8_t)d->default_action,
@@ -323,19 +343,11 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 		.log_to_stderr = d->log.to_stderr,
 		.log_json = d->log.json,
 	};
-	struct cr_index *ix = NULL;
-	void *img = NULL;
-	if (!b.str.v || !strtab_grow_slots(&b.str))
-		goto out;
-	m.source = strtab_add(&b.str, d->source);
-	m.log_ident = strtab_add(&b.str, d->log.ident);
-	m.log_file = strtab_add(&b.str, d->log.file);
-	for (unsigned i = 0; i < d->nrules && !builder_failed(&b); i++)
-		add_rule(&b, &d->rules[i], i, &m);
-	if (builder_failed(&b) || !(ix = cr_index_build(d->rules, d->nrules)))
-		goto out;
-	if (b.cont.n)
-		qsort(b.cont.v, b.cont.n, sizeof(struct cr_continue), continue_cmp);
+}
+
+/* The index's scalars, as its meta section keeps them. */
+static struct cr_index_meta index_meta(const struct cr_index *ix)
+{
 	struct cr_index_meta im = {
 		.ip_off = ix->ip_off,
 		.ip_n = ix->ip_n,
@@ -353,20 +365,29 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 		im.t[f].first = ts[f]->first;
 		im.t[f].last = ts[f]->last;
 	}
+	return im;
+}
+
+/* Every section, from the builder, the settings m and the index ix, laid
+ * out in one image. */
+static void *assemble_all(const struct builder *b, const struct cr_image_meta *m, const struct cr_index *ix,
+			  uint64_t source_hash, size_t *len)
+{
+	struct cr_index_meta im = index_meta(ix);
 	size_t nb4 = ix->v4.bucket ? ((size_t)1 << ix->v4.bucket_bits) + 1 : 0;
 	size_t nb6 = ix->v6.bucket ? ((size_t)1 << ix->v6.bucket_bits) + 1 : 0;
 	struct section_src src[] = {
-		{ CR_SEC_META, sizeof m, &m, sizeof m },
-		{ CR_SEC_RULES, sizeof(struct cr_rule), b.rules.v, b.rules.n * b.rules.size },
-		{ CR_SEC_SCHEDS, sizeof(struct cr_sched), b.scheds.v, b.scheds.n * b.scheds.size },
-		{ CR_SEC_STRINGS, 1, b.str.v, b.str.n },
-		{ CR_SEC_PREFIXES, sizeof(struct cr_prefix), b.prefixes.v, b.prefixes.n * b.prefixes.size },
-		{ CR_SEC_PORTS, sizeof(struct cr_port_range), b.ports.v, b.ports.n * b.ports.size },
-		{ CR_SEC_REFS, 4, b.refs.v, b.refs.n * 4 },
-		{ CR_SEC_PATTERNS, 4, b.patterns.v, b.patterns.n * 4 },
-		{ CR_SEC_RESOLVERS, 4, b.resolvers.v, b.resolvers.n * 4 },
-		{ CR_SEC_LINES, 4, b.lines.v, b.lines.n * 4 },
-		{ CR_SEC_CONTINUE, sizeof(struct cr_continue), b.cont.v, b.cont.n * b.cont.size },
+		{ CR_SEC_META, sizeof *m, m, sizeof *m },
+		{ CR_SEC_RULES, sizeof(struct cr_rule), b->rules.v, b->rules.n * b->rules.size },
+		{ CR_SEC_SCHEDS, sizeof(struct cr_sched), b->scheds.v, b->scheds.n * b->scheds.size },
+		{ CR_SEC_STRINGS, 1, b->str.v, b->str.n },
+		{ CR_SEC_PREFIXES, sizeof(struct cr_prefix), b->prefixes.v, b->prefixes.n * b->prefixes.size },
+		{ CR_SEC_PORTS, sizeof(struct cr_port_range), b->ports.v, b->ports.n * b->ports.size },
+		{ CR_SEC_REFS, 4, b->refs.v, b->refs.n * 4 },
+		{ CR_SEC_PATTERNS, 4, b->patterns.v, b->patterns.n * 4 },
+		{ CR_SEC_RESOLVERS, 4, b->resolvers.v, b->resolvers.n * 4 },
+		{ CR_SEC_LINES, 4, b->lines.v, b->lines.n * 4 },
+		{ CR_SEC_CONTINUE, sizeof(struct cr_continue), b->cont.v, b->cont.n * b->cont.size },
 		{ CR_SEC_IX_META, sizeof im, &im, sizeof im },
 		{ CR_SEC_IX_V4, sizeof(struct ival4), ix->v4.v4, ix->v4.v4 ? ix->v4.n * sizeof(struct ival4) : 0 },
 		{ CR_SEC_IX_V4_BUCKETS, 4, ix->v4.bucket, nb4 * 4 },
@@ -378,7 +399,27 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 		{ CR_SEC_IX_KEYS, 1, ix->keys, ix->nkeys },
 		{ CR_SEC_IX_PATH_TAGS, 1, ix->path_tags, ix->path_tags ? ix->npaths_cap + PATH_TAGS_PAD : 0 },
 	};
-	img = assemble(src, sizeof src / sizeof src[0], source_hash, len);
+	return assemble(src, sizeof src / sizeof src[0], source_hash, len);
+}
+
+void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len)
+{
+	struct builder b = { 0 };
+	struct cr_image_meta m = meta_of(d);
+	struct cr_index *ix = NULL;
+	void *img = NULL;
+	if (!builder_init(&b))
+		goto out;
+	m.source = strtab_add(&b.str, d->source);
+	m.log_ident = strtab_add(&b.str, d->log.ident);
+	m.log_file = strtab_add(&b.str, d->log.file);
+	for (unsigned i = 0; i < d->nrules && !builder_failed(&b); i++)
+		add_rule(&b, &d->rules[i], i, &m);
+	if (builder_failed(&b) || !(ix = cr_index_build(d->rules, d->nrules)))
+		goto out;
+	if (b.cont.n)
+		qsort(b.cont.v, b.cont.n, sizeof(struct cr_continue), continue_cmp);
+	img = assemble_all(&b, &m, ix, source_hash, len);
 out:
 	cr_index_free(ix);
 	builder_free(&b);
