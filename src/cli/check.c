@@ -1,12 +1,14 @@
 /* connrefuse check FILE: the rules as understood, or the error. */
 #include "cli.h"
 #include "engine/config.h"
+#include "engine/config_file.h"
 #include "engine/image.h"
 #include "engine/rules.h"
 
 #include <sys/stat.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -118,8 +120,13 @@ int cr_cmd_check(int argc, char **argv)
 		return 1;
 	const struct cr_ruleset *rs = rules.set;
 	const struct cr_draft *d = rules.draft;
-	char err[1024];
-	if (cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
+	char err[1024], start_dir[4096];
+	/* A relative log.file, as a program started here would join it. */
+	struct cr_log_conf lc = rs->log;
+	if (cr_start_dir(getenv("CONNREFUSE_START_DIR"), start_dir, sizeof start_dir) != 0)
+		start_dir[0] = '\0';
+	cr_log_file_absolute(&lc, start_dir);
+	if (cr_check_log_file(lc.file, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s: %s\n", argv[1], err);
 		cr_rules_free(&rules);
 		return 1;
@@ -134,6 +141,10 @@ int cr_cmd_check(int argc, char **argv)
 			"again for format %u, whose unix path look-ups are faster\n",
 			argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
+	if (*rs->log.file && rs->log.file[0] != '/')
+		printf("# log.file \"%s\" is %s: a relative log.file is joined with the folder the program starts "
+		       "in (under connrefuse run, the folder run starts in)\n",
+		       rs->log.file, lc.file);
 	warn_paths(d);
 	warn_shadowed(d);
 	struct stat st;

@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -409,28 +407,6 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp)
 	return child < 0 ? EXIT_TOOL : exit_status_of(status);
 }
 
-/* Whether anything receives datagrams at /dev/log. */
-static bool syslog_receiver(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool there = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
-	if (fd >= 0)
-		close(fd);
-	return there;
-}
-
-/* Said once, here, rather than by every process: lines that go to syslog
- * only are lost on a machine with no syslog receiver. */
-static void warn_if_unheard(const struct run_opts *o, const struct cr_ruleset *rs)
-{
-	bool syslog_only = rs ? rs->log.syslog && !rs->log.to_stderr && !*rs->log.file && rs->log.level > CR_LEVEL_NONE
-			      : true;
-	if (syslog_only && !o->log_stderr && !syslog_receiver())
-		fprintf(stderr, "connrefuse: no syslog receiver at /dev/log: log lines are lost; --log-stderr writes "
-				"them to the program's stderr (or set log.file)\n");
-}
-
 int cr_cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
@@ -447,13 +423,22 @@ int cr_cmd_run(int argc, char **argv)
 		return EXIT_TOOL;
 	}
 	struct cr_ruleset *rs = rules.set;
+	/* One folder for the relative paths of every process of the run, this
+	 * one: a program that changes folder, or starts another in a different
+	 * one, still writes its lines to one log.file. */
+	char start_dir[PATH_MAX];
+	if (cr_start_dir(getenv("CONNREFUSE_START_DIR"), start_dir, sizeof start_dir) == 0)
+		setenv("CONNREFUSE_START_DIR", start_dir, 1);
+	else
+		start_dir[0] = '\0';
+	if (rs)
+		cr_log_file_absolute(&rs->log, start_dir);
 	if (rs && cr_check_log_file(rs->log.file, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: %s: %s (nothing was run)\n", o.config, err);
 		cr_rules_free(&rules);
 		free(o.cli_rules);
 		return EXIT_TOOL;
 	}
-	warn_if_unheard(&o, rs);
 	if (o.seccomp && rs && rs->nresolvers)
 		fprintf(stderr,
 			"connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "

@@ -4,6 +4,7 @@
  * scanner calls exit() on a read error and blocks on a FIFO). */
 #define _GNU_SOURCE
 #include "config_file.h"
+#include "rules.h"
 #include "sys.h"
 #include "image.h"
 
@@ -266,7 +267,7 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
 	return rc;
 }
 
-int cr_config_absolute(const char *path, char *out, size_t size)
+int cr_path_join(const char *dir, const char *path, char *out, size_t size)
 {
 	if (path[0] == '/') {
 		if ((size_t)snprintf(out, size, "%s", path) >= size)
@@ -274,9 +275,32 @@ int cr_config_absolute(const char *path, char *out, size_t size)
 		return 0;
 	}
 	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd))
+	if (!dir && !(dir = getcwd(cwd, sizeof cwd)))
 		return -1;
-	if ((size_t)snprintf(out, size, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) >= size)
+	if ((size_t)snprintf(out, size, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", path) >= size)
 		return -1;
+	return 0;
+}
+
+int cr_config_absolute(const char *path, char *out, size_t size)
+{
+	return cr_path_join(NULL, path, out, size);
+}
+
+int cr_start_dir(const char *given, char *out, size_t size)
+{
+	if (given && given[0] == '/')
+		return (size_t)snprintf(out, size, "%s", given) < size ? 0 : -1;
+	return getcwd(out, size) ? 0 : -1;
+}
+
+int cr_log_file_absolute(struct cr_log_conf *lc, const char *dir)
+{
+	char path[sizeof lc->file];
+	if (!lc->file[0] || lc->file[0] == '/')
+		return 0;
+	if (!dir || !*dir || cr_path_join(dir, lc->file, path, sizeof path) != 0)
+		return -1;
+	memcpy(lc->file, path, sizeof path);
 	return 0;
 }

@@ -24,5 +24,18 @@ int cr_config_open(const char *path, size_t text_max, struct cr_config_file *f, 
  * relative CONNREFUSE_CONFIG, joined once at start-up. -1 if it does not
  * fit or the directory cannot be named. */
 int cr_config_absolute(const char *path, char *out, size_t size);
+/* The same against dir (NULL: the current directory). */
+int cr_path_join(const char *dir, const char *path, char *out, size_t size);
+
+/* The folder a program's relative paths are joined with, once, at its
+ * start: given (CONNREFUSE_START_DIR, which connrefuse run sets so that all
+ * its programs agree; read by the caller) when it is absolute, else the
+ * current directory. -1 if it cannot be named. */
+int cr_start_dir(const char *given, char *out, size_t size);
+/* A relative log.file of lc made absolute against dir (the start folder):
+ * a later chdir() of the program does not move its lines. -1, the file
+ * left as it is, if dir is unknown or the path does not fit. */
+struct cr_log_conf;
+int cr_log_file_absolute(struct cr_log_conf *lc, const char *dir);
 
 #endif

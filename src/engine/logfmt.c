@@ -217,6 +217,70 @@ size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, lo
 	return cr_log_append_str(buf, size, pos, key, v);
 }
 
+/* ---- the stamp ---- */
+
+void cr_utc_of(long long t, struct cr_utc *u)
+{
+	long long days = t / 86400, secs = t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	u->day = doy - (153 * mp + 2) / 5 + 1;
+	u->mon = mp < 10 ? mp + 3 : mp - 9;
+	u->year = (long long)yoe + era * 400 + (u->mon <= 2);
+	u->hour = (unsigned)(secs / 3600);
+	u->min = (unsigned)(secs / 60 % 60);
+	u->sec = (unsigned)(secs % 60);
+}
+
+size_t cr_log_time(const struct timespec *ts, char *buf, size_t size)
+{
+	struct cr_utc u;
+	cr_utc_of((long long)ts->tv_sec, &u);
+	int n = snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%06ldZ", u.year, u.mon, u.day, u.hour, u.min,
+			 u.sec, (long)(ts->tv_nsec / 1000));
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}
+
+void cr_line_begin_stamped(struct cr_line *l, char *buf, size_t size, bool json, const struct cr_stamp *s)
+{
+	char t[40];
+	cr_log_time(&s->time, t, sizeof t);
+	cr_line_begin(l, buf, size, json);
+	cr_line_str(l, "time", t);
+	cr_line_str(l, "machine", s->machine && *s->machine ? s->machine : "?");
+}
+
+void cr_line_keys_of(struct cr_line *l, const char *line, size_t len)
+{
+	if (l->json) {
+		/* {"result":...} → ,"result":... (the closing brace is cr_line_end's) */
+		if (len < 2 || line[0] != '{' || line[len - 1] != '}' || len == 2)
+			return;
+		line++;
+		len -= 2;
+		/* Whole or not at all, as every JSON key: the line stays valid. */
+		if (l->pos + 1 + len + 2 > l->size)
+			return;
+		if (l->pos > 1)
+			l->pos = put(l->buf, l->size, l->pos, ",", 1);
+		l->pos = put(l->buf, l->size, l->pos, line, len);
+		return;
+	}
+	if (!len)
+		return;
+	if (l->pos > 0)
+		l->pos = put(l->buf, l->size, l->pos, " ", 1);
+	l->pos = put(l->buf, l->size, l->pos, line, len);
+}
+
 static const char *result_name(enum cr_result r)
 {
 	static const char *const names[] = { "refused", "failed", "connected", "in-progress", "dropped", "resolved" };

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 enum cr_result {
 	CR_RES_REFUSED,
@@ -65,6 +66,34 @@ size_t cr_line_end(struct cr_line *l); /* the line's length */
 size_t cr_log_append(char *buf, size_t size, size_t pos, const char *key, const char *value, size_t vlen);
 size_t cr_log_append_str(char *buf, size_t size, size_t pos, const char *key, const char *value);
 size_t cr_log_append_num(char *buf, size_t size, size_t pos, const char *key, long long n, bool hex);
+
+/* ---- the stamp: what a line read alone needs (log.file, JSON) ---- */
+
+/* A UTC time in its parts (no lock, no time zone: gmtime_r takes glibc's
+ * time-zone lock, which a fork can leave held). */
+struct cr_utc {
+	long long year;
+	unsigned mon, day, hour, min, sec; /* mon 1..12, day 1..31 */
+};
+void cr_utc_of(long long t, struct cr_utc *u);
+/* RFC 3339, UTC, microseconds: "2026-12-05T23:44:38.123456Z". Returns its
+ * length; the buffer is always NUL-terminated. */
+size_t cr_log_time(const struct timespec *ts, char *buf, size_t size);
+
+/* Each line of log.file, and each JSON line, starts with time= and
+ * machine= (SPEC.md, Log line); syslog's own header says both instead. */
+struct cr_stamp {
+	struct timespec time; /* CLOCK_REALTIME */
+	const char *machine;  /* the host name */
+};
+/* What the stamp may add to a line (the machine escaped at its longest). */
+#define CR_LOG_STAMP_MAX 512
+/* Begins a line with the stamp's keys: time=... machine=... in logfmt,
+ * {"time":"...","machine":"..." in JSON. */
+void cr_line_begin_stamped(struct cr_line *l, char *buf, size_t size, bool json, const struct cr_stamp *s);
+/* Appends the keys of a line made by cr_log_format_as (or cr_line_end) in
+ * the same format: logfmt text, or a JSON object whose braces are dropped. */
+void cr_line_keys_of(struct cr_line *l, const char *line, size_t len);
 
 /* The result an outcome errno is logged as (0: connected). */
 enum cr_result cr_result_of(int err);

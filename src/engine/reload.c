@@ -1,6 +1,7 @@
 #include "reload.h"
 #include "sys.h"
 #include "config.h"
+#include "config_file.h"
 #include "logsink.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@ void cr_watch_start(struct cr_watch *w, const char *path, size_t text_max)
 	w->path = path;
 	w->syslog_only = false;
 	w->text_max = text_max;
+	w->start_dir = NULL;
 	if (!path || cr_stat(path, &w->st) != 0)
 		memset(&w->st, 0, sizeof w->st);
 }
@@ -37,6 +39,7 @@ struct cr_ruleset *cr_reload(const struct cr_watch *w, const struct cr_log_conf 
 		cr_log_message(in_force, LOG_ERR, !w->syslog_only, msg);
 		return NULL;
 	}
+	cr_log_file_absolute(&fresh->log, w->start_dir);
 	snprintf(msg, sizeof msg, "config reloaded: %s (%u rules)", w->path, fresh->nrules);
 	cr_log_message(&fresh->log, LOG_INFO, false, msg);
 	return fresh;

@@ -114,6 +114,7 @@ static void table_free(struct table *t)
 
 struct event {
 	const char *result, *simulated, *rule, *action, *dry_run, *comm, *dst, *host, *err, *uid, *cgroup;
+	const char *time, *machine; /* log.file's and JSON's stamp */
 	long count, dropped;
 };
 
@@ -122,6 +123,10 @@ static void take(const char *key, const char *value, void *arg)
 	struct event *ev = arg;
 	if (strcmp(key, "result") == 0 && !ev->result)
 		ev->result = value;
+	else if (strcmp(key, "time") == 0 && !ev->result)
+		ev->time = value;
+	else if (strcmp(key, "machine") == 0 && !ev->result)
+		ev->machine = value;
 	else if (strcmp(key, "simulated") == 0)
 		ev->simulated = value;
 	else if (strcmp(key, "rule") == 0)
@@ -186,17 +191,37 @@ enum {
 struct summary {
 	long totals[R_N][2]; /* [result][0: simulated, 1: real] */
 	long suppressed, dropped, events, other_lines;
+	char first[40], last[40]; /* the earliest and latest time= (RFC 3339, UTC: they sort as text) */
 	struct table tables[T_N];
 };
+
+/* The first of two logfmt keys at the start of line or after a space. */
+static char *first_of(char *line, const char *a, const char *b)
+{
+	char *best = NULL;
+	const char *keys[2] = { a, b };
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(keys[i]);
+		char at[16];
+		snprintf(at, sizeof at, " %s", keys[i]);
+		char *p = strncmp(line, keys[i], n) == 0 ? line : strstr(line, at);
+		if (p && (!best || p < best))
+			best = p;
+	}
+	return best;
+}
 
 /* Counts one line; anything that is not an event line is passed over. */
 static void read_line(struct summary *sum, char *line)
 {
 	line[strcspn(line, "\r\n")] = '\0';
-	/* The event starts at "result=" (logfmt) or {"result": (JSON), after
-	 * any syslog or journal header, which names the machine. */
-	char *start = strncmp(line, "result=", 7) == 0 ? line : strstr(line, " result=");
-	char *json = strstr(line, "{\"result\":");
+	/* The event starts at "result=" (logfmt) or {"result": (JSON), or at
+	 * the time= that log.file and JSON lines begin with, after any syslog
+	 * or journal header, which names the machine. */
+	char *start = first_of(line, "result=", "time=");
+	char *json = strstr(line, "{\"result\":"), *json_t = strstr(line, "{\"time\":");
+	if (!json || (json_t && json_t < json))
+		json = json_t;
 	if (json && (!start || json < start))
 		start = json;
 	else
@@ -235,6 +260,12 @@ static void read_line(struct summary *sum, char *line)
 		return;
 	}
 	sum->events++;
+	if (ev.time && strlen(ev.time) < sizeof sum->first) {
+		if (!sum->first[0] || strcmp(ev.time, sum->first) < 0)
+			strcpy(sum->first, ev.time);
+		if (strcmp(ev.time, sum->last) > 0)
+			strcpy(sum->last, ev.time);
+	}
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
 	int kind = r <= R_DROPPED ? (sim ? 0 : 1) : 2;
@@ -246,7 +277,7 @@ static void read_line(struct summary *sum, char *line)
 	count(&sum->tables[T_PROCESS], ev.comm ? ev.comm : "?", kind);
 	count(&sum->tables[T_USER], ev.uid ? ev.uid : "?", kind);
 	count(&sum->tables[T_CGROUP], ev.cgroup ? ev.cgroup : "/", kind);
-	count(&sum->tables[T_MACHINE], machine[0] ? machine : "(no header)", kind);
+	count(&sum->tables[T_MACHINE], ev.machine ? ev.machine : machine[0] ? machine : "(no header)", kind);
 	count(&sum->tables[T_ERROR], ev.err ? ev.err : "(none)", kind);
 	/* The Prometheus label set: bounded (no destination). */
 	snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s\x1f%s", ev.result, sim ? "yes" : "no", ev.rule ? ev.rule : "",
@@ -268,13 +299,17 @@ static void print_totals(const struct summary *sum, FILE *out, bool json)
 				sum->totals[r][0], sum->totals[r][1]);
 		fprintf(out, "}, \"suppressed\": %ld, \"dropped\": %ld, \"other_lines\": %ld", sum->suppressed,
 			sum->dropped, sum->other_lines);
+		if (sum->first[0])
+			fprintf(out, ", \"first\": \"%s\", \"last\": \"%s\"", sum->first, sum->last);
 		return;
 	}
 	fprintf(out, "events: %ld\n", sum->events);
+	if (sum->first[0])
+		fprintf(out, "  from %s to %s\n", sum->first, sum->last);
 	for (int r = 0; r < R_N; r++)
 		fprintf(out, "  %-12s %6ld  (simulated %ld, real %ld)\n", results[r],
 			sum->totals[r][0] + sum->totals[r][1], sum->totals[r][0], sum->totals[r][1]);
-	fprintf(out, "suppressed by the rate limit: %ld; dropped by a busy syslog: %ld\n", sum->suppressed,
+	fprintf(out, "suppressed by the rate limit: %ld; dropped (a sink could not take them): %ld\n", sum->suppressed,
 		sum->dropped);
 	fprintf(out, "lines that are not connrefuse events: %ld\n", sum->other_lines);
 }
@@ -366,7 +401,7 @@ static void print_prometheus(struct summary *sum, FILE *out)
 	fprintf(out,
 		"# HELP connrefuse_suppressed_total Lines the rate limit suppressed.\n"
 		"# TYPE connrefuse_suppressed_total counter\nconnrefuse_suppressed_total %ld\n"
-		"# HELP connrefuse_dropped_total Lines a busy syslog could not take.\n"
+		"# HELP connrefuse_dropped_total Lines a sink could not take (a busy syslog, a file that cannot be written, no syslog receiver).\n"
 		"# TYPE connrefuse_dropped_total counter\nconnrefuse_dropped_total %ld\n"
 		"# HELP connrefuse_report_other_lines Lines read that are not connrefuse events.\n"
 		"# TYPE connrefuse_report_other_lines gauge\nconnrefuse_report_other_lines %ld\n",

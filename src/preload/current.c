@@ -38,7 +38,8 @@ static long coarse_now(void)
 	return (long)ts.tv_sec;
 }
 
-void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, bool bind_process)
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *start_dir, bool syslog_only,
+		      bool bind_process)
 {
 	bound = bind_process;
 	if (bound && rs)
@@ -47,6 +48,7 @@ void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only,
 	if (copy) {
 		cr_watch_start(&watch, copy, CR_RELOAD_TEXT_MAX);
 		watch.syslog_only = syslog_only;
+		watch.start_dir = start_dir;
 	}
 	atomic_store(&next_look, coarse_now() + 1);
 	atomic_store(&active, rs);

@@ -16,10 +16,12 @@ struct cr_reader {
 };
 
 /* Installs the first rule set; path is the file to watch (NULL: none;
- * syslog_only: the system file, whose reload errors never reach stderr).
+ * syslog_only: the system file, whose reload errors never reach stderr);
+ * start_dir: the folder a reloaded set's relative log.file is joined with.
  * bind_process: every rule set loaded is bound to this process (each
  * process pattern is asked once, lazily, not per connect). */
-void cr_current_start(struct cr_ruleset *rs, const char *path, bool syslog_only, bool bind_process);
+void cr_current_start(struct cr_ruleset *rs, const char *path, const char *start_dir, bool syslog_only,
+		      bool bind_process);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
 /* The same for __attribute__((cleanup)): a section around a call that can

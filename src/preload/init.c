@@ -165,18 +165,30 @@ static void config_error(const char *err, const char *path, bool system_file)
 		_exit(EX_CONFIG);
 }
 
+/* Whether the user started this program with the library (LD_PRELOAD names
+ * it, or CONNREFUSE_CONFIG is set, by hand or by connrefuse run), rather
+ * than /etc/ld.so.preload did it for every program of the machine. */
+static bool started_by_user(const char *given)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	return given || (preload && strstr(preload, "connrefuse"));
+}
+
 static void load_rules(void)
 {
-	/* A relative path is joined once, now, with the folder the process
-	 * started in: a later chdir() changes nothing. */
-	static char path[4096];
+	/* A relative path (CONNREFUSE_CONFIG, log.file) is joined once, now,
+	 * with the folder the process started in (or the one connrefuse run
+	 * started in, for all its programs): a later chdir() changes nothing. */
+	static char path[4096], start_dir[4096];
 	const char *given = secure_getenv("CONNREFUSE_CONFIG");
+	if (cr_start_dir(secure_getenv("CONNREFUSE_START_DIR"), start_dir, sizeof start_dir) != 0)
+		start_dir[0] = '\0';
 	struct cr_ruleset *rs = NULL;
 	char err[1024];
 	struct stat st;
 	bool system_file = false;
 	if (given && *given) {
-		if (cr_config_absolute(given, path, sizeof path) != 0) {
+		if (cr_path_join(*start_dir ? start_dir : NULL, given, path, sizeof path) != 0) {
 			snprintf(err, sizeof err, "%s: cannot make the path absolute (%s)", given,
 				 errno ? strerror(errno) : "too long");
 			config_error(err, given, false);
@@ -194,13 +206,19 @@ static void load_rules(void)
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
-	cr_current_start(rs, *path ? path : NULL, system_file, true);
+	if (rs)
+		cr_log_file_absolute(&rs->log, start_dir);
+	/* Lines lost: said on stderr, as config errors are, to a user who
+	 * started the program; host-wide, in syslog only. */
+	cr_self_log.notice_stderr = !system_file && started_by_user(given);
+	cr_current_start(rs, *path ? path : NULL, start_dir, system_file, true);
 }
 
 static void after_fork(void)
 {
 	cr_current_after_fork();
 	cr_drop_after_fork();
+	cr_log_after_fork(&cr_self_log);
 }
 
 static void init(void)

@@ -47,12 +47,18 @@ int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t er
 	struct cr_ruleset *rs = config ? cr_config_load(config, err, errsize) : cr_ruleset_new_empty();
 	if (!rs)
 		return -1;
+	/* The lines of every process of the run go to one file, wherever each
+	 * process is (run exports the folder it started in). */
+	if (cr_start_dir(getenv("CONNREFUSE_START_DIR"), sv->start_dir, sizeof sv->start_dir) != 0)
+		sv->start_dir[0] = '\0';
+	cr_log_file_absolute(&rs->log, sv->start_dir);
 	if (!(sv->current = generation_new(rs, NULL))) {
 		cr_ruleset_free(rs);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
 	cr_watch_start(&sv->watch, config, CR_CONFIG_MAX_BYTES);
+	sv->watch.start_dir = sv->start_dir;
 	sv->next_look = cr_monotonic_now() + 1;
 	return 0;
 }

@@ -66,7 +66,8 @@ struct cr_sv {
 	struct seccomp_notif_sizes sizes;
 	bool so_error_trapped; /* the filter hands getsockopt(SO_ERROR) over */
 	/* the rules (rules.c) */
-	const char *config; /* NULL: no file, audit only */
+	const char *config;   /* NULL: no file, audit only */
+	char start_dir[4096]; /* a relative log.file is joined with it (run's folder) */
 	struct cr_watch watch;
 	struct cr_generation *current; /* newest first, linked to older ones */
 	double next_look;

@@ -340,6 +340,7 @@ static int setup(struct cr_sv *sv, const char *config)
 	pthread_mutex_init(&sv->count_lock, NULL);
 	pthread_cond_init(&sv->none_left, NULL);
 	sv->log = (struct cr_log_state)CR_LOG_STATE_INIT;
+	sv->log.notice_stderr = true; /* run's stderr: the user started it */
 	return 0;
 }
 

@@ -117,7 +117,7 @@ static void reload_failing(unsigned long n, const char *want_old, const char *wa
 	struct cr_ruleset *rs = cr_config_load(path, err, sizeof err);
 	if (!rs)
 		_exit(2);
-	cr_current_start(rs, path, false, true);
+	cr_current_start(rs, path, NULL, false, true);
 	put_file(new_rules);
 	cr_fault_count = 0;
 	cr_fault_at = n;

@@ -2,12 +2,15 @@
  * a rule name holds, an event formats as exactly one line (no newline, no
  * carriage return), NUL-terminated within its buffer, and, when nothing was
  * cut, parses back to the same keys in the spec's order with the same
- * values. The input is split at its first 0xff byte: path, then host. */
+ * values; stamped as log.file writes it (the host as the machine), it
+ * parses back to time, machine, then the same keys. The input is split at
+ * its first 0xff byte: path, then host. */
 #include "fuzz.h"
 #include "engine/logfmt.h"
 #include "engine/logparse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 struct readback {
@@ -67,6 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		/* The whole line fitted: it reads back exactly. */
 		static struct readback rb;
+		static char orig[CR_LOG_LINE_MAX];
+		memcpy(orig, line, n + 1); /* the parser splits in place */
 		rb.n = 0;
 		cr_logfmt_parse(line, take, &rb);
 		FUZZ_ASSERT(rb.n >= 8);
@@ -83,6 +88,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(strcmp(rb.values[k + 1], host) == 0);
 			FUZZ_ASSERT(strcmp(rb.keys[2], "rule") == 0 && strcmp(rb.values[2], host) == 0);
 		}
+		/* Stamped: time and machine first, then the same keys. */
+		static char stamped[CR_LOG_LINE_MAX + CR_LOG_STAMP_MAX];
+		char machine[65]; /* a host name: at most 64 bytes (uname) */
+		snprintf(machine, sizeof machine, "%s", host[0] ? host : "m");
+		struct cr_stamp st = { .time = { .tv_sec = 1796514278, .tv_nsec = 1000 }, .machine = machine };
+		struct cr_line l;
+		cr_line_begin_stamped(&l, stamped, sizeof stamped, false, &st);
+		cr_line_keys_of(&l, orig, n);
+		size_t sn = cr_line_end(&l);
+		FUZZ_ASSERT(sn == strlen(stamped));
+		FUZZ_ASSERT(!memchr(stamped, '\n', sn));
+		int before = rb.n;
+		static struct readback sb;
+		sb.n = 0;
+		cr_logfmt_parse(stamped, take, &sb);
+		FUZZ_ASSERT(sb.n == (before < 14 ? before + 2 : 16));
+		FUZZ_ASSERT(strcmp(sb.keys[0], "time") == 0 &&
+			    strcmp(sb.values[0], "2026-12-05T23:44:38.000001Z") == 0);
+		FUZZ_ASSERT(strcmp(sb.keys[1], "machine") == 0 && strcmp(sb.values[1], st.machine) == 0);
+		FUZZ_ASSERT(strcmp(sb.keys[2], "result") == 0 && strcmp(sb.values[2], "refused") == 0);
 	}
 	return 0;
 }

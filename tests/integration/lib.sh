@@ -75,7 +75,8 @@ cleanup() {
 # number masked, each shape once), for the golden gate (run.sh compares them
 # with tests/golden/lines/): those of every file a check read (golden_note),
 # and those left in the test's folder at the end. A test whose lines depend on
-# timing (t_stress) sets GOLDEN_SKIP=1.
+# timing (t_stress) sets GOLDEN_SKIP=1. A shape starts at result= or at the
+# message: the time= and machine= a log.file line starts with are left out.
 golden_shapes() {
 	grep -ahoE '(result=[a-z-]+ |config (error|reloaded): ).*' "$@" 2>/dev/null |
 		sed -E "s#$T#T#g; s#/tmp/connrefuse-[A-Za-z0-9.-]+#TMP#g; s/[0-9]+/N/g"
@@ -88,6 +89,10 @@ golden_lines() {
 		while IFS= read -r f; do golden_shapes "$f"; done | LC_ALL=C sort -u
 }
 trap cleanup EXIT
+
+# What each line of a log.file starts with (SPEC.md, Log line), as a
+# pattern for grep and sed, basic or extended: "^${STAMP}result=refused ...".
+STAMP='time=[^ ]* machine=[^ ]* '
 
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }

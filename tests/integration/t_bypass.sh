@@ -14,7 +14,7 @@ $HELPERS/tfo 127.0.0.1 "$C" > "$T/real"
 cat "$T/sim"
 diff "$T/real" "$T/sim" || fail "TFO under a refuse rule differs from a real refusal"
 ok "sendto/sendmsg(MSG_FASTOPEN) to a refused destination fail like a real refusal"
-expect_eq "$(grep -c "^result=refused simulated=yes rule=tfo action=refuse .* dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED " "$T/file.log")" 2 "both are logged"
+expect_eq "$(grep -c "^${STAMP}result=refused simulated=yes rule=tfo action=refuse .* dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED " "$T/file.log")" 2 "both are logged"
 $HELPERS/tfo 127.0.0.1 "$P" > "$T/bare"
 expect_grep '^sendto: 2 0$' "$T/bare" "without the library TFO reaches the listener"
 

@@ -62,7 +62,7 @@ PY
 for form in "$text" "$text.compiled"; do
 	: > "$T/file.log"
 	CONNREFUSE_CONFIG=$form LD_PRELOAD=$PRELOAD $PY "$T/client.py" "$P" > "$T/py.$(basename "$form")" 2>&1
-	sed -e 's/pid=[0-9]*/pid=N/' "$T/file.log" | grep -v "^config" > "$T/log.$(basename "$form")"
+	sed -e "s/^$STAMP//" -e 's/pid=[0-9]*/pid=N/' "$T/file.log" | grep -v "^config" > "$T/log.$(basename "$form")"
 done
 expect_eq "$(cat "$T/py.rules.cfg.compiled")" "$(printf 'error 111\nerror 111\nconnected')" "python3 is refused twice, then connects (compiled)"
 cmp -s "$T/py.rules.cfg" "$T/py.rules.cfg.compiled" || fail "python3's output differs between the forms"

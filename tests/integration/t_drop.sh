@@ -85,7 +85,7 @@ if [ -z "${CR_SANITIZE:-}" ] && command -v javac > /dev/null && javac -d "$T" "$
 fi
 # One line a drop, made at the connect: none when the timeout ends it.
 lines=$(grep -c 'result=dropped' "$T/drop.log")
-expect_grep '^result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+ uid=[0-9]+ comm=[a-z0-9]+ dst=127\.0\.0\.1:10 proto=tcp$' \
+expect_grep '^'"$STAMP"'result=dropped simulated=yes rule=blackhole action=drop pid=[0-9]+ uid=[0-9]+ comm=[a-z0-9]+ dst=127\.0\.0\.1:10 proto=tcp$' \
 	"$T/drop.log" "the line: result=dropped, no errno keys"
 expect_no_grep 'rule=blackhole.*errno=' "$T/drop.log" "no second line when the program's timeout ends a drop"
 ok "$lines drops logged, each once"
@@ -96,7 +96,7 @@ dry=$(config dry.cfg "version = 1; log: { syslog = false; file = \"$T/dry.log\";
 rules = ( { name = \"try\"; dst = \"127.0.0.1\"; port = $SIM; action = \"drop\"; dry_run = true; } );")
 CONNREFUSE_CONFIG=$dry LD_PRELOAD=$PRELOAD "$D" nonblock 127.0.0.1 $SIM | sed 1q > "$T/out"
 expect_eq "$(cat "$T/out")" "nonblock: connect=-1 EINPROGRESS poll=ready so_error=ECONNREFUSED" "dry_run: the real connect goes ahead"
-expect_grep '^result=refused simulated=no rule=try action=drop dry_run=yes ' "$T/dry.log" "dry_run: logged as what the rule would have done"
+expect_grep '^'"$STAMP"'result=refused simulated=no rule=try action=drop dry_run=yes ' "$T/dry.log" "dry_run: logged as what the rule would have done"
 once=$(config once.cfg "version = 1; log: { syslog = false; };
 rules = ( { name = \"once\"; dst = \"127.0.0.1\"; port = $SIM; action = \"drop\"; first = 1; } );")
 CONNREFUSE_CONFIG=$once LD_PRELOAD=$PRELOAD $PY -c "

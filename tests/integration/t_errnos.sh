@@ -29,7 +29,7 @@ try:
 except OSError as e:
     print(e.errno)")
 	expect_eq "$out" "$($PY -c "import errno; print(errno.$e)")" "$e: a blocking connect() fails with it"
-	expect_eq "$(grep -c "^result=.* errno=$e " "$T/$e.log")" 5 "$e: five attempts, five log lines (none twice)"
+	expect_eq "$(grep -c "^${STAMP}result=.* errno=$e " "$T/$e.log")" 5 "$e: five attempts, five log lines (none twice)"
 done
 # Errnos that a kernel reports from connect() itself come at once.
 for e in EACCES EPERM EADDRNOTAVAIL EAGAIN ENOENT; do

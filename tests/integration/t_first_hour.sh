@@ -65,11 +65,12 @@ row "run --refuse with host bits" 125 "--refuse 10.1.2.3/8: dst \"10.1.2.3/8\" h
 ! grep -q "connrefuse check FILE" "$T/out" || fail "a run usage error prints the usage of every command"
 ok "a usage error prints its command's usage only"
 
-# No syslog receiver: said once, by run, with the way to see the lines.
+# No syslog receiver: said once, by the process that loses a line, with the
+# way to see the lines (t_log_loss: in a private /dev, on any machine).
 if $PY -c 'import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect("/dev/log")' 2>/dev/null; then
 	echo "note: this machine has a syslog receiver: the warning is not expected"
 else
-	row "run with no syslog receiver" 1 "no syslog receiver at /dev/log: log lines are lost; --log-stderr" \
+	row "run with no syslog receiver" 1 "log lines of this process are lost: no syslog receiver at /dev/log (ENOENT)" \
 		"$CLI" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$P"
 	"$CLI" run --refuse "127.0.0.1:$P" --log-stderr -- nc -z 127.0.0.1 "$P" > "$T/out" 2>&1
 	! grep -q "no syslog receiver" "$T/out" || fail "the warning comes with --log-stderr too"
@@ -146,7 +147,8 @@ fi
 # silently, or said too little.
 row "run --refuse ::1:443 (a port read as an address)" 125 "if 443 is the port, write [::1]:443" \
 	"$CLI" run --refuse '::1:443' -- true
-row "run --refuse [::1:443] (the address alone, on purpose)" 0 "" "$CLI" run --refuse '[::1:443]' -- true
+"$CLI" run --refuse '[::1:443]' -- true > "$T/row.out" 2>&1
+expect_eq "$?:$(cat "$T/row.out")" "0:" "run --refuse [::1:443] (the address alone, on purpose): exit 0, nothing said"
 src=$(cfg keep.cfg '# my comments\nversion = 1;')
 row "compile X -o X (the source over itself)" 2 "is the source itself: its text would be lost" "$CLI" compile "$src" -o "$src"
 expect_eq "$(head -n 1 "$src")" "# my comments" "compile X -o X: the source is kept, comments and all"

@@ -121,7 +121,7 @@ after=$(grep -c 'result=refused' "$collected")
 arrived=$((after - before))
 # What the library could not hand to alpha's rsyslogd (its socket full while
 # it retried the collector) it counted: the summary line of the file sink.
-dropped=$(sed -n 's/^result=suppressed count=[0-9]* dropped=\([0-9]*\) .*/\1/p' "$T/away.log" | awk '{ s += $1 } END { print s + 0 }')
+dropped=$(sed -n 's/^'"$STAMP"'result=suppressed count=[0-9]* dropped=\([0-9]*\) .*/\1/p' "$T/away.log" | awk '{ s += $1 } END { print s + 0 }')
 [ "$arrived" -gt 0 ] || fail "the collector away: nothing arrived once it was back"
 expect_eq "$((arrived + dropped))" 200 "the collector away: $arrived lines arrived once it was back (rsyslog queued them), $dropped counted as dropped by the library (alpha's /dev/log full): 200, nothing lost unsaid"
 away=$(cat "$T/away.ms") bare=$(cat "$T/bare.ms")

@@ -46,7 +46,7 @@ for _ in range(3):
     except OSError as e:
         print(e.errno)
     s.close()'
-for inj in openat:error=EROFS openat:error=EMFILE write:error=ENOSPC write:error=EIO; do
+for inj in openat:error=EROFS openat:error=EMFILE write,writev:error=ENOSPC write,writev:error=EIO; do
 	: > "$logf"
 	CONNREFUSE_CONFIG=$sink strace -f -qq -o /dev/null -P "$logf" -e inject=$inj \
 		env LD_PRELOAD="$PRELOAD" $PY -c "$three" > "$T/out" 2> "$T/err"

@@ -35,8 +35,8 @@ except OSError as e:
 cat "$T/out" "$T/file.log"
 expect_grep '^api.test ConnectionRefusedError$' "$T/out" "dst = \"*.test\" refuses api.test"
 expect_grep '^api.other connected$' "$T/out" "and lets api.other through"
-expect_grep "^result=refused simulated=yes rule=tests action=refuse pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.2:$P2 host=api\\.test proto=tcp " "$T/file.log" "the refusal is logged with host=api.test"
-expect_grep "^result=connected simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.3:$P3 host=api\\.other proto=tcp" "$T/file.log" "the pass is logged with host=api.other"
+expect_grep "^${STAMP}result=refused simulated=yes rule=tests action=refuse pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.2:$P2 host=api\\.test proto=tcp " "$T/file.log" "the refusal is logged with host=api.test"
+expect_grep "^${STAMP}result=connected simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.3:$P3 host=api\\.other proto=tcp" "$T/file.log" "the pass is logged with host=api.other"
 if have_curl; then
 	expect_eq "$(cat "$T/curl.rc")" 7 "curl http://api.test/ is refused"
 fi

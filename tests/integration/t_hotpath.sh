@@ -32,5 +32,5 @@ expect_eq "$out" "allocations=0" "no allocation in 2,000 connects through the ho
 printf 'version = 1;\nlog: { syslog = false; file = "%s/all.log"; level = "all"; rate = 0; };\n' "$T" > "$T/all.cfg"
 out=$(LD_PRELOAD=$PRELOAD CONNREFUSE_CONFIG=$T/all.cfg $HELPERS/hotpath "$P" 200)
 expect_eq "$out" "allocations=0" "logging each connect allocates nothing either"
-[ "$(grep -c '^result=connected' "$T/all.log")" -ge 200 ] || fail "the logging run did not log"
+[ "$(grep -c '^'"$STAMP"'result=connected' "$T/all.log")" -ge 200 ] || fail "the logging run did not log"
 ok "the logging run logged every connect"

@@ -67,10 +67,10 @@ ev = [dict(logfmt(l)) for l in lines[:-1]]
 keys = [[k for k, _ in logfmt(l)] for l in lines[:-1]]
 assert ev[0]["dst"] == path, (ev[0]["dst"], path)
 assert ev[0]["result"] == b"refused" and ev[0]["simulated"] == b"yes" and ev[0]["rule"] == b"sockets"
-assert keys[0][:10] == ["result", "simulated", "rule", "action", "pid", "uid", "comm", "dst", "proto", "errno"], keys[0]
+assert keys[0][:12] == ["time", "machine", "result", "simulated", "rule", "action", "pid", "uid", "comm", "dst", "proto", "errno"], keys[0]
 assert ev[1]["host"] == host, (ev[1]["host"], host)
 assert ev[1]["result"] == b"refused" and ev[1]["simulated"] == b"no"
-assert keys[1][:10] == ["result", "simulated", "action", "pid", "uid", "comm", "dst", "host", "proto", "errno"], keys[1]
+assert keys[1][:12] == ["time", "machine", "result", "simulated", "action", "pid", "uid", "comm", "dst", "host", "proto", "errno"], keys[1]
 print("read back: dst and host byte for byte, keys in order")
 PY
 $PY "$T/parse.py" "$T/file.log" "$T/expected" > "$T/parsed" 2>&1 || { cat "$T/parsed"; fail "the lines do not read back"; }
@@ -96,7 +96,7 @@ ev = [json.loads(l) for l in open(sys.argv[1], "rb").read().split(b"\n")[:-1]]
 text = lambda b: b.decode("utf-8", "backslashreplace")
 assert ev[0]["dst"] == text(path), (ev[0]["dst"], text(path))
 assert ev[1]["host"] == text(host), (ev[1]["host"], text(host))
-assert list(ev[0])[:10] == ["result", "simulated", "rule", "action", "pid", "uid", "comm", "dst", "proto", "errno"]
+assert list(ev[0])[:12] == ["time", "machine", "result", "simulated", "rule", "action", "pid", "uid", "comm", "dst", "proto", "errno"]
 assert ev[0]["code"] == 111 and ev[1]["simulated"] == "no"
 ' "$T/json.log" "$T/expected" || fail "json: the lines do not read back"
 ok "json: each line is one JSON object that reads back to the path and host, keys in order"

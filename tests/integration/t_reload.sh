@@ -100,7 +100,7 @@ stress=$!
 PIDS="$PIDS $stress"
 # Each flip waits until the one before it was taken (a reload is looked for
 # at most once a second), so that both sets are in force in turn.
-wait_for sh -c "grep -q '^result=' $T/file.log 2>/dev/null" || fail "the threads never connected"
+wait_for sh -c "grep -q ' result=' $T/file.log 2>/dev/null" || fail "the threads never connected"
 for set in B A B A; do
 	n=$(grep -c 'config reloaded' "$T/file.log")
 	eval "put \"\$$set\""
@@ -109,8 +109,8 @@ done
 wait $stress
 cat "$T/stress.out"
 expect_grep '^refused=[1-9][0-9]* connected=[1-9][0-9]* other=0$' "$T/stress.out" "both rule sets were in force, no other outcome"
-bad=$(grep -E '^result=' "$T/file.log" | grep -cvE '^result=refused simulated=yes rule=a action=refuse |^result=connected simulated=no rule=b action=log ')
-expect_eq "$bad" 0 "no decision mixed the two rule sets ($(grep -c '^result=' "$T/file.log") lines)"
+bad=$(grep -E '^'"$STAMP"'result=' "$T/file.log" | grep -cvE '^'"$STAMP"'result=refused simulated=yes rule=a action=refuse |^'"$STAMP"'result=connected simulated=no rule=b action=log ')
+expect_eq "$bad" 0 "no decision mixed the two rule sets ($(grep -c '^'"$STAMP"'result=' "$T/file.log") lines)"
 reloads=$(grep -c 'config reloaded' "$T/file.log")
 [ "$reloads" -ge 2 ] || fail "only $reloads reloads"
 ok "$reloads reloads during the run"

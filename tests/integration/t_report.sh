@@ -43,26 +43,31 @@ $PY -c '
 import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    assert list(d)[:6] == ["result", "simulated", "rule", "action", "pid", "uid"], d
+    assert list(d)[:8] == ["time", "machine", "result", "simulated", "rule", "action", "pid", "uid"], d
     assert isinstance(d["pid"], int) and isinstance(d["code"], int) and d["hex"] == "0x6f", d
 ' "$T/json.log" || fail "log.format = json: one JSON object a line, keys in order, numbers as numbers"
 ok "log.format = json: $(head -c 100 "$T/json.log")..."
+# Syslog lines as syslog has them: the event's keys after the header, no
+# time= and machine= (the header has both), which log.file's lines start with.
+sed "s/^$STAMP//" "$T/file.log" > "$T/syslog.body"
+sed 's/^{"time":"[^"]*","machine":"[^"]*",/{/' "$T/json.log" > "$T/syslog.json"
 {
-	sed 's/^/<28>Dec  1 18:00:00 alpha connrefuse[1]: /' "$T/file.log"                 # 10 lines, RFC 3164
-	sed 's/^/Dec  1 18:00:01 beta connrefuse[2]: /' "$T/file.log" | head -n 4           # 4, traditional file format
-	sed 's/^/<28>1 2026-12-01T18:00:02.5Z gamma connrefuse 3 - - /' "$T/json.log"       # 4, RFC 5424, JSON
-	sed 's/^/2026-12-01T18:00:03.123+00:00 delta connrefuse[4]: /' "$T/json.log" | head -n 1  # 1, ISO time first
-	head -n 2 "$T/file.log"                                                          # 2, bare
+	sed 's/^/<28>Dec  1 18:00:00 alpha connrefuse[1]: /' "$T/syslog.body"                 # 10 lines, RFC 3164
+	sed 's/^/Dec  1 18:00:01 beta connrefuse[2]: /' "$T/syslog.body" | head -n 4           # 4, traditional file format
+	sed 's/^/<28>1 2026-12-01T18:00:02.5Z gamma connrefuse 3 - - /' "$T/syslog.json"       # 4, RFC 5424, JSON
+	sed 's/^/2026-12-01T18:00:03.123+00:00 delta connrefuse[4]: /' "$T/syslog.json" | head -n 1  # 1, ISO time first
+	head -n 2 "$T/file.log"                                                          # 2, log.file's: machine=
+	head -n 1 "$T/syslog.body"                                                       # 1, bare, no machine
 	echo 'Dec  1 18:00:04 alpha kernel: something else entirely'                      # not an event
 } > "$T/fleet.log"
 "$CLI" report "$T/fleet.log" > "$T/fleet.report"
-for m in "alpha 10" "beta 4" "gamma 4" "delta 1" "\\(no header\\) 2"; do
+for m in "alpha 10" "beta 4" "gamma 4" "delta 1" "$(uname -n) 2" "\\(no header\\) 1"; do
 	name=${m% *} n=${m##* }
 	grep -qE "^  $name +[0-9]+ +[0-9]+ +[0-9]+$" "$T/fleet.report" || { cat "$T/fleet.report"; fail "by machine: no row for $name"; }
 	got=$(grep -E "^  $name +[0-9]+ +[0-9]+ +[0-9]+$" "$T/fleet.report" | awk '{ print $(NF-2) + $(NF-1) + $NF }')
 	expect_eq "$got" "$n" "by machine: $name $n lines"
 done
-expect_grep '^events: 21$' "$T/fleet.report" "21 events over five machines, one line that is not an event"
+expect_grep '^events: 22$' "$T/fleet.report" "22 events over six machines, one line that is not an event"
 expect_grep '^lines that are not connrefuse events: 1$' "$T/fleet.report" "the kernel's line is counted apart"
 
 # Prometheus: read back by prometheus_client's own parser of the text format.
@@ -74,12 +79,12 @@ fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read
 ev = fams["connrefuse_events"]
 assert ev.type == "counter", ev.type
 total = sum(s.value for s in ev.samples if s.name == "connrefuse_events_total")
-assert total == 21, total
+assert total == 22, total
 for s in ev.samples:
     assert set(s.labels) == {"result", "simulated", "rule", "errno", "comm"}, s.labels
 sim = sum(s.value for s in ev.samples if s.labels["simulated"] == "yes" and s.labels["rule"] == "db")
-assert sim == 7 + 4 + 4 + 1 + 2, sim
+assert sim == 7 + 4 + 4 + 1 + 2 + 1, sim
 assert fams["connrefuse_report_other_lines"].samples[0].value == 1
 print(len(ev.samples), "label sets")
 ' "$T/metrics" > "$T/prom.out" || { cat "$T/metrics"; fail "report --prometheus: not read back"; }
-ok "report --prometheus: read back by prometheus_client ($(cat "$T/prom.out")), 21 events"
+ok "report --prometheus: read back by prometheus_client ($(cat "$T/prom.out")), 22 events"

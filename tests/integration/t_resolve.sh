@@ -121,17 +121,17 @@ import socket, sys
 try: socket.getaddrinfo(sys.argv[1], 80)
 except socket.gaierror: pass" $n
 done
-expect_grep '^result=failed simulated=yes rule=no-such action=fail pid=[0-9]+ uid=[0-9]+ comm=[a-z0-9]+ host=live1\.test proto=dns errno=EAI_NONAME code=-2 wsa=WSAHOST_NOT_FOUND wsa_code=11001 wsa_hex=0x2af9 desc="Name or service not known" hint="the name does not exist' \
+expect_grep '^'"$STAMP"'result=failed simulated=yes rule=no-such action=fail pid=[0-9]+ uid=[0-9]+ comm=[a-z0-9]+ host=live1\.test proto=dns errno=EAI_NONAME code=-2 wsa=WSAHOST_NOT_FOUND wsa_code=11001 wsa_hex=0x2af9 desc="Name or service not known" hint="the name does not exist' \
 	"$T/resolve.log" "a simulated EAI_NONAME: its line (code=-2, no hex=)"
-expect_grep '^result=failed simulated=yes rule=no-data action=fail .* host=live2\.test proto=dns errno=EAI_NODATA code=-5 wsa=WSANO_DATA ' \
+expect_grep '^'"$STAMP"'result=failed simulated=yes rule=no-data action=fail .* host=live2\.test proto=dns errno=EAI_NODATA code=-5 wsa=WSANO_DATA ' \
 	"$T/resolve.log" "a simulated EAI_NODATA: its line (the rule's LIVE2.test. matched live2.test)"
-expect_grep '^result=failed simulated=yes rule=dns-down action=fail .* host=live3\.test proto=dns errno=EAI_AGAIN code=-3 wsa=WSATRY_AGAIN ' \
+expect_grep '^'"$STAMP"'result=failed simulated=yes rule=dns-down action=fail .* host=live3\.test proto=dns errno=EAI_AGAIN code=-3 wsa=WSATRY_AGAIN ' \
 	"$T/resolve.log" "a simulated EAI_AGAIN: its line"
-expect_grep '^result=failed simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 host=gone\.test proto=dns errno=EAI_NONAME code=-2 ' \
+expect_grep '^'"$STAMP"'result=failed simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=python3 host=gone\.test proto=dns errno=EAI_NONAME code=-2 ' \
 	"$T/resolve.log" "a real NXDOMAIN is audited"
-expect_grep '^result=failed simulated=no action=pass .* host=bare\.test proto=dns errno=EAI_NODATA code=-5 ' \
+expect_grep '^'"$STAMP"'result=failed simulated=no action=pass .* host=bare\.test proto=dns errno=EAI_NODATA code=-5 ' \
 	"$T/resolve.log" "a real name with no address is audited"
-expect_grep '^result=failed simulated=no action=pass .* host=x\.hang\.test proto=dns errno=EAI_AGAIN code=-3 ' \
+expect_grep '^'"$STAMP"'result=failed simulated=no action=pass .* host=x\.hang\.test proto=dns errno=EAI_AGAIN code=-3 ' \
 	"$T/resolve.log" "a real server that never answers is audited"
 expect_no_grep ' hex=' "$T/resolve.log" "no hex= on a resolver's code"
 
@@ -149,9 +149,9 @@ for name in ['live1.test'] * 3 + ['live2.test', '127.0.0.5', 'localhost']:
     except socket.gaierror as e:
         print(e.errno, end=' ')")
 expect_eq "$out" "-3 -3 ok ok ok ok " "first = 2: two look-ups fail, the third resolves; a dry run, an address and /etc/hosts resolve"
-expect_grep '^result=resolved simulated=no rule=would action=fail dry_run=yes .* host=live2\.test proto=dns$' "$T/sched.log" \
+expect_grep '^'"$STAMP"'result=resolved simulated=no rule=would action=fail dry_run=yes .* host=live2\.test proto=dns$' "$T/sched.log" \
 	"a dry run logs the look-up it would have failed, which resolved"
-expect_grep '^result=resolved simulated=no action=pass .* host=localhost proto=dns$' "$T/sched.log" \
+expect_grep '^'"$STAMP"'result=resolved simulated=no action=pass .* host=localhost proto=dns$' "$T/sched.log" \
 	"level all: a look-up that resolved (no rule on it)"
 expect_no_grep 'host=127\.0\.0\.5' "$T/sched.log" "an address is not looked up: no line"
 

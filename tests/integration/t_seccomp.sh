@@ -73,11 +73,11 @@ cat "$T/out" "$log"
 pid=$(sed -n 's/^pid //p' "$T/out")
 expect_eq "$(grep -v '^pid' "$T/out" | tr '\n' ' ')" "$P refused $Q connected $C refused $C ETIMEDOUT " \
 	"a config file: the rule, a pass, a real refusal, then the schedule's ETIMEDOUT"
-expect_grep "^result=refused simulated=yes rule=db action=refuse pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]+\"\$" \
+expect_grep "^${STAMP}result=refused simulated=yes rule=db action=refuse pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]+\"\$" \
 	"$log" "the refusal's line: the spec's keys in order, the program's pid and comm"
-expect_grep "^result=refused simulated=no action=pass pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+expect_grep "^${STAMP}result=refused simulated=no action=pass pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 	"$log" "the real refusal (a blocking connect) is audited"
-expect_grep "^result=failed simulated=yes rule=slow action=fail pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
+expect_grep "^${STAMP}result=failed simulated=yes rule=slow action=fail pid=$pid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ETIMEDOUT " \
 	"$log" "the ETIMEDOUT failure is logged"
 expect_no_grep "dst=127\\.0\\.0\\.1:$Q " "$log" "a connect that passes yields no line at level failures"
 
@@ -92,12 +92,12 @@ cat "$T/anb" "$alog"
 apid=$(sed -n 's/^pid //p' "$T/anb")
 grep -v '^pid' "$T/anb" > "$T/anb-seen"
 diff "$T/nb-real" "$T/anb-seen" || fail "under audit, the non-blocking refusal differs from the kernel's"
-expect_grep "^result=refused simulated=no action=pass pid=$apid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+expect_grep "^${STAMP}result=refused simulated=no action=pass pid=$apid uid=[0-9]+ comm=static-client dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 	"$alog" "a real refusal of a non-blocking connect is audited (through SO_ERROR), the program seeing the kernel's"
 "$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock again "$C" > "$T/anb2"
 "$STATIC" nonblock again "$C" > "$T/anb2-real"
 diff "$T/anb2-real" "$T/anb2" || fail "under audit, a second connect() differs from the kernel's"
-expect_eq "$(grep -c "^result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$alog")" 2 \
+expect_eq "$(grep -c "^${STAMP}result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$alog")" 2 \
 	"the same through a second connect()"
 # Many connects in flight at once (asyncio, 400, half of them refused):
 # each refusal logged once, each outcome the program's own.
@@ -118,13 +118,13 @@ async def main():
     print(sorted(collections.Counter(got).items()))
 asyncio.run(main())")
 expect_eq "$out" "[('connected', 200), ('refused', 200)]" "asyncio, 400 connects at once: 200 connected, 200 refused"
-expect_eq "$(grep -c "^result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$slog")" 200 \
+expect_eq "$(grep -c "^${STAMP}result=refused simulated=no action=pass .* dst=127\\.0\\.0\\.1:$C " "$slog")" 200 \
 	"each of the 200 real refusals audited once"
 "$CLI" run --seccomp -c "$acfg" -- "$STATIC" nonblock "$Q" > "$T/anb3"
 expect_eq "$(grep so_error "$T/anb3")" "so_error: 0" "a non-blocking connect that passes connects"
-expect_grep "^result=in-progress simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp errno=EINPROGRESS " "$alog" \
+expect_grep "^${STAMP}result=in-progress simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp errno=EINPROGRESS " "$alog" \
 	"level all: its start, in progress"
-expect_grep "^result=connected simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp\$" "$alog" \
+expect_grep "^${STAMP}result=connected simulated=no action=pass .* dst=127\\.0\\.0\\.1:$Q proto=tcp\$" "$alog" \
 	"level all: then its connection, once"
 
 # Another errno on a non-blocking socket arrives as the kernel would deliver
@@ -176,7 +176,7 @@ rules = ( { name = \"tfo\"; port = $P; action = \"refuse\"; } );")
 cat "$T/tfo-sim"
 diff "$T/tfo-real" "$T/tfo-sim" || fail "TFO under --seccomp and a refuse rule differs from a real refusal"
 ok "sendto/sendmsg(MSG_FASTOPEN) under --seccomp fail like a real refusal"
-expect_eq "$(grep -c "^result=refused simulated=yes rule=tfo action=refuse .* comm=tfo dst=127\.0\.0\.1:$P proto=tcp errno=ECONNREFUSED " "$tlog")" 2 \
+expect_eq "$(grep -c "^${STAMP}result=refused simulated=yes rule=tfo action=refuse .* comm=tfo dst=127\.0\.0\.1:$P proto=tcp errno=ECONNREFUSED " "$tlog")" 2 \
 	"both TFO refusals are logged"
 "$CLI" run --seccomp -- "$HELPERS/tfo" 127.0.0.1 "$P" > "$T/tfo-pass"
 expect_grep '^sendto: 2 0$' "$T/tfo-pass" "without a rule, TFO under --seccomp reaches the listener"
@@ -248,7 +248,7 @@ log: { syslog = false; file = \"$glog\"; };")
 	out=$("$CLI" run --seccomp -c "$gcfg" -- "$T/go/goclient" "$C" "$Q")
 	expect_eq "$out" "$(cat "$T/go/real")
 $Q connected" "Go under audit: what it sees is the kernel's"
-	expect_grep "^result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=goclient dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
+	expect_grep "^${STAMP}result=refused simulated=no action=pass pid=[0-9]+ uid=[0-9]+ comm=goclient dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED " \
 		"$glog" "Go under audit: its real refusal is logged"
 	expect_eq "$(wc -l < "$glog")" 1 "Go under audit: one line, for the refusal alone"
 else

@@ -35,14 +35,14 @@ else
 	ok "RSS grew by $rss KiB over the run (bound 16 MiB)"
 fi
 [ "$versions" -ge 50 ] || fail "only $versions versions of the file written"
-reloads=$(grep -c '^config reloaded' "$STRESS_LOG")
+reloads=$(grep -c '^'"$STAMP"'config reloaded' "$STRESS_LOG")
 [ "$reloads" -ge 2 ] || fail "fewer than two reloads happened"
 ok "$versions versions of the file written, $reloads reloads taken"
-n=$(grep -c "^result=failed simulated=yes rule=limited action=fail pid=$pid uid=[0-9]* comm=stress dst=127\\.0\\.0\\.1:$C proto=tcp errno=ENETDOWN code=100 hex=0x64 wsa=WSAENETDOWN wsa_code=10050 wsa_hex=0x2742 desc=\"Network is down\" hint=\"[^\"]*\"\$" "$STRESS_LOG")
+n=$(grep -c "^${STAMP}result=failed simulated=yes rule=limited action=fail pid=$pid uid=[0-9]* comm=stress dst=127\\.0\\.0\\.1:$C proto=tcp errno=ENETDOWN code=100 hex=0x64 wsa=WSAENETDOWN wsa_code=10050 wsa_hex=0x2742 desc=\"Network is down\" hint=\"[^\"]*\"\$" "$STRESS_LOG")
 expect_eq "$n" "$first" "one whole log line for each simulated failure"
-n=$(grep -c "^result=refused simulated=no action=pass pid=$pid uid=[0-9]* comm=stress dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]*\"\$" "$STRESS_LOG")
+n=$(grep -c "^${STAMP}result=refused simulated=no action=pass pid=$pid uid=[0-9]* comm=stress dst=127\\.0\\.0\\.1:$C proto=tcp errno=ECONNREFUSED code=111 hex=0x6f wsa=WSAECONNREFUSED wsa_code=10061 wsa_hex=0x274d desc=\"Connection refused\" hint=\"[^\"]*\"\$" "$STRESS_LOG")
 expect_eq "$n" "$((total - first))" "one whole log line for each real refusal"
-others=$(grep -v "pid=$pid " "$STRESS_LOG" | grep -cvE '^(config (reloaded|error): .*|result=(failed|refused) simulated=(yes|no) .* comm=stress dst=127\.0\.0\.1:'"$C"' proto=tcp errno=E[A-Z]+ .* hint="[^"]*")$')
+others=$(grep -v "pid=$pid " "$STRESS_LOG" | grep -cvE '^'"$STAMP"'(config (reloaded|error): .*|result=(failed|refused) simulated=(yes|no) .* comm=stress dst=127\.0\.0\.1:'"$C"' proto=tcp errno=E[A-Z]+ .* hint="[^"]*")$')
 expect_eq "$others" 0 "no torn or mixed line among the children's and the reload messages"
 
 # Fork while logging: 4 threads log real refusals without pause; the main
@@ -56,5 +56,5 @@ cat "$T/out"
 set -- $(sed 's/[a-z_]*=/ /g; s/->/ /' "$T/out")
 [ "$6" -ge 50 ] || fail "only $6 forks"
 expect_eq "$7" 0 "fork while other threads log: all $6 children logged and exited"
-children=$(grep -c "^result=refused simulated=no action=pass pid=[0-9]* uid=[0-9]* comm=stress " "$STRESS_LOG")
+children=$(grep -c "^${STAMP}result=refused simulated=no action=pass pid=[0-9]* uid=[0-9]* comm=stress " "$STRESS_LOG")
 expect_eq "$children" "$(($2 - 1 + $6))" "every real refusal logged, the children's included"

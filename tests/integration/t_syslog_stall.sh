@@ -22,9 +22,9 @@ expect_grep '^loop exit 0$' "$T/loop.out" "the loop finished (no connect blocked
 max=$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' "$T/loop.out")
 awk -v m="$max" 'BEGIN { exit !(m < 100) }' || fail "slowest connect took $max ms"
 ok "slowest connect() took $max ms (< 100 ms)"
-expect_eq "$(grep -c '^result=refused' "$T/file.log")" 10000 "every line reached the file sink"
-summary=$(grep '^result=suppressed' "$T/file.log" | tail -n 1)
+expect_eq "$(grep -c '^'"$STAMP"'result=refused' "$T/file.log")" 10000 "every line reached the file sink"
+summary=$(grep '^'"$STAMP"'result=suppressed' "$T/file.log" | tail -n 1)
 echo "summary: $summary"
-dropped=$(grep '^result=suppressed' "$T/file.log" | sed -n 's/.* dropped=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+dropped=$(grep '^'"$STAMP"'result=suppressed' "$T/file.log" | sed -n 's/.* dropped=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 [ "$dropped" -gt 0 ] || fail "no drop count reported"
 ok "drop count reported: $dropped lines syslog could not take"

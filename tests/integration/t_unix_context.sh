@@ -94,5 +94,5 @@ log: { syslog = false; file = \"$T/rule.log\"; };
 rules = ( { name = \"no-x\"; path = \"$T/prog/x.sock\"; action = \"fail\"; errno = \"EACCES\"; } );")
 out=$(cd "$T/run" && "$CLI" run --seccomp -c "$rcfg" -- $PY "$S" abs "$T/prog")
 expect_eq "$out" EACCES "under run --seccomp a path rule still fails a unix connect"
-expect_grep "^result=failed simulated=yes rule=no-x action=fail .* dst=$T/prog/x\\.sock proto=unix errno=EACCES " \
+expect_grep "^${STAMP}result=failed simulated=yes rule=no-x action=fail .* dst=$T/prog/x\\.sock proto=unix errno=EACCES " \
 	"$T/rule.log" "and logs it"

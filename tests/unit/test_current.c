@@ -54,7 +54,7 @@ START_TEST(in_force_and_reloaded)
 	char err[512];
 	struct cr_ruleset *rs = cr_config_load(path, err, sizeof err);
 	ck_assert_msg(rs != NULL, "%s", err);
-	cr_current_start(rs, path, false, true);
+	cr_current_start(rs, path, NULL, false, true);
 
 	struct cr_reader r;
 	const struct cr_ruleset *cur = cr_current_enter(&r);

@@ -198,6 +198,55 @@ START_TEST(unix_destinations)
 }
 END_TEST
 
+/* The stamp of log.file and JSON lines: RFC 3339, UTC, microseconds, and
+ * the machine, before the event's keys; a machine name escaped as any
+ * value is. */
+START_TEST(stamp)
+{
+	struct cr_utc u;
+	cr_utc_of(0, &u);
+	ck_assert(u.year == 1970 && u.mon == 1 && u.day == 1 && u.hour == 0);
+	cr_utc_of(951782400, &u); /* 2000-02-29, a leap day */
+	ck_assert(u.year == 2000 && u.mon == 2 && u.day == 29);
+	cr_utc_of(-1, &u);
+	ck_assert(u.year == 1969 && u.mon == 12 && u.day == 31 && u.hour == 23 && u.min == 59 && u.sec == 59);
+	char t[40];
+	struct timespec ts = { .tv_sec = 1796514278, .tv_nsec = 123456789 };
+	ck_assert_uint_eq(cr_log_time(&ts, t, sizeof t), 27);
+	ck_assert_str_eq(t, "2026-12-05T23:44:38.123456Z");
+
+	struct cr_dest d = v4("127.0.0.1", 1);
+	struct cr_event ev = {
+		.result = CR_RES_REFUSED, .action = CR_ACT_PASS, .pid = 7, .comm = "x", .dest = &d, .err = ECONNREFUSED
+	};
+	struct cr_stamp st = { .time = ts, .machine = "web-3" };
+	char body[CR_LOG_LINE_MAX], buf[CR_LOG_LINE_MAX + CR_LOG_STAMP_MAX];
+	struct cr_line l;
+	size_t n = cr_log_format_as(&ev, false, body, sizeof body);
+	cr_line_begin_stamped(&l, buf, sizeof buf, false, &st);
+	cr_line_keys_of(&l, body, n);
+	cr_line_end(&l);
+	ck_assert_msg(starts(buf, "time=2026-12-05T23:44:38.123456Z machine=web-3 result=refused simulated=no "), "%s",
+		      buf);
+	ck_assert_str_eq(buf + strlen("time=2026-12-05T23:44:38.123456Z machine=web-3 "), body);
+
+	n = cr_log_format_as(&ev, true, body, sizeof body);
+	st.machine = "a \"b\"";
+	cr_line_begin_stamped(&l, buf, sizeof buf, true, &st);
+	cr_line_keys_of(&l, body, n);
+	size_t len = cr_line_end(&l);
+	ck_assert_msg(starts(buf, "{\"time\":\"2026-12-05T23:44:38.123456Z\",\"machine\":\"a \\\"b\\\"\",\"result\":"),
+		      "%s", buf);
+	ck_assert_str_eq(buf + len - strlen(body) + 1, body + 1); /* the event's keys, whole, and its brace */
+
+	/* A message: its text after the stamp; in JSON, as message. */
+	cr_line_begin_stamped(&l, buf, sizeof buf, true, &st);
+	cr_line_str(&l, "message", "config error: x");
+	cr_line_end(&l);
+	ck_assert_msg(strstr(buf, ",\"message\":\"config error: x\"}"), "%s", buf);
+}
+END_TEST
+
 Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -209,6 +258,7 @@ Suite *log_suite(void)
 	tcase_add_test(tc, escaping);
 	tcase_add_test(tc, truncation_keeps_quotes);
 	tcase_add_test(tc, unix_destinations);
+	tcase_add_test(tc, stamp);
 	suite_add_tcase(s, tc);
 	return s;
 }
