@@ -4,6 +4,7 @@
 #include "preload.h"
 #include "engine/sys.h"
 #include "current.h"
+#include "engine/shared.h"
 #include "engine/drop.h"
 #include "engine/config.h"
 #include "engine/config_file.h"
@@ -165,6 +166,18 @@ static void config_error(const char *err, const char *path, bool system_file)
 		_exit(EX_CONFIG);
 }
 
+/* The shared schedule state of the rules at path (and of the run, under
+ * connrefuse run: CONNREFUSE_RUN_STATE). */
+static void share_state(struct cr_ruleset *rs, const char *path, bool system_file)
+{
+	static char file[4200];
+	struct cr_share_paths sp = { .run = secure_getenv("CONNREFUSE_RUN_STATE"), .file = file };
+	if (cr_shared_file_path(path, cr_shared_runtime_dir(secure_getenv("XDG_RUNTIME_DIR")), (unsigned)geteuid(),
+				file, sizeof file) != 0)
+		sp.file = NULL;
+	cr_current_share(rs, &sp, system_file);
+}
+
 static void load_rules(void)
 {
 	/* A relative path is joined once, now, with the folder the process
@@ -194,6 +207,8 @@ static void load_rules(void)
 	}
 	if (!rs)
 		rs = cr_ruleset_new_empty();
+	if (rs && *path)
+		share_state(rs, path, system_file);
 	cr_current_start(rs, *path ? path : NULL, system_file, true);
 }
 
