@@ -4,9 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 GOLDEN_SKIP=1 # the lines are the schedules' (t_schedules); this test counts outcomes
 P=$(start_listener)
-# A private runtime folder: the state files of this test are its own.
-mkdir -m 700 "$T/xdg"
-export XDG_RUNTIME_DIR=$T/xdg
+# (lib.sh gives the test a private XDG_RUNTIME_DIR, $T/xdg: the state files.)
 nolog='log: { syslog = false; level = "none"; };'
 waitfor='for i in 1 2 3 4 5 6; do nc -z 127.0.0.1 '$P' && echo "connected at $i" && break; done'
 
