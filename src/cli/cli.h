@@ -47,6 +47,15 @@ void cr_rules_free(struct cr_rules *r);
 int cr_check_log_file(const char *file, char *msg, size_t size);
 
 int cr_cmd_run(int argc, char **argv);
+/* state.c: reload, stats; the run's state file (made, its path exported as
+ * CONNREFUSE_RUN_STATE; -1 after saying why); what a rule's scope means
+ * (NULL: it has no schedule). */
+int cr_cmd_reload(int argc, char **argv);
+int cr_cmd_stats(int argc, char **argv);
+int cr_run_state_begin(char *path, size_t size);
+struct cr_ruleset;
+struct cr_rule;
+const char *cr_scope_note(const struct cr_ruleset *rs, const struct cr_rule *r);
 int cr_cmd_check(int argc, char **argv);
 /* check --image ROOT (image_fit.c): 0 when a library of the bundle fits. */
 int cr_check_image(const char *root);

@@ -12,8 +12,9 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{ "run", cr_cmd_run },     { "check", cr_cmd_check },   { "compile", cr_cmd_compile },
-	{ "match", cr_cmd_match }, { "decode", cr_cmd_decode }, { "report", cr_cmd_report },
+	{ "run", cr_cmd_run },       { "check", cr_cmd_check },   { "compile", cr_cmd_compile },
+	{ "match", cr_cmd_match },   { "decode", cr_cmd_decode }, { "report", cr_cmd_report },
+	{ "reload", cr_cmd_reload }, { "stats", cr_cmd_stats },
 };
 
 static const char *command_at(size_t i, const void *arg)

@@ -111,6 +111,14 @@ static void print_unlisted(unsigned misses, unsigned others, bool decided, bool 
 		       lookup ? "they decide connects" : "host rules decide name look-ups: match FILE --resolve NAME");
 }
 
+/* Under a rule with a schedule: whose attempts --attempt counts. */
+static void print_scope(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	const char *note = cr_scope_note(rs, r);
+	if (note)
+		printf("    (%s)\n", note);
+}
+
 /* Each rule in order, up to the first that matches and fires: that one.
  * A connect (q) is asked of the connect rules, a look-up (lq) of the host
  * rules; the others are named once in a line. */
@@ -151,12 +159,14 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 			else
 				printf("matches; its schedule fires on attempt %llu at %g s\n",
 				       (unsigned long long)a->attempt, t);
+			print_scope(rs, r);
 			decided = r;
 			continue;
 		}
 		char why[200];
 		why_not(rs, r, dr, a->attempt, t, why, sizeof why);
 		printf("matches; does not fire: %s: skipped\n", why);
+		print_scope(rs, r);
 	}
 	print_unlisted(misses, others, decided, !!lq);
 	return decided;

@@ -367,7 +367,7 @@ static int safe_alias(const char *lib, char *alias, size_t size, char *dir, size
 /* With a generated config or an alias, which must outlive the program and
  * then go, the program runs as a child and is waited for; otherwise it
  * replaces us. */
-static int run_preloaded(char **prog, const char *lib, const char *tmp)
+static int run_preloaded(char **prog, const char *lib, const char *tmp, const char *state)
 {
 	char alias[PATH_MAX], dir[PATH_MAX];
 	if (safe_alias(lib, alias, sizeof alias, dir, sizeof dir) != 0) {
@@ -381,7 +381,7 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp)
 		return EXIT_TOOL;
 	setenv("LD_PRELOAD", preload, 1);
 	free(preload);
-	if (!*tmp && !*dir) {
+	if (!*tmp && !*dir && !*state) {
 		exec_or_report(prog);
 		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
@@ -400,6 +400,8 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp)
 	}
 	if (*tmp)
 		unlink(tmp);
+	if (*state)
+		unlink(state);
 	if (*dir) {
 		unlink(alias);
 		rmdir(dir);
@@ -461,6 +463,10 @@ int cr_cmd_run(int argc, char **argv)
 			snprintf(abs_config, sizeof abs_config, "%s", config);
 		setenv("CONNREFUSE_CONFIG", abs_config, 1);
 	}
+	/* The schedules' scope "run": a state file of this run's alone. */
+	char state[PATH_MAX] = "";
+	if (config)
+		cr_run_state_begin(state, sizeof state);
 	cr_rules_free(&rules);
 	free(o.cli_rules);
 	if (o.seccomp) {
@@ -468,7 +474,9 @@ int cr_cmd_run(int argc, char **argv)
 		int status = cr_supervise(config ? abs_config : NULL, o.prog);
 		if (*tmp)
 			unlink(tmp);
+		if (*state)
+			unlink(state);
 		return status < 0 ? EXIT_TOOL : exit_status_of(status);
 	}
-	return run_preloaded(o.prog, lib, tmp);
+	return run_preloaded(o.prog, lib, tmp, state);
 }

@@ -17,6 +17,8 @@ static const char usage_text[] =
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
 	"       connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
+	"       connrefuse reload FILE\n"
+	"       connrefuse stats FILE [--json]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 /* Each command's name, then its help (not for the formatter, which would
@@ -105,6 +107,23 @@ static const char *const help_texts[][2] = {
 	  "  --json          one JSON object\n"
 	  "  --prometheus    counters in the node_exporter textfile format, labelled by\n"
 	  "                  result, simulated, rule, errno and comm\n" },
+	{ "reload",
+	  "connrefuse reload FILE\n"
+	  "\n"
+	  "After a new FILE was renamed into place: checks it, then bumps the\n"
+	  "generation in FILE's shared state, so that every process ruled by FILE\n"
+	  "(preloaded, or under run --seccomp) decides its very next connect with\n"
+	  "it. Counters of rules that left FILE are forgotten. Exit 1 when FILE does\n"
+	  "not load (the rules in force stay).\n" },
+	{ "stats",
+	  "connrefuse stats FILE [--json]\n"
+	  "\n"
+	  "Per rule with a schedule or a scope: its scope, the attempts seen and the\n"
+	  "times it fired, as the processes counted them (scope \"file\": FILE's\n"
+	  "shared state; \"run\": the run's, when asked inside connrefuse run;\n"
+	  "\"process\": not shared, shown as -).\n"
+	  "\n"
+	  "  --json          one JSON object\n" },
 };
 /* clang-format on */
 
@@ -138,7 +157,7 @@ int cr_help(const char *topic)
 	}
 	if (topic) {
 		fprintf(stderr,
-			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report)\n",
+			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report, reload, stats)\n",
 			topic);
 		return 2;
 	}

@@ -402,6 +402,33 @@ static int parse_probability(struct load *ld, const config_setting_t *s, const u
 	return 0;
 }
 
+static const char *const share_names[] = { "", "run", "file", "process" };
+
+const char *cr_share_name(int share)
+{
+	return share > 0 && share < 4 ? share_names[share] : "default";
+}
+
+static int parse_scope(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	for (uint8_t k = 1; k < 4; k++)
+		if (strcmp(v->s, share_names[k]) == 0) {
+			RULE(t)->scope = k;
+			return 0;
+		}
+	return fail(ld, s,
+		    "scope \"%s\": use \"run\" (every process of one connrefuse run), \"file\" (every process of this user that reads this rules file) or \"process\"",
+		    v->s);
+}
+static bool has_scope(const void *t)
+{
+	return ((const struct cr_draft_rule *)t)->scope != CR_SHARE_DEFAULT;
+}
+static void print_scope(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_share_name(((const struct cr_draft_rule *)t)->scope));
+}
+
 #define COUNT_KEY(key)                                                                                       \
 	static int parse_##key(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t) \
 	{                                                                                                    \
@@ -663,6 +690,7 @@ static const struct cr_key rule_keys[] = {
 	{ "every", CR_KEY_INT, 1, INT64_MAX, parse_every, has_every, print_every, NULL },
 	{ "window", CR_KEY_GROUP, 0, 0, parse_window, has_window, print_window, NULL },
 	{ "flap", CR_KEY_GROUP, 0, 0, parse_flap, has_flap, print_flap, NULL },
+	{ "scope", CR_KEY_STRING, 0, 0, parse_scope, has_scope, print_scope, NULL },
 };
 const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0], "", "a rule" };
 

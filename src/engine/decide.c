@@ -138,7 +138,7 @@ bool cr_ruleset_learnt_later(const struct cr_ruleset *rs)
 static bool fires(const struct cr_ruleset *rs, const struct cr_sched *r, uint64_t n, double now, double loaded_at);
 
 /* When the rule's clock started: its own, or its set's loading. */
-static double started(const struct cr_ruleset *rs, const struct cr_rule_state *st)
+static double started(const struct cr_ruleset *rs, const struct cr_counts *st)
 {
 	double t = st ? atomic_load_explicit(&st->started, memory_order_relaxed) : 0;
 	return t ? t : rs->loaded_at;
@@ -205,13 +205,17 @@ static CR_HOT bool fire(const struct cr_ruleset *rs, const struct cr_rule *r, st
 	uint32_t at;
 	const struct cr_sched *s = cr_rule_sched_at(rs, r, &at);
 	if (s) {
-		struct cr_rule_state *st = own ? &own[at] : cr_ruleset_state(rs, at);
-		/* Only a schedule that counts attempts needs the shared counter. */
-		if (r->flags & CR_RF_COUNTED)
-			n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
-				  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
+		/* A shared scope counts in its slot whoever decides; the
+		 * scope "process" in the caller's own counters, if it keeps
+		 * them (the supervisor: one set a process). */
+		const struct cr_rule_state *set = cr_ruleset_sched_state(rs, at);
+		struct cr_counts *st = own && !(set && set->mapped) ? &own[at].n : cr_ruleset_state(rs, at);
+		n = count ? atomic_fetch_add_explicit(&st->attempts, 1, memory_order_relaxed) + 1
+			  : atomic_load_explicit(&st->attempts, memory_order_relaxed) + 1;
 		if (!fires(rs, s, n, now, started(rs, st)))
 			return false;
+		if (count)
+			atomic_fetch_add_explicit(&st->fired, 1, memory_order_relaxed);
 	}
 	cr_verdict_of(rs, r, v);
 	v->attempt = n;

@@ -354,6 +354,7 @@ static void rule_to_draft(const struct cr_ruleset *rs, const struct cr_rule *r, 
 		d->window_duration = s->window_duration;
 		d->flap_up = s->flap_up;
 		d->flap_down = s->flap_down;
+		d->scope = s->scope < 4 ? s->scope : CR_SHARE_DEFAULT;
 	}
 }
 

@@ -201,6 +201,7 @@ static uint32_t add_sched(struct builder *b, const struct cr_draft_rule *d, uint
 		.has_probability = d->has_probability,
 		.has_window = d->has_window,
 		.has_flap = d->has_flap,
+		.scope = d->scope,
 	};
 	vec_push(&b->scheds, &s);
 	uint32_t sched = (uint32_t)b->scheds.n;
@@ -247,7 +248,9 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 	r.paths = add_strings(b, d->paths, d->npaths);
 	r.path0 = d->npaths ? ((uint32_t *)b->refs.v)[r.paths] : 0;
 	r.hosts = add_strings(b, d->hosts, d->nhosts);
-	bool counted = d->first || d->after || d->every || d->has_probability;
+	/* A rule given a scope counts its attempts and firings (stats), with or
+	 * without a schedule. */
+	bool counted = d->first || d->after || d->every || d->has_probability || d->scope;
 	r.flags = (d->has_dst ? CR_RF_HAS_DST : 0) | (d->dst_any ? CR_RF_DST_ANY : 0) | (counted ? CR_RF_COUNTED : 0) |
 		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0);
 	if (counted || d->has_window || d->has_flap)

@@ -30,6 +30,10 @@
 enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL, CR_ACT_DROP };
 enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
+/* A schedule's scope: who shares its counters and clocks (shared.h). The
+ * default is "run" under connrefuse run, "file" otherwise. */
+enum cr_share { CR_SHARE_DEFAULT, CR_SHARE_RUN, CR_SHARE_FILE, CR_SHARE_PROCESS };
+const char *cr_share_name(int share);
 
 struct cr_port_range {
 	uint16_t lo, hi;
@@ -69,6 +73,7 @@ struct cr_draft_rule {
 	uint64_t first, after, every; /* 0 = not given */
 	double window_start, window_duration;
 	double flap_up, flap_down;
+	uint8_t scope; /* enum cr_share */
 	unsigned line; /* where it starts in the file */
 };
 
@@ -99,14 +104,24 @@ uint64_t cr_name_hash(const char *s);
 
 /* ---- the rule set: the image as decisions read it ---- */
 
-/* The per-process state of a scheduled rule. A reload that keeps the rule
- * points the new state at the old one (shared), so attempts in flight on
- * either set count once. (The seccomp supervisor keeps one a scheduled
- * rule per process: cr_query.states.) */
-struct cr_rule_state {
+/* What a scheduled rule counts, in a process or in a slot of a shared
+ * state file (shared.h). */
+struct cr_counts {
 	atomic_uint_fast64_t attempts; /* matching attempts so far */
 	_Atomic double started;        /* monotonic seconds: the window/flap clock; 0: the set's loaded_at */
-	struct cr_rule_state *shared;
+	atomic_uint_fast64_t fired;    /* times the rule fired */
+};
+
+/* The per-process state of a scheduled rule. A reload that keeps the rule
+ * points the new state at the old one's counters, so attempts in flight on
+ * either set count once; a shared scope points it at a slot of the state
+ * file (mapped). (The seccomp supervisor keeps one a scheduled rule per
+ * process for the scope "process": cr_query.states.) */
+struct cr_rule_state {
+	struct cr_counts n;
+	struct cr_counts *shared; /* where the rule counts instead; NULL: n */
+	bool mapped;              /* shared is a slot of a state file */
+	uint8_t scope;            /* enum cr_share in force (the default resolved) */
 };
 
 /* The image's records (rules_impl.h): the engine's alone. A front end
@@ -180,6 +195,17 @@ void cr_ruleset_each_continued(const struct cr_ruleset *fresh, const struct cr_r
 int cr_ruleset_adopt_state(struct cr_ruleset *fresh, const struct cr_ruleset *old);
 /* Rule i (NULL past the last), its name and its line in the source. */
 const struct cr_rule *cr_ruleset_rule(const struct cr_ruleset *rs, uint32_t i);
+/* Rule r's counters in this process's view (NULL: r has no schedule), and
+ * the scope they are kept in (CR_SHARE_*; CR_SHARE_PROCESS when none). */
+const struct cr_counts *cr_rule_counts(const struct cr_ruleset *rs, const struct cr_rule *r, int *scope);
+/* The state record of schedule s (NULL past the last, or no state). */
+struct cr_rule_state *cr_ruleset_sched_state(const struct cr_ruleset *rs, uint32_t s);
+/* The rule whose schedule s is (NULL: none). */
+const struct cr_rule *cr_ruleset_sched_rule(const struct cr_ruleset *rs, uint32_t s);
+/* Rule r's declared scope (enum cr_share), -1 when it has no schedule. */
+int cr_rule_declared_scope(const struct cr_ruleset *rs, const struct cr_rule *r);
+/* Schedule s's identity and declared scope (enum cr_share). */
+uint64_t cr_ruleset_sched_identity(const struct cr_ruleset *rs, uint32_t s, int *declared);
 const char *cr_rule_name(const struct cr_ruleset *rs, const struct cr_rule *r);
 unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r);
 /* The rule set back as a draft (check, match, run): NULL when memory is out. */

@@ -48,7 +48,7 @@ struct cr_sched {
 	uint64_t name_hash; /* seeds the probability stream */
 	uint64_t identity;  /* the rule's whole text, hashed: same rule across reloads */
 	uint32_t rule;      /* whose schedule this is */
-	uint8_t has_probability, has_window, has_flap, reserved;
+	uint8_t has_probability, has_window, has_flap, scope; /* scope: enum cr_share */
 };
 
 /* A scheduled rule by identity (sorted by identity): how a reload finds
@@ -59,8 +59,9 @@ struct cr_continue {
 	uint32_t reserved;
 };
 
-/* The state of schedule s in this process (the set's own). */
-struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s);
+/* The counters of schedule s in this process (the set's own, an older
+ * set's, or a shared slot). */
+struct cr_counts *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s);
 /* Whether process pattern p (1-based) matches this process, asked once. */
 bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe);
 

@@ -150,11 +150,52 @@ int cr_ruleset_init_states(struct cr_ruleset *rs)
 	return 0;
 }
 
-struct cr_rule_state *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s)
+struct cr_counts *cr_ruleset_state(const struct cr_ruleset *rs, uint32_t s)
 {
 	struct cr_rule_state *st = &rs->states->states[s];
-	struct cr_rule_state *shared = st->shared;
-	return shared ? shared : st;
+	struct cr_counts *shared = st->shared;
+	return shared ? shared : &st->n;
+}
+
+struct cr_rule_state *cr_ruleset_sched_state(const struct cr_ruleset *rs, uint32_t s)
+{
+	return rs->states && s < rs->nscheds ? &rs->states->states[s] : NULL;
+}
+
+uint64_t cr_ruleset_sched_identity(const struct cr_ruleset *rs, uint32_t s, int *declared)
+{
+	const struct cr_sched *sc = s < rs->nscheds ? &rs->scheds[s] : NULL;
+	uint8_t scope = sc ? CR_ONCE(sc->scope) : 0;
+	*declared = scope < 4 ? scope : CR_SHARE_DEFAULT;
+	uint64_t id = sc ? CR_ONCE(sc->identity) : 0;
+	return id ? id : 1; /* 0 marks a free slot */
+}
+
+const struct cr_rule *cr_ruleset_sched_rule(const struct cr_ruleset *rs, uint32_t s)
+{
+	return s < rs->nscheds ? cr_ruleset_rule(rs, CR_ONCE(rs->scheds[s].rule)) : NULL;
+}
+
+int cr_rule_declared_scope(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	uint32_t at;
+	int declared;
+	if (!cr_rule_sched_at(rs, r, &at))
+		return -1;
+	cr_ruleset_sched_identity(rs, at, &declared);
+	return declared;
+}
+
+const struct cr_counts *cr_rule_counts(const struct cr_ruleset *rs, const struct cr_rule *r, int *scope)
+{
+	uint32_t at;
+	*scope = CR_SHARE_PROCESS;
+	if (!cr_rule_sched_at(rs, r, &at) || !rs->states)
+		return NULL;
+	const struct cr_rule_state *st = &rs->states->states[at];
+	if (st->mapped)
+		*scope = st->scope;
+	return cr_ruleset_state(rs, at);
 }
 
 bool cr_ruleset_process_ok(const struct cr_ruleset *rs, uint32_t p, const char *comm, const char *exe)
@@ -205,18 +246,18 @@ struct adoption {
 	bool failed;
 };
 
-static bool block_holds(const struct cr_state_block *b, const struct cr_rule_state *st)
+static bool block_holds(const struct cr_state_block *b, const struct cr_counts *c)
 {
-	return st >= b->states && st < b->states + b->nstates;
+	return (const char *)c >= (const char *)b->states && (const char *)c < (const char *)(b->states + b->nstates);
 }
 
 static void adopt_one(uint32_t fs, uint32_t os, void *arg)
 {
 	struct adoption *a = arg;
 	struct cr_state_block *fb = a->fresh->states, *ob = a->old->states;
-	if (!fb || !ob || a->failed)
-		return;
-	struct cr_rule_state *eff = cr_ruleset_state(a->old, os);
+	if (!fb || !ob || a->failed || fb->states[fs].mapped)
+		return; /* a shared scope: the slot is the rule's by identity already */
+	struct cr_counts *eff = cr_ruleset_state(a->old, os);
 	double zero = 0;
 	/* Its clock, made explicit before another set shares it. */
 	atomic_compare_exchange_strong(&eff->started, &zero, a->old->loaded_at);

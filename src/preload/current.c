@@ -1,7 +1,10 @@
 #define _GNU_SOURCE
 #include "current.h"
 #include "engine/config.h"
+#include "engine/clock.h"
+#include "engine/logsink.h"
 #include "engine/reload.h"
+#include "engine/shared.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -22,6 +25,11 @@ static bool bound;            /* process patterns are this process's */
 static atomic_long next_look; /* monotonic seconds */
 static atomic_flag reloading = ATOMIC_FLAG_INIT;
 
+/* The shared schedule state (engine/shared.h): the rules file's, which
+ * holds the generation `connrefuse reload` bumps, and the run's. */
+static struct cr_shared file_state, run_state;
+static atomic_uint_fast64_t seen_generation;
+
 /* Retired rule sets waiting for their readers to leave. Touched only by the
  * thread holding `reloading`. */
 struct retired {
@@ -36,6 +44,30 @@ static long coarse_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (long)ts.tv_sec;
+}
+
+/* A state that cannot be used: one config error; the rules count per
+ * process. */
+static void state_error(const struct cr_ruleset *rs, const char *err, bool syslog_only)
+{
+	char msg[1400];
+	snprintf(msg, sizeof msg,
+		 "config error: the shared schedule state %s; scheduled rules count per process (scope \"process\")",
+		 err);
+	cr_log_message(&rs->log, LOG_ERR, !syslog_only, msg);
+}
+
+void cr_current_share(struct cr_ruleset *rs, const struct cr_share_paths *sp, bool syslog_only)
+{
+	char err[1200];
+	bool wanted = rs->nscheds > 0;
+	if (sp->run && *sp->run && cr_shared_open(&run_state, sp->run, false, err, sizeof err) != 0 && wanted)
+		state_error(rs, err, syslog_only);
+	if (sp->file && cr_shared_open(&file_state, sp->file, !syslog_only || wanted, err, sizeof err) != 0 && wanted)
+		state_error(rs, err, syslog_only);
+	if (file_state.head)
+		atomic_store(&seen_generation, cr_shared_generation(&file_state));
+	cr_ruleset_attach_shared(rs, &run_state, &file_state, cr_monotonic_now());
 }
 
 void cr_current_start(struct cr_ruleset *rs, const char *path, const char *start_dir, bool syslog_only,
@@ -104,9 +136,12 @@ static void swap_in(struct cr_ruleset *fresh)
 	retired_list = r;
 }
 
-static void reload(void)
+/* forced: `connrefuse reload` said the file changed, whatever its stat
+ * says (a rename within one tick of the file system's clock can leave
+ * size, inode and time as they were). */
+static void reload(bool forced)
 {
-	if (!cr_watch_changed(&watch))
+	if (!cr_watch_changed(&watch) && !forced)
 		return;
 	const struct cr_ruleset *cur = atomic_load(&active);
 	struct cr_ruleset *fresh = cur ? cr_reload(&watch, &cur->log) : NULL;
@@ -114,24 +149,38 @@ static void reload(void)
 		return;
 	if (bound)
 		cr_ruleset_bind_process(fresh);
+	cr_ruleset_attach_shared(fresh, &run_state, &file_state, cr_monotonic_now());
 	cr_ruleset_adopt_state(fresh, cur);
 	swap_in(fresh);
 }
 
-void cr_current_reload_now(void)
+static bool reload_now(bool forced)
 {
 	if (!watch.path || atomic_flag_test_and_set(&reloading))
-		return; /* another thread is at it */
+		return false; /* another thread is at it */
 	int saved = errno;
 	collect();
-	reload();
+	reload(forced);
 	collect();
 	errno = saved;
 	atomic_flag_clear(&reloading);
+	return true;
+}
+
+void cr_current_reload_now(void)
+{
+	reload_now(false);
 }
 
 void cr_current_poll(void)
 {
+	/* One atomic load of the shared generation a connect: a bump by
+	 * `connrefuse reload` is seen by this very connect. */
+	if (file_state.head) {
+		uint_fast64_t g = cr_shared_generation(&file_state);
+		if (g != atomic_load_explicit(&seen_generation, memory_order_relaxed) && reload_now(true))
+			atomic_store_explicit(&seen_generation, g, memory_order_relaxed);
+	}
 	long now = coarse_now(), next = atomic_load_explicit(&next_look, memory_order_relaxed);
 	if (now < next || !watch.path)
 		return;

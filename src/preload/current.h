@@ -22,6 +22,16 @@ struct cr_reader {
  * process pattern is asked once, lazily, not per connect). */
 void cr_current_start(struct cr_ruleset *rs, const char *path, const char *start_dir, bool syslog_only,
 		      bool bind_process);
+/* The shared schedule states, before cr_current_start: the run's (run,
+ * NULL or "": not under connrefuse run) and the rules file's (file: its
+ * state file's path; NULL: no rules file). Opens them (the file's made if
+ * missing, but for the system file without scheduled rules), says once if
+ * one cannot be used, and points rs's scheduled rules at them. */
+struct cr_share_paths {
+	const char *run;
+	const char *file;
+};
+void cr_current_share(struct cr_ruleset *rs, const struct cr_share_paths *sp, bool syslog_only);
 const struct cr_ruleset *cr_current_enter(struct cr_reader *r);
 void cr_current_leave(const struct cr_reader *r);
 /* The same for __attribute__((cleanup)): a section around a call that can

@@ -4,6 +4,7 @@
 #include "preload.h"
 #include "engine/sys.h"
 #include "current.h"
+#include "engine/shared.h"
 #include "engine/drop.h"
 #include "engine/config.h"
 #include "engine/config_file.h"
@@ -174,6 +175,18 @@ static bool started_by_user(const char *given)
 	return given || (preload && strstr(preload, "connrefuse"));
 }
 
+/* The shared schedule state of the rules at path (and of the run, under
+ * connrefuse run: CONNREFUSE_RUN_STATE). */
+static void share_state(struct cr_ruleset *rs, const char *path, bool system_file)
+{
+	static char file[4200];
+	struct cr_share_paths sp = { .run = secure_getenv("CONNREFUSE_RUN_STATE"), .file = file };
+	if (cr_shared_file_path(path, cr_shared_runtime_dir(secure_getenv("XDG_RUNTIME_DIR")), (unsigned)geteuid(),
+				file, sizeof file) != 0)
+		sp.file = NULL;
+	cr_current_share(rs, &sp, system_file);
+}
+
 static void load_rules(void)
 {
 	/* A relative path (CONNREFUSE_CONFIG, log.file) is joined once, now,
@@ -208,6 +221,8 @@ static void load_rules(void)
 		rs = cr_ruleset_new_empty();
 	if (rs)
 		cr_log_file_absolute(&rs->log, start_dir);
+	if (rs && *path)
+		share_state(rs, path, system_file);
 	/* Lines lost: said on stderr, as config errors are, to a user who
 	 * started the program; host-wide, in syslog only. */
 	cr_self_log.notice_stderr = !system_file && started_by_user(given);

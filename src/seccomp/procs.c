@@ -107,8 +107,9 @@ struct carry {
 static void carry_one(uint32_t fresh_sched, uint32_t old_sched, void *arg)
 {
 	struct carry *c = arg;
-	atomic_store(&c->to[fresh_sched].attempts, atomic_load(&c->from[old_sched].attempts));
-	atomic_store(&c->to[fresh_sched].started, atomic_load(&c->from[old_sched].started));
+	atomic_store(&c->to[fresh_sched].n.attempts, atomic_load(&c->from[old_sched].n.attempts));
+	atomic_store(&c->to[fresh_sched].n.started, atomic_load(&c->from[old_sched].n.started));
+	atomic_store(&c->to[fresh_sched].n.fired, atomic_load(&c->from[old_sched].n.fired));
 }
 
 /* Fresh counters for the scheduled rules of g; those of rules that
@@ -119,7 +120,7 @@ static struct cr_rule_state *states_for(struct cr_generation *g, const struct cr
 	if (!st)
 		return NULL;
 	for (unsigned i = 0; i < g->rs->nscheds; i++)
-		atomic_init(&st[i].started, now);
+		atomic_init(&st[i].n.started, now);
 	if (p->gen && p->states) {
 		struct carry c = { st, p->states };
 		cr_ruleset_each_continued(g->rs, p->gen->rs, carry_one, &c);

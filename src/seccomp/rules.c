@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 void cr_generation_release(struct cr_generation *g)
 {
@@ -41,6 +42,31 @@ static struct cr_generation *generation_new(struct cr_ruleset *rs, struct cr_gen
 	return g;
 }
 
+/* The shared schedule states (engine/shared.h): the run's, made by
+ * connrefuse run (CONNREFUSE_RUN_STATE), and the rules file's, with the
+ * generation `connrefuse reload` bumps. One that cannot be used: one
+ * config error, and its rules count per process. */
+static void share_state(struct cr_sv *sv, struct cr_ruleset *rs)
+{
+	char path[4200], err[1200], msg[1400];
+	const char *run = getenv("CONNREFUSE_RUN_STATE");
+	const char *bad = NULL;
+	if (run && *run && cr_shared_open(&sv->run_state, run, false, err, sizeof err) != 0)
+		bad = err;
+	if (cr_shared_file_path(sv->config, cr_shared_runtime_dir(getenv("XDG_RUNTIME_DIR")), (unsigned)geteuid(), path,
+				sizeof path) == 0 &&
+	    cr_shared_open(&sv->file_state, path, true, bad ? msg : err, bad ? sizeof msg : sizeof err) != 0 && !bad)
+		bad = err;
+	if (bad && rs->nscheds)
+		fprintf(stderr,
+			"connrefuse: config error: the shared schedule state %s; scheduled rules count per process "
+			"(scope \"process\")\n",
+			bad);
+	if (sv->file_state.head)
+		sv->seen_generation = cr_shared_generation(&sv->file_state);
+	cr_ruleset_attach_shared(rs, &sv->run_state, &sv->file_state, cr_monotonic_now());
+}
+
 int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t errsize)
 {
 	sv->config = config;
@@ -52,6 +78,8 @@ int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t er
 	if (cr_start_dir(getenv("CONNREFUSE_START_DIR"), sv->start_dir, sizeof sv->start_dir) != 0)
 		sv->start_dir[0] = '\0';
 	cr_log_file_absolute(&rs->log, sv->start_dir);
+	if (config)
+		share_state(sv, rs);
 	if (!(sv->current = generation_new(rs, NULL))) {
 		cr_ruleset_free(rs);
 		snprintf(err, errsize, "out of memory");
@@ -65,14 +93,25 @@ int cr_sv_rules_start(struct cr_sv *sv, const char *config, char *err, size_t er
 
 void cr_sv_maybe_reload(struct cr_sv *sv, double now)
 {
-	if (!sv->config || now < sv->next_look)
+	if (!sv->config)
+		return;
+	/* `connrefuse reload` bumped the generation: this very call decides
+	 * with the new file, whatever its stat says. */
+	bool forced = false;
+	if (sv->file_state.head) {
+		uint64_t g = cr_shared_generation(&sv->file_state);
+		forced = g != sv->seen_generation;
+		sv->seen_generation = g;
+	}
+	if (!forced && now < sv->next_look)
 		return;
 	sv->next_look = now + 1;
-	if (!cr_watch_changed(&sv->watch))
+	if (!cr_watch_changed(&sv->watch) && !forced)
 		return;
 	struct cr_ruleset *rs = cr_reload(&sv->watch, &sv->current->rs->log);
 	if (!rs)
 		return;
+	cr_ruleset_attach_shared(rs, &sv->run_state, &sv->file_state, now);
 	struct cr_generation *g = generation_new(rs, sv->current);
 	if (!g) {
 		cr_ruleset_free(rs);

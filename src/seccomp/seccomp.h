@@ -20,6 +20,7 @@
 #include "engine/outcome.h"
 #include "engine/reload.h"
 #include "engine/rules.h"
+#include "engine/shared.h"
 
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -71,6 +72,8 @@ struct cr_sv {
 	struct cr_watch watch;
 	struct cr_generation *current; /* newest first, linked to older ones */
 	double next_look;
+	struct cr_shared file_state, run_state; /* engine/shared.h */
+	uint64_t seen_generation;
 	struct cr_log_state log;
 	/* the processes (procs.c) */
 	struct cr_proc procs[CR_MAX_PROCS];

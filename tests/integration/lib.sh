@@ -44,6 +44,10 @@ CLI=$CR_BUILD/connrefuse
 HELPERS=$CR_BUILD/tests
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/connrefuse-test.XXXXXX)
+# The shared schedule states (scope "file") of a test go in its own folder,
+# removed with it, not in /dev/shm.
+mkdir -m 700 "$T/xdg"
+export XDG_RUNTIME_DIR=$T/xdg
 # A checkout anywhere (a folder name with a space, a colon): the tests reach
 # the build and their own folder through aliases without either, since the
 # loader splits LD_PRELOAD at spaces and colons and scripts split words.

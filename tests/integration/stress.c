@@ -53,7 +53,7 @@ static void write_config(int version)
 		2 + version % 200);
 	fprintf(f,
 		"  { name = \"limited\"; dst = \"127.0.0.1\"; port = %d; action = \"fail\"; errno = \"ENETDOWN\"; "
-		"first = %ld; }\n",
+		"first = %ld; scope = \"process\"; }\n",
 		ntohs(dst.sin_port), first);
 	fprintf(f, version % 7 == 6 ? ")(\n" : ");\n"); /* every seventh version broken */
 	fclose(f);

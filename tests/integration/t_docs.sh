@@ -28,11 +28,11 @@ expect_grep '^doc/config.md: key log.rate is not documented \(no row \| `rate` \
 # And on names that do not exist: an option, a command, a key, a variable,
 # a broken link.
 copy_docs "$T/b"
-printf '%s\n' 'Try `connrefuse run --frobnicate`, `connrefuse stats FILE`, `log.colour`,' \
+printf '%s\n' 'Try `connrefuse run --frobnicate`, `connrefuse frobnicate FILE`, `log.colour`,' \
 	'CONNREFUSE_DEBUG and [the page](nowhere.md).' >> "$T/b/doc/rules.md"
 check_docs "$T/b" > "$T/bad2" 2>&1 && fail "docs naming what does not exist passed the check"
 expect_grep "^doc/rules.md: 'connrefuse run --frobnicate': run takes no such option$" "$T/bad2" "an option that does not exist"
-expect_grep "^doc/rules.md: 'connrefuse stats': no such command" "$T/bad2" "a command that does not exist"
+expect_grep "^doc/rules.md: 'connrefuse frobnicate': no such command" "$T/bad2" "a command that does not exist"
 expect_grep "^doc/rules.md: 'log.colour': no such key" "$T/bad2" "a key that does not exist"
 expect_grep "^doc/rules.md: CONNREFUSE_DEBUG: the library reads no such variable$" "$T/bad2" "a variable the library does not read"
 expect_grep "^doc/rules.md: link to nowhere.md: no such file$" "$T/bad2" "a link to no file"

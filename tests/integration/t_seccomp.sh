@@ -50,7 +50,7 @@ expect_eq "$(echo $out)" "$P refused $P connected" "an exec from a second thread
 # the preload (where the new image loads the library afresh).
 ecfg=$(config reexec.cfg "version = 1;
 log: { syslog = false; };
-rules = ( { name = \"once\"; port = $P; action = \"refuse\"; first = 1; } );")
+rules = ( { name = \"once\"; port = $P; action = \"refuse\"; first = 1; scope = \"process\"; } );")
 out=$("$CLI" run --seccomp -c "$ecfg" -- "$STATIC" "$P" "$P" exec "$STATIC" "$P" "$P")
 expect_eq "$(echo $out)" "$P refused $P connected $P refused $P connected" \
 	"first = 1 across an exec of the same program: counted afresh, as the preload does"
@@ -157,10 +157,10 @@ select.select([], [slow], [], 5)
 print(slow.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))")
 expect_eq "$out" 110 "non-blocking ETIMEDOUT kept while 6,000 audited connects never ask for theirs"
 
-# Counters are per process: two clients in turn each see first = 2.
+# With scope "process", counters are per process: two clients in turn each see first = 2.
 fcfg=$(config first.cfg "version = 1;
 log: { syslog = false; };
-rules = ( { name = \"retry\"; dst = \"127.0.0.1\"; port = $Q; action = \"refuse\"; first = 2; } );")
+rules = ( { name = \"retry\"; dst = \"127.0.0.1\"; port = $Q; action = \"refuse\"; first = 2; scope = \"process\"; } );")
 out=$("$CLI" run --seccomp -c "$fcfg" -- sh -c "\"$STATIC\" $Q $Q $Q; \"$STATIC\" $Q $Q $Q")
 expect_eq "$(echo $out)" "$Q refused $Q refused $Q connected $Q refused $Q refused $Q connected" \
 	"first = 2 counts per process: each of two clients is refused twice, then connects"

@@ -8,11 +8,13 @@
 GOLDEN_SKIP=1
 . "$(dirname "$0")/lib.sh"
 C=$(closed_port)
+# scope = "process" (here and in stress.c's versions): the forked children
+# connect too, and must not eat the parent's count (shared scopes: t_scope).
 cfg=$T/stress.cfg
 export STRESS_LOG=$T/stress.log
 first=40000
 put_config() {
-	printf 'version = 1;\nlog: { syslog = false; file = "%s"; rate = 0; };\nrules = ( { name = "limited"; dst = "127.0.0.1"; port = %s; action = "fail"; errno = "ENETDOWN"; first = %s; } );\n' \
+	printf 'version = 1;\nlog: { syslog = false; file = "%s"; rate = 0; };\nrules = ( { name = "limited"; dst = "127.0.0.1"; port = %s; action = "fail"; errno = "ENETDOWN"; first = %s; scope = "process"; } );\n' \
 		"$STRESS_LOG" "$C" "$1" > "$cfg"
 }
 put_config $first
