@@ -265,7 +265,7 @@ $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(ENGINE)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(ENGINE) $(PKG_LIBS) -lm
 
 # Benchmarks: figures and ratios, not pass/fail (see README, Performance).
-bench: all test-deps $(BENCH_BIN)
+bench: all test-deps $(BENCH_BIN) $(BUILD)/tests/connloop
 	@python3 tests/bench/run.py $(BUILD)
 
 # The fuzz targets, built with the ordinary compiler and run over the

@@ -1,7 +1,7 @@
 /* The kernel side of `connrefuse audit`: every failed TCP connect of the
  * machine, whatever made it. When a socket enters SYN_SENT the connecting
- * task is current: its pid, uid, comm and cgroup are kept, keyed by the
- * socket. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
+ * task is current: its pid, uid, comm and cgroup are kept in the socket's
+ * own storage. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
  * set: refused, timed out, unreachable) or the peer resets an established
  * connection before sending a byte, a record goes to the ring buffer; the
  * error may arrive in softirq context, where current is someone else.
@@ -40,15 +40,17 @@ __u64 lost = 0;
 struct owner {
 	__u64 cgroup_id;
 	__u32 tgid, pid, uid, euid;
+	__u32 live; /* 0: none (its socket is past the connect) */
 	char comm[CR_AUDIT_COMM_LEN];
 };
 
-/* Connects in flight and established connections not yet past their first
- * state change: LRU, so that a socket whose end was never seen cannot fill it. */
+/* The owner of each connect in flight, and of each connection established
+ * and not yet past its first state change, in the socket's own storage:
+ * no hashing, no table to fill, freed with the socket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct owner);
 } owners SEC(".maps");
 
@@ -142,8 +144,11 @@ static void remember(const struct sock *sk)
 	struct owner o = {};
 	if (!owner_now(&o))
 		return;
-	__u64 key = (__u64)sk;
-	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+	o.live = 1;
+	/* (A socket may connect again after a failure: its storage is kept.) */
+	struct owner *s = bpf_sk_storage_get(&owners, (void *)sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (s)
+		__builtin_memcpy(s, &o, sizeof o);
 }
 
 /* A record: the destination as family, port (network order) and address. */
@@ -208,9 +213,8 @@ int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int new
 		return 0;
 	if (newstate == TCP_ESTABLISHED)
 		return 0; /* kept: a reset before the first byte is a failure too */
-	__u64 key = (__u64)sk;
-	struct owner *o = bpf_map_lookup_elem(&owners, &key);
-	if (!o)
+	struct owner *o = bpf_sk_storage_get(&owners, (void *)sk, NULL, 0);
+	if (!o || !o->live)
 		return 0;
 	int err = sk->sk_err;
 	if (newstate == TCP_CLOSE && err) {
@@ -219,6 +223,6 @@ int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int new
 		else if (err == ECONNRESET && received_nothing(sk))
 			report_sock(sk, o, CR_AUDIT_RESET, err);
 	}
-	bpf_map_delete_elem(&owners, &key);
+	o->live = 0;
 	return 0;
 }
