@@ -18,26 +18,31 @@ PKG_LIBS = $(shell pkg-config --libs libconfig 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-BUILD_PACKAGES := gcc make pkg-config libconfig-dev
+# connrefuse audit (src/audit/): its kernel program is compiled by clang
+# (-target bpf) against this kernel's BTF, made a skeleton by bpftool, and
+# loaded by libbpf. Needed by every build of the command.
+AUDIT_PACKAGES := clang bpftool libbpf-dev
+BUILD_PACKAGES := gcc make pkg-config libconfig-dev $(AUDIT_PACKAGES)
 DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted \
-	clang-format
+	clang-format liburing-dev
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the
 # benchmarks link; the others include the engine, never the reverse.
-layer_src = $(sort $(wildcard src/$(1)/*.c))
+layer_src = $(sort $(filter-out %.bpf.c,$(wildcard src/$(1)/*.c)))
 layer_obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call layer_src,$(1)))
 ENGINE_OBJ := $(call layer_obj,engine)
 PRELOAD_OBJ := $(call layer_obj,preload)
 SECCOMP_OBJ := $(call layer_obj,seccomp)
 CLI_OBJ := $(call layer_obj,cli)
+AUDIT_OBJ := $(call layer_obj,audit)
 ENGINE := $(BUILD)/libcrengine.a
 # Preload-layer modules with unit suites of their own.
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/fault_alloc \
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/uringconnect $(BUILD)/tests/fault_alloc \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
 .PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
@@ -69,6 +74,22 @@ $(BUILD)/prefix.stamp: FORCE
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 
 $(BUILD)/obj/cli/run.o: $(BUILD)/prefix.stamp
+
+# The kernel program of connrefuse audit: compiled once for the BPF target,
+# CO-RE (its field offsets relocated by libbpf against the running kernel's
+# BTF), against the types of this machine's kernel (vmlinux.h); embedded in
+# the command through the skeleton bpftool makes of it.
+BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
+$(BUILD)/audit/vmlinux.h: | deps
+	@mkdir -p $(dir $@)
+	@test -r /sys/kernel/btf/vmlinux || { echo "connrefuse: /sys/kernel/btf/vmlinux: this kernel has no BTF, which the audit's kernel program is built against" >&2; exit 1; }
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+$(BUILD)/audit/connaudit.bpf.o: src/audit/connaudit.bpf.c src/audit/event.h $(BUILD)/audit/vmlinux.h Makefile
+	clang -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD)/audit -Isrc/audit -c $< -o $@
+$(BUILD)/audit/connaudit.skel.h: $(BUILD)/audit/connaudit.bpf.o
+	bpftool gen skeleton $< name connaudit > $@.tmp && mv $@.tmp $@
+$(AUDIT_OBJ): CPPFLAGS_ALL += -I$(BUILD)/audit
+$(AUDIT_OBJ): $(BUILD)/audit/connaudit.skel.h
 
 .PHONY: FORCE
 FORCE:
@@ -112,7 +133,8 @@ BUNDLE_PACKAGES := musl-tools $(if $(filter x86_64,$(ARCH)),gcc-aarch64-linux-gn
 # musl's cancellation does not unwind: no -fexceptions, whose unwinder
 # (this compiler's libgcc_eh) needs glibc.
 CC_musl-$(ARCH) := musl-gcc
-CFLAGS_musl-$(ARCH) := $(filter-out -fexceptions,$(CFLAGS_STRICT))
+# Its static command has no audit (libbpf is glibc's here): cli/audit.c says so.
+CFLAGS_musl-$(ARCH) := $(filter-out -fexceptions,$(CFLAGS_STRICT)) -DCR_NO_AUDIT
 CFLAGS_aarch64 := $(CFLAGS_STRICT)
 AR_musl-$(ARCH) := ar
 LIBS_musl-$(ARCH) := -lm
@@ -174,8 +196,8 @@ $(BUNDLE)/bin/connrefuse: $(patsubst src/%.c,$(BUILD)/musl-$(ARCH)/obj/%.o,$(cal
 	@mkdir -p $(dir $@)
 	musl-gcc -static -o $@ $^ $(BUILD)/musl-$(ARCH)/libconfig/lib/libconfig.a -lm -lpthread
 
-$(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(ENGINE) $(PKG_LIBS) -lm -lpthread
+$(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(ENGINE)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(ENGINE) $(PKG_LIBS) -lbpf -lm -lpthread
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(PRELOAD_UNIT_OBJ) $(ENGINE) $(wildcard tests/unit/*.h) | test-deps
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) \
@@ -197,6 +219,11 @@ $(BUILD)/tests/earlymain: tests/integration/early/earlymain.c $(BUILD)/tests/lib
 $(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
+# A client that connects through io_uring (t_audit: the kernel's view sees it).
+$(BUILD)/tests/uringconnect: tests/integration/uring/uringconnect.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -luring
 
 # The allocation-failure build (t_fault_alloc): the engine and the rule set
 # in force with tests/fault/alloc_fail.h forced in, and its driver.
@@ -238,7 +265,7 @@ $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(ENGINE)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) -o $@ $< $(ENGINE) $(PKG_LIBS) -lm
 
 # Benchmarks: figures and ratios, not pass/fail (see README, Performance).
-bench: all test-deps $(BENCH_BIN)
+bench: all test-deps $(BENCH_BIN) $(BUILD)/tests/connloop
 	@python3 tests/bench/run.py $(BUILD)
 
 # The fuzz targets, built with the ordinary compiler and run over the

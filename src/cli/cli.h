@@ -73,5 +73,7 @@ int cr_cmd_compile(int argc, char **argv);
 int cr_cmd_match(int argc, char **argv);
 int cr_cmd_decode(int argc, char **argv);
 int cr_cmd_report(int argc, char **argv);
+/* audit.c: the kernel's view (src/audit/); a message in the bundle's static command. */
+int cr_cmd_audit(int argc, char **argv);
 
 #endif

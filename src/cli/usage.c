@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"       connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
 	"       connrefuse reload FILE\n"
 	"       connrefuse stats FILE [--json]\n"
+	"       connrefuse audit [-c FILE] [--json] [--cgroup PATH] [--uid N] [--ring-size BYTES]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 /* Each command's name, then its help (not for the formatter, which would
@@ -124,6 +125,27 @@ static const char *const help_texts[][2] = {
 	  "\"process\": not shared, shown as -).\n"
 	  "\n"
 	  "  --json          one JSON object\n" },
+	{ "audit",
+	  "connrefuse audit [-c FILE] [--json] [--cgroup PATH] [--uid N] [--ring-size BYTES]\n"
+	  "\n"
+	  "Logs every failed TCP connect of the machine, whatever the program (static,\n"
+	  "Go, setuid, io_uring, containers): refused, timed out, unreachable, or reset\n"
+	  "before the first byte. The kernel tells (eBPF; root, or CAP_BPF and\n"
+	  "CAP_PERFMON; a kernel with BTF). Each failure is one line, the library's\n"
+	  "(simulated=no action=pass source=kernel), on standard output and in the\n"
+	  "sinks of FILE's log settings, under its rate limit; records the kernel\n"
+	  "could not hand over are counted in the dropped= of the next summary.\n"
+	  "A simulated refusal of the library (its connect to port 0 on loopback) is\n"
+	  "left to the library's line. Runs until SIGINT or SIGTERM.\n"
+	  "\n"
+	  "  -c, --config FILE   log settings; its rules with action \"log\" choose\n"
+	  "                      what is logged (dst, port, process); none: everything\n"
+	  "  --json              JSON lines on standard output\n"
+	  "  --cgroup PATH       only connects of tasks in the cgroup (v2) PATH and below\n"
+	  "                      (/system.slice/x.service, as /proc/PID/cgroup names it)\n"
+	  "  --uid N             only connects of user N (a number or a name; the real uid)\n"
+	  "  --ring-size BYTES   the kernel's ring buffer (a power of two, at least a page;\n"
+	  "                      default 262144)\n" },
 };
 /* clang-format on */
 
@@ -157,7 +179,7 @@ int cr_help(const char *topic)
 	}
 	if (topic) {
 		fprintf(stderr,
-			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report, reload, stats)\n",
+			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report, reload, stats, audit)\n",
 			topic);
 		return 2;
 	}

@@ -293,6 +293,8 @@ size_t cr_log_format_as(const struct cr_event *ev, bool json, char *buf, size_t 
 	cr_line_begin(&l, buf, size, json);
 	cr_line_str(&l, "result", result_name(ev->result));
 	cr_line_str(&l, "simulated", ev->simulated ? "yes" : "no");
+	if (ev->source)
+		cr_line_str(&l, "source", ev->source);
 	if (ev->rule)
 		cr_line_str(&l, "rule", ev->rule);
 	cr_line_str(&l, "action", cr_action_name(ev->action));

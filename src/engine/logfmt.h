@@ -24,7 +24,8 @@ enum cr_result {
 struct cr_event {
 	enum cr_result result;
 	bool simulated;
-	const char *rule; /* NULL: left out */
+	const char *source; /* who saw it: "kernel" for connrefuse audit; NULL: left out (the library) */
+	const char *rule;   /* NULL: left out */
 	enum cr_action action;
 	bool dry_run;
 	pid_t pid; /* 0: the calling process */
@@ -33,7 +34,7 @@ struct cr_event {
 	const char *host;   /* NULL: left out */
 	const char *proto;  /* "tcp", "udp", "unix"; NULL: left out */
 	int err;            /* 0 for connected */
-	bool has_ids;       /* uid and euid known (else left out) */
+	bool has_ids;       /* uid, euid and cgroup given (cr_log_event reads them when not) */
 	int uid, euid;      /* real and effective uid; euid is written when it differs */
 	const char *cgroup; /* NULL or "/" (the root): left out */
 };

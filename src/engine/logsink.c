@@ -334,13 +334,15 @@ void cr_log_event(const struct cr_log_conf *lc, struct cr_log_state *st, const s
 	 * call, and most lines of a storm are suppressed above. */
 	struct cr_event e = *ev;
 	struct cr_ident id;
-	cr_ident_read(e.pid, !e.pid, &id);
+	if (!e.has_ids) { /* connrefuse audit gives those the kernel recorded */
+		cr_ident_read(e.pid, !e.pid, &id);
+		e.has_ids = id.uid >= 0;
+		e.uid = id.uid;
+		e.euid = id.euid;
+		e.cgroup = id.cgroup[0] ? id.cgroup : NULL;
+	}
 	if (!e.pid)
 		e.pid = getpid();
-	e.has_ids = id.uid >= 0;
-	e.uid = id.uid;
-	e.euid = id.euid;
-	e.cgroup = id.cgroup[0] ? id.cgroup : NULL;
 	char line[CR_LOG_LINE_MAX];
 	size_t len = cr_log_format_as(&e, lc->json, line, sizeof line);
 	int severity = e.result == CR_RES_REFUSED || e.result == CR_RES_FAILED ? LOG_WARNING : LOG_INFO;

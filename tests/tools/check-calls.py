@@ -22,7 +22,8 @@ import re
 import subprocess
 import sys
 
-ALLOWED = {"engine": set(), "preload": {"engine"}, "seccomp": {"engine"}, "cli": {"engine", "seccomp"}}
+ALLOWED = {"engine": set(), "preload": {"engine"}, "seccomp": {"engine"}, "audit": {"engine"},
+           "cli": {"engine", "seccomp", "audit"}}
 
 
 def nm(args, path):
@@ -56,8 +57,8 @@ def main(argv):
         if not os.path.isdir(os.path.join(src, layer)):
             continue
         for name in sorted(os.listdir(os.path.join(src, layer))):
-            if not name.endswith(".c"):
-                continue
+            if not name.endswith(".c") or name.endswith(".bpf.c"):
+                continue  # (a .bpf.c is the kernel's program: never linked)
             f = layer + "/" + name
             obj = os.path.join(objdir, layer, name[:-2] + ".o")
             if not os.path.exists(obj):

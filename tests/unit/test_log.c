@@ -45,6 +45,36 @@ START_TEST(spec_line)
 }
 END_TEST
 
+/* connrefuse audit's lines: source=kernel after simulated (SPEC.md). */
+START_TEST(kernel_source)
+{
+	struct cr_dest d = v4("127.0.0.1", 7);
+	struct cr_event ev = {
+		.result = CR_RES_FAILED,
+		.source = "kernel",
+		.action = CR_ACT_PASS,
+		.pid = 9,
+		.has_ids = true,
+		.uid = 65534,
+		.euid = 0,
+		.comm = "suid",
+		.dest = &d,
+		.proto = "tcp",
+		.err = ETIMEDOUT,
+	};
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_msg(starts(buf,
+			     "result=failed simulated=no source=kernel action=pass pid=9 uid=65534 euid=0 comm=suid "
+			     "dst=127.0.0.1:7 proto=tcp errno=ETIMEDOUT "),
+		      "%s", buf);
+	cr_log_format_as(&ev, true, buf, sizeof buf);
+	ck_assert_msg(starts(buf,
+			     "{\"result\":\"failed\",\"simulated\":\"no\",\"source\":\"kernel\",\"action\":\"pass\""),
+		      "%s", buf);
+}
+END_TEST
+
 /* euid follows uid when it differs; cgroup follows comm unless it is the root. */
 START_TEST(who_and_where)
 {
@@ -253,6 +283,7 @@ Suite *log_suite(void)
 	TCase *tc = tcase_create("log");
 	tcase_add_test(tc, spec_line);
 	tcase_add_test(tc, who_and_where);
+	tcase_add_test(tc, kernel_source);
 	tcase_add_test(tc, json_cut_whole);
 	tcase_add_test(tc, optional_keys);
 	tcase_add_test(tc, escaping);

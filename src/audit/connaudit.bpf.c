@@ -1,0 +1,228 @@
+/* The kernel side of `connrefuse audit`: every failed TCP connect of the
+ * machine, whatever made it. When a socket enters SYN_SENT the connecting
+ * task is current: its pid, uid, comm and cgroup are kept in the socket's
+ * own storage. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
+ * set: refused, timed out, unreachable) or the peer resets an established
+ * connection before sending a byte, a record goes to the ring buffer; the
+ * error may arrive in softirq context, where current is someone else.
+ * Left out: the library's own sinks (port 0 on loopback; a timeout at one
+ * of its drop listeners, loopback listeners with a backlog of 0).
+ * Records the ring buffer cannot take are counted (`lost`), never silent.
+ * Compiled with clang -target bpf, CO-RE against the kernel's BTF. */
+#include <vmlinux.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "event.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define ETIMEDOUT 110
+#define ECONNRESET 104
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before loading: the scope. */
+const volatile __u32 want_uid = 0;
+const volatile bool by_uid = false;
+const volatile bool by_cgroup = false;
+
+/* Records the ring buffer could not take. */
+__u64 lost = 0;
+
+struct owner {
+	__u64 cgroup_id;
+	__u32 tgid, pid, uid, euid;
+	__u32 live; /* 0: none (its socket is past the connect) */
+	char comm[CR_AUDIT_COMM_LEN];
+};
+
+/* The owner of each connect in flight, and of each connection established
+ * and not yet past its first state change, in the socket's own storage:
+ * no hashing, no table to fill, freed with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+/* --cgroup: the cgroup (v2) whose tasks, and its descendants', are audited. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} scope SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024); /* the loader may set another size */
+} events SEC(".maps");
+
+/* Listeners with a backlog of 0 on loopback, by network namespace and
+ * port: the library's drop listeners (engine/drop.h) look so. */
+struct drop_listener {
+	__u32 netns;
+	__u32 port;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct drop_listener);
+	__type(value, __u8);
+} drop_listeners SEC(".maps");
+
+static bool loopback(const struct sock *sk)
+{
+	if (sk->__sk_common.skc_family == AF_INET)
+		return (bpf_ntohl(sk->__sk_common.skc_daddr) >> 24) == 127;
+	const __u32 *a = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == bpf_htonl(1))
+		return true; /* ::1 */
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff) && (bpf_ntohl(a[3]) >> 24) == 127;
+}
+
+/* Port 0 on loopback: the library's sink for simulated refusals, where
+ * nothing can listen; the kernel's refusal there is the library's to log. */
+static bool library_sink(const struct sock *sk)
+{
+	return sk->__sk_common.skc_dport == 0 && loopback(sk);
+}
+
+/* A connect that timed out at a drop listener of the library: a SYN that
+ * its full one-slot queue dropped until the retries were spent. The
+ * library logged it as dropped when it was made. */
+static bool library_drop(const struct sock *sk, int err)
+{
+	if (err != ETIMEDOUT || !loopback(sk))
+		return false;
+	struct drop_listener l = { .netns = sk->__sk_common.skc_net.net->ns.inum,
+				   .port = bpf_ntohs(sk->__sk_common.skc_dport) };
+	return bpf_map_lookup_elem(&drop_listeners, &l) != NULL;
+}
+
+static void listening(const struct sock *sk, bool start)
+{
+	struct drop_listener l = { .netns = sk->__sk_common.skc_net.net->ns.inum, .port = sk->__sk_common.skc_num };
+	if (!start) {
+		bpf_map_delete_elem(&drop_listeners, &l);
+	} else if (sk->sk_max_ack_backlog == 0) {
+		__u8 one = 1;
+		bpf_map_update_elem(&drop_listeners, &l, &one, BPF_ANY);
+	}
+}
+
+/* The connecting task, current here; false when the scope leaves it out. */
+static bool owner_now(struct owner *o)
+{
+	__u64 id = bpf_get_current_uid_gid();
+	if (by_uid && (__u32)id != want_uid)
+		return false;
+	if (by_cgroup && bpf_current_task_under_cgroup(&scope, 0) != 1)
+		return false;
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 pt = bpf_get_current_pid_tgid();
+	o->tgid = pt >> 32;
+	o->pid = (__u32)pt;
+	o->uid = (__u32)id;
+	o->euid = t->cred->euid.val;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_probe_read_kernel_str(o->comm, sizeof o->comm, t->group_leader->comm);
+	return true;
+}
+
+static void remember(const struct sock *sk)
+{
+	struct owner o = {};
+	if (!owner_now(&o))
+		return;
+	o.live = 1;
+	/* (A socket may connect again after a failure: its storage is kept.) */
+	struct owner *s = bpf_sk_storage_get(&owners, (void *)sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (s)
+		__builtin_memcpy(s, &o, sizeof o);
+}
+
+/* A record: the destination as family, port (network order) and address. */
+static void report(const struct owner *o, __u32 kind, int err, __u16 family, __u16 dport, const void *daddr)
+{
+	struct cr_audit_record *r = bpf_ringbuf_reserve(&events, sizeof *r, 0);
+	if (!r) {
+		__sync_fetch_and_add(&lost, 1);
+		return;
+	}
+	r->cgroup_id = o->cgroup_id;
+	r->tgid = o->tgid;
+	r->pid = o->pid;
+	r->uid = o->uid;
+	r->euid = o->euid;
+	r->kind = kind;
+	r->err = err;
+	r->family = family;
+	r->dport = bpf_ntohs(dport);
+	__builtin_memset(r->daddr, 0, sizeof r->daddr);
+	bpf_probe_read_kernel(r->daddr, family == AF_INET ? 4 : 16, daddr);
+	__builtin_memcpy(r->comm, o->comm, sizeof r->comm);
+	bpf_ringbuf_submit(r, 0);
+}
+
+static void report_sock(const struct sock *sk, const struct owner *o, __u32 kind, int err)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	const void *a = family == AF_INET ? (const void *)&sk->__sk_common.skc_daddr
+					  : (const void *)&sk->__sk_common.skc_v6_daddr;
+	report(o, kind, err, family, sk->__sk_common.skc_dport, a);
+}
+
+/* No byte came from the peer (the kernel's own count). */
+static bool received_nothing(const struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	return tp && tp->bytes_received == 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		if (!library_sink(sk))
+			remember(sk);
+		return 0;
+	}
+	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN) {
+		/* (A connection a listener takes in starts as its clone: from
+		 * LISTEN to SYN_RECV. The listener itself closes to CLOSE.) */
+		if (newstate == TCP_LISTEN || newstate == TCP_CLOSE)
+			listening(sk, newstate == TCP_LISTEN);
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT && oldstate != TCP_ESTABLISHED)
+		return 0;
+	if (newstate == TCP_ESTABLISHED)
+		return 0; /* kept: a reset before the first byte is a failure too */
+	struct owner *o = bpf_sk_storage_get(&owners, (void *)sk, NULL, 0);
+	if (!o || !o->live)
+		return 0;
+	int err = sk->sk_err;
+	if (newstate == TCP_CLOSE && err) {
+		if (oldstate == TCP_SYN_SENT && !library_drop(sk, err))
+			report_sock(sk, o, CR_AUDIT_CONNECT, err);
+		else if (err == ECONNRESET && received_nothing(sk))
+			report_sock(sk, o, CR_AUDIT_RESET, err);
+	}
+	o->live = 0;
+	return 0;
+}
