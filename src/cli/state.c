@@ -1,9 +1,10 @@
-/* connrefuse reload FILE and connrefuse stats FILE [--json]: the shared
+/* connrefuse reload FILE [--reset] and connrefuse stats FILE [--json]: the shared
  * schedule state of a rules file (engine/shared.h) from outside the
  * programs; the run's state file that connrefuse run makes; what match
  * says of a rule's scope. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "engine/clock.h"
 #include "engine/config_file.h"
 #include "engine/shared.h"
 
@@ -48,31 +49,46 @@ static uint64_t *identities(const struct cr_ruleset *rs)
 
 int cr_cmd_reload(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return cr_help("reload");
-	if (argc != 2 || argv[1][0] == '-')
+	const char *path = NULL;
+	bool reset = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--reset") == 0)
+			reset = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cr_help("reload");
+		else if (argv[i][0] == '-' || path)
+			return cr_usage_error("reload", "reload: unexpected '%s'", argv[i]);
+		else
+			path = argv[i];
+	}
+	if (!path)
 		return cr_usage_error("reload", "%s", "reload takes one FILE");
 	struct cr_rules rules = { 0 };
-	if (cr_rules_load(argv[1], CR_RULES_VERIFY, &rules) != 0)
+	if (cr_rules_load(path, CR_RULES_VERIFY, &rules) != 0)
 		return 1; /* said why; the rules in force stay */
 	char err[1200];
 	struct cr_shared sh, run = { 0 };
-	if (file_state(argv[1], true, &sh, err, sizeof err) != 0) {
+	if (file_state(path, true, &sh, err, sizeof err) != 0) {
 		fprintf(stderr, "connrefuse: reload: the shared state %s; programs see the change within a second\n",
 			err);
 		cr_rules_free(&rules);
 		return 1;
 	}
 	/* Rules that left the file forget their counters: should they come
-	 * back, they start again. */
+	 * back, they start again. The run's state is shared by every rules
+	 * file of the run (a pytest-xdist worker's each): there only --reset
+	 * touches counters, and only this file's. */
 	uint64_t *ids = identities(rules.set);
 	const char *run_path = getenv("CONNREFUSE_RUN_STATE");
 	if (run_path && *run_path && cr_shared_open(&run, run_path, false, err, sizeof err) != 0)
 		memset(&run, 0, sizeof run);
 	if (ids) {
 		cr_shared_forget_others(&sh, ids, rules.set->nscheds);
-		if (run.head)
-			cr_shared_forget_others(&run, ids, rules.set->nscheds);
+		if (reset) {
+			cr_shared_reset(&sh, ids, rules.set->nscheds, cr_monotonic_now());
+			if (run.head)
+				cr_shared_reset(&run, ids, rules.set->nscheds, cr_monotonic_now());
+		}
 	}
 	free(ids);
 	cr_shared_bump(&sh);

@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"       connrefuse match FILE --resolve NAME [--process NAME] [--attempt N] [--at SECONDS]\n"
 	"       connrefuse decode [--json] CODE...\n"
 	"       connrefuse report [--json | --prometheus] [LOGFILE|-]\n"
-	"       connrefuse reload FILE\n"
+	"       connrefuse reload FILE [--reset]\n"
 	"       connrefuse stats FILE [--json]\n"
 	"       connrefuse audit [-c FILE] [--json] [--cgroup PATH] [--uid N] [--ring-size BYTES]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
@@ -109,13 +109,17 @@ static const char *const help_texts[][2] = {
 	  "  --prometheus    counters in the node_exporter textfile format, labelled by\n"
 	  "                  result, simulated, rule, errno and comm\n" },
 	{ "reload",
-	  "connrefuse reload FILE\n"
+	  "connrefuse reload FILE [--reset]\n"
 	  "\n"
 	  "After a new FILE was renamed into place: checks it, then bumps the\n"
 	  "generation in FILE's shared state, so that every process ruled by FILE\n"
 	  "(preloaded, or under run --seccomp) decides its very next connect with\n"
 	  "it. Counters of rules that left FILE are forgotten. Exit 1 when FILE does\n"
-	  "not load (the rules in force stay).\n" },
+	  "not load (the rules in force stay).\n"
+	  "\n"
+	  "  --reset         also set the counters of FILE's rules back to zero and\n"
+	  "                  their clocks to now (scope \"file\", and \"run\" when\n"
+	  "                  asked inside connrefuse run): a clean start for a test\n" },
 	{ "stats",
 	  "connrefuse stats FILE [--json]\n"
 	  "\n"

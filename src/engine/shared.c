@@ -223,6 +223,19 @@ void cr_shared_forget_others(const struct cr_shared *sh, const uint64_t *keep, s
 	}
 }
 
+void cr_shared_reset(const struct cr_shared *sh, const uint64_t *ids, size_t nids, double now)
+{
+	for (uint32_t i = 0; i < CR_SHARED_SLOTS; i++) {
+		struct cr_shared_slot *s = &sh->slots[i];
+		uint64_t id = atomic_load(&s->identity);
+		if (id && kept(ids, nids, id)) {
+			atomic_store(&s->n.attempts, 0);
+			atomic_store(&s->n.fired, 0);
+			atomic_store(&s->n.started, now);
+		}
+	}
+}
+
 void cr_ruleset_attach_shared(struct cr_ruleset *rs, const struct cr_shared *run, const struct cr_shared *file,
 			      double now)
 {

@@ -76,6 +76,10 @@ void cr_shared_bump(const struct cr_shared *sh);
 /* Frees the slots of every identity not in keep (sorted): rules that left
  * the file start again should they come back. */
 void cr_shared_forget_others(const struct cr_shared *sh, const uint64_t *keep, size_t nkeep);
+/* Sets the counters of the identities in ids (sorted) back to zero and
+ * their clocks to now, the others untouched (reload --reset: another
+ * file's rules in the same run state keep theirs). */
+void cr_shared_reset(const struct cr_shared *sh, const uint64_t *ids, size_t nids, double now);
 
 /* Points the scheduled rules of rs at their shared counters: scope "run"
  * at run (NULL outside connrefuse run: they count per process), "file" at

@@ -19,6 +19,17 @@ $CLI stats "$cfg" > "$T/stats"
 expect_grep '^db +file +4 +3$' "$T/stats" "stats: 4 attempts, 3 fired, scope file"
 $CLI stats --json "$cfg" > "$T/stats.json"
 expect_grep '"name": "db", "scope": "file", "attempts": 4, "fired": 3' "$T/stats.json" "stats --json"
+# The counters of scope "file" persist across invocations; reload --reset
+# starts them again (and the wait-for-it loop connects at 4 once more).
+out=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD sh -c "$waitfor")
+expect_eq "$out" "connected at 1" "scope file, a second loop: the counters went on (connects at once)"
+$CLI reload "$cfg" --reset || fail "reload --reset"
+$CLI stats "$cfg" > "$T/stats"
+expect_grep '^db +file +0 +0$' "$T/stats" "reload --reset: 0 attempts, 0 fired"
+out=$(CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD sh -c "$waitfor")
+expect_eq "$out" "connected at 4" "after reload --reset: connects at attempt 4 again"
+$CLI reload "$cfg" --bogus 2> /dev/null
+expect_eq "$?" 2 "reload --bogus: usage error"
 $CLI match "$cfg" 127.0.0.1:$P --attempt 4 > "$T/match"
 expect_grep 'scope "run" under connrefuse run, "file" otherwise' "$T/match" "match --attempt says the scope"
 
