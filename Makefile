@@ -24,7 +24,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 AUDIT_PACKAGES := clang bpftool libbpf-dev
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev $(AUDIT_PACKAGES)
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted \
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted python3-pytest python3-pytest-xdist \
 	clang-format liburing-dev
 
 # The layers (src/README.md): the engine is one static library that the
@@ -324,7 +324,7 @@ $(BUILD)/connrefuse.pc: connrefuse.pc.in include/connrefuse.h
 install: all $(BUILD)/connrefuse.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/connrefuse/pytest
 	install -m 755 $(BUILD)/connrefuse $(DESTDIR)$(PREFIX)/bin/connrefuse
 	install -m 755 $(BUILD)/libconnrefuse.so $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so
 	install -m 644 include/connrefuse.h $(DESTDIR)$(PREFIX)/include/connrefuse.h
@@ -332,13 +332,15 @@ install: all $(BUILD)/connrefuse.pc
 	install -m 644 doc/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1
 	install -m 644 doc/connrefuse.cfg.5 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
 	install -m 644 doc/connrefuse.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
+	install -m 644 helpers/pytest/connrefuse_pytest.py $(DESTDIR)$(PREFIX)/share/connrefuse/pytest/connrefuse_pytest.py
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/connrefuse $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so \
 		$(DESTDIR)$(PREFIX)/include/connrefuse.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc \
 		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
-	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse 2>/dev/null
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse \
+		$(DESTDIR)$(PREFIX)/share/connrefuse/pytest/connrefuse_pytest.py
+	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/share/connrefuse/pytest $(DESTDIR)$(PREFIX)/share/connrefuse 2>/dev/null
 
 # The slow suites (.ci/run runs them): the bundle's other libraries with
 # programs of their own kind (musl; arm64 under qemu-user), and the bundle

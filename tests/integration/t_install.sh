@@ -7,7 +7,7 @@ stage=$T/stage
 make -s -C "$SRC" BUILD="$CR_BUILD" install DESTDIR="$stage" PREFIX=/usr > "$T/make.out" 2>&1 || { cat "$T/make.out"; fail "make install"; }
 ok "make install DESTDIR=... PREFIX=/usr"
 for f in bin/connrefuse lib/connrefuse/libconnrefuse.so include/connrefuse.h lib/pkgconfig/connrefuse.pc \
-	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5 share/bash-completion/completions/connrefuse; do
+	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5 share/bash-completion/completions/connrefuse share/connrefuse/pytest/connrefuse_pytest.py; do
 	[ -f "$stage/usr/$f" ] || fail "missing $f"
 done
 ok "every file staged"
