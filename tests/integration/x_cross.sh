@@ -31,7 +31,7 @@ ruled() {
 		: > "$T/cross.log"
 		out=$(CONNREFUSE_CONFIG=$rules "$@" "$P" "$Q" | tr '\n' ' ')
 		expect_eq "$out" "$P refused $Q connected " "$kind, $(basename "$rules"): the rule refuses, the rest connects"
-		expect_grep "^result=refused simulated=yes rule=cross action=refuse pid=[0-9]+ uid=[0-9]+ comm=[^ ]+ dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED " \
+		expect_grep "^${STAMP}result=refused simulated=yes rule=cross action=refuse pid=[0-9]+ uid=[0-9]+ comm=[^ ]+ dst=127\\.0\\.0\\.1:$P proto=tcp errno=ECONNREFUSED " \
 			"$T/cross.log" "$kind, $(basename "$rules"): the line"
 	done
 	out=$(CONNREFUSE_CONFIG=$T/other-layout.compiled "$@" "$Q" 2>&1)
@@ -64,5 +64,5 @@ CONNREFUSE_CONFIG=$cfg LD_PRELOAD="$B/\$PLATFORM/libconnrefuse.so" $PY -c "
 import socket
 try: socket.create_connection(('127.0.0.1', $P))
 except ConnectionRefusedError: pass"
-expect_grep "^result=refused simulated=yes rule=cross action=refuse .* comm=python3 " "$T/cross.log" \
+expect_grep "^${STAMP}result=refused simulated=yes rule=cross action=refuse .* comm=python3 " "$T/cross.log" \
 	"x86-64: LD_PRELOAD='$B/\$PLATFORM/libconnrefuse.so' finds x86_64/"
