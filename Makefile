@@ -250,7 +250,7 @@ integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
 
 BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide $(BUILD)/bench/spawn $(BUILD)/bench/reload_watch \
-	$(BUILD)/bench/seccomp_floor
+	$(BUILD)/bench/seccomp_floor $(BUILD)/bench/audit_floor $(BUILD)/bench/audit_floor.bpf.o
 
 $(BUILD)/bench/%: tests/bench/%.c | deps
 	@mkdir -p $(dir $@)
@@ -259,6 +259,14 @@ $(BUILD)/bench/%: tests/bench/%.c | deps
 $(BUILD)/bench/seccomp_floor: tests/bench/seccomp_floor.c src/seccomp/seccomp_sync.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -Isrc -o $@ $<
+
+# The floor of connrefuse audit: empty programs on its tracepoint.
+$(BUILD)/bench/audit_floor: tests/bench/audit_floor.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lbpf
+$(BUILD)/bench/audit_floor.bpf.o: tests/bench/audit_floor.bpf.c $(BUILD)/audit/vmlinux.h
+	@mkdir -p $(dir $@)
+	clang -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD)/audit -c $< -o $@
 
 $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(ENGINE)
 	@mkdir -p $(dir $@)

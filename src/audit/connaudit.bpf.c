@@ -1,7 +1,7 @@
 /* The kernel side of `connrefuse audit`: every failed TCP connect of the
  * machine, whatever made it. When a socket enters SYN_SENT the connecting
- * task is current: its pid, uid, comm and cgroup are kept in the socket's
- * own storage. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
+ * task is current: its pid, uid, comm and cgroup are kept, keyed by the
+ * socket. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
  * set: refused, timed out, unreachable) or the peer resets an established
  * connection before sending a byte, a record goes to the ring buffer; the
  * error may arrive in softirq context, where current is someone else.
@@ -22,6 +22,7 @@
 #define IPPROTO_TCP 6
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define ETIMEDOUT 110
@@ -40,17 +41,23 @@ __u64 lost = 0;
 struct owner {
 	__u64 cgroup_id;
 	__u32 tgid, pid, uid, euid;
-	__u32 live; /* 0: none (its socket is past the connect) */
+	__u32 live;   /* 0: none (its socket is past the connect) */
+	__u64 cookie; /* the socket's, unique for its life: an entry of a socket gone never matches */
 	char comm[CR_AUDIT_COMM_LEN];
 };
 
 /* The owner of each connect in flight, and of each connection established
- * and not yet past its first state change, in the socket's own storage:
- * no hashing, no table to fill, freed with the socket. */
+ * and not yet closed, by socket: filled at SYN_SENT, emptied when the
+ * socket closes with an error; the others age out (least recently used). Preallocated: a
+ * socket's own storage (BPF_MAP_TYPE_SK_STORAGE) costs an allocation per
+ * connect and a deferred free per socket, measured at 5% of a loopback
+ * connect loop (doc/maintainers/performance.md); an LRU table, the same
+ * lookups without either. Its size bounds the connects in flight followed
+ * at once; past it the oldest are forgotten, not mistaken. */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");
 
@@ -120,35 +127,29 @@ static void listening(const struct sock *sk, bool start)
 	}
 }
 
-/* The connecting task, current here; false when the scope leaves it out. */
-static bool owner_now(struct owner *o)
+/* The connecting task, current here, kept in the socket's storage, unless
+ * the scope leaves it out. Written in place; the task's fields read
+ * directly (BTF), not through helpers. */
+static void remember(const struct sock *sk)
 {
 	__u64 id = bpf_get_current_uid_gid();
 	if (by_uid && (__u32)id != want_uid)
-		return false;
-	if (by_cgroup && bpf_current_task_under_cgroup(&scope, 0) != 1)
-		return false;
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 pt = bpf_get_current_pid_tgid();
-	o->tgid = pt >> 32;
-	o->pid = (__u32)pt;
-	o->uid = (__u32)id;
-	o->euid = t->cred->euid.val;
-	o->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_probe_read_kernel_str(o->comm, sizeof o->comm, t->group_leader->comm);
-	return true;
-}
-
-static void remember(const struct sock *sk)
-{
-	struct owner o = {};
-	if (!owner_now(&o))
 		return;
-	o.live = 1;
-	/* (A socket may connect again after a failure: its storage is kept.) */
-	struct owner *s = bpf_sk_storage_get(&owners, (void *)sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
-	if (s)
-		__builtin_memcpy(s, &o, sizeof o);
+	if (by_cgroup && bpf_current_task_under_cgroup(&scope, 0) != 1)
+		return;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct owner o = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.tgid = t->tgid,
+		.pid = t->pid,
+		.uid = (__u32)id,
+		.euid = t->cred->euid.val,
+		.live = 1,
+		.cookie = bpf_get_socket_cookie((void *)sk),
+	};
+	__builtin_memcpy(o.comm, t->group_leader->comm, sizeof o.comm);
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
 }
 
 /* A record: the destination as family, port (network order) and address. */
@@ -189,40 +190,44 @@ static bool received_nothing(const struct sock *sk)
 	return tp && tp->bytes_received == 0;
 }
 
+/* Every state change of every socket of the machine passes here, most of
+ * them of connections that work: the tests that let those go come first,
+ * on the arguments alone, before any read of the socket or helper call.
+ * Kept: to SYN_SENT (a connect starts), from SYN_SENT or SYN_RECV (a
+ * simultaneous open) to CLOSE, ESTABLISHED to CLOSE (a reset), and a
+ * listener's start and end. Measured: doc/maintainers/performance.md. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
 	if (newstate == TCP_SYN_SENT) {
-		if (!library_sink(sk))
+		if (sk->sk_protocol == IPPROTO_TCP && !library_sink(sk))
 			remember(sk);
 		return 0;
 	}
 	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN) {
 		/* (A connection a listener takes in starts as its clone: from
 		 * LISTEN to SYN_RECV. The listener itself closes to CLOSE.) */
-		if (newstate == TCP_LISTEN || newstate == TCP_CLOSE)
+		if ((newstate == TCP_LISTEN || newstate == TCP_CLOSE) && sk->sk_protocol == IPPROTO_TCP)
 			listening(sk, newstate == TCP_LISTEN);
 		return 0;
 	}
-	if (oldstate != TCP_SYN_SENT && oldstate != TCP_ESTABLISHED)
+	if (newstate != TCP_CLOSE)
 		return 0;
-	if (newstate == TCP_ESTABLISHED)
-		return 0; /* kept: a reset before the first byte is a failure too */
-	struct owner *o = bpf_sk_storage_get(&owners, (void *)sk, NULL, 0);
-	if (!o || !o->live)
+	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV && oldstate != TCP_ESTABLISHED)
 		return 0;
+	/* A socket closed with no error is left to age out of the table:
+	 * deleting it would cost each working connection a locked lookup. */
 	int err = sk->sk_err;
-	if (newstate == TCP_CLOSE && err) {
-		if (oldstate == TCP_SYN_SENT && !library_drop(sk, err))
-			report_sock(sk, o, CR_AUDIT_CONNECT, err);
-		else if (err == ECONNRESET && received_nothing(sk))
-			report_sock(sk, o, CR_AUDIT_RESET, err);
-	}
-	o->live = 0;
+	if (!err)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct owner *o = bpf_map_lookup_elem(&owners, &key);
+	if (!o || !o->live || o->cookie != bpf_get_socket_cookie((void *)sk))
+		return 0;
+	if (oldstate != TCP_ESTABLISHED && !library_drop(sk, err))
+		report_sock(sk, o, CR_AUDIT_CONNECT, err);
+	else if (oldstate == TCP_ESTABLISHED && err == ECONNRESET && received_nothing(sk))
+		report_sock(sk, o, CR_AUDIT_RESET, err);
+	bpf_map_delete_elem(&owners, &key);
 	return 0;
 }

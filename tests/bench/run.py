@@ -236,10 +236,11 @@ def report_stream(cli, total_bytes=1 << 30):
           % (rows[1][3] / rows[0][3]))
 
 
-def start_audit(cli, out_path, args=()):
-    """connrefuse audit writing out_path, once it watches; None if it cannot."""
+def start_audit(cli, out_path, args=(), cmd=None):
+    """connrefuse audit (or cmd, which says "watching" on stderr too)
+    writing out_path, once it watches; None if it cannot."""
     err_path = out_path + ".err"
-    p = subprocess.Popen([cli, "audit"] + list(args), stdout=open(out_path, "w"), stderr=open(err_path, "w"))
+    p = subprocess.Popen(cmd or [cli, "audit"] + list(args), stdout=open(out_path, "w"), stderr=open(err_path, "w"))
     for _ in range(1000):
         text = open(err_path).read()
         if "watching" in text:
@@ -269,21 +270,34 @@ def audit_rows(cli, port, closed):
         return
     stop_audit(probe)
     cmd = [BENCH, "pass", "4000", port]
-    bare, audited = [], []
+    # The floor: an empty program on the same tracepoint, as tp_btf (the
+    # auditor's kind) and as a raw tracepoint: the price of the hook alone.
+    floor = [os.path.join(BUILD, "bench", "audit_floor"), os.path.join(BUILD, "bench", "audit_floor.bpf.o")]
+    kinds = [("no auditor", None), ("empty tp_btf program", floor + ["empty_btf"]),
+             ("empty raw_tp program", floor + ["empty_raw"]), ("connrefuse audit running", [cli, "audit"])]
+    times = {name: [] for name, _ in kinds}
     for i in range(PASS_ROUNDS):
-        bare.append(run(cmd))
-        p = start_audit(cli, os.path.join(TMP, "audit-loop.out"))
-        audited.append(run(cmd))
-        stop_audit(p)
-    print("socket+connect+close to a loopback listener (%d rounds, the auditor started and stopped each round):"
+        for name, watcher in kinds:
+            p = watcher and start_audit(cli, os.path.join(TMP, "audit-loop.out"), cmd=watcher)
+            if watcher and not p:
+                return
+            times[name].append(run(cmd))
+            if p:
+                stop_audit(p)
+    print("socket+connect+close to a loopback listener (%d rounds, each watcher started and stopped each round):"
           % PASS_ROUNDS)
-    print("  %-28s %s" % ("no auditor", fmt(bare)))
-    print("  %-28s %s" % ("connrefuse audit running", fmt(audited)))
+    bare = times["no auditor"]
+    for name, _ in kinds:
+        print("  %-28s %s  (x%.3f)" % (name, fmt(times[name]), statistics.median(times[name]) / statistics.median(bare)))
+    audited = times["connrefuse audit running"]
     ratios = sorted(b / a for a, b in zip(bare, audited))
     r = statistics.median(audited) / statistics.median(bare)
     print("  ratio audited / bare: %.3f (per-round: median %.3f, range %.3f-%.3f; target <= 1.03)"
           % (r, statistics.median(ratios), ratios[0], ratios[-1]))
     results["audit_ratio"] = r
+    results["audit_floor_ratio"] = statistics.median(times["empty tp_btf program"]) / statistics.median(bare)
+    if os.environ.get("BENCH_AUDIT_LOOP_ONLY"):  # the loop rows alone (tuning the program)
+        return
     # Bursts of refusals from a cgroup of the bench's own (the auditor
     # watches it alone: other work on the machine fails connects too).
     root = ""
