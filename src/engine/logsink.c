@@ -182,9 +182,11 @@ static void machine_name(struct cr_log_state *st, char out[MACHINE_MAX])
 	long at = atomic_load_explicit(&st->machine_at, memory_order_relaxed);
 	if (!(seq & 1) && at >= 0 && now - at < MACHINE_REFRESH_S) {
 		unsigned long w[MACHINE_MAX / sizeof(unsigned long)];
+		/* Acquire loads, no fence (ThreadSanitizer has none): a word
+		 * written after the sequence changed is seen with that change,
+		 * so the second look at the sequence below notices it. */
 		for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-			w[i] = atomic_load_explicit(&st->machine[i], memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
+			w[i] = atomic_load_explicit(&st->machine[i], memory_order_acquire);
 		if (atomic_load_explicit(&st->machine_seq, memory_order_relaxed) == seq) {
 			memcpy(out, w, MACHINE_MAX);
 			out[MACHINE_MAX - 1] = '\0';
@@ -197,7 +199,7 @@ static void machine_name(struct cr_log_state *st, char out[MACHINE_MAX])
 		unsigned long w[MACHINE_MAX / sizeof(unsigned long)] = { 0 };
 		memcpy(w, out, strlen(out) + 1);
 		for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-			atomic_store_explicit(&st->machine[i], w[i], memory_order_relaxed);
+			atomic_store_explicit(&st->machine[i], w[i], memory_order_release);
 		atomic_store_explicit(&st->machine_at, now, memory_order_relaxed);
 		atomic_store_explicit(&st->machine_seq, seq + 2, memory_order_release);
 	}
