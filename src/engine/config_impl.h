@@ -36,6 +36,15 @@ union cr_value {
 	const char *s;
 };
 
+/* The match keys of a rule (config_match.c), for config_rule.c's table. */
+int cr_parse_dst(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t);
+int cr_parse_host(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t);
+int cr_parse_port(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t);
+int cr_parse_proto(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t);
+int cr_parse_path(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t);
+/* "tcp", "udp", "unix": bit i of a rule's protos is 1 << i (CR_PROTO_*). */
+extern const char *const cr_proto_names[3];
+
 /* One key of a scope. The parser checks the setting's type (and an
  * integer's range) from here before `parse` sees it; the printer writes it
  * back; messages list a scope's keys from the same table, and a unit test
