@@ -2,7 +2,8 @@
  * machine, whatever made it. When a socket enters SYN_SENT the connecting
  * task is current: its pid, uid, comm and cgroup are kept, keyed by the
  * socket. When the kernel gives the connect up (SYN_SENT to CLOSE, sk_err
- * set: refused, timed out, unreachable) or the peer resets an established
+ * set: refused, timed out, unreachable; or closed by its program after a
+ * soft error, below) or the peer resets an established
  * connection before sending a byte, a record goes to the ring buffer; the
  * error may arrive in softirq context, where current is someone else.
  * Left out: the library's own sinks (port 0 on loopback; a timeout at one
@@ -41,8 +42,9 @@ __u64 lost = 0;
 struct owner {
 	__u64 cgroup_id;
 	__u32 tgid, pid, uid, euid;
-	__u32 live;   /* 0: none (its socket is past the connect) */
-	__u64 cookie; /* the socket's, unique for its life: an entry of a socket gone never matches */
+	__u32 live;     /* 0: none (its socket is past the connect) */
+	__u32 soft_err; /* an error reported while connect() held the socket (error_report) */
+	__u64 cookie;   /* the socket's, unique for its life: an entry of a socket gone never matches */
 	char comm[CR_AUDIT_COMM_LEN];
 };
 
@@ -215,19 +217,48 @@ int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int new
 		return 0;
 	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV && oldstate != TCP_ESTABLISHED)
 		return 0;
-	/* A socket closed with no error is left to age out of the table:
-	 * deleting it would cost each working connection a locked lookup. */
+	/* A connection closed with no error is left to age out of the table:
+	 * deleting it would cost each working connection a locked lookup. A
+	 * connect closed with none is rare, and may have had a soft one. */
 	int err = sk->sk_err;
-	if (!err)
+	if (!err && oldstate != TCP_SYN_SENT)
 		return 0;
 	__u64 key = (__u64)sk;
 	struct owner *o = bpf_map_lookup_elem(&owners, &key);
 	if (!o || !o->live || o->cookie != bpf_get_socket_cookie((void *)sk))
 		return 0;
+	if (!err)
+		err = o->soft_err;
+	if (!err) { /* given up by its program before any error */
+		bpf_map_delete_elem(&owners, &key);
+		return 0;
+	}
 	if (oldstate != TCP_ESTABLISHED && !library_drop(sk, err))
 		report_sock(sk, o, CR_AUDIT_CONNECT, err);
 	else if (oldstate == TCP_ESTABLISHED && err == ECONNRESET && received_nothing(sk))
 		report_sock(sk, o, CR_AUDIT_RESET, err);
 	bpf_map_delete_elem(&owners, &key);
+	return 0;
+}
+
+/* An ICMP error (a reject made on this host: at once, inside connect())
+ * that reaches a connect while its task holds the socket is kept by the
+ * kernel as a soft error: connect() goes on, SO_ERROR hands it over and
+ * clears it, and the program, told its connect failed, closes a socket
+ * with no error on it (curl, Go, io_uring always here; a blocking connect
+ * waits for the retry's answer instead). Kept here, it is the error of
+ * that close. Errors are rare: this runs only for them. */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(error_report, const struct sock *sk)
+{
+	if (sk->__sk_common.skc_state != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP || sk->sk_err)
+		return 0;
+	int soft = sk->sk_err_soft;
+	if (!soft)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct owner *o = bpf_map_lookup_elem(&owners, &key);
+	if (o && o->live && o->cookie == bpf_get_socket_cookie((void *)sk))
+		o->soft_err = soft;
 	return 0;
 }

@@ -202,7 +202,9 @@ struct cr_audit *cr_audit_open(const struct cr_audit_opts *o, char *msg, size_t 
 	}
 	err = connaudit__attach(a->skel);
 	if (err) {
-		snprintf(msg, size, "cannot attach to the tracepoint sock:inet_sock_set_state: %s", strerror(-err));
+		snprintf(msg, size,
+			 "cannot attach to the tracepoints sock:inet_sock_set_state and sock:inet_sk_error_report: %s",
+			 strerror(-err));
 		goto fail;
 	}
 	return a;
