@@ -9,7 +9,8 @@
 # one line with its errno, pid, uid, comm and cgroup; a preloaded python3
 # the library's line plus source=kernel; a simulated refusal of the library
 # no second (":0") line, nor does a timeout at its drop listener; a ring
-# buffer too small for a burst reports what it lost.
+# buffer too small for a burst reports what it lost. Scopes: --cgroup (with
+# --json), --uid by name, and the "log" rules of -c as a filter.
 GOLDEN_SKIP=1 # the auditor sees every failed connect of the machine, other work's too: its shapes vary
 . "$(dirname "$0")/lib.sh"
 skip_under_sanitizers "the auditor loads a kernel program; nothing the sanitizers check changes"
@@ -50,6 +51,11 @@ stop_audit() {
 H='^(time=[^ ]+ machine=[^ ]+ )?'
 start_audit all
 start_audit scoped --cgroup "$CG" --json
+# --uid by name; the rules of -c with action "log" as a filter: one port,
+# and one process name (the kernel knows no host names).
+start_audit nobody --uid nobody
+printf 'version = 1;\nrules = ( { name = "watch-hostun"; dst = "127.0.0.0/8"; port = 7002; action = "log"; },\n  { name = "watch-curl"; process = "curl"; port = 7000; action = "log"; } );\n' > "$T/filter.cfg"
+start_audit filtered -c "$T/filter.cfg"
 
 # The clients. Go: net.Dial makes raw system calls.
 (cd "$HERE/seccomp" && GOCACHE=${GOCACHE:-/tmp/connrefuse-gocache} GOFLAGS=-mod=mod \
@@ -168,6 +174,27 @@ expect_eq "$(cat "$T/res.libdrop")" 110 "a preloaded python3 dropped by the libr
 expect_grep "${H}"'result=dropped simulated=yes rule=hang action=drop .*comm=python3 dst=127\.0\.0\.1:7000 ' "$T/libdrop.log" \
 	"the library logs its drop"
 expect_no_grep " pid=$(cat "$T/pid.libdrop.$CLOSED") " "$T/all.out" "the auditor logs no timeout at the library's drop listener"
+
+# --uid nobody: the setuid client's lines (its real uid), no other.
+for port in $CLOSED $DROP $HOSTUN $ADMIN $RST; do
+	pid=$(cat "$dir/pids/pid.suidclient.$port")
+	wait_for grep -q " pid=$pid " "$T/nobody.out" || { cat "$T/nobody.out"; fail "--uid nobody: no line for the setuid client at port $port"; }
+done
+expect_eq "$(grep -c 'result=' "$T/nobody.out")" 5 "--uid nobody: the five lines of the client nobody ran"
+expect_no_grep 'result=[a-z]+ .* uid=[^6]' "$T/nobody.out" "--uid nobody: no line of another user"
+stop_audit nobody
+# The filter: the rules' matches only, each naming its rule.
+for c in $CLIENTS; do
+	pf=$T/pid.$c.$HOSTUN; [ $c != suidclient ] || pf=$dir/pids/pid.$c.$HOSTUN
+	wait_for grep -q " pid=$(cat "$pf") " "$T/filtered.out" || { cat "$T/filtered.out"; fail "filter: no line for $c at port $HOSTUN"; }
+done
+wait_for grep -q " pid=$(cat "$T/pid.curl.$CLOSED") " "$T/filtered.out" || fail "filter: no line for curl at port $CLOSED"
+expect_grep "result=failed simulated=no source=kernel rule=watch-hostun action=log pid=$(cat "$T/pid.curl.$HOSTUN") " "$T/filtered.out" \
+	"filter: a line names the log rule that matched it"
+expect_grep "result=refused simulated=no source=kernel rule=watch-curl action=log pid=$(cat "$T/pid.curl.$CLOSED") " "$T/filtered.out" \
+	"filter: a rule on the process name"
+expect_eq "$(grep -c 'result=[a-z]* simulated' "$T/filtered.out")" 7 "filter: the six clients at port $HOSTUN and curl at $CLOSED, nothing else"
+stop_audit filtered
 
 # --cgroup: only the connects of that cgroup's tasks; --json.
 wait_for grep -q "\"pid\":$(cat "$T/pid.cgclient.$CLOSED")," "$T/scoped.out" || { cat "$T/scoped.out"; fail "--cgroup: no line"; }
