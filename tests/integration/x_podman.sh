@@ -5,7 +5,8 @@
 # refused by a rule and its line arrives in the mounted log folder; a
 # program the rules do not match runs exactly as without the bundle;
 # check --image names the library; the static command rules a static
-# client under run --seccomp inside the container.
+# client under run --seccomp inside the container. connrefuse audit on the
+# host logs the failed connects of clients in a container.
 . "$(dirname "$0")/lib.sh"
 skip_under_sanitizers "the bundle is the plain build's"
 [ "$(id -u)" = 0 ] || { echo "needs root (podman with runc, as NOTES.md measured)"; exit 77; }
@@ -127,6 +128,65 @@ cat "$T/nopidfd"
 expect_eq "$rc" 125 "a profile that refuses pidfd_getfd: exit 125"
 expect_grep "the system call pidfd_getfd is refused here .* allow seccomp, pidfd_open, pidfd_getfd" "$T/nopidfd" "and a message naming the call and what to allow"
 expect_no_grep "refused$" "$T/nopidfd" "the program was not run"
+
+# connrefuse audit sees the failed connects of a container, nothing loaded
+# into it: t_audit's oracles in the container's own network namespace
+# (--network none; set up from the host with nsenter), its clients python3,
+# curl and a static C client. The container shares the host's pid
+# namespace (--pid host) so that the test knows each client's pid as the
+# auditor names it.
+if [ -r /sys/kernel/btf/vmlinux ] && command -v nft > /dev/null && command -v nsenter > /dev/null; then
+	ctl=$T/audit-ctl
+	mkdir -p "$ctl"
+	CLOSED=7000 DROP=7001 HOSTUN=7002 ADMIN=7003 RST=7004
+	cat > "$ctl/clients.sh" <<EOF2
+for port in $CLOSED $DROP $HOSTUN $ADMIN $RST; do
+	sh -c 'echo \$\$ > /ctl/pid.python3.\$0; exec /usr/bin/python3 -c "import socket, sys
+try: socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
+except OSError as e: print(e.errno)" \$0' \$port &
+	sh -c 'echo \$\$ > /ctl/pid.curl.\$0; exec /usr/bin/curl -s -o /dev/null http://127.0.0.1:\$0/' \$port &
+	sh -c 'echo \$\$ > /ctl/pid.static-client.\$0; exec /opt/test/static-client \$0' \$port &
+done
+wait
+EOF2
+	c=connrefuse-audit-$$
+	po run -d --rm --name "$c" --network none --pid host -v "$T/bin:/opt/test:ro" -v "$ctl:/ctl" connrefuse-test/bookworm \
+		/bin/sh -c 'i=0; until [ -e /ctl/go ]; do i=$((i + 1)); [ $i -lt 4000 ] || exit 1; sleep 0.05; done; sh /ctl/clients.sh > /ctl/out 2>&1; touch /ctl/done' > /dev/null ||
+		fail "podman run"
+	cpid=$(po inspect -f '{{.State.Pid}}' "$c")
+	cg=$(awk -F: '$1 == "0" { print $3 }' "/proc/$cpid/cgroup")
+	[ -n "$cg" ] || fail "the container's cgroup (v2): $(cat "/proc/$cpid/cgroup")"
+	nsenter -t "$cpid" -n sh -c "ip link set lo up && sysctl -qw net.ipv4.tcp_syn_retries=1 && nft -f -" <<EOF2 || fail "nft in the container's network namespace"
+table inet audit_test {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp dport $DROP drop
+		tcp dport $HOSTUN reject with icmp type host-unreachable
+		tcp dport $ADMIN reject with icmp type admin-prohibited
+		tcp dport $RST tcp flags syn reject with tcp reset
+	}
+}
+EOF2
+	"$CLI" audit --cgroup "$cg" > "$T/caudit.out" 2> "$T/caudit.err" &
+	echo $! > "$T/caudit.pid"; echo $! >> "$T/pids"
+	wait_for grep -q watching "$T/caudit.err" || fail "audit --cgroup $cg did not start: $(cat "$T/caudit.err")"
+	touch "$ctl/go"
+	wait_for test -e "$ctl/done" || fail "the container's clients did not finish: $(cat "$ctl/out")"
+	for cl in python3 curl static-client; do
+		for pe in $CLOSED:ECONNREFUSED $DROP:ETIMEDOUT $HOSTUN:EHOSTUNREACH $ADMIN:EHOSTUNREACH $RST:ECONNREFUSED; do
+			port=${pe%%:*} err=${pe#*:}
+			pid=$(cat "$ctl/pid.$cl.$port")
+			res=failed; [ "$err" != ECONNREFUSED ] || res=refused
+			wait_for grep -q " pid=$pid " "$T/caudit.out" || { cat "$T/caudit.out"; fail "container, $cl, port $port: no line of the auditor"; }
+			expect_eq "$(grep -c " pid=$pid " "$T/caudit.out")" 1 "container, $cl, port $port: one line"
+			expect_grep "^(time=[^ ]+ machine=[^ ]+ )?result=$res simulated=no source=kernel action=pass pid=$pid uid=0 comm=$cl cgroup=$cg dst=127\\.0\\.0\\.1:$port proto=tcp errno=$err " \
+				"$T/caudit.out" "container, $cl, port $port: $err, its pid, uid, comm and the container's cgroup"
+		done
+	done
+	kill "$(cat "$T/caudit.pid")"
+else
+	echo "note: audit in a container not tried (no BTF, nft or nsenter)"
+fi
 
 # A musl image: its loader and a musl client, nothing else.
 mroot=$T/musl-root
