@@ -1,5 +1,5 @@
 /* connrefuse audit: the kernel's view of every failed TCP connect of the
- * machine (eBPF), turned into the library's log line. A front end of its
+ * machine, and of ICMP errors on its connected UDP sockets (eBPF), turned into the library's log line. A front end of its
  * own: it includes the engine only, and the command (cli/audit.c) calls it.
  * load.c loads the kernel program (connaudit.bpf.c, through its libbpf
  * skeleton) and reads its ring buffer; line.c makes each record a line. */
@@ -33,6 +33,8 @@ struct cr_audit *cr_audit_open(const struct cr_audit_opts *o, char *msg, size_t 
  * number handed, or -1 (errno) when waiting failed (EINTR: a signal). */
 int cr_audit_poll(struct cr_audit *a, int timeout_ms, void (*fn)(const struct cr_audit_record *r, void *arg),
 		  void *arg);
+/* What the auditor does not follow here, and why ("" when all): say it. */
+const char *cr_audit_note(const struct cr_audit *a);
 /* Records the kernel could not hand over (ring buffer full) so far. */
 unsigned long long cr_audit_lost(const struct cr_audit *a);
 void cr_audit_close(struct cr_audit *a);

@@ -21,6 +21,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_SYN_RECV 3
@@ -36,7 +37,9 @@ const volatile __u32 want_uid = 0;
 const volatile bool by_uid = false;
 const volatile bool by_cgroup = false;
 
-/* Records the ring buffer could not take. */
+/* Records the ring buffer could not take, and failed connects whose
+ * owner was not kept (in flight before the auditor started, or forgotten):
+ * lines that could not be made. */
 __u64 lost = 0;
 
 struct owner {
@@ -62,6 +65,17 @@ struct {
 	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");
+
+/* The owner of each connected UDP socket, by socket cookie: kept when it
+ * connects (cgroup/connect4, connect6: in the connecting task), read when
+ * the kernel reports an ICMP error on it. Its size bounds the UDP sockets
+ * followed at once; past it the oldest are forgotten, not mistaken. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct owner);
+} udp_owners SEC(".maps");
 
 /* --cgroup: the cgroup (v2) whose tasks, and its descendants', are audited. */
 struct {
@@ -185,6 +199,15 @@ static void report_sock(const struct sock *sk, const struct owner *o, __u32 kind
 	report(o, kind, err, family, sk->__sk_common.skc_dport, a);
 }
 
+/* The owner kept for this socket (and not for an earlier one at the same
+ * address), or NULL. */
+static struct owner *owner_of(const struct sock *sk, __u64 *key)
+{
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	struct owner *o = bpf_map_lookup_elem(&owners, key);
+	return o && o->live && o->cookie == cookie ? o : NULL;
+}
+
 /* No byte came from the peer (the kernel's own count). */
 static bool received_nothing(const struct sock *sk)
 {
@@ -224,16 +247,18 @@ int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int new
 	if (!err && oldstate != TCP_SYN_SENT)
 		return 0;
 	__u64 key = (__u64)sk;
-	struct owner *o = bpf_map_lookup_elem(&owners, &key);
-	if (!o || !o->live || o->cookie != bpf_get_socket_cookie((void *)sk))
-		return 0;
-	if (!err)
-		err = o->soft_err;
-	if (!err) { /* given up by its program before any error */
-		bpf_map_delete_elem(&owners, &key);
+	struct owner *o = owner_of(sk, &key);
+	if (!o) {
+		/* A connect that failed with no owner kept: counted, unless the
+		 * scope left it out (which cannot be told here) or it was the
+		 * library's sink. */
+		if (err && oldstate == TCP_SYN_SENT && !by_uid && !by_cgroup && !library_sink(sk))
+			__sync_fetch_and_add(&lost, 1);
 		return 0;
 	}
-	if (oldstate != TCP_ESTABLISHED && !library_drop(sk, err))
+	if (!err)
+		err = o->soft_err;
+	if (err && oldstate != TCP_ESTABLISHED && !library_drop(sk, err))
 		report_sock(sk, o, CR_AUDIT_CONNECT, err);
 	else if (oldstate == TCP_ESTABLISHED && err == ECONNRESET && received_nothing(sk))
 		report_sock(sk, o, CR_AUDIT_RESET, err);
@@ -241,24 +266,77 @@ int BPF_PROG(set_state, const struct sock *sk, const int oldstate, const int new
 	return 0;
 }
 
-/* An ICMP error (a reject made on this host: at once, inside connect())
+/* A UDP socket connects: its owner is current. Attached to the cgroup of
+ * the scope (the root without --cgroup), so the cgroup needs no test here.
+ * Every connect passes: nothing is refused. TCP connects return at once:
+ * their owner is kept at SYN_SENT. */
+static int udp_connect(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol != IPPROTO_UDP)
+		return 1;
+	__u64 id = bpf_get_current_uid_gid();
+	if (by_uid && (__u32)id != want_uid)
+		return 1;
+	__u64 tgid_pid = bpf_get_current_pid_tgid();
+	struct owner o = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.tgid = tgid_pid >> 32,
+		.pid = (__u32)tgid_pid,
+		.uid = (__u32)id,
+		.euid = (__u32)id, /* (the task's credentials are out of reach here) */
+		.live = 1,
+		.cookie = bpf_get_socket_cookie(ctx),
+	};
+	bpf_get_current_comm(o.comm, sizeof o.comm);
+	bpf_map_update_elem(&udp_owners, &o.cookie, &o, BPF_ANY);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int udp_connect4(struct bpf_sock_addr *ctx)
+{
+	return udp_connect(ctx);
+}
+
+SEC("cgroup/connect6")
+int udp_connect6(struct bpf_sock_addr *ctx)
+{
+	return udp_connect(ctx);
+}
+
+/* The kernel reports an error on a socket. Errors are rare: this runs only
+ * for them.
+ * UDP: an ICMP error the kernel hands a connected socket (port unreachable:
+ * ECONNREFUSED; admin-prohibited: EHOSTUNREACH; the soft ones only to a
+ * socket that asked with IP_RECVERR), one line each.
+ * TCP: an ICMP error (a reject made on this host: at once, inside connect())
  * that reaches a connect while its task holds the socket is kept by the
  * kernel as a soft error: connect() goes on, SO_ERROR hands it over and
  * clears it, and the program, told its connect failed, closes a socket
  * with no error on it (curl, Go, io_uring always here; a blocking connect
  * waits for the retry's answer instead). Kept here, it is the error of
- * that close. Errors are rare: this runs only for them. */
+ * that close. */
 SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(error_report, const struct sock *sk)
 {
+	if (sk->sk_protocol == IPPROTO_UDP) {
+		int err = sk->sk_err;
+		if (!err || sk->__sk_common.skc_state != TCP_ESTABLISHED)
+			return 0;
+		__u64 cookie = bpf_get_socket_cookie((void *)sk);
+		struct owner *o = bpf_map_lookup_elem(&udp_owners, &cookie);
+		if (o)
+			report_sock(sk, o, CR_AUDIT_UDP, err);
+		return 0;
+	}
 	if (sk->__sk_common.skc_state != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP || sk->sk_err)
 		return 0;
 	int soft = sk->sk_err_soft;
 	if (!soft)
 		return 0;
 	__u64 key = (__u64)sk;
-	struct owner *o = bpf_map_lookup_elem(&owners, &key);
-	if (o && o->live && o->cookie == bpf_get_socket_cookie((void *)sk))
+	struct owner *o = owner_of(sk, &key);
+	if (o)
 		o->soft_err = soft;
 	return 0;
 }

@@ -12,6 +12,7 @@
 enum cr_audit_kind {
 	CR_AUDIT_CONNECT = 1, /* the connect failed (SYN_SENT to CLOSE with an error) */
 	CR_AUDIT_RESET = 2,   /* reset once established, before a byte came back */
+	CR_AUDIT_UDP = 3,     /* an ICMP error on a connected UDP socket */
 };
 
 struct cr_audit_record {

@@ -51,10 +51,10 @@ static int dest_of(const struct cr_audit_record *r, struct cr_dest *d)
 }
 
 /* The first "log" rule that matches (the filter), or NULL. */
-static const struct cr_rule *log_rule(const struct cr_audit_log *l, const struct cr_dest *d, const char *comm,
-				      const char *exe)
+static const struct cr_rule *log_rule(const struct cr_audit_log *l, const struct cr_dest *d, int sotype,
+				      const char *comm, const char *exe)
 {
-	struct cr_query q = { .dest = d, .sotype = SOCK_STREAM, .comm = comm, .exe = exe };
+	struct cr_query q = { .dest = d, .sotype = sotype, .comm = comm, .exe = exe };
 	for (uint32_t i = 0; i < l->rules->nrules; i++) {
 		const struct cr_rule *rule = cr_ruleset_rule(l->rules, i);
 		struct cr_verdict v;
@@ -79,7 +79,8 @@ bool cr_audit_log_record(struct cr_audit_log *l, const struct cr_audit_record *r
 		snprintf(link, sizeof link, "/proc/%u/exe", r->tgid);
 		ssize_t n = readlink(link, exe, sizeof exe - 1);
 		exe[n > 0 ? n : 0] = '\0';
-		const struct cr_rule *hit = log_rule(l, &d, comm, *exe ? exe : NULL);
+		const struct cr_rule *hit = log_rule(l, &d, r->kind == CR_AUDIT_UDP ? SOCK_DGRAM : SOCK_STREAM, comm,
+						     *exe ? exe : NULL);
 		if (!hit)
 			return false;
 		rule = cr_rule_name(l->rules, hit);
@@ -95,7 +96,7 @@ bool cr_audit_log_record(struct cr_audit_log *l, const struct cr_audit_record *r
 		.pid = (pid_t)r->tgid,
 		.comm = comm,
 		.dest = &d,
-		.proto = "tcp",
+		.proto = r->kind == CR_AUDIT_UDP ? "udp" : "tcp",
 		.err = r->err,
 		.has_ids = true,
 		.uid = (int)r->uid,

@@ -9,12 +9,14 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct cr_audit {
@@ -23,6 +25,8 @@ struct cr_audit {
 	void (*fn)(const struct cr_audit_record *r, void *arg);
 	void *arg;
 	int handed;
+	struct bpf_link *udp4, *udp6; /* the UDP connect programs, on the scope's cgroup */
+	char note[512];               /* why UDP is not followed, or "" */
 };
 
 /* libbpf's own messages: warnings and errors only, on stderr, when loading. */
@@ -132,6 +136,39 @@ static int open_cgroup(const char *path, char *msg, size_t size)
 	return fd;
 }
 
+static bool effective_capability(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	return syscall(SYS_capget, &h, d) == 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+/* The UDP connect programs, attached to the scope's cgroup (or the root:
+ * every process). UDP is left out, with a note, where they cannot be. */
+static void follow_udp(struct cr_audit *a, int cgfd)
+{
+	int fd = cgfd;
+	if (fd < 0 && *cr_audit_cgroup_root())
+		fd = open(cr_audit_cgroup_root(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(a->note, sizeof a->note,
+			 "ICMP errors on UDP sockets are not followed: no cgroup2 file system");
+		return;
+	}
+	a->udp4 = bpf_program__attach_cgroup(a->skel->progs.udp_connect4, fd);
+	int e = a->udp4 ? 0 : errno;
+	if (a->udp4)
+		a->udp6 = bpf_program__attach_cgroup(a->skel->progs.udp_connect6, fd);
+	if (a->udp4 && !a->udp6)
+		e = errno;
+	if (e)
+		snprintf(a->note, sizeof a->note,
+			 "ICMP errors on UDP sockets are not followed: cannot attach to the cgroup's connects: %s",
+			 strerror(e));
+	if (fd != cgfd)
+		close(fd);
+}
+
 static bool power_of_two_page(unsigned n)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -178,6 +215,14 @@ struct cr_audit *cr_audit_open(const struct cr_audit_opts *o, char *msg, size_t 
 	a->skel->rodata->by_uid = o->uid >= 0;
 	a->skel->rodata->want_uid = o->uid >= 0 ? (__u32)o->uid : 0;
 	a->skel->rodata->by_cgroup = cgfd >= 0;
+	/* A program on a cgroup's connects needs CAP_NET_ADMIN to load. */
+	bool udp = effective_capability(CAP_NET_ADMIN);
+	if (!udp) {
+		bpf_program__set_autoload(a->skel->progs.udp_connect4, false);
+		bpf_program__set_autoload(a->skel->progs.udp_connect6, false);
+		snprintf(a->note, sizeof a->note,
+			 "ICMP errors on UDP sockets are not followed: that needs CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON");
+	}
 	bpf_map__set_max_entries(a->skel->maps.events, o->ring_bytes ? o->ring_bytes : CR_AUDIT_RING_DEFAULT);
 	int err = connaudit__load(a->skel);
 	if (err) {
@@ -192,8 +237,6 @@ struct cr_audit *cr_audit_open(const struct cr_audit_opts *o, char *msg, size_t 
 			snprintf(msg, size, "--cgroup %s: %s", o->cgroup, strerror(errno));
 			goto fail;
 		}
-		close(cgfd);
-		cgfd = -1;
 	}
 	a->ring = ring_buffer__new(bpf_map__fd(a->skel->maps.events), handle, a, NULL);
 	if (!a->ring) {
@@ -207,6 +250,10 @@ struct cr_audit *cr_audit_open(const struct cr_audit_opts *o, char *msg, size_t 
 			 strerror(-err));
 		goto fail;
 	}
+	if (udp)
+		follow_udp(a, cgfd);
+	if (cgfd >= 0)
+		close(cgfd);
 	return a;
 fail:
 	if (cgfd >= 0)
@@ -228,6 +275,11 @@ int cr_audit_poll(struct cr_audit *a, int timeout_ms, void (*fn)(const struct cr
 	return a->handed;
 }
 
+const char *cr_audit_note(const struct cr_audit *a)
+{
+	return a->note;
+}
+
 unsigned long long cr_audit_lost(const struct cr_audit *a)
 {
 	return __atomic_load_n(&a->skel->bss->lost, __ATOMIC_RELAXED);
@@ -238,6 +290,8 @@ void cr_audit_close(struct cr_audit *a)
 	if (!a)
 		return;
 	ring_buffer__free(a->ring);
+	bpf_link__destroy(a->udp4);
+	bpf_link__destroy(a->udp6);
 	connaudit__destroy(a->skel);
 	free(a);
 }

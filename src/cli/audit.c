@@ -144,7 +144,10 @@ int cr_cmd_audit(int argc, char **argv)
 	if (o.cgroup || o.uid >= 0)
 		snprintf(scope, sizeof scope, "%s%s%s", o.cgroup ? " in cgroup " : "", o.cgroup ? o.cgroup : "",
 			 o.uid >= 0 ? " of one user" : "");
-	fprintf(stderr, "connrefuse: audit: watching every failed TCP connect%s (stop with Ctrl-C)\n", scope);
+	if (*cr_audit_note(a))
+		fprintf(stderr, "connrefuse: audit: note: %s\n", cr_audit_note(a));
+	fprintf(stderr, "connrefuse: audit: watching every failed TCP connect%s%s (stop with Ctrl-C)\n",
+		*cr_audit_note(a) ? "" : " and UDP error", scope);
 	int rc = 0;
 	time_t last = time(NULL);
 	while (!stop) {

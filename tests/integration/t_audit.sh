@@ -28,6 +28,16 @@ echo $probe >> "$T/pids"
 wait_for grep -q 'watching\|cannot' "$T/probe.err" || fail "audit did not start: $(cat "$T/probe.err")"
 if grep -q 'cannot' "$T/probe.err"; then echo "audit cannot load here: $(cat "$T/probe.err")"; exit 77; fi
 kill $probe; wait $probe 2>/dev/null
+# Without CAP_NET_ADMIN the UDP programs cannot load: said, and TCP is
+# followed all the same.
+setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$CLI" audit > /dev/null 2> "$T/nonet.err" &
+nonet=$!
+echo $nonet >> "$T/pids"
+wait_for grep -q 'watching' "$T/nonet.err" || fail "audit without CAP_NET_ADMIN did not start: $(cat "$T/nonet.err")"
+kill $nonet; wait $nonet 2>/dev/null
+expect_grep '^connrefuse: audit: note: ICMP errors on UDP sockets are not followed: that needs CAP_NET_ADMIN' "$T/nonet.err" \
+	"without CAP_NET_ADMIN: a note that UDP is not followed"
+expect_grep '^connrefuse: audit: watching every failed TCP connect \(' "$T/nonet.err" "and TCP is"
 
 # A cgroup of this test's own: its clients run there; the auditors that
 # count exactly watch only it (other work on the machine fails connects too).
@@ -49,7 +59,10 @@ stop_audit() {
 
 # A line may start with its time and machine (the file sink's).
 H='^(time=[^ ]+ machine=[^ ]+ )?'
-start_audit all
+# The machine-wide one with no rate limit: other work on the machine (a
+# test suite running beside this one) may fail connects by the hundred.
+printf 'version = 1;\nlog: { syslog = false; rate = 0; };\n' > "$T/all.cfg"
+start_audit all -c "$T/all.cfg"
 start_audit scoped --cgroup "$CG" --json
 # --uid by name; the rules of -c with action "log" as a filter: one port,
 # and one process name (the kernel knows no host names).
@@ -83,7 +96,7 @@ except OSError as e: print(e.errno)" "$2"' "$pf" "$PY" "$p" ;;
 CLIENTS="python3 curl static-client goclient uringconnect suidclient"
 
 # The oracles, in a private network namespace whose loopback is up:
-CLOSED=7000 DROP=7001 HOSTUN=7002 ADMIN=7003 RST=7004 RESET=7005
+CLOSED=7000 DROP=7001 HOSTUN=7002 ADMIN=7003 RST=7004 RESET=7005 UCLOSED=7010 UADMIN=7011 SLOW=7020
 cat > "$T/oracles.nft" <<EOF2
 table inet audit_test {
 	chain out {
@@ -92,6 +105,11 @@ table inet audit_test {
 		tcp dport $HOSTUN reject with icmp type host-unreachable
 		tcp dport $ADMIN reject with icmp type admin-prohibited
 		tcp dport $RST tcp flags syn reject with tcp reset
+		udp dport $UADMIN reject with icmp type admin-prohibited
+	}
+	chain in {
+		type filter hook input priority 0; policy accept;
+		tcp dport $SLOW drop
 	}
 }
 EOF2
@@ -122,6 +140,18 @@ sh -c 'echo $$ > "$0"; exec "$1" -c "import socket,sys
 s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
 try: s.recv(1)
 except OSError as e: print(e.errno)" "$2"' "$T/pid.python3.$RESET" "$PY" $RESET
+# UDP: a connected socket's send answered by ICMP port unreachable (a
+# closed port) and admin-prohibited (made on this host: the send itself
+# fails with EPERM first); python3 and Go (raw system calls).
+for port in $UCLOSED $UADMIN; do
+	sh -c 'echo $$ > "$0"; exec "$1" -c "import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((\"127.0.0.1\", int(sys.argv[1])))
+try: s.send(b\"x\")
+except OSError as e: print(e.errno, end=\" \")
+try: s.recv(1)
+except OSError as e: print(e.errno)" "$2"' "$T/pid.python3.$port" "$PY" $port > "$T/res.python3.$port"
+	sh -c 'echo $$ > "$0"; NET=udp exec "$1" "$2"' "$T/pid.goclient.$port" "$T/goclient" $port > "$T/res.goclient.$port"
+done
 # In the cgroup of the test: a container's view, in small.
 in_cgroup sh -c 'echo $$ > "$0"; exec "$1" "$2"' "$T/pid.cgclient.$CLOSED" "$HELPERS/static-client" $CLOSED > /dev/null
 # The library together with the auditor: a drop held by its listener
@@ -134,24 +164,40 @@ except OSError as e: print(e.errno)"' "$T/pid.libdrop.$CLOSED" "$PRELOAD" "$T/dr
 bg="$bg $!"
 wait $bg
 kill "$(cat "$T/resetd.pid")"
+# A connect in flight before an auditor starts fails (its SYNs dropped on
+# the way in, given up after one retry: 3 s): its owner was never kept,
+# and the line it cannot make is counted (dropped=).
+"$PY" -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+try: s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError as e: print(e.errno)' $SLOW > "$T/res.early" &
+early=$!
+echo $early > "$T/pid.early"
+i=0; until ss -tnH state syn-sent "dport = :$SLOW" | grep -q .; do i=$((i+1)); [ $i -lt 800 ] || exit 1; sleep 0.025; done
+"$CLI" audit > "$T/late.out" 2> "$T/late.err" &
+late=$!
+i=0; until grep -q watching "$T/late.err"; do i=$((i+1)); [ $i -lt 800 ] || exit 1; sleep 0.025; done
+wait $early
+kill -TERM $late; wait $late
 EOF2
-export T PY HELPERS CLIENTS CLOSED DROP HOSTUN ADMIN RST RESET CG CGROOT PRELOAD dir
+export T PY HELPERS CLI CLIENTS CLOSED DROP HOSTUN ADMIN RST RESET UCLOSED UADMIN SLOW CG CGROOT PRELOAD dir
 # (The namespace's shell gets the two functions from this file.)
 sed -n '/^client() {/,/^}/p;/^in_cgroup() /p' "$0" > "$T/funcs.sh"
 cat "$T/funcs.sh" "$T/netns.sh" > "$T/netns-full.sh"
 unshare -n sh "$T/netns-full.sh" || fail "the network namespace's oracles could not be set up"
 
-# expect_line PID ERRNO UID EUID COMM [CGROUP] WHAT: exactly one line of the
-# auditor for process PID, and it is the library's line with these fields.
+# expect_line PID ERRNO UID EUID COMM CGROUP WHAT PORT [PROTO]: exactly one
+# line of the auditor for process PID, and it is the library's line with
+# these fields.
 expect_line() {
-	pid=$1 err=$2 uid=$3 euid=$4 comm=$5 cg=$6 what=$7 port=$8
+	pid=$1 err=$2 uid=$3 euid=$4 comm=$5 cg=$6 what=$7 port=$8 proto=${9:-tcp}
 	res=failed; [ "$err" != ECONNREFUSED ] || res=refused
 	ids="uid=$uid"; [ "$euid" = "$uid" ] || ids="$ids euid=$euid"
 	cgk=; [ -z "$cg" ] || cgk=" cgroup=$cg"
 	wait_for grep -q " pid=$pid " "$T/all.out" || { cat "$T/all.out"; fail "$what: no line for pid $pid"; }
 	n=$(grep -c " pid=$pid " "$T/all.out")
 	[ "$n" = 1 ] || { grep " pid=$pid " "$T/all.out"; fail "$what: $n lines for pid $pid, not one"; }
-	expect_grep "${H}result=$res simulated=no source=kernel action=pass pid=$pid $ids comm=$comm$cgk dst=127\\.0\\.0\\.1:$port proto=tcp errno=$err code=[0-9]+ " \
+	expect_grep "${H}result=$res simulated=no source=kernel action=pass pid=$pid $ids comm=$comm$cgk dst=127\\.0\\.0\\.1:$port proto=$proto errno=$err code=[0-9]+ " \
 		"$T/all.out" "$what"
 }
 comm_of() { [ "$1" = python3 ] && echo python3 || echo "$1"; }
@@ -166,7 +212,17 @@ done
 for c in curl python3; do
 	expect_line "$(cat "$T/pid.$c.$RESET")" ECONNRESET 0 0 $c "" "$c, a server that resets before its first byte" $RESET
 done
+for c in python3 goclient; do
+	expect_line "$(cat "$T/pid.$c.$UCLOSED")" ECONNREFUSED 0 0 $c "" "$c, UDP to a closed port: ECONNREFUSED" $UCLOSED udp
+	expect_line "$(cat "$T/pid.$c.$UADMIN")" EHOSTUNREACH 0 0 $c "" "$c, UDP answered by admin-prohibited: EHOSTUNREACH" $UADMIN udp
+done
+expect_eq "$(cat "$T/res.python3.$UCLOSED") $(cat "$T/res.python3.$UADMIN")" "111 1 113" "the kernel reports those UDP errors to python3 (EPERM: the local reject's own send)"
 expect_line "$(cat "$T/pid.cgclient.$CLOSED")" ECONNREFUSED 0 0 static-client "$CG" "a client in a cgroup of its own: its cgroup" $CLOSED
+
+# Connects the auditor could not name the owner of: counted, never silent.
+expect_eq "$(cat "$T/res.early")" 110 "a connect in flight before the auditor started times out"
+expect_no_grep " pid=$(cat "$T/pid.early") " "$T/late.out" "no line for it: its owner was never kept"
+expect_grep "${H}"'result=suppressed count=[0-9]+ dropped=[1-9][0-9]* ' "$T/late.out" "it is counted as a line lost (dropped=)"
 
 # The library's drop, held by its listener until the kernel gave up: the
 # library's line says dropped; the auditor adds no ETIMEDOUT to loopback.
