@@ -274,7 +274,9 @@ def audit_rows(cli, port, closed):
     # auditor's kind) and as a raw tracepoint: the price of the hook alone.
     floor = [os.path.join(BUILD, "bench", "audit_floor"), os.path.join(BUILD, "bench", "audit_floor.bpf.o")]
     kinds = [("no auditor", None), ("empty tp_btf program", floor + ["empty_btf"]),
-             ("empty raw_tp program", floor + ["empty_raw"]), ("connrefuse audit running", [cli, "audit"])]
+             ("empty raw_tp program", floor + ["empty_raw"]), ("connrefuse audit running", [cli, "audit"]),
+             # Without CAP_NET_ADMIN: no program on the connects (UDP's), TCP alone.
+             ("audit, TCP only", ["setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", cli, "audit"])]
     times = {name: [] for name, _ in kinds}
     for i in range(PASS_ROUNDS):
         for name, watcher in kinds:
