@@ -1,0 +1,73 @@
+# The Go helper (helpers/go/connrefuse) with the real go test: examples/go,
+# a small retrying client against a real local server, and two worker
+# packages with opposite rules. connrefuse.Main re-executes each test
+# binary under connrefuse run --seccomp; run explicitly under it, tests of
+# one rules file take turns (the helper's flock on FILE.lock).
+. "$(dirname "$0")/lib.sh"
+GOLDEN_SKIP=1 # the example suite's rules log nothing; this test counts go test's outcomes
+command -v go > /dev/null || { echo "SKIP: no Go toolchain (Debian's golang-go)"; exit 77; }
+skip_under_sanitizers "SKIP: Go test binaries are not built with the sanitizers' runtimes"
+SRC=$(cd "$HERE/../.." && pwd)
+mkdir -p "$T/src/examples" "$T/src/helpers"
+cp -r "$SRC/examples/go" "$T/src/examples/go"
+cp -r "$SRC/helpers/go" "$T/src/helpers/go"
+# Nothing downloaded: the standard library and the helper beside it only.
+export GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOPATH=$T/gopath \
+	GOCACHE=${GOCACHE:-/tmp/connrefuse-gocache} CONNREFUSE=$CLI
+gt() { (cd "$T/src/examples/go" && go test -count=1 -v "$@"); }
+(cd "$T/src/examples/go" && go test -c -o "$T/client.test" ./client && go test -c -o "$T/a.test" ./workers/a &&
+	go test -c -o "$T/b.test" ./workers/b) > "$T/build.out" 2>&1 || { cat "$T/build.out"; fail "go test -c"; }
+
+tmps=$(ls -d /tmp/connrefuse-go-* 2> /dev/null)
+# go test alone: connrefuse.Main runs each test binary under connrefuse run --seccomp.
+gt ./client > "$T/out" 2>&1
+expect_eq "$?" 1 "go test ./client: one test fails on purpose"
+expect_eq "$(grep -c -- '^--- FAIL' "$T/out")" 1 "exactly one FAIL"
+expect_grep '^--- FAIL: TestFailsOnPurpose' "$T/out" "the one meant to fail"
+expect_eq "$(grep -c -- '^--- PASS' "$T/out")" 3 "the three others pass (refused twice then served; a with block; rules restored after a failing test)"
+for t in TestRefusedTwiceThenServed TestWithBlock TestRulesRestoredAfterAFailure; do
+	gt ./client -run "^$t\$" > "$T/one" 2>&1 || { cat "$T/one"; fail "$t"; }
+	ok "$t passes alone"
+done
+expect_eq "$(ls -d /tmp/connrefuse-go-* 2> /dev/null)" "$tmps" "Main removes its temporary rules folder"
+
+# Under an explicit run --seccomp with a rules file of the user's: the file
+# is byte-identical afterwards, the failing test included.
+P=$(start_listener)
+base=$(config base.cfg "# the rules between tests
+version = 1;
+log: { syslog = false; level = \"none\"; };
+rules = ( { name = \"other\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; } );")
+cp "$base" "$T/base.copy"
+"$CLI" run --seccomp -c "$base" -- "$T/client.test" -test.v > "$T/out" 2>&1
+expect_eq "$?" 1 "under run --seccomp -c FILE: one test fails on purpose"
+expect_eq "$(grep -c -- '^--- FAIL' "$T/out"):$(grep -c -- '^--- PASS' "$T/out")" "1:3" "one FAIL, three PASS"
+cmp "$base" "$T/base.copy" || fail "the rules file changed"
+ok "the rules file is byte-identical afterwards"
+expect_eq "$(ls "$T" | grep -c 'base\.cfg\.tmp')" 0 "no temporary file left beside it"
+
+# Where the helper cannot work, the test fails and says how to run it.
+"$CLI" run -c "$base" -- "$T/client.test" -test.run TestRefusedTwice > "$T/out" 2>&1
+expect_eq "$?" 1 "under run without --seccomp: the test fails"
+expect_grep 'under connrefuse run without --seccomp, and Go makes raw system calls .*connrefuse run --seccomp -- go test' "$T/out" \
+	"it says to use run --seccomp"
+cmp "$base" "$T/base.copy" || fail "the rules file changed after the probe"
+ok "the probe put the rules file back"
+CONNREFUSE=$T/no-such-connrefuse "$T/client.test" -test.run TestRefusedTwice > "$T/out" 2>&1
+expect_eq "$?" 1 "not under connrefuse run (Main cannot re-execute): the test fails"
+expect_grep 'not under connrefuse run .*the connrefuse command is not on PATH' "$T/out" "it says why, and what to set"
+
+# Two packages at the same time with opposite rules: each test binary its
+# own rules file (Main), both inside their rules at once.
+A=$(start_listener) B=$(start_listener)
+mkdir "$T/sync"
+CR_EXAMPLE_SYNC=$T/sync CR_PORT_A=$A CR_PORT_B=$B gt -p 2 ./workers/... > "$T/out" 2>&1 || { cat "$T/out"; fail "two packages with opposite rules"; }
+expect_eq "$(grep -c -- '^--- PASS: TestRefuses[AB]' "$T/out")" 2 "two packages with opposite rules pass together (each saw the other inside its rules)"
+
+# The same two under one run --seccomp -c FILE: one file, so they take turns.
+mkdir "$T/sync2"
+empty=$(config shared.cfg 'version = 1; rules = ( );')
+CR_EXAMPLE_SYNC=$T/sync2 CR_EXAMPLE_SHARED=1 CR_PORT_A=$A CR_PORT_B=$B "$CLI" run --seccomp -c "$empty" -- \
+	sh -c '"$1" -test.v > "$3/a.out" 2>&1 & "$2" -test.v > "$3/b.out" 2>&1; b=$?; wait $!; a=$?; exit $((a | b))' \
+	sh "$T/a.test" "$T/b.test" "$T" || { cat "$T/a.out" "$T/b.out"; fail "two processes on one rules file"; }
+ok "two processes on one rules file with opposite rules take turns (each found the other waiting for the lock, or done)"
