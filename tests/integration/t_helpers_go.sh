@@ -15,12 +15,17 @@ cp -r "$SRC/helpers/go" "$T/src/helpers/go"
 export GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOPATH=$T/gopath \
 	GOCACHE=${GOCACHE:-/tmp/connrefuse-gocache} CONNREFUSE=$CLI
 gt() { (cd "$T/src/examples/go" && go test -count=1 -v "$@"); }
+# gone OUT: the outcome of each Go test, and why one failed.
+gone() { grep -E -- '^(--- |    [a-z_]+\.go:)' "$1"; }
 (cd "$T/src/examples/go" && go test -c -o "$T/client.test" ./client && go test -c -o "$T/a.test" ./workers/a &&
 	go test -c -o "$T/b.test" ./workers/b) > "$T/build.out" 2>&1 || { cat "$T/build.out"; fail "go test -c"; }
 
 tmps=$(ls -d /tmp/connrefuse-go-* 2> /dev/null)
 # go test alone: connrefuse.Main runs each test binary under connrefuse run --seccomp.
 gt ./client > "$T/out" 2>&1
+rc=$?
+gone "$T/out"
+(exit $rc)
 expect_eq "$?" 1 "go test ./client: one test fails on purpose"
 expect_eq "$(grep -c -- '^--- FAIL' "$T/out")" 1 "exactly one FAIL"
 expect_grep '^--- FAIL: TestFailsOnPurpose' "$T/out" "the one meant to fail"
@@ -40,6 +45,9 @@ log: { syslog = false; level = \"none\"; };
 rules = ( { name = \"other\"; dst = \"127.0.0.1\"; port = $P; action = \"refuse\"; } );")
 cp "$base" "$T/base.copy"
 "$CLI" run --seccomp -c "$base" -- "$T/client.test" -test.v > "$T/out" 2>&1
+rc=$?
+gone "$T/out"
+(exit $rc)
 expect_eq "$?" 1 "under run --seccomp -c FILE: one test fails on purpose"
 expect_eq "$(grep -c -- '^--- FAIL' "$T/out"):$(grep -c -- '^--- PASS' "$T/out")" "1:3" "one FAIL, three PASS"
 cmp "$base" "$T/base.copy" || fail "the rules file changed"
@@ -61,7 +69,7 @@ expect_grep 'not under connrefuse run .*the connrefuse command is not on PATH' "
 # own rules file (Main), both inside their rules at once.
 A=$(start_listener) B=$(start_listener)
 mkdir "$T/sync"
-CR_EXAMPLE_SYNC=$T/sync CR_PORT_A=$A CR_PORT_B=$B gt -p 2 ./workers/... > "$T/out" 2>&1 || { cat "$T/out"; fail "two packages with opposite rules"; }
+CR_EXAMPLE_SYNC=$T/sync CR_PORT_A=$A CR_PORT_B=$B gt -p 2 ./workers/... > "$T/out" 2>&1 || { gone "$T/out"; fail "two packages with opposite rules"; }
 expect_eq "$(grep -c -- '^--- PASS: TestRefuses[AB]' "$T/out")" 2 "two packages with opposite rules pass together (each saw the other inside its rules)"
 
 # The same two under one run --seccomp -c FILE: one file, so they take turns.
@@ -69,5 +77,5 @@ mkdir "$T/sync2"
 empty=$(config shared.cfg 'version = 1; rules = ( );')
 CR_EXAMPLE_SYNC=$T/sync2 CR_EXAMPLE_SHARED=1 CR_PORT_A=$A CR_PORT_B=$B "$CLI" run --seccomp -c "$empty" -- \
 	sh -c '"$1" -test.v > "$3/a.out" 2>&1 & "$2" -test.v > "$3/b.out" 2>&1; b=$?; wait $!; a=$?; exit $((a | b))' \
-	sh "$T/a.test" "$T/b.test" "$T" || { cat "$T/a.out" "$T/b.out"; fail "two processes on one rules file"; }
+	sh "$T/a.test" "$T/b.test" "$T" || { gone "$T/a.out"; gone "$T/b.out"; fail "two processes on one rules file"; }
 ok "two processes on one rules file with opposite rules take turns (each found the other waiting for the lock, or done)"

@@ -70,12 +70,22 @@ func connects(addr string) bool {
 // other worker is inside its opposite rules (or, sharing one rules file,
 // waits for it).
 func Check(t *testing.T, me, other, refused, served string) {
+	t.Cleanup(func() { // runs last
+		if t.Failed() {
+			mark(t, me+".failed")
+		}
+	})
 	connrefuse.Refuse(t, refused, connrefuse.Log("none"))
+	// Out before the helper's cleanup undoes the rules and lets the other in.
+	t.Cleanup(func() { mark(t, me+".out") })
 	mark(t, me+".in")
 	shared := os.Getenv("CR_EXAMPLE_SHARED") != ""
 	lock := os.Getenv("CONNREFUSE_CONFIG") + ".lock"
 	deadline := time.Now().Add(60 * time.Second) // a lost peer fails, it does not hang
 	for {
+		if exists(other + ".failed") {
+			t.Fatalf("the other worker (%s) failed", other)
+		}
 		in := exists(other+".in") && !exists(other+".out")
 		if in && shared {
 			t.Fatalf("%s is inside its rules at the same time, on the same rules file", other)
@@ -99,7 +109,7 @@ func Check(t *testing.T, me, other, refused, served string) {
 	mark(t, me+".out")
 	if !shared {
 		// Both inside at once: wait until the other is done too.
-		for !exists(other + ".out") {
+		for !exists(other+".out") && !exists(other+".failed") {
 			if time.Now().After(deadline) {
 				t.Fatalf("the other worker (%s) never finished", other)
 			}
