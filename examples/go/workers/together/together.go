@@ -66,10 +66,16 @@ func connects(addr string) bool {
 	return false
 }
 
-// Check: refused is refused and served connects, 200 times, while the
-// other worker is inside its opposite rules (or, sharing one rules file,
-// waits for it).
-func Check(t *testing.T, me, other, refused, served string) {
+// Worker me ("a" or "b"): its port (CR_PORT_A or CR_PORT_B) refused and
+// the other's served, 200 times, while the other worker is inside its
+// opposite rules (or, sharing one rules file, waits for it).
+func Worker(t *testing.T, me string) {
+	if os.Getenv("CR_EXAMPLE_SYNC") == "" {
+		t.Skip("run by tests/integration/t_helpers_go.sh (CR_EXAMPLE_SYNC, CR_PORT_A, CR_PORT_B)")
+	}
+	other := map[string]string{"a": "b", "b": "a"}[me]
+	port := func(w string) string { return "127.0.0.1:" + os.Getenv("CR_PORT_"+strings.ToUpper(w)) }
+	refused, served := port(me), port(other)
 	t.Cleanup(func() { // runs last
 		if t.Failed() {
 			mark(t, me+".failed")
