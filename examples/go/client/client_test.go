@@ -65,6 +65,13 @@ func TestWithBlock(t *testing.T) {
 	}
 }
 
+func TestTimeoutNotRetried(t *testing.T) {
+	connrefuse.Fail(t, server, syscall.ETIMEDOUT, quiet)
+	if _, attempt, err := Fetch(server, 5); !errors.Is(err, syscall.ETIMEDOUT) || attempt != 1 {
+		t.Fatalf("attempt %d: %v; want a timeout at the first attempt, not retried", attempt, err)
+	}
+}
+
 func TestFailsOnPurpose(t *testing.T) {
 	if os.Getenv("CR_EXAMPLE_SKIP_FAILING") != "" {
 		t.Skip("CR_EXAMPLE_SKIP_FAILING")

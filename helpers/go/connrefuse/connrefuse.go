@@ -55,8 +55,10 @@ const howToRun = "run the tests as connrefuse run --seccomp -- go test ..., or c
 func Main(m *testing.M) {
 	if underRun() {
 		code := m.Run()
-		if dir := os.Getenv("CONNREFUSE_GO_TMP"); dir != "" && filepath.Dir(os.Getenv("CONNREFUSE_CONFIG")) == dir {
+		rules := os.Getenv("CONNREFUSE_CONFIG")
+		if dir := os.Getenv("CONNREFUSE_GO_TMP"); dir != "" && filepath.Dir(rules) == dir {
 			os.RemoveAll(dir)
+			forgetState(rules)
 		}
 		os.Exit(code)
 	}
@@ -80,6 +82,22 @@ func Main(m *testing.M) {
 	}
 	fmt.Fprintf(os.Stderr, "connrefuse: cannot run the tests under connrefuse run --seccomp: %v\n", err)
 	os.Exit(2)
+}
+
+// forgetState removes the shared schedule state of a rules file that is
+// gone (32 KiB that would stay until logout or reboot): named as
+// src/engine/shared.c names it (cr_shared_file_path: an FNV-1a hash of the
+// absolute path, with that file's offset basis), in $XDG_RUNTIME_DIR or
+// /dev/shm, whichever was used. t_helpers_go sees one left behind.
+func forgetState(rules string) {
+	sum := uint64(1469598103934665603)
+	for _, c := range []byte(rules) {
+		sum = (sum ^ uint64(c)) * 1099511628211
+	}
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		os.Remove(fmt.Sprintf("%s/connrefuse-file-%016x", xdg, sum))
+	}
+	os.Remove(fmt.Sprintf("/dev/shm/connrefuse-%d-file-%016x", os.Geteuid(), sum))
 }
 
 // A session is the rules file in the hands of one test (and its
