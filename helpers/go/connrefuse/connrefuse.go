@@ -275,10 +275,14 @@ func (s *session) probe() error {
 	if err == nil {
 		var c net.Conn
 		c, err = net.Dial("tcp", l.Addr().String())
-		if err == nil {
+		if err == nil && strings.Contains(os.Getenv("LD_PRELOAD"), "connrefuse") {
 			c.Close()
 			err = fmt.Errorf("a connect that a rule refuses connected: this process is under connrefuse run "+
 				"without --seccomp, and Go makes raw system calls the preload library does not see: %s", howToRun)
+		} else if err == nil {
+			c.Close()
+			err = fmt.Errorf("a connect that a rule refuses connected: the rules written to %s were not in "+
+				"force after connrefuse reload returned", s.path)
 		} else if !isRefused(err) {
 			err = fmt.Errorf("the probe connect: %v", err)
 		} else {
