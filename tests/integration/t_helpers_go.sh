@@ -61,6 +61,16 @@ cmp "$base" "$T/base.copy" || fail "the rules file changed"
 ok "the rules file is byte-identical afterwards"
 expect_eq "$(ls "$T" | grep -c 'base\.cfg\.tmp')" 0 "no temporary file left beside it"
 
+# The same as the docs write it, go itself under the supervisor (Main
+# re-executes nothing there).
+"$CLI" run --seccomp -c "$base" -- sh -c 'cd "$1" && go test -count=1 -v ./client' sh "$T/src/examples/go" > "$T/out" 2>&1
+rc=$?
+gone "$T/out"
+expect_eq "$rc:$(grep -c -- '^--- FAIL' "$T/out"):$(grep -c -- '^--- PASS' "$T/out")" "1:1:4" \
+	"connrefuse run --seccomp -c FILE -- go test: one FAIL, four PASS"
+cmp "$base" "$T/base.copy" || fail "the rules file changed"
+ok "the rules file is byte-identical afterwards"
+
 # Where the helper cannot work, the test fails and says how to run it.
 "$CLI" run -c "$base" -- "$T/client.test" -test.run TestRefusedTwice > "$T/out" 2>&1
 expect_eq "$?" 1 "under run without --seccomp: the test fails"
