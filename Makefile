@@ -329,10 +329,14 @@ $(BUILD)/connrefuse.pc: connrefuse.pc.in include/connrefuse.h
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# The Go helper's module source (go.mod and its files, no tests).
+GO_HELPER := helpers/go/connrefuse/go.mod $(filter-out %_test.go,$(wildcard helpers/go/connrefuse/*.go))
+
 install: all $(BUILD)/connrefuse.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/connrefuse/pytest
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/connrefuse/pytest \
+		$(DESTDIR)$(PREFIX)/share/connrefuse/go/connrefuse
 	install -m 755 $(BUILD)/connrefuse $(DESTDIR)$(PREFIX)/bin/connrefuse
 	install -m 755 $(BUILD)/libconnrefuse.so $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so
 	install -m 644 include/connrefuse.h $(DESTDIR)$(PREFIX)/include/connrefuse.h
@@ -341,14 +345,18 @@ install: all $(BUILD)/connrefuse.pc
 	install -m 644 doc/connrefuse.cfg.5 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5
 	install -m 644 doc/connrefuse.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse
 	install -m 644 helpers/pytest/connrefuse_pytest.py $(DESTDIR)$(PREFIX)/share/connrefuse/pytest/connrefuse_pytest.py
+	install -m 644 $(GO_HELPER) $(DESTDIR)$(PREFIX)/share/connrefuse/go/connrefuse/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/connrefuse $(DESTDIR)$(PREFIX)/lib/connrefuse/libconnrefuse.so \
 		$(DESTDIR)$(PREFIX)/include/connrefuse.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/connrefuse.pc \
 		$(DESTDIR)$(PREFIX)/share/man/man1/connrefuse.1 $(DESTDIR)$(PREFIX)/share/man/man5/connrefuse.cfg.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/connrefuse \
-		$(DESTDIR)$(PREFIX)/share/connrefuse/pytest/connrefuse_pytest.py
-	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/share/connrefuse/pytest $(DESTDIR)$(PREFIX)/share/connrefuse 2>/dev/null
+		$(DESTDIR)$(PREFIX)/share/connrefuse/pytest/connrefuse_pytest.py \
+		$(addprefix $(DESTDIR)$(PREFIX)/share/connrefuse/go/connrefuse/,$(notdir $(GO_HELPER)))
+	-rmdir $(DESTDIR)$(PREFIX)/lib/connrefuse $(DESTDIR)$(PREFIX)/share/connrefuse/pytest \
+		$(DESTDIR)$(PREFIX)/share/connrefuse/go/connrefuse $(DESTDIR)$(PREFIX)/share/connrefuse/go \
+		$(DESTDIR)$(PREFIX)/share/connrefuse 2>/dev/null
 
 # The slow suites (.ci/run runs them): the bundle's other libraries with
 # programs of their own kind (musl; arm64 under qemu-user), and the bundle

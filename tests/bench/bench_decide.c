@@ -3,7 +3,9 @@
  * maps them, as ns per decision (median and range of repeated runs).
  * "bench_decide --load DIR" instead: the load time and memory of 100,000
  * rules, text and compiled, for a fresh process (run.py runs it several
- * times).
+ * times). "bench_decide --shared DIR": the decision with and without a
+ * schedule of scope "file" beside 1,000 rules, and the cost of a shared
+ * counter that fires at every decision (see shared_figures).
  *
  * Half the destinations are drawn from the rules (inside a random rule's
  * prefix, port range or folder) and half at random, at both sizes, so that
@@ -13,10 +15,12 @@
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/image.h"
+#include "engine/shared.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,10 +309,186 @@ static void load_figures(const char *dir)
 	unlink(path);
 }
 
+/* A text rule set (the rules of rules_text, after log settings that log
+ * nothing), its shared schedules attached to state. */
+static struct cr_ruleset *shared_set(const char *dir, const char *name, const char *rules_text,
+				     const struct cr_shared *state)
+{
+	char path[512], err[512];
+	snprintf(path, sizeof path, "%s/%s.cfg", dir, name);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "version = 1;\nlog: { syslog = false; level = \"none\"; };\nrules = (\n%s\n);\n", rules_text);
+	fclose(f);
+	struct cr_ruleset *rs = cr_config_load(path, err, sizeof err);
+	unlink(path);
+	if (!rs) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	cr_ruleset_attach_shared(rs, NULL, state, now_ns() / 1e9);
+	return rs;
+}
+
+/* ns per decision of one destination, over iters decisions. */
+static double decide_one(const struct cr_ruleset *rs, const struct cr_dest *d, long iters)
+{
+	struct cr_verdict v;
+	double t0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		struct cr_query q = { .dest = d, .comm = "bench", .now = 1.0 };
+		cr_decide(rs, &q, &v);
+	}
+	return (now_ns() - t0) / iters;
+}
+
+/* Runs the batches of n rule sets in turn, REPS rounds; prints each median
+ * with its range, and each one's difference from the first (ns). */
+static void rows(const char *title, const char *key, struct setup **sets, const char *const *names, int n)
+{
+	double t[4][REPS], diff[4][REPS];
+	long iters = 200000;
+	for (int k = 0; k < n; k++)
+		run_batch(sets[k], iters / 4);
+	for (int rep = 0; rep < REPS; rep++)
+		for (int k = 0; k < n; k++) {
+			t[k][rep] = run_batch(sets[k], iters);
+			diff[k][rep] = t[k][rep] - t[0][rep];
+		}
+	printf("%s\n", title);
+	for (int k = 0; k < n; k++) {
+		qsort(t[k], REPS, sizeof t[k][0], cmp_double);
+		qsort(diff[k], REPS, sizeof diff[k][0], cmp_double);
+		printf("  %-44s %6.1f ns (range %.1f-%.1f)", names[k], t[k][REPS / 2], t[k][0], t[k][REPS - 1]);
+		if (k)
+			printf("; x%.3f; %+.1f ns a decision (per-round median, range %+.1f to %+.1f)",
+			       t[k][REPS / 2] / t[0][REPS / 2], diff[k][REPS / 2], diff[k][0], diff[k][REPS - 1]);
+		printf("\n");
+		printf("RESULT %s_%d %.1f\n", key, k, t[k][REPS / 2]);
+		if (k)
+			printf("RESULT %s_%d_added %.1f\n", key, k, diff[k][REPS / 2]);
+	}
+}
+
+/* The decision with a shared schedule beside 1,000 v4 rules that have
+ * none, on the usual mix of destinations (half matching); and one rule
+ * that fires at every decision (every = 1) with no schedule, counting in
+ * the process, counting in a shared state; the shared one again while a
+ * second process decides on the same slot. */
+static void shared_figures(const char *dir)
+{
+	char path[512], err[1200];
+	snprintf(path, sizeof path, "%s/bench-state", dir);
+	struct cr_shared state;
+	unlink(path);
+	if (cr_shared_open(&state, path, true, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	static struct setup none, sched;
+	/* The destinations of the main rows (half inside a rule); the rules
+	 * loaded again from text, twice, with a rule no destination matches
+	 * first (every decision passes it by, as a rule of another address):
+	 * without a schedule, and with one of scope "file". */
+	prepare(&none, V4, 1000, dir);
+	cr_ruleset_free(none.rs);
+	cr_ruleset_free(none.text);
+	snprintf(path, sizeof path, "%s/decide-0-1000.cfg", dir);
+	write_rules(path, V4, 1000);
+	FILE *f = fopen(path, "r");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	rewind(f);
+	char *text = calloc(1, (size_t)len + 1);
+	if (fread(text, 1, (size_t)len, f) != (size_t)len)
+		exit(1);
+	fclose(f);
+	unlink(path);
+	char *list = strstr(text, "rules = (\n") + strlen("rules = (\n");
+	*strrchr(list, ')') = '\0';
+	char *rules = calloc(1, strlen(list) + 200);
+	const char *first = "{ name = \"s\"; dst = \"10.255.255.254\"; port = 1; action = \"refuse\"; ";
+	sprintf(rules, "%s },\n%s", first, list);
+	none.rs = shared_set(dir, "none", rules, &state);
+	sched = none;
+	sprintf(rules, "%sfirst = 3; scope = \"file\"; },\n%s", first, list);
+	sched.rs = shared_set(dir, "sched", rules, &state);
+	struct setup *sets[] = { &none, &sched };
+	const char *const names[] = { "1,001 rules, no schedule", "the same, one with a schedule, scope \"file\"" };
+	rows("decision, 1,001 v4 rules (text), half the destinations matching:", "shared_decide", sets, names, 2);
+
+	const char *base = "{ name = \"f\"; dst = \"127.0.0.1\"; port = 5432; action = \"refuse\"; ";
+	char one[3][300];
+	snprintf(one[0], sizeof one[0], "%s }", base);
+	snprintf(one[1], sizeof one[1], "%severy = 1; scope = \"process\"; }", base);
+	snprintf(one[2], sizeof one[2], "%severy = 1; scope = \"file\"; }", base);
+	static struct setup fired[3];
+	struct cr_dest d = { .family = CR_FAM_INET, .port = 5432, .addr = { 127, 0, 0, 1 } };
+	for (int k = 0; k < 3; k++) {
+		fired[k].rs = shared_set(dir, "fired", one[k], &state);
+		for (int i = 0; i < DESTS; i++)
+			fired[k].dests[i] = d;
+	}
+	struct setup *fs[] = { &fired[0], &fired[1], &fired[2] };
+	const char *const fnames[] = { "a rule that always fires, no schedule", "every = 1, scope \"process\"",
+				       "every = 1, scope \"file\" (a shared counter)" };
+	rows("a fired counter: one rule, one destination, every decision fires:", "shared_fired", fs, fnames, 3);
+
+	/* Two processes on one slot: a child decides on the same shared
+	 * counter, as fast as it can, while this one measures. */
+	double alone[REPS], two[REPS];
+	long iters = 2000000;
+	int go[2];
+	if (pipe(go) != 0)
+		exit(1);
+	pid_t child = fork();
+	if (child == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) == 1)
+			for (;;)
+				decide_one(fired[2].rs, &d, iters);
+		_exit(0);
+	}
+	close(go[0]);
+	for (int rep = 0; rep < REPS; rep++)
+		alone[rep] = decide_one(fired[2].rs, &d, iters);
+	if (write(go[1], "x", 1) != 1)
+		exit(1);
+	decide_one(fired[2].rs, &d, iters / 4); /* the child under way */
+	for (int rep = 0; rep < REPS; rep++)
+		two[rep] = decide_one(fired[2].rs, &d, iters);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	qsort(alone, REPS, sizeof alone[0], cmp_double);
+	qsort(two, REPS, sizeof two[0], cmp_double);
+	printf("two processes on one shared slot (every = 1, scope \"file\"):\n");
+	printf("  %-44s %6.1f ns (range %.1f-%.1f)\n", "one process", alone[REPS / 2], alone[0], alone[REPS - 1]);
+	printf("  %-44s %6.1f ns (range %.1f-%.1f)\n", "while a second one decides on the slot", two[REPS / 2], two[0],
+	       two[REPS - 1]);
+	printf("RESULT shared_two_alone %.1f\nRESULT shared_two_both %.1f\n", alone[REPS / 2], two[REPS / 2]);
+	const struct cr_counts *c = cr_shared_find(&state, cr_ruleset_sched_identity(fired[2].rs, 0, &(int){ 0 }));
+	printf("  (the shared counter: %llu attempts, %llu fired)\n",
+	       c ? (unsigned long long)atomic_load(&c->attempts) : 0ULL,
+	       c ? (unsigned long long)atomic_load(&c->fired) : 0ULL);
+	for (int k = 0; k < 3; k++)
+		cr_ruleset_free(fired[k].rs);
+	cr_ruleset_free(sched.rs);
+	cr_ruleset_free(none.rs);
+	cr_shared_close(&state);
+	snprintf(path, sizeof path, "%s/bench-state", dir);
+	unlink(path);
+	free(rules);
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--load") == 0) {
 		load_figures(argv[2]);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--shared") == 0) {
+		shared_figures(argv[2]);
 		return 0;
 	}
 	const char *dir = argc > 1 ? argv[1] : "/tmp";

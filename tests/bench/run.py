@@ -43,6 +43,7 @@ def abn(label, runs, rounds=ROUNDS, unit="ns"):
     for _ in range(rounds):
         for t, (_, cmd, env) in zip(times, runs):
             t.append(run(cmd, env))
+    abn.times = times
     print(label)
     for i, (t, (name, _, _)) in enumerate(zip(times, runs)):
         print("  %-28s %s" % (name, fmt(t, unit)))
@@ -195,6 +196,45 @@ def compiled_rows(cli, port):
     results["reload_in_force_s"] = max(delays)
     for path in big.values():
         os.unlink(path)
+
+
+def shared_rows(port):
+    """Schedules of a shared scope ("file": the library preloaded by hand):
+    the pass-through with such a schedule present vs none, and with one
+    counting every connect; the decision alone (bench_decide --shared)."""
+    print("\n== shared-scope schedules (scope \"file\", preloaded; the state file in a private XDG_RUNTIME_DIR)")
+    xdg = os.path.join(TMP, "xdg")
+    os.mkdir(xdg, 0o700)
+    rules = nonmatching_rules(1000)
+    first = 'rules = (\n{ name = "s"; dst = "%s"; port = %s; action = "refuse"; %s },\n'
+    plain = config("shared-none.cfg", rules.replace("rules = (\n", first % ("10.255.255.254", 1, ""), 1))
+    sched = config("shared-sched.cfg", rules.replace("rules = (\n", first % ("10.255.255.254", 1,
+                                                                             'first = 3; scope = "file";'), 1))
+    # Matches every connect, never fires: a shared attempt counted at each.
+    counting = config("shared-count.cfg", rules.replace("rules = (\n", first % ("127.0.0.1", port,
+                                                                               'after = 1000000000; scope = "file";'), 1))
+    loop = [BENCH, "pass", "4000", port]
+    env = lambda cfg: {"LD_PRELOAD": LIB, "CONNREFUSE_CONFIG": cfg, "XDG_RUNTIME_DIR": xdg}
+    t = abn("pass-through, socket+connect+close, 1,001 rules (%d rounds): bare; no schedule; one rule (not this\n"
+            "connect's) with a shared schedule; one matching every connect with a shared schedule that never fires:"
+            % PASS_ROUNDS,
+            [("bare", loop, None), ("no schedule", loop, env(plain)), ("a shared schedule", loop, env(sched)),
+             ("a shared count each connect", loop, env(counting))], PASS_ROUNDS)
+    results["shared_pass_ratio_none"] = t[1] / t[0]
+    results["shared_pass_ratio_sched"] = t[2] / t[0]
+    for k, name in ((2, "a shared schedule present"), (3, "a shared count at each connect")):
+        ratios = sorted(y / x for x, y in zip(abn.times[1], abn.times[k]))
+        print("  %s / no schedule: %.3f (per-round: median %.3f, range %.3f-%.3f)"
+              % (name, t[k] / t[1], statistics.median(ratios), ratios[0], ratios[-1]))
+        results["shared_pass_vs_none_%d" % k] = statistics.median(ratios)
+    out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide"), "--shared", TMP], capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            _, k, v = line.split()
+            results[k] = float(v)
+        else:
+            print("  " + line)
 
 
 def report_stream(cli, total_bytes=1 << 30):
@@ -368,6 +408,9 @@ def main():
         if os.environ.get("BENCH_ONLY") == "audit":
             audit_rows(os.path.join(BUILD, "connrefuse"), port, closed)
             return
+        if os.environ.get("BENCH_ONLY") == "shared":
+            shared_rows(port)
+            return
         print("\n== pass-through: socket+connect+close to a loopback listener, preloaded vs bare (%d rounds)"
               % PASS_ROUNDS)
         for n in (0, 1000, 100000):
@@ -392,6 +435,8 @@ def main():
                 results[k] = float(v)
             else:
                 print("  " + line)
+
+        shared_rows(port)
 
         print("\n== loading 100,000 rules (each load in a fresh process; median of 5)")
         loads = []

@@ -7,10 +7,16 @@ stage=$T/stage
 make -s -C "$SRC" BUILD="$CR_BUILD" install DESTDIR="$stage" PREFIX=/usr > "$T/make.out" 2>&1 || { cat "$T/make.out"; fail "make install"; }
 ok "make install DESTDIR=... PREFIX=/usr"
 for f in bin/connrefuse lib/connrefuse/libconnrefuse.so include/connrefuse.h lib/pkgconfig/connrefuse.pc \
-	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5 share/bash-completion/completions/connrefuse share/connrefuse/pytest/connrefuse_pytest.py; do
+	 share/man/man1/connrefuse.1 share/man/man5/connrefuse.cfg.5 share/bash-completion/completions/connrefuse share/connrefuse/pytest/connrefuse_pytest.py \
+	 share/connrefuse/go/connrefuse/go.mod share/connrefuse/go/connrefuse/connrefuse.go share/connrefuse/go/connrefuse/rules.go; do
 	[ -f "$stage/usr/$f" ] || fail "missing $f"
 done
 ok "every file staged"
+if command -v go > /dev/null; then
+	(cd "$stage/usr/share/connrefuse/go/connrefuse" && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
+		GOPATH=$T/gopath GOCACHE=${GOCACHE:-/tmp/connrefuse-gocache} go vet . && [ ! -e go.sum ]) || fail "the staged Go module"
+	ok "the staged Go module builds and vets, with the standard library alone"
+fi
 P=$(start_listener)
 "$stage/usr/bin/connrefuse" run --refuse "127.0.0.1:$P" -- nc -z 127.0.0.1 "$P"
 expect_eq "$?" 1 "the staged connrefuse run refuses with the staged library"

@@ -1,0 +1,3 @@
+module connrefuse.dev/connrefuse
+
+go 1.19
