@@ -20,6 +20,7 @@
 #include "current.h"
 #include "engine/drop.h"
 #include "fdtable.h"
+#include "hook_relay.h"
 #include "hostcache.h"
 #include "preload.h"
 #include "engine/clock.h"
@@ -224,8 +225,8 @@ static ssize_t drop_connect(const struct cr_ruleset *rs, const struct cr_op *op,
 	return ret;
 }
 
-/* Whether a drop applies: a TCP socket of the address's family (another
- * family gets the kernel's own answer, as for a refusal). */
+/* Whether a drop (or a relay) applies: a TCP socket of the address's
+ * family (another family gets the kernel's own answer, as for a refusal). */
 static bool droppable(int fd, const struct sockaddr *sa, const struct cr_dest *dest, struct cr_sockinfo si, int *sotype)
 {
 	if (dest->family == CR_FAM_UNIX)
@@ -277,7 +278,21 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 
 	ssize_t ret;
 	bool simulated = false;
-	if (v.simulate)
+	int relayed;
+	/* A fault after connect: the relay connects to the destination first
+	 * (hook_relay.c); TCP Fast Open's connects pass untouched. */
+	struct cr_relay_req rq = { .fd = op->fd,
+				   .domain = sa->sa_family,
+				   .sa = sa,
+				   .len = len,
+				   .v = &v,
+				   .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL,
+				   .host = q.host,
+				   .log = &rs->log };
+	if (v.relay && op->kind == OP_CONNECT && droppable(op->fd, sa, dest, si, &sotype) &&
+	    cr_relay_divert(&rq, &relayed))
+		ret = relayed;
+	else if (v.simulate)
 		ret = simulate(op, sa, len, dest, si, sotype, v.err, &simulated);
 	else
 		ret = op_call(op, sa, len);
