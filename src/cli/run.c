@@ -411,6 +411,9 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		unlink(alias);
 		rmdir(dir);
 	}
+	if (relay && cr_relay_full(relay))
+		fprintf(stderr, "connrefuse: relay: %lu connection%s passed untouched: the relay was full\n",
+			cr_relay_full(relay), cr_relay_full(relay) == 1 ? "" : "s");
 	cr_relay_close(relay);
 	return child < 0 ? EXIT_TOOL : exit_status_of(status);
 }

@@ -266,6 +266,13 @@ static void *serve_thread(void *arg)
  * said once, counted always. */
 static void turn_away(struct cr_relay *r, int fd)
 {
+	/* The ask is read first: a unix socket closed with bytes unread makes
+	 * the asker's next read fail (ECONNRESET), answer or not. The library
+	 * sends it at once, so the wait is short; bounded all the same. */
+	struct cr_relay_ask *a = malloc(sizeof *a);
+	if (a)
+		read_all(fd, a, sizeof *a, cr_monotonic_now() + 0.5);
+	free(a);
 	answer(fd, CR_RELAY_FULL, EMFILE, 0);
 	close(fd);
 	atomic_fetch_add(&r->full, 1);

@@ -6,8 +6,17 @@ saw in words that do not depend on the port or on timing.
   urllib   urllib.request: the same
   peer     getpeername() after the connect
   flood    writes without reading, with a 1 s timeout: whether it blocked
-  wait     reads with a 1 s timeout: whether it timed out"""
+  wait     reads with a 1 s timeout: whether it timed out
+  many N   N connections at once, held, then closed: the descriptors the
+           relay (this process's parent, connrefuse run) holds meanwhile
+           and after
+  orphan P2  a connection answered and held, then the relay killed (its
+           parent, with SIGKILL): what the connection then reads; then a
+           new connection to P2 (as raw), and done"""
 import errno
+import os
+import signal
+import time
 import http.client
 import socket
 import sys
@@ -82,7 +91,70 @@ def wait():
         print("read timed out")
 
 
+def fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def settle(pid, want):
+    """The parent's descriptor count once it is want (up to 10 s), or what it is then."""
+    for _ in range(400):
+        n = fds(pid)
+        if n == want:
+            return n
+        time.sleep(0.025)
+    return fds(pid)
+
+
+def many():
+    n, relay = int(sys.argv[3]), os.getppid()
+    base = fds(relay)
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    peers = sum(1 for s in held if s.getpeername()[1] == port)
+    # Relayed: the ones whose local end is the relay's listener, not port.
+    relayed = sum(1 for s in held if socket_peer_is_relay(s))
+    during = settle(relay, base + 2 * relayed)
+    print("%d connections, getpeername the destination for %d; %d relayed, %d untouched" % (n, peers, relayed, n - relayed))
+    print("the relay holds %s descriptors a relayed connection" % ((during - base) / relayed if relayed else "no"))
+    for s in held:
+        s.close()
+    after = settle(relay, base)
+    print("after they closed: %d descriptors more than before" % (after - base))
+
+
+def socket_peer_is_relay(s):
+    """Whether the kernel connected s elsewhere than port (to the relay),
+    whatever getpeername says: /proc/net/tcp, by the socket's inode."""
+    ino = os.fstat(s.fileno()).st_ino
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[9]) == ino:
+                return int(fields[2].split(":")[1], 16) != port
+    return False
+
+
+def orphan():
+    global port
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    s.sendall(REQ)
+    got = 0
+    while got < 5060:  # the whole answer: the relay has taken the connection
+        got += len(s.recv(65536))
+    os.kill(os.getppid(), signal.SIGKILL)
+    try:
+        b = s.recv(65536)
+        print("the held connection, relay killed: read %d bytes%s" % (len(b), ", EOF" if not b else ""))
+    except OSError as e:
+        print("the held connection, relay killed: %s" % errno.errorcode.get(e.errno, e.errno))
+    sys.stdout.flush()
+    port = int(sys.argv[3])
+    raw()
+    print("done")
+
+
 try:
-    {"raw": raw, "http": http_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait}[kind]()
+    {"raw": raw, "http": http_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
+     "orphan": orphan}[kind]()
 except ConnectionRefusedError as e:
     print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

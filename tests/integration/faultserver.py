@@ -5,11 +5,15 @@ read (up to its blank line), then by MODE:
   reset   N bytes of that answer, then a close with SO_LINGER 0 (a RST)
   close   N bytes of it, then a plain close (a FIN)
   mute    nothing: it neither answers nor reads any more
+  hold    the whole answer, and the connection stays open (a keep-alive)
+  late-reset, late-close
+          the whole answer, then N ms later a RST (SO_LINGER 0) or a FIN
 Writes its port to PORTFILE once it listens."""
 import socket
 import struct
 import sys
 import threading
+import time
 
 BODY = bytes((i * 7) % 251 for i in range(5000))
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY) + BODY
@@ -31,6 +35,15 @@ def serve(c, mode, n):
         c.close()
     elif mode == "close":
         c.sendall(ANSWER[:n])
+        c.close()
+    elif mode == "hold":
+        c.sendall(ANSWER)
+        held.append(c)
+    elif mode.startswith("late-"):
+        c.sendall(ANSWER)
+        time.sleep(n / 1000)
+        if mode == "late-reset":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         c.close()
     else:  # mute: the socket stays open and unread until the client goes
         held.append(c)
