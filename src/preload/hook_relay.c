@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,54 +34,61 @@
 
 /* ---- the sockets relayed: their original destinations ---- */
 
-/* Keyed by the socket's inode, so that a dup of it answers too. Looked at
- * only once a socket was relayed (nrelayed). */
+/* Keyed by the socket's inode, so that a dup of it answers too; looked at
+ * only once a socket was relayed. Lock-free (a fork taken while a lock is
+ * held would leave the child's getpeername waiting for good): a slot is
+ * claimed with a compare-and-swap, filled, then published; a reader copies
+ * it and keeps the copy only if the slot still holds the same socket. */
 #define PEERS_MAX 256
+#define SLOT_FILLING UINT64_MAX
 static struct {
-	ino_t ino;
+	_Atomic uint64_t ino; /* 0: free */
 	socklen_t len;
 	struct sockaddr_storage peer;
 } peers[PEERS_MAX];
-static atomic_uint nrelayed;
-static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool any_relayed;
 
-static ino_t socket_ino(int fd)
+static uint64_t socket_ino(int fd)
 {
 	struct stat st;
-	return cr_fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? st.st_ino : 0;
+	return cr_fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
+static void forget_ino(uint64_t ino)
+{
+	for (unsigned i = 0; i < PEERS_MAX; i++) {
+		uint64_t at = ino;
+		atomic_compare_exchange_strong(&peers[i].ino, &at, 0);
+	}
 }
 
 static void remember(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	ino_t ino = socket_ino(fd);
-	if (!ino || len > sizeof peers[0].peer)
+	uint64_t ino = socket_ino(fd);
+	if (!ino || ino == SLOT_FILLING || len > sizeof peers[0].peer)
 		return;
-	pthread_mutex_lock(&peers_lock);
-	for (unsigned i = 0; i < PEERS_MAX; i++)
-		if (!peers[i].ino || peers[i].ino == ino) {
-			peers[i].ino = ino;
-			peers[i].len = len;
-			memcpy(&peers[i].peer, sa, len);
-			atomic_fetch_add(&nrelayed, 1);
-			break;
-		}
-	pthread_mutex_unlock(&peers_lock);
+	forget_ino(ino); /* a socket of that number closed behind the hooks' back */
+	for (unsigned i = 0; i < PEERS_MAX; i++) {
+		uint64_t free_slot = 0;
+		if (!atomic_compare_exchange_strong(&peers[i].ino, &free_slot, SLOT_FILLING))
+			continue;
+		peers[i].len = len;
+		memcpy(&peers[i].peer, sa, len);
+		atomic_store_explicit(&peers[i].ino, ino, memory_order_release);
+		atomic_store(&any_relayed, true);
+		return;
+	}
 }
 
 void cr_relay_forget(int fd)
 {
-	if (!atomic_load_explicit(&nrelayed, memory_order_relaxed))
+	if (!atomic_load_explicit(&any_relayed, memory_order_relaxed))
 		return;
 	int saved = errno;
-	ino_t ino = socket_ino(fd);
+	uint64_t ino = socket_ino(fd);
 	errno = saved;
-	if (!ino)
-		return;
-	pthread_mutex_lock(&peers_lock);
-	for (unsigned i = 0; i < PEERS_MAX; i++)
-		if (peers[i].ino == ino)
-			peers[i].ino = 0;
-	pthread_mutex_unlock(&peers_lock);
+	if (ino)
+		forget_ino(ino);
 }
 
 CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
@@ -90,22 +96,24 @@ CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	if (!cr_real.getpeername)
 		cr_preload_init();
 	int ret = cr_real.getpeername(fd, sa, len);
-	if (ret != 0 || !atomic_load_explicit(&nrelayed, memory_order_relaxed) || !len)
+	if (ret != 0 || !atomic_load_explicit(&any_relayed, memory_order_relaxed) || !len)
 		return ret;
 	int saved = errno;
-	ino_t ino = socket_ino(fd);
+	uint64_t ino = socket_ino(fd);
 	errno = saved;
-	if (!ino)
-		return ret;
-	pthread_mutex_lock(&peers_lock);
-	for (unsigned i = 0; i < PEERS_MAX; i++)
-		if (peers[i].ino == ino) {
-			/* As the kernel: the address cut to the buffer, its whole length said. */
-			memcpy(sa, &peers[i].peer, *len < peers[i].len ? *len : peers[i].len);
-			*len = peers[i].len;
-			break;
-		}
-	pthread_mutex_unlock(&peers_lock);
+	for (unsigned i = 0; ino && i < PEERS_MAX; i++) {
+		if (atomic_load_explicit(&peers[i].ino, memory_order_acquire) != ino)
+			continue;
+		struct sockaddr_storage peer = peers[i].peer;
+		socklen_t plen = peers[i].len;
+		atomic_thread_fence(memory_order_acquire); /* the copy, before the check again */
+		if (atomic_load_explicit(&peers[i].ino, memory_order_relaxed) != ino || plen > sizeof peer)
+			continue;
+		/* As the kernel: the address cut to the buffer, its whole length said. */
+		memcpy(sa, &peer, *len < plen ? *len : plen);
+		*len = plen;
+		break;
+	}
 	return ret;
 }
 
@@ -124,14 +132,18 @@ static void say_once(const struct cr_relay_req *q, const char *why)
 	cr_log_message(q->log, LOG_ERR, cr_self_log.notice_stderr, msg);
 }
 
+/* Sends or receives exactly n bytes by deadline: 0; -1 when the relay
+ * closed or failed (errno); -2 when the deadline passed. */
 static int io_all(int fd, void *buf, size_t n, bool out, double deadline)
 {
 	size_t done = 0;
 	while (done < n) {
 		double left = deadline - cr_monotonic_now();
+		if (left <= 0)
+			return -2;
 		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
-		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) < 0) {
-			if (left > 0 && errno == EINTR)
+		if (poll(&p, 1, (int)(left * 1000) + 1) < 0) {
+			if (errno == EINTR)
 				continue;
 			return -1;
 		}
@@ -243,10 +255,12 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 	snprintf(a->comm, sizeof a->comm, "%s", cr_self.comm);
 	double deadline = cr_monotonic_now() + RELAY_WAIT_S;
 	struct cr_relay_answer an = { 0 };
-	int sent = io_all(ctl, a, sizeof *a, true, deadline);
+	int io = io_all(ctl, a, sizeof *a, true, deadline);
 	free(a);
-	if (sent != 0 || io_all(ctl, &an, sizeof an, false, deadline) != 0 || an.magic != CR_RELAY_MAGIC) {
-		say_once(q, "it did not answer in time");
+	if (io == 0)
+		io = io_all(ctl, &an, sizeof an, false, deadline);
+	if (io != 0 || an.magic != CR_RELAY_MAGIC) {
+		say_once(q, io == -2 ? "it did not answer in time" : "it closed without answering (it ended?)");
 		cr_real.close(ctl);
 		errno = saved;
 		return 0;

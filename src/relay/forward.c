@@ -21,6 +21,12 @@
 #include <unistd.h>
 
 #define BUF_BYTES (64 * 1024)
+/* A stall toward the program whose program has stopped sending (an EOF:
+ * it closed, or shut its writing) is given up this long after: nothing
+ * tells a close from a half-close, and a closed program's connection would
+ * hold the relay's descriptors for good. The kernel keeps an orphaned
+ * FIN_WAIT2 socket as long (tcp_fin_timeout). */
+#define STALL_AFTER_EOF_S 60.0
 
 /* One direction: from one socket to the other. */
 struct way {
@@ -224,6 +230,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
 	bool fired = false, up_gone = false;
+	double eof_at = 0; /* when the program's EOF came during a stall toward it */
 	for (;;) {
 		double now = cr_monotonic_now();
 		bool due = f->has_after_ms ? now - c->start >= f->after_ms / 1000.0
@@ -244,6 +251,17 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		if (!fired && f->has_after_ms) {
 			double left = c->start + f->after_ms / 1000.0 - now;
 			timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+		}
+		if (in.stalled && out.eof) {
+			if (!eof_at)
+				eof_at = now;
+			double left = eof_at + STALL_AFTER_EOF_S - now;
+			if (left <= 0) {
+				close(c->prog);
+				close(c->up);
+				break;
+			}
+			timeout = (int)(left * 1000) + 1;
 		}
 		int n = poll(p, 2, timeout);
 		if (n <= 0)

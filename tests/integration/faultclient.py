@@ -141,7 +141,10 @@ def orphan():
     got = 0
     while got < 5060:  # the whole answer: the relay has taken the connection
         got += len(s.recv(65536))
-    os.kill(os.getppid(), signal.SIGKILL)
+    relay = os.getppid()
+    os.kill(relay, signal.SIGKILL)
+    while os.getppid() == relay:  # reparented once it has exited, its sockets closed
+        time.sleep(0.01)
     try:
         b = s.recv(65536)
         print("the held connection, relay killed: read %d bytes%s" % (len(b), ", EOF" if not b else ""))
