@@ -4,6 +4,7 @@ saw in words that do not depend on the port or on timing.
            the errno) - a RST and a FIN differ here
   http     http.client: the status and body length, or the exception
   urllib   urllib.request: the same
+  asyncio  asyncio streams: the bytes read, and how reading ended
   peer     getpeername() after the connect
   flood    writes without reading, with a 1 s timeout: whether it blocked
   wait     reads with a 1 s timeout: whether it timed out
@@ -58,6 +59,27 @@ def urllib_client():
         print("%d body bytes" % len(body))
     except Exception as e:
         print("%s: %s" % (type(e).__name__, str(e).replace(str(port), "PORT")))
+
+
+def asyncio_client():
+    import asyncio
+
+    async def run():
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(REQ)
+        await w.drain()
+        got = 0
+        try:
+            while True:
+                b = await r.read(65536)
+                if not b:
+                    print("read %d bytes, then EOF" % got)
+                    return
+                got += len(b)
+        except OSError as e:
+            print("read %d bytes, then %s" % (got, errno.errorcode.get(e.errno, e.errno)))
+
+    asyncio.run(run())
 
 
 def peer():
@@ -157,7 +179,7 @@ def orphan():
 
 
 try:
-    {"raw": raw, "http": http_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
+    {"raw": raw, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
      "orphan": orphan}[kind]()
 except ConnectionRefusedError as e:
     print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

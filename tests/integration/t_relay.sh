@@ -78,6 +78,7 @@ for fault in reset close; do
 	same "$fault after $N bytes, python socket" $o "$cfg" "$PY $C raw \$PORT"
 	same "$fault after $N bytes, python http.client" $o "$cfg" "$PY $C http \$PORT"
 	same "$fault after $N bytes, python urllib" $o "$cfg" "$PY $C urllib \$PORT"
+	same "$fault after $N bytes, python asyncio streams" $o "$cfg" "$PY $C asyncio \$PORT"
 	have_curl && same "$fault after $N bytes, curl" $o "$cfg" "$CURL"
 	same "$fault after $N bytes, C on epoll" $o "$cfg" "$HELPERS/epollclient \$PORT"
 	# node (libuv) reads a RST that follows data at once as ECONNRESET or as
@@ -94,6 +95,7 @@ CFG_CLOSE_MS=$(rules eofms close "after_ms = $MS;" $HOLD)
 TARGET=$HOLD TIMED=1 # (set, not prefixed: dash drops a prefix across functions)
 same "reset after $MS ms, python socket" $LATE_RESET "$CFG_RESET_MS" "$PY $C raw \$PORT"
 same "close after $MS ms, python socket" $LATE_CLOSE "$CFG_CLOSE_MS" "$PY $C raw \$PORT"
+same "reset after $MS ms, python asyncio streams" $LATE_RESET "$CFG_RESET_MS" "$PY $C asyncio \$PORT"
 same "reset after $MS ms, C on epoll" $LATE_RESET "$CFG_RESET_MS" "$HELPERS/epollclient \$PORT"
 command -v node > /dev/null && same "reset after $MS ms, node net" $LATE_RESET "$CFG_RESET_MS" "node $HERE/faultclient.js \$PORT"
 unset TARGET TIMED
