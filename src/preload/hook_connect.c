@@ -240,6 +240,23 @@ static bool droppable(int fd, const struct sockaddr *sa, const struct cr_dest *d
 	return *sotype == SOCK_STREAM && domain == sa->sa_family;
 }
 
+/* The connect sent through the relay (hook_relay.c): out of the hot
+ * path's way, as a fault after connect is rare. */
+__attribute__((noinline)) static int relay_connect(const struct cr_ruleset *rs, int fd, const struct sockaddr *sa,
+						   socklen_t len, const struct cr_verdict *v, const char *host,
+						   int *ret)
+{
+	struct cr_relay_req rq = { .fd = fd,
+				   .domain = sa->sa_family,
+				   .sa = sa,
+				   .len = len,
+				   .v = v,
+				   .rule = v->rule ? cr_rule_name(rs, v->rule) : NULL,
+				   .host = host,
+				   .log = &rs->log };
+	return cr_relay_divert(&rq, ret);
+}
+
 /* A new attempt: decide, wait out a delay, then fail it ourselves or make
  * the real call; log what came of it. si is the descriptor's entry, read
  * once by the caller. */
@@ -281,16 +298,8 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 	int relayed;
 	/* A fault after connect: the relay connects to the destination first
 	 * (hook_relay.c); TCP Fast Open's connects pass untouched. */
-	struct cr_relay_req rq = { .fd = op->fd,
-				   .domain = sa->sa_family,
-				   .sa = sa,
-				   .len = len,
-				   .v = &v,
-				   .rule = v.rule ? cr_rule_name(rs, v.rule) : NULL,
-				   .host = q.host,
-				   .log = &rs->log };
 	if (v.relay && op->kind == OP_CONNECT && droppable(op->fd, sa, dest, si, &sotype) &&
-	    cr_relay_divert(&rq, &relayed))
+	    relay_connect(rs, op->fd, sa, len, &v, q.host, &relayed))
 		ret = relayed;
 	else if (v.simulate)
 		ret = simulate(op, sa, len, dest, si, sotype, v.err, &simulated);
