@@ -37,6 +37,7 @@ PRELOAD_OBJ := $(call layer_obj,preload)
 SECCOMP_OBJ := $(call layer_obj,seccomp)
 CLI_OBJ := $(call layer_obj,cli)
 AUDIT_OBJ := $(call layer_obj,audit)
+RELAY_OBJ := $(call layer_obj,relay)
 ENGINE := $(BUILD)/libcrengine.a
 # Preload-layer modules with unit suites of their own.
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
@@ -191,13 +192,13 @@ $(foreach t,$(CROSS),$(eval $(call cross_rules,$(t))))
 -include $(wildcard $(BUILD)/*/obj/*/*.d)
 
 # The command for any image: static, musl.
-$(BUNDLE)/bin/connrefuse: $(patsubst src/%.c,$(BUILD)/musl-$(ARCH)/obj/%.o,$(call layer_src,cli) $(call layer_src,seccomp)) \
+$(BUNDLE)/bin/connrefuse: $(patsubst src/%.c,$(BUILD)/musl-$(ARCH)/obj/%.o,$(call layer_src,cli) $(call layer_src,seccomp) $(call layer_src,relay)) \
 		$(BUILD)/musl-$(ARCH)/libcrengine.a
 	@mkdir -p $(dir $@)
 	musl-gcc -static -o $@ $^ $(BUILD)/musl-$(ARCH)/libconfig/lib/libconfig.a -lm -lpthread
 
-$(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(ENGINE)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(ENGINE) $(PKG_LIBS) -lbpf -lm -lpthread
+$(BUILD)/connrefuse: $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(RELAY_OBJ) $(ENGINE)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SECCOMP_OBJ) $(AUDIT_OBJ) $(RELAY_OBJ) $(ENGINE) $(PKG_LIBS) -lbpf -lm -lpthread
 
 $(BUILD)/unit_tests: $(UNIT_SRC) $(PRELOAD_UNIT_OBJ) $(ENGINE) $(wildcard tests/unit/*.h) | test-deps
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) \

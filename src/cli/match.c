@@ -172,6 +172,29 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 	return decided;
 }
 
+/* A fault after connect in words: what the program sees, and when. */
+static void explain_fault(const struct cr_verdict *v)
+{
+	static const char *const counted[] = { "in either direction", "toward the program", "from the program" };
+	static const char *const what[] = {
+		[CR_ACT_RESET] = "its socket receives a real RST (reads and writes fail with ECONNRESET)",
+		[CR_ACT_CLOSE] = "its socket receives a real FIN (reads see end of file)",
+		[CR_ACT_STALL] = "no byte passes any more",
+	};
+	const char *dir = counted[v->fault.direction <= CR_DIR_OUT ? v->fault.direction : 0];
+	printf("  after connect: the connection goes through connrefuse run's relay, which connects to the destination first; ");
+	if (v->fault.has_after_ms)
+		printf("%u ms after the connect, ", v->fault.after_ms);
+	else if (v->fault.after_bytes)
+		printf("once %llu bytes have passed %s, ", (unsigned long long)v->fault.after_bytes, dir);
+	else
+		printf("at once, ");
+	printf("%s", what[v->action]);
+	if (v->action == CR_ACT_STALL)
+		printf(" %s", dir);
+	printf("\n");
+}
+
 static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *v)
 {
 	if (v->rule)
@@ -183,9 +206,19 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 		printf(" errno=%s", cr_errno_name(v->err));
 	if (v->delay_ms)
 		printf(" delay_ms=%u", v->delay_ms);
-	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP))
+	if (cr_action_after_connect(v->action)) {
+		if (v->fault.has_after_bytes)
+			printf(" after_bytes=%llu", (unsigned long long)v->fault.after_bytes);
+		if (v->fault.has_after_ms)
+			printf(" after_ms=%u", v->fault.after_ms);
+		printf(" direction=%s", cr_direction_name(v->fault.direction));
+	}
+	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
+			   cr_action_after_connect(v->action)))
 		printf(" dry_run=yes");
 	printf(" log=%s\n", cr_level_name(v->level));
+	if (cr_action_after_connect(v->action))
+		explain_fault(v);
 }
 
 /* What a destination as written may not say plainly: a missing port, or an

@@ -6,6 +6,7 @@
 #include "engine/config.h"
 #include "engine/config_file.h"
 #include "engine/image.h"
+#include "relay/relay.h"
 #include "seccomp/supervise.h"
 
 #include <errno.h>
@@ -367,7 +368,7 @@ static int safe_alias(const char *lib, char *alias, size_t size, char *dir, size
 /* With a generated config or an alias, which must outlive the program and
  * then go, the program runs as a child and is waited for; otherwise it
  * replaces us. */
-static int run_preloaded(char **prog, const char *lib, const char *tmp, const char *state)
+static int run_preloaded(char **prog, const char *lib, const char *tmp, const char *state, struct cr_relay *relay)
 {
 	char alias[PATH_MAX], dir[PATH_MAX];
 	if (safe_alias(lib, alias, sizeof alias, dir, sizeof dir) != 0) {
@@ -381,7 +382,7 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		return EXIT_TOOL;
 	setenv("LD_PRELOAD", preload, 1);
 	free(preload);
-	if (!*tmp && !*dir && !*state) {
+	if (!*tmp && !*dir && !*state && !relay) {
 		exec_or_report(prog);
 		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
@@ -391,6 +392,10 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 	}
 	int status = 0;
+	char err[300];
+	if (relay && child > 0 && cr_relay_start(relay, err, sizeof err) != 0)
+		fprintf(stderr, "connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
+			err);
 	if (child < 0) {
 		fprintf(stderr, "connrefuse: fork: %s\n", strerror(errno));
 	} else {
@@ -406,6 +411,10 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		unlink(alias);
 		rmdir(dir);
 	}
+	if (relay && cr_relay_full(relay))
+		fprintf(stderr, "connrefuse: relay: %lu connection%s passed untouched: the relay was full\n",
+			cr_relay_full(relay), cr_relay_full(relay) == 1 ? "" : "s");
+	cr_relay_close(relay);
 	return child < 0 ? EXIT_TOOL : exit_status_of(status);
 }
 
@@ -446,6 +455,21 @@ int cr_cmd_run(int argc, char **argv)
 			"connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "
 			"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
 			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
+	uint32_t faults = rs ? cr_ruleset_faults(rs) : 0;
+	if (o.seccomp && faults)
+		fprintf(stderr,
+			"connrefuse: run --seccomp: the %u rule%s with reset, close or stall of %s %s not applied: faults after connect need the preload for now (run without --seccomp)\n",
+			faults, faults == 1 ? "" : "s", o.config, faults == 1 ? "is" : "are");
+	/* Faults after connect: the relay is this process's, for its program. */
+	struct cr_relay *relay = NULL;
+	if (!o.seccomp && faults) {
+		if (!(relay = cr_relay_open(&rs->log, err, sizeof err)))
+			fprintf(stderr,
+				"connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
+				err);
+		else
+			setenv(CR_RELAY_ENV, cr_relay_path(relay), 1);
+	}
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
 		fprintf(stderr,
@@ -478,5 +502,5 @@ int cr_cmd_run(int argc, char **argv)
 			unlink(state);
 		return status < 0 ? EXIT_TOOL : exit_status_of(status);
 	}
-	return run_preloaded(o.prog, lib, tmp, state);
+	return run_preloaded(o.prog, lib, tmp, state, relay);
 }

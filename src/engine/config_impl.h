@@ -18,6 +18,7 @@ struct load {
 	unsigned rule_number; /* from 1; 0 = not in a rule */
 	/* Seen in the rule being read, for the checks across its keys. */
 	const config_setting_t *rule_action, *rule_errno;
+	const config_setting_t *rule_fault_key; /* the last of direction, after_bytes, after_ms */
 	const char *file;
 	char *err;
 	size_t errsize;

@@ -120,13 +120,15 @@ int cr_config_level(struct load *ld, const config_setting_t *s, const char *v, i
 
 int cr_config_action(struct load *ld, const config_setting_t *s, const char *v, enum cr_action *out)
 {
-	for (int a = CR_ACT_PASS; a <= CR_ACT_DROP; a++)
+	for (int a = CR_ACT_PASS; a <= CR_ACT_LAST; a++)
 		if (strcmp(v, cr_action_name(a)) == 0) {
 			*out = a;
 			return 0;
 		}
-	return cr_config_fail(ld, s, "'%s' is \"%s\"; it must be \"pass\", \"log\", \"refuse\", \"fail\" or \"drop\"",
-			      config_setting_name(s), v);
+	return cr_config_fail(
+		ld, s,
+		"'%s' is \"%s\"; it must be \"pass\", \"log\", \"refuse\", \"fail\", \"drop\", \"reset\", \"close\" or \"stall\"",
+		config_setting_name(s), v);
 }
 
 const struct cr_key *cr_key_find(const struct cr_scope *sc, const char *name)

@@ -176,6 +176,10 @@ static int parse_default_action(struct load *ld, const config_setting_t *s, cons
 	if (RS(t)->default_action == CR_ACT_FAIL)
 		return fail(ld, s,
 			    "default_action \"fail\" has no errno to fail with; use \"refuse\", or a last rule with dst = \"*\"");
+	if (cr_action_after_connect(RS(t)->default_action))
+		return fail(ld, s,
+			    "default_action \"%s\" is a fault after connect, which a rule makes (with its direction and after_bytes or after_ms): use a last rule with dst = \"*\"",
+			    cr_action_name(RS(t)->default_action));
 	return 0;
 }
 

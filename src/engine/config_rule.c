@@ -217,6 +217,47 @@ COUNT_KEY(first)
 COUNT_KEY(after)
 COUNT_KEY(every)
 
+/* The keys of a fault after connect: check_whole holds them to its actions. */
+#define FAULT_COUNT_KEY(key, type)                                                                           \
+	static int parse_##key(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t) \
+	{                                                                                                    \
+		ld->rule_fault_key = s;                                                                      \
+		RULE(t)->fault.key = (type)v->i;                                                             \
+		RULE(t)->fault.has_##key = true;                                                             \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static bool has_##key(const void *t)                                                                 \
+	{                                                                                                    \
+		return ((const struct cr_draft_rule *)t)->fault.has_##key;                                   \
+	}                                                                                                    \
+	static void print_##key(FILE *out, const void *t)                                                    \
+	{                                                                                                    \
+		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->fault.key);      \
+	}
+FAULT_COUNT_KEY(after_bytes, uint64_t)
+FAULT_COUNT_KEY(after_ms, uint32_t)
+
+static int parse_direction(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	ld->rule_fault_key = s;
+	for (int k = CR_DIR_BOTH; k <= CR_DIR_OUT; k++)
+		if (strcmp(v->s, cr_direction_name(k)) == 0) {
+			RULE(t)->fault.direction = (uint8_t)k;
+			RULE(t)->fault.has_direction = true;
+			return 0;
+		}
+	return fail(ld, s, "direction \"%s\": use \"in\" (toward the program), \"out\" (from the program) or \"both\"",
+		    v->s);
+}
+static bool has_direction(const void *t)
+{
+	return ((const struct cr_draft_rule *)t)->fault.has_direction;
+}
+static void print_direction(FILE *out, const void *t)
+{
+	fprintf(out, "\"%s\"", cr_direction_name(((const struct cr_draft_rule *)t)->fault.direction));
+}
+
 /* window = { start_s; duration_s; } and flap = { up_s; down_s; }: two numbers. */
 static int parse_pair(struct load *ld, const config_setting_t *s, bool flap, struct cr_draft_rule *r)
 {
@@ -460,6 +501,9 @@ static const struct cr_key rule_keys[] = {
 	{ "window", CR_KEY_GROUP, 0, 0, parse_window, has_window, print_window, NULL },
 	{ "flap", CR_KEY_GROUP, 0, 0, parse_flap, has_flap, print_flap, NULL },
 	{ "scope", CR_KEY_STRING, 0, 0, parse_scope, has_scope, print_scope, NULL },
+	{ "direction", CR_KEY_STRING, 0, 0, parse_direction, has_direction, print_direction, NULL },
+	{ "after_bytes", CR_KEY_INT, 0, INT64_MAX, parse_after_bytes, has_after_bytes, print_after_bytes, NULL },
+	{ "after_ms", CR_KEY_INT, 0, 86400000, parse_after_ms, has_after_ms, print_after_ms, NULL },
 };
 const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0], "", "a rule" };
 
@@ -474,7 +518,8 @@ static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_
 		return fail(ld, g,
 			    "it has host and %s: a host rule acts on name look-ups, not on connects (to rule the connects to a name's addresses, use dst = \"NAME\")",
 			    key);
-	if (r->action != CR_ACT_PASS && r->action != CR_ACT_LOG && r->action != CR_ACT_FAIL)
+	if (r->action != CR_ACT_PASS && r->action != CR_ACT_LOG &&
+	    r->action != CR_ACT_FAIL) /* faults after connect too */
 		return fail(ld, ld->rule_action,
 			    "a host rule takes action \"pass\", \"log\" or \"fail\" (a look-up is not refused or dropped; \"fail\" with errno = \"EAI_AGAIN\" is a DNS server that does not answer)");
 	if (r->action == CR_ACT_FAIL && r->err > 0) {
@@ -487,12 +532,34 @@ static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_
 	return 0;
 }
 
+/* reset, close, stall: a TCP connection, and when the fault fires. */
+static int check_fault(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
+{
+	const char *a = cr_action_name(r->action);
+	if (!cr_action_after_connect(r->action)) {
+		if (ld->rule_fault_key)
+			return fail(ld, ld->rule_fault_key,
+				    "%s goes with a fault after connect (action \"reset\", \"close\" or \"stall\"); the action here is \"%s\"",
+				    config_setting_name(ld->rule_fault_key), a);
+		return 0;
+	}
+	if (r->npaths || (r->proto_mask & (CR_PROTO_UNIX | CR_PROTO_UDP)))
+		return fail(ld, g,
+			    "action \"%s\" acts on TCP connections (a relay forwards them): it cannot go with %s", a,
+			    r->npaths ? "path" : "proto \"unix\" or \"udp\"");
+	if (r->fault.has_after_bytes && r->fault.has_after_ms)
+		return fail(ld, g,
+			    "it has both after_bytes and after_ms: a fault fires after one of them (two rules make both)");
+	return 0;
+}
+
 /* What no single key can see: keys that contradict each other. */
 static int check_whole(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
 {
 	const config_setting_t *errno_s = ld->rule_errno;
 	if (!ld->rule_action)
-		return fail(ld, g, "it has no action (\"pass\", \"log\", \"refuse\", \"fail\" or \"drop\")");
+		return fail(ld, g,
+			    "it has no action (\"pass\", \"log\", \"refuse\", \"fail\", \"drop\", \"reset\", \"close\" or \"stall\")");
 	if (r->action == CR_ACT_FAIL && !errno_s)
 		return fail(ld, g,
 			    r->resolver ? "action \"fail\" needs an errno, e.g. errno = \"EAI_NONAME\";"
@@ -500,6 +567,8 @@ static int check_whole(struct load *ld, const config_setting_t *g, struct cr_dra
 	if (errno_s && r->action != CR_ACT_FAIL)
 		return fail(ld, errno_s, "errno goes with action = \"fail\" (the action here is \"%s\")",
 			    cr_action_name(r->action));
+	if (check_fault(ld, g, r) != 0)
+		return -1;
 	if (r->resolver)
 		return check_resolver(ld, g, r);
 	if (errno_s && r->err < 0)
@@ -528,7 +597,7 @@ int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned in
 	r->err = ECONNREFUSED;
 	ld->rule_name = NULL;
 	ld->rule_number = index + 1;
-	ld->rule_action = ld->rule_errno = NULL;
+	ld->rule_action = ld->rule_errno = ld->rule_fault_key = NULL;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");

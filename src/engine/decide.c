@@ -187,13 +187,22 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 		return;
 	}
 	v->rule = r;
-	v->action = r->action <= CR_ACT_DROP ? r->action : CR_ACT_PASS;
+	v->action = r->action <= CR_ACT_LAST ? r->action : CR_ACT_PASS;
 	v->err = r->action == CR_ACT_FAIL ? r->err : ECONNREFUSED;
 	v->delay_ms = r->delay_ms;
 	v->level = r->level == CR_LEVEL_INHERIT || r->level > CR_LEVEL_ALL ? rs->log.level : r->level;
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
 	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
 	v->drop = v->action == CR_ACT_DROP && !v->dry_run;
+	const struct cr_fault_rec *f = cr_action_after_connect(v->action) ? cr_rule_fault(rs, r) : NULL;
+	v->relay = f && !v->dry_run;
+	v->fault = f ? (struct cr_fault){ .after_bytes = CR_ONCE(f->after_bytes),
+					  .after_ms = CR_ONCE(f->after_ms),
+					  .direction = CR_ONCE(f->direction) <= CR_DIR_OUT ? f->direction : CR_DIR_BOTH,
+					  .has_after_bytes = f->has_after_bytes != 0,
+					  .has_after_ms = f->has_after_ms != 0,
+					  .has_direction = f->has_direction != 0 }
+		     : (struct cr_fault){ 0 };
 }
 
 /* A rule that matched: counts the attempt if its schedule counts, and

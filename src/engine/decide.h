@@ -28,8 +28,10 @@ struct cr_verdict {
 	unsigned delay_ms;
 	int level; /* effective log level for this attempt */
 	bool dry_run;
-	bool simulate;    /* fail the connect ourselves */
-	bool drop;        /* make the connect hang, as a firewall's DROP (TCP) */
+	bool simulate; /* fail the connect ourselves */
+	bool drop;     /* make the connect hang, as a firewall's DROP (TCP) */
+	bool relay;    /* send the connection through a relay that makes fault (reset, close, stall) */
+	struct cr_fault fault;
 	uint64_t attempt; /* the deciding rule's attempt number (1-based) */
 };
 

@@ -67,6 +67,7 @@ static const struct {
 	[CR_SEC_IX_PATHS] = { sizeof(struct path_entry), false },
 	[CR_SEC_IX_KEYS] = { 1, false },
 	[CR_SEC_IX_PATH_TAGS] = { 1, false },
+	[CR_SEC_FAULTS] = { sizeof(struct cr_fault_rec), false },
 };
 
 struct found {
@@ -208,6 +209,8 @@ static void view_sections(struct cr_ruleset *rs, const struct found *f)
 	rs->nlines = f->count[CR_SEC_LINES];
 	rs->continues = f->at[CR_SEC_CONTINUE];
 	rs->ncontinues = f->count[CR_SEC_CONTINUE];
+	rs->faults = f->at[CR_SEC_FAULTS];
+	rs->nfaults = f->count[CR_SEC_FAULTS];
 }
 
 /* The settings of the image (its header h, its meta section m) in the rule
@@ -337,7 +340,15 @@ static void rule_to_draft(const struct cr_ruleset *rs, const struct cr_rule *r, 
 	d->proto_mask = r->proto_mask & (CR_PROTO_TCP | CR_PROTO_UDP | CR_PROTO_UNIX);
 	d->err = r->err;
 	d->delay_ms = r->delay_ms;
-	d->action = r->action <= CR_ACT_DROP ? r->action : CR_ACT_PASS;
+	d->action = r->action <= CR_ACT_LAST ? r->action : CR_ACT_PASS;
+	const struct cr_fault_rec *fr = cr_action_after_connect(d->action) ? cr_rule_fault(rs, r) : NULL;
+	if (fr)
+		d->fault = (struct cr_fault){ .after_bytes = fr->after_bytes,
+					      .after_ms = fr->after_ms,
+					      .direction = fr->direction <= CR_DIR_OUT ? fr->direction : CR_DIR_BOTH,
+					      .has_after_bytes = fr->has_after_bytes != 0,
+					      .has_after_ms = fr->has_after_ms != 0,
+					      .has_direction = fr->has_direction != 0 };
 	d->level = r->level >= CR_LEVEL_INHERIT && r->level <= CR_LEVEL_ALL ? r->level : CR_LEVEL_INHERIT;
 	d->dry_run = r->dry_run < 0 ? -1 : r->dry_run > 0;
 	d->line = cr_rule_line(rs, r);

@@ -135,7 +135,7 @@ static int continue_cmp(const void *a, const void *b)
 
 struct builder {
 	struct strtab str;
-	struct vec rules, scheds, prefixes, ports, refs, patterns, resolvers, lines, cont;
+	struct vec rules, scheds, prefixes, ports, refs, patterns, resolvers, lines, cont, faults;
 	uint32_t *pattern_of; /* by string offset of a pattern: 1 + its index (a small map) */
 	uint32_t pattern_mask;
 };
@@ -257,6 +257,17 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 		r.sched = add_sched(b, d, i);
 	if (d->resolver)
 		vec_push(&b->resolvers, &i);
+	if (cr_action_after_connect(d->action)) {
+		/* Rules are added in order: the section is sorted by rule. */
+		struct cr_fault_rec f = { .after_bytes = d->fault.after_bytes,
+					  .rule = i,
+					  .after_ms = d->fault.after_ms,
+					  .direction = d->fault.direction,
+					  .has_after_bytes = d->fault.has_after_bytes,
+					  .has_after_ms = d->fault.has_after_ms,
+					  .has_direction = d->fault.has_direction };
+		vec_push(&b->faults, &f);
+	}
 	uint32_t line = d->line;
 	vec_push(&b->lines, &line);
 	vec_push(&b->rules, &r);
@@ -268,7 +279,7 @@ static void builder_free(struct builder *b)
 	free(b->str.v);
 	free(b->str.slot);
 	struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
-			     &b->patterns, &b->resolvers, &b->lines,    &b->cont };
+			     &b->patterns, &b->resolvers, &b->lines,    &b->cont,  &b->faults };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->v);
 	free(b->pattern_of);
@@ -277,7 +288,7 @@ static void builder_free(struct builder *b)
 static bool builder_failed(const struct builder *b)
 {
 	const struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
-				   &b->patterns, &b->resolvers, &b->lines,    &b->cont };
+				   &b->patterns, &b->resolvers, &b->lines,    &b->cont,  &b->faults };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		if (vs[i]->failed)
 			return true;
@@ -325,6 +336,7 @@ static bool builder_init(struct builder *b)
 	b->ports.size = sizeof(struct cr_port_range);
 	b->refs.size = b->patterns.size = b->resolvers.size = b->lines.size = sizeof(uint32_t);
 	b->cont.size = sizeof(struct cr_continue);
+	b->faults.size = sizeof(struct cr_fault_rec);
 	b->str.v = calloc(1, 4096); /* offset 0: "" */
 	b->str.n = 1;
 	b->str.cap = 4096;
@@ -401,6 +413,7 @@ static void *assemble_all(const struct builder *b, const struct cr_image_meta *m
 		{ CR_SEC_IX_PATHS, sizeof(struct path_entry), ix->paths, ix->npaths_cap * sizeof(struct path_entry) },
 		{ CR_SEC_IX_KEYS, 1, ix->keys, ix->nkeys },
 		{ CR_SEC_IX_PATH_TAGS, 1, ix->path_tags, ix->path_tags ? ix->npaths_cap + PATH_TAGS_PAD : 0 },
+		{ CR_SEC_FAULTS, sizeof(struct cr_fault_rec), b->faults.v, b->faults.n * b->faults.size },
 	};
 	return assemble(src, sizeof src / sizeof src[0], source_hash, len);
 }

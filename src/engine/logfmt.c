@@ -283,7 +283,8 @@ void cr_line_keys_of(struct cr_line *l, const char *line, size_t len)
 
 static const char *result_name(enum cr_result r)
 {
-	static const char *const names[] = { "refused", "failed", "connected", "in-progress", "dropped", "resolved" };
+	static const char *const names[] = { "refused",  "failed", "connected", "in-progress", "dropped",
+					     "resolved", "reset",  "closed",    "stalled" };
 	return names[r];
 }
 
@@ -318,6 +319,11 @@ size_t cr_log_format_as(const struct cr_event *ev, bool json, char *buf, size_t 
 		cr_line_str(&l, "host", ev->host);
 	if (ev->proto)
 		cr_line_str(&l, "proto", ev->proto);
+	if (ev->traffic) {
+		cr_line_num(&l, "sent", (long long)ev->sent);
+		cr_line_num(&l, "received", (long long)ev->received);
+		cr_line_num(&l, "after_ms", (long long)ev->after_ms);
+	}
 	if (ev->err) {
 		struct connrefuse_error e;
 		if (connrefuse_decode_errno(ev->err, &e) == 0) {

@@ -18,7 +18,11 @@ enum cr_result {
 	CR_RES_CONNECTED,
 	CR_RES_IN_PROGRESS,
 	CR_RES_DROPPED,
-	CR_RES_RESOLVED /* a look-up that succeeded (level all) */
+	CR_RES_RESOLVED, /* a look-up that succeeded (level all) */
+	/* faults after connect, when they fire */
+	CR_RES_RESET,
+	CR_RES_CLOSED,
+	CR_RES_STALLED
 };
 
 struct cr_event {
@@ -37,6 +41,10 @@ struct cr_event {
 	bool has_ids;       /* uid, euid and cgroup given (cr_log_event reads them when not) */
 	int uid, euid;      /* real and effective uid; euid is written when it differs */
 	const char *cgroup; /* NULL or "/" (the root): left out */
+	/* A fault after connect: bytes each way before it, and when. */
+	bool traffic;
+	unsigned long long sent, received; /* from the program, toward it */
+	unsigned long long after_ms;       /* since the connect */
 };
 
 #define CR_LOG_LINE_MAX 2048

@@ -19,7 +19,8 @@ int cr_sink_errno(int kernel_err, int err, const struct sockaddr *sink)
 
 bool cr_verdict_dry_run(const struct cr_verdict *v)
 {
-	return v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP);
+	return v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
+			      cr_action_after_connect(v->action));
 }
 
 const char *cr_proto_name(int family, int sotype)

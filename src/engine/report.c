@@ -167,8 +167,11 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_RESOLVED, R_N };
-static const char *const results[R_N] = { "refused", "failed", "dropped", "connected", "in-progress", "resolved" };
+/* From R_AFTER on, the faults after connect: listed only when seen. */
+enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_RESOLVED, R_RESET, R_CLOSED, R_STALLED, R_N };
+#define R_AFTER R_RESET
+static const char *const results[R_N] = { "refused",  "failed", "dropped", "connected", "in-progress",
+					  "resolved", "reset",  "closed",  "stalled" };
 
 /* The tables, in the order they are printed; T_DRY_RUN is the dry run's:
  * "RULE would have refused", with the real outcomes (real: failed, passed:
@@ -268,7 +271,7 @@ static void read_line(struct summary *sum, char *line)
 	}
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
-	int kind = r <= R_DROPPED ? (sim ? 0 : 1) : 2;
+	int kind = r <= R_DROPPED || r >= R_AFTER ? (sim ? 0 : 1) : 2;
 	char key[1024];
 	if (!ev.dst && ev.host) /* a look-up */
 		snprintf(key, sizeof key, "%s (look-up)", ev.host);
@@ -290,13 +293,20 @@ static void read_line(struct summary *sum, char *line)
 	}
 }
 
+/* Whether result r is listed: always, but a fault after connect only once seen. */
+static bool listed_result(const struct summary *sum, int r)
+{
+	return r < R_AFTER || sum->totals[r][0] + sum->totals[r][1];
+}
+
 static void print_totals(const struct summary *sum, FILE *out, bool json)
 {
 	if (json) {
 		fprintf(out, "{\"events\": %ld, \"results\": {", sum->events);
 		for (int r = 0; r < R_N; r++)
-			fprintf(out, "%s\"%s\": {\"simulated\": %ld, \"real\": %ld}", r ? ", " : "", results[r],
-				sum->totals[r][0], sum->totals[r][1]);
+			if (listed_result(sum, r))
+				fprintf(out, "%s\"%s\": {\"simulated\": %ld, \"real\": %ld}", r ? ", " : "", results[r],
+					sum->totals[r][0], sum->totals[r][1]);
 		fprintf(out, "}, \"suppressed\": %ld, \"dropped\": %ld, \"other_lines\": %ld", sum->suppressed,
 			sum->dropped, sum->other_lines);
 		if (sum->first[0])
@@ -307,8 +317,9 @@ static void print_totals(const struct summary *sum, FILE *out, bool json)
 	if (sum->first[0])
 		fprintf(out, "  from %s to %s\n", sum->first, sum->last);
 	for (int r = 0; r < R_N; r++)
-		fprintf(out, "  %-12s %6ld  (simulated %ld, real %ld)\n", results[r],
-			sum->totals[r][0] + sum->totals[r][1], sum->totals[r][0], sum->totals[r][1]);
+		if (listed_result(sum, r))
+			fprintf(out, "  %-12s %6ld  (simulated %ld, real %ld)\n", results[r],
+				sum->totals[r][0] + sum->totals[r][1], sum->totals[r][0], sum->totals[r][1]);
 	fprintf(out, "suppressed by the rate limit: %ld; dropped (a sink could not take them): %ld\n", sum->suppressed,
 		sum->dropped);
 	fprintf(out, "lines that are not connrefuse events: %ld\n", sum->other_lines);

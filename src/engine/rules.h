@@ -27,7 +27,35 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cr_action { CR_ACT_PASS, CR_ACT_LOG, CR_ACT_REFUSE, CR_ACT_FAIL, CR_ACT_DROP };
+/* reset, close and stall act after the connect (SPEC.md, "Faults after
+ * connect"): the connection is sent through a relay that makes them. */
+enum cr_action {
+	CR_ACT_PASS,
+	CR_ACT_LOG,
+	CR_ACT_REFUSE,
+	CR_ACT_FAIL,
+	CR_ACT_DROP,
+	CR_ACT_RESET,
+	CR_ACT_CLOSE,
+	CR_ACT_STALL
+};
+#define CR_ACT_LAST CR_ACT_STALL
+static inline bool cr_action_after_connect(int a)
+{
+	return a == CR_ACT_RESET || a == CR_ACT_CLOSE || a == CR_ACT_STALL;
+}
+/* Which bytes a fault after connect counts, and which it stalls: "in"
+ * (toward the program), "out" (from it), "both". */
+enum cr_direction { CR_DIR_BOTH, CR_DIR_IN, CR_DIR_OUT };
+const char *cr_direction_name(int dir);
+/* When a fault after connect fires: after after_bytes bytes (counted in
+ * direction), or after_ms from the connect; neither: at once. */
+struct cr_fault {
+	uint64_t after_bytes;
+	uint32_t after_ms;
+	uint8_t direction; /* enum cr_direction */
+	uint8_t has_after_bytes, has_after_ms, has_direction;
+};
 enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 /* A schedule's scope: who shares its counters and clocks (shared.h). The
@@ -73,8 +101,9 @@ struct cr_draft_rule {
 	uint64_t first, after, every; /* 0 = not given */
 	double window_start, window_duration;
 	double flap_up, flap_down;
-	uint8_t scope; /* enum cr_share */
-	unsigned line; /* where it starts in the file */
+	uint8_t scope;         /* enum cr_share */
+	struct cr_fault fault; /* reset, close, stall */
+	unsigned line;         /* where it starts in the file */
 };
 
 struct cr_draft {
@@ -129,6 +158,7 @@ struct cr_rule_state {
 struct cr_rule;
 struct cr_sched;
 struct cr_continue;
+struct cr_fault_rec;
 struct cr_state_block;
 struct cr_index;
 
@@ -170,6 +200,8 @@ struct cr_ruleset {
 	uint32_t nlines;
 	const struct cr_continue *continues;
 	uint32_t ncontinues;
+	const struct cr_fault_rec *faults; /* the faults after connect, by rule */
+	uint32_t nfaults;
 	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
 	const void *image;
 	int image_owner; /* enum cr_image_owner (image.h) */
@@ -182,6 +214,8 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 /* Process patterns are then asked once each, lazily, of the process that
  * decides (the preload library is one process). */
 void cr_ruleset_bind_process(struct cr_ruleset *rs);
+/* The rules with a fault after connect (reset, close, stall). */
+uint32_t cr_ruleset_faults(const struct cr_ruleset *rs);
 /* Bytes of the image (the compact rule data, index included). */
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs);
 

@@ -113,4 +113,33 @@ static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, 
 	return cr_rule_sched_at(rs, r, &at);
 }
 
+/* A fault after connect (CR_SEC_FAULTS, sorted by rule): only the rules
+ * whose action is reset, close or stall have one. */
+struct cr_fault_rec {
+	uint64_t after_bytes;
+	uint32_t rule;
+	uint32_t after_ms;
+	uint8_t direction, has_after_bytes, has_after_ms, has_direction;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct cr_fault_rec) == 24, "a fault record is 24 bytes");
+
+/* Rule r's fault record (NULL: none). */
+static inline const struct cr_fault_rec *cr_rule_fault(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	if (r < rs->rules || r >= rs->rules + rs->nrules)
+		return NULL;
+	uint32_t i = (uint32_t)(r - rs->rules), lo = 0, hi = rs->nfaults;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2, at = CR_ONCE(rs->faults[mid].rule);
+		if (at == i)
+			return &rs->faults[mid];
+		if (at < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 #endif

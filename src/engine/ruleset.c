@@ -335,6 +335,11 @@ unsigned cr_rule_line(const struct cr_ruleset *rs, const struct cr_rule *r)
 	return i < rs->nlines ? rs->lines[i] : 0;
 }
 
+uint32_t cr_ruleset_faults(const struct cr_ruleset *rs)
+{
+	return rs->nfaults;
+}
+
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs)
 {
 	return rs->image_len;
@@ -342,8 +347,14 @@ size_t cr_ruleset_bytes(const struct cr_ruleset *rs)
 
 const char *cr_action_name(enum cr_action a)
 {
-	static const char *const names[] = { "pass", "log", "refuse", "fail", "drop" };
-	return (unsigned)a < 5 ? names[a] : "?";
+	static const char *const names[] = { "pass", "log", "refuse", "fail", "drop", "reset", "close", "stall" };
+	return (unsigned)a <= CR_ACT_LAST ? names[a] : "?";
+}
+
+const char *cr_direction_name(int dir)
+{
+	static const char *const names[] = { "both", "in", "out" };
+	return dir >= CR_DIR_BOTH && dir <= CR_DIR_OUT ? names[dir] : "?";
 }
 
 const char *cr_level_name(int level)

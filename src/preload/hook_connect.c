@@ -20,6 +20,7 @@
 #include "current.h"
 #include "engine/drop.h"
 #include "fdtable.h"
+#include "hook_relay.h"
 #include "hostcache.h"
 #include "preload.h"
 #include "engine/clock.h"
@@ -224,8 +225,8 @@ static ssize_t drop_connect(const struct cr_ruleset *rs, const struct cr_op *op,
 	return ret;
 }
 
-/* Whether a drop applies: a TCP socket of the address's family (another
- * family gets the kernel's own answer, as for a refusal). */
+/* Whether a drop (or a relay) applies: a TCP socket of the address's
+ * family (another family gets the kernel's own answer, as for a refusal). */
 static bool droppable(int fd, const struct sockaddr *sa, const struct cr_dest *dest, struct cr_sockinfo si, int *sotype)
 {
 	if (dest->family == CR_FAM_UNIX)
@@ -237,6 +238,23 @@ static bool droppable(int fd, const struct sockaddr *sa, const struct cr_dest *d
 	if (!si.known && cr_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) != 0)
 		return false;
 	return *sotype == SOCK_STREAM && domain == sa->sa_family;
+}
+
+/* The connect sent through the relay (hook_relay.c): out of the hot
+ * path's way, as a fault after connect is rare. */
+__attribute__((noinline)) static int relay_connect(const struct cr_ruleset *rs, int fd, const struct sockaddr *sa,
+						   socklen_t len, const struct cr_verdict *v, const char *host,
+						   int *ret)
+{
+	struct cr_relay_req rq = { .fd = fd,
+				   .domain = sa->sa_family,
+				   .sa = sa,
+				   .len = len,
+				   .v = v,
+				   .rule = v->rule ? cr_rule_name(rs, v->rule) : NULL,
+				   .host = host,
+				   .log = &rs->log };
+	return cr_relay_divert(&rq, ret);
 }
 
 /* A new attempt: decide, wait out a delay, then fail it ourselves or make
@@ -277,7 +295,13 @@ static ssize_t decide_and_call(const struct cr_ruleset *rs, const struct cr_op *
 
 	ssize_t ret;
 	bool simulated = false;
-	if (v.simulate)
+	int relayed;
+	/* A fault after connect: the relay connects to the destination first
+	 * (hook_relay.c); TCP Fast Open's connects pass untouched. */
+	if (v.relay && op->kind == OP_CONNECT && droppable(op->fd, sa, dest, si, &sotype) &&
+	    relay_connect(rs, op->fd, sa, len, &v, q.host, &relayed))
+		ret = relayed;
+	else if (v.simulate)
 		ret = simulate(op, sa, len, dest, si, sotype, v.err, &simulated);
 	else
 		ret = op_call(op, sa, len);

@@ -89,6 +89,10 @@ static int sys_dup(int fd)
 {
 	return (int)syscall(SYS_dup, fd);
 }
+static int sys_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return (int)syscall(SYS_getpeername, fd, sa, len);
+}
 static int sys_listen(int fd, int backlog)
 {
 	return (int)syscall(SYS_listen, fd, backlog);

@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 ALLOWED = {"engine": set(), "preload": {"engine"}, "seccomp": {"engine"}, "audit": {"engine"},
-           "cli": {"engine", "seccomp", "audit"}}
+           "relay": {"engine"}, "cli": {"engine", "seccomp", "audit", "relay"}}
 
 
 def nm(args, path):

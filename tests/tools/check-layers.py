@@ -2,9 +2,9 @@
 
 Each quoted #include in src/LAYER/ names a file of the same folder, the
 public header (include/), or LAYER2/FILE of a layer LAYER may use:
-engine uses none, preload, seccomp and audit the engine, cli the engine,
-seccomp (run --seccomp starts the supervisor) and audit (connrefuse audit
-loads the kernel program). A header named *_impl.h
+engine uses none, preload, seccomp, audit and relay the engine, cli the
+engine, seccomp (run --seccomp starts the supervisor), audit (connrefuse
+audit loads the kernel program) and relay (run hosts the relay). A header named *_impl.h
 is the inside of its layer (engine/rules_impl.h: the rule image's records):
 no other layer includes it. And no file includes itself through others (no
 cycle). Prints every breach; exit 1 if any."""
@@ -13,7 +13,7 @@ import re
 import sys
 
 ALLOWED = {"engine": set(), "preload": {"engine"}, "seccomp": {"engine"}, "audit": {"engine"},
-           "cli": {"engine", "seccomp", "audit"}}
+           "relay": {"engine"}, "cli": {"engine", "seccomp", "audit", "relay"}}
 src = sys.argv[1] if len(sys.argv) > 1 else "src"
 public = os.path.join(os.path.dirname(os.path.abspath(src)), "include")
 bad, graph = [], {}

@@ -13,4 +13,7 @@ Suite *fdtable_suite(void);
 Suite *hostcache_suite(void);
 Suite *current_suite(void);
 Suite *image_suite(void);
+/* test_image.c: a rule set as check prints it, its source named t.cfg. */
+struct cr_ruleset;
+char *cr_test_printed(const struct cr_ruleset *rs);
 #endif

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "suites.h"
 #include "engine/config.h"
+#include "engine/decide.h"
+#include "engine/image.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -306,6 +308,86 @@ START_TEST(file_errors)
 }
 END_TEST
 
+/* Faults after connect: their keys survive the printer and the compiled
+ * image, and reach the verdict. */
+static const char
+	faults_text[] = "version = 1;\nrules = (\n"
+			"  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 100; direction = \"in\"; },\n"
+			"  { name = \"eof\"; port = 81; action = \"close\"; after_ms = 50; },\n"
+			"  { name = \"hang\"; port = 82; action = \"stall\"; direction = \"out\"; },\n"
+			"  { name = \"dry\"; port = 83; action = \"reset\"; dry_run = true; },\n"
+			"  { name = \"plain\"; port = 84; action = \"refuse\"; }\n);\n";
+
+static void check_fault_verdicts(const struct cr_ruleset *rs)
+{
+	struct cr_verdict v;
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 0), &v);
+	ck_assert_int_eq(v.action, CR_ACT_RESET);
+	ck_assert(v.relay && v.fault.has_after_bytes && !v.fault.has_after_ms);
+	ck_assert_uint_eq(v.fault.after_bytes, 100);
+	ck_assert_int_eq(v.fault.direction, CR_DIR_IN);
+	ck_assert(!v.simulate && !v.drop);
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 1), &v);
+	ck_assert_int_eq(v.action, CR_ACT_CLOSE);
+	ck_assert(v.relay && v.fault.has_after_ms && v.fault.after_ms == 50 && v.fault.direction == CR_DIR_BOTH);
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 2), &v);
+	ck_assert_int_eq(v.action, CR_ACT_STALL);
+	ck_assert(v.relay && !v.fault.has_after_bytes && !v.fault.has_after_ms && v.fault.direction == CR_DIR_OUT);
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 3), &v);
+	ck_assert(v.action == CR_ACT_RESET && !v.relay && v.dry_run);
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 4), &v);
+	ck_assert(v.action == CR_ACT_REFUSE && !v.relay);
+}
+
+START_TEST(faults_round_trip)
+{
+	struct cr_ruleset *rs = load(faults_text);
+	ck_assert_msg(rs != NULL, "%s", err);
+	check_fault_verdicts(rs);
+	char *a = cr_test_printed(rs);
+	ck_assert_msg(strstr(a, "action = \"reset\"; direction = \"in\"; after_bytes = 100;") != NULL, "%s", a);
+	ck_assert_msg(strstr(a, "action = \"close\"; after_ms = 50;") != NULL, "%s", a);
+	/* Through the compiled form: the image built from the printed text. */
+	struct cr_draft *d = cr_ruleset_to_draft(rs);
+	size_t len;
+	void *img = cr_image_build(d, 1, &len);
+	cr_draft_free(d);
+	ck_assert_ptr_nonnull(img);
+	struct cr_ruleset *compiled = cr_image_open(img, len, CR_IMAGE_OWNED, "t.compiled", err, sizeof err);
+	ck_assert_msg(compiled != NULL, "%s", err);
+	check_fault_verdicts(compiled);
+	char *b = cr_test_printed(compiled);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	cr_ruleset_free(compiled);
+	cr_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(fault_errors)
+{
+	expect_error("version = 1;\nrules = ({ action = \"refuse\";\n after_bytes = 5; });\n",
+		     "t.cfg:3:", "after_bytes goes with a fault after connect");
+	expect_error("version = 1;\nrules = ({ action = \"pass\";\n direction = \"in\"; });\n",
+		     "t.cfg:3:", "direction goes with a fault after connect");
+	expect_error("version = 1;\nrules = ({ action = \"reset\"; after_bytes = 5; after_ms = 10; });\n",
+		     "t.cfg:2:", "both after_bytes and after_ms");
+	expect_error("version = 1;\nrules = ({ action = \"close\"; proto = \"udp\"; });\n",
+		     "t.cfg:2:", "acts on TCP connections");
+	expect_error("version = 1;\nrules = ({ action = \"stall\"; path = \"/run/*.sock\"; });\n",
+		     "t.cfg:2:", "cannot go with path");
+	expect_error("version = 1;\nrules = ({ action = \"stall\"; direction = \"up\"; });\n",
+		     "t.cfg:2:", "direction \"up\"");
+	expect_error("version = 1;\nrules = ({ action = \"reset\"; after_bytes = -1; });\n", "t.cfg:2:", "after_bytes");
+	expect_error("version = 1;\nrules = ({ host = \"a.example\"; action = \"reset\"; });\n",
+		     "t.cfg:2:", "a host rule takes action");
+	expect_error("version = 1;\ndefault_action = \"reset\";\n", "t.cfg:2:", "is a fault after connect");
+	expect_error("version = 1;\nrules = ({ action = \"sever\"; });\n",
+		     "t.cfg:2:", "\"reset\", \"close\" or \"stall\"");
+}
+END_TEST
+
 /* The man page's key list is held to the key table: every key the loader
  * takes is documented in its section of connrefuse.cfg(5). */
 struct manpage {
@@ -372,6 +454,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, bad_rule_values);
 	tcase_add_test(tc, duplicate_names);
 	tcase_add_test(tc, file_errors);
+	tcase_add_test(tc, faults_round_trip);
+	tcase_add_test(tc, fault_errors);
 	tcase_add_test(tc, man_page_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;

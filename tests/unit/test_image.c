@@ -38,7 +38,8 @@ static void *image_of(const char *text, size_t *len)
 	return img;
 }
 
-static char *printed(const struct cr_ruleset *rs)
+/* The rule set as check prints it, named t.cfg whatever its source. */
+char *cr_test_printed(const struct cr_ruleset *rs)
 {
 	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	ck_assert_ptr_nonnull(d);
@@ -63,7 +64,7 @@ START_TEST(image_decides_as_its_text)
 	ck_assert_msg(rs && text, "%s", err);
 	ck_assert_int_eq(cr_image_verify(rs, err, sizeof err), 0);
 	ck_assert_uint_eq(rs->source_hash, 1234);
-	char *a = printed(text), *b = printed(rs);
+	char *a = cr_test_printed(text), *b = cr_test_printed(rs);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);

@@ -46,6 +46,37 @@ START_TEST(spec_line)
 END_TEST
 
 /* connrefuse audit's lines: source=kernel after simulated (SPEC.md). */
+/* A fault after connect: the bytes each way and the time (SPEC.md). */
+START_TEST(fault_line)
+{
+	struct cr_dest d = v4("127.0.0.1", 8080);
+	struct cr_event ev = { .result = CR_RES_RESET,
+			       .simulated = true,
+			       .rule = "cut",
+			       .action = CR_ACT_RESET,
+			       .pid = 7,
+			       .has_ids = true,
+			       .comm = "curl",
+			       .dest = &d,
+			       .proto = "tcp",
+			       .traffic = true,
+			       .sent = 78,
+			       .received = 100,
+			       .after_ms = 3 };
+	char buf[CR_LOG_LINE_MAX];
+	cr_log_format(&ev, buf, sizeof buf);
+	ck_assert_str_eq(buf,
+			 "result=reset simulated=yes rule=cut action=reset pid=7 uid=0 comm=curl dst=127.0.0.1:8080 "
+			 "proto=tcp sent=78 received=100 after_ms=3");
+	ev.result = CR_RES_STALLED;
+	ev.action = CR_ACT_STALL;
+	cr_log_format_as(&ev, true, buf, sizeof buf);
+	ck_assert_msg(strstr(buf, "\"result\":\"stalled\"") &&
+			      strstr(buf, "\"sent\":78,\"received\":100,\"after_ms\":3"),
+		      "%s", buf);
+}
+END_TEST
+
 START_TEST(kernel_source)
 {
 	struct cr_dest d = v4("127.0.0.1", 7);
@@ -284,6 +315,7 @@ Suite *log_suite(void)
 	tcase_add_test(tc, spec_line);
 	tcase_add_test(tc, who_and_where);
 	tcase_add_test(tc, kernel_source);
+	tcase_add_test(tc, fault_line);
 	tcase_add_test(tc, json_cut_whole);
 	tcase_add_test(tc, optional_keys);
 	tcase_add_test(tc, escaping);

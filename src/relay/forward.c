@@ -1,0 +1,300 @@
+/* One relayed connection: bytes forwarded both ways through a buffer per
+ * direction, and the fault fired when its time comes (after_bytes counted
+ * in its direction, after_ms since the connect, or at once).
+ *
+ * Exactly after_bytes bytes pass: a read never takes more than what is
+ * left before the fault, and the fault fires once they have all been
+ * written on (into the kernel's queue toward the receiving side). */
+#define _GNU_SOURCE
+#include "relay.h"
+#include "engine/clock.h"
+#include "engine/ident.h"
+#include "engine/logfmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF_BYTES (128 * 1024)
+/* Reads a way makes in a row while it can (read all, written all), before
+ * it polls again: a poll a chunk halves the throughput. */
+#define ROUNDS 16
+/* A stall toward the program whose program has stopped sending (an EOF:
+ * it closed, or shut its writing) is given up this long after: nothing
+ * tells a close from a half-close, and a closed program's connection would
+ * hold the relay's descriptors for good. The kernel keeps an orphaned
+ * FIN_WAIT2 socket as long (tcp_fin_timeout). */
+#define STALL_AFTER_EOF_S 60.0
+
+/* One direction: from one socket to the other. */
+struct way {
+	int from, to;
+	char *buf;
+	size_t len, off;           /* bytes in buf; bytes of them written on */
+	unsigned long long passed; /* written on so far */
+	bool eof;                  /* from has no more; to was shut for writing once buf emptied */
+	bool stalled;              /* a stall in this direction: nothing is read any more */
+	bool counted;              /* after_bytes counts this direction */
+};
+
+/* The bytes the fault counts, passed so far in its direction(s). */
+static unsigned long long counted(const struct way *in, const struct way *out)
+{
+	return (in->counted ? in->passed : 0) + (out->counted ? out->passed : 0);
+}
+
+/* How many bytes w may read now: what is left before the fault. */
+static size_t may_read(const struct cr_fault *f, const struct way *w, unsigned long long done, bool fired)
+{
+	if (fired || !w->counted || f->has_after_ms)
+		return BUF_BYTES;
+	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
+	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
+}
+
+/* Reads into an empty buffer: >0 bytes, 0 at EOF, -1 on an error (errno;
+ * EAGAIN: nothing now). */
+static ssize_t fill(struct way *w, size_t max)
+{
+	ssize_t n = read(w->from, w->buf, max);
+	if (n > 0) {
+		w->len = (size_t)n;
+		w->off = 0;
+	}
+	return n;
+}
+
+/* Writes what the buffer holds: 0, or -1 on an error (EAGAIN: later). */
+static int flush(struct way *w)
+{
+	while (w->off < w->len) {
+		ssize_t n = send(w->to, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EINTR ? 0 : -1;
+		w->off += (size_t)n;
+		w->passed += (unsigned long long)n;
+	}
+	w->len = w->off = 0;
+	return 0;
+}
+
+/* A reset: SO_LINGER 0, then close, makes the kernel send a RST. */
+static void reset_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	close(fd);
+}
+
+static void log_fired(const struct cr_relay_conn *c, const struct way *in, const struct way *out, double now)
+{
+	if (c->ask.level < CR_LEVEL_FAILURES)
+		return;
+	struct cr_dest d;
+	if (cr_dest_from_sockaddr((const struct sockaddr *)&c->ask.dst, c->ask.dst_len, &d) != 0)
+		return;
+	struct cr_ident id;
+	cr_ident_read(c->pid, false, &id);
+	static const enum cr_result results[] = {
+		[CR_ACT_RESET] = CR_RES_RESET, [CR_ACT_CLOSE] = CR_RES_CLOSED, [CR_ACT_STALL] = CR_RES_STALLED
+	};
+	struct cr_event ev = {
+		.result = results[c->ask.action],
+		.simulated = true,
+		.rule = c->ask.rule[0] ? c->ask.rule : NULL,
+		.action = c->ask.action,
+		.pid = c->pid,
+		.comm = c->ask.comm,
+		.dest = &d,
+		.host = c->ask.host[0] ? c->ask.host : NULL,
+		.proto = "tcp",
+		.has_ids = id.uid >= 0,
+		.uid = id.uid,
+		.euid = id.euid,
+		.cgroup = id.cgroup[0] ? id.cgroup : NULL,
+		.traffic = true,
+		.sent = out->passed,
+		.received = in->passed,
+		.after_ms = (unsigned long long)((now - c->start) * 1000),
+	};
+	cr_log_event(c->log, c->log_state, &ev);
+}
+
+/* The poll events each socket waits for, from the state of both ways. */
+static void want(struct pollfd *p, const struct way *in, const struct way *out)
+{
+	/* p[0]: the program's socket; p[1]: the destination's. */
+	p[0].events = p[1].events = 0;
+	if (!out->eof && !out->stalled && !out->len)
+		p[0].events |= POLLIN;
+	if (in->len)
+		p[0].events |= POLLOUT;
+	if (!in->eof && !in->stalled && !in->len)
+		p[1].events |= POLLIN;
+	if (out->len)
+		p[1].events |= POLLOUT;
+	/* A stalled program side still learns that the program went away. */
+	if (out->stalled)
+		p[0].events |= POLLRDHUP;
+}
+
+enum { WAY_OK, WAY_MORE, WAY_READ_ERR, WAY_WRITE_ERR };
+
+/* One way's step after poll: write on, read, pass an EOF on. */
+static int step(struct way *w, short from_ev, short to_ev, size_t max)
+{
+	if (w->len && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
+		return WAY_WRITE_ERR;
+	if (w->len || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
+		return WAY_OK;
+	ssize_t n = fill(w, max);
+	if (n == 0) {
+		w->eof = true;
+		shutdown(w->to, SHUT_WR); /* the FIN passed on */
+	} else if (n < 0) {
+		return errno == EAGAIN || errno == EINTR ? WAY_OK : WAY_READ_ERR;
+	} else if (flush(w) != 0) {
+		return errno == EAGAIN ? WAY_OK : WAY_WRITE_ERR;
+	} else {
+		return WAY_MORE; /* read and written whole: there may be more now */
+	}
+	return WAY_OK;
+}
+
+/* The end of a connection that failed on one side (fd): a reset there is
+ * passed on as a reset, anything else as a close. */
+static void end_failed(int failed, int other, int err)
+{
+	if (err == ECONNRESET || err == EPIPE)
+		reset_close(other);
+	else
+		close(other);
+	close(failed);
+}
+
+/* A step of w; true when it ended the connection (a failure on a side,
+ * passed on to the other). */
+/* Steps of w while it can go on (up to ROUNDS); true when one ended the
+ * connection (a failure on a side, passed on to the other). The fault's
+ * limit is asked again at each step. */
+static bool step_or_end(struct way *w, short from_ev, short to_ev, const struct cr_fault *f, const struct way *in,
+			const struct way *out, bool fired)
+{
+	int r = WAY_MORE;
+	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN)
+		r = step(w, from_ev, to_ev, may_read(f, w, counted(in, out), fired));
+	if (r == WAY_OK || r == WAY_MORE)
+		return false;
+	int err = errno;
+	if (r == WAY_READ_ERR)
+		end_failed(w->from, w->to, err);
+	else
+		end_failed(w->to, w->from, err);
+	return true;
+}
+
+static int sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	return err;
+}
+
+/* Fires the fault; true when the connection is over. */
+static bool fire(struct cr_relay_conn *c, struct way *in, struct way *out, double now)
+{
+	log_fired(c, in, out, now);
+	if (c->ask.action == CR_ACT_RESET) {
+		reset_close(c->prog);
+		close(c->up);
+		return true;
+	}
+	if (c->ask.action == CR_ACT_CLOSE) {
+		close(c->prog);
+		close(c->up);
+		return true;
+	}
+	/* stall: unread bytes stay in the kernel's queues, whose windows close:
+	 * the reads of the program wait, its writes block once they are full. */
+	in->stalled = c->ask.fault.direction != CR_DIR_OUT;
+	out->stalled = c->ask.fault.direction != CR_DIR_IN;
+	return false;
+}
+
+void cr_relay_forward(struct cr_relay_conn *c)
+{
+	const struct cr_fault *f = &c->ask.fault;
+	char *bufs = malloc(2 * BUF_BYTES);
+	if (!bufs) {
+		close(c->prog);
+		close(c->up);
+		return;
+	}
+	struct way in = { .from = c->up, .to = c->prog, .buf = bufs, .counted = f->direction != CR_DIR_OUT };
+	struct way out = { .from = c->prog, .to = c->up, .buf = bufs + BUF_BYTES, .counted = f->direction != CR_DIR_IN };
+	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
+	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
+	bool fired = false, up_gone = false;
+	double eof_at = 0; /* when the program's EOF came during a stall toward it */
+	for (;;) {
+		double now = cr_monotonic_now();
+		bool due = f->has_after_ms ? now - c->start >= f->after_ms / 1000.0
+					   : counted(&in, &out) >= f->after_bytes;
+		if (!fired && due) {
+			fired = true;
+			if (fire(c, &in, &out, now))
+				break;
+		}
+		if (in.eof && out.eof && !in.len && !out.len) {
+			close(c->prog);
+			close(c->up);
+			break;
+		}
+		struct pollfd p[2] = { { .fd = c->prog }, { .fd = up_gone ? -1 : c->up } };
+		want(p, &in, &out);
+		int timeout = -1;
+		if (!fired && f->has_after_ms) {
+			double left = c->start + f->after_ms / 1000.0 - now;
+			timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+		}
+		if (in.stalled && out.eof) {
+			if (!eof_at)
+				eof_at = now;
+			double left = eof_at + STALL_AFTER_EOF_S - now;
+			if (left <= 0) {
+				close(c->prog);
+				close(c->up);
+				break;
+			}
+			timeout = (int)(left * 1000) + 1;
+		}
+		int n = poll(p, 2, timeout);
+		if (n <= 0)
+			continue;
+		if (p[0].revents & POLLERR) {
+			end_failed(c->prog, c->up, sock_error(c->prog));
+			break;
+		}
+		if (p[1].revents & POLLERR) {
+			end_failed(c->up, c->prog, sock_error(c->up));
+			break;
+		}
+		if (out.stalled && (p[0].revents & (POLLRDHUP | POLLHUP))) {
+			close(c->prog); /* the program went away while stalled */
+			close(c->up);
+			break;
+		}
+		if (in.stalled && (p[1].revents & POLLHUP))
+			up_gone = true; /* the destination went away: the stall goes on */
+		if (step_or_end(&in, p[1].revents, p[0].revents, f, &in, &out, fired) ||
+		    step_or_end(&out, p[0].revents, p[1].revents, f, &in, &out, fired))
+			break;
+	}
+	free(bufs);
+}

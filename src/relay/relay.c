@@ -1,0 +1,394 @@
+/* The relay's socket, its asks, and the connection each one makes: the
+ * destination first, then the program's own connection, taken on a
+ * listener made for it alone. */
+#define _GNU_SOURCE
+#include "relay.h"
+#include "engine/clock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* How long the relay waits for the destination to accept: beyond it, the
+ * library makes the real connect (a destination that drops SYNs hangs it
+ * there, as it would have), and the connection passes untouched. */
+#define UPSTREAM_MS 3000
+/* How long it waits for the library's next step of an ask. */
+#define ASK_MS 5000
+/* Descriptors a relayed connection holds at most: the ask, the listener,
+ * the destination's and the program's. */
+#define FDS_PER_CONN 4
+
+struct cr_relay {
+	int fd;
+	char dir[4096], path[4200];
+	struct cr_log_conf log;
+	struct cr_log_state log_state;
+	atomic_uint active;
+	unsigned max_active;
+	atomic_ulong served, full;
+	atomic_bool full_said;
+	pthread_t thread;
+};
+
+const char *cr_relay_path(const struct cr_relay *r)
+{
+	return r->path;
+}
+
+unsigned long cr_relay_served(const struct cr_relay *r)
+{
+	return atomic_load(&r->served);
+}
+
+unsigned long cr_relay_full(const struct cr_relay *r)
+{
+	return atomic_load(&r->full);
+}
+
+/* Reads or writes exactly n bytes within ms; 0, or -1. */
+static int wait_fd(int fd, short ev, double deadline)
+{
+	for (;;) {
+		double left = deadline - cr_monotonic_now();
+		if (left <= 0)
+			return -1;
+		struct pollfd p = { .fd = fd, .events = ev };
+		int n = poll(&p, 1, (int)(left * 1000) + 1);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int read_all(int fd, void *buf, size_t n, double deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (wait_fd(fd, POLLIN, deadline) != 0)
+			return -1;
+		ssize_t k = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (k > 0)
+			got += (size_t)k;
+	}
+	return 0;
+}
+
+static void answer(int fd, int status, int err, uint16_t port)
+{
+	struct cr_relay_answer a = { .magic = CR_RELAY_MAGIC, .status = status, .err = err, .port = port };
+	if (send(fd, &a, sizeof a, MSG_NOSIGNAL) != (ssize_t)sizeof a)
+		return; /* the library gave up: it passes the connection untouched */
+}
+
+/* Connects to the destination, within UPSTREAM_MS. The descriptor, or -1
+ * with the destination's errno in *err (ETIMEDOUT: it did not answer in
+ * time). */
+static int connect_upstream(const struct cr_relay_ask *a, int *err)
+{
+	int fd = socket(a->dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->dst, a->dst_len) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*err = errno;
+		close(fd);
+		return -1;
+	}
+	if (wait_fd(fd, POLLOUT, cr_monotonic_now() + UPSTREAM_MS / 1000.0) != 0) {
+		*err = ETIMEDOUT;
+		close(fd);
+		return -1;
+	}
+	socklen_t len = sizeof *err;
+	*err = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) != 0 || *err) {
+		*err = *err ? *err : errno;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A listener on loopback, in the program socket's family, on a port the
+ * kernel chooses: *port (host order). */
+static int listen_loopback(int family, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		len = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof *s4;
+	}
+	int fd = socket(family == AF_INET6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+					       : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* The program's connection: the one from the port the library named. */
+static int take_program(int listener, uint16_t from, double deadline)
+{
+	while (wait_fd(listener, POLLIN, deadline) == 0) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		int fd = accept4(listener, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (port_of(&peer) == from)
+			return fd;
+		close(fd); /* someone else found the port: not ours to relay */
+	}
+	return -1;
+}
+
+struct job {
+	struct cr_relay *relay;
+	int ask_fd;
+};
+
+static bool ask_valid(const struct cr_relay_ask *a)
+{
+	return a->magic == CR_RELAY_MAGIC && a->version == CR_RELAY_VERSION && cr_action_after_connect(a->action) &&
+	       (a->dst.ss_family == AF_INET || a->dst.ss_family == AF_INET6) && a->dst_len <= sizeof a->dst &&
+	       a->fault.direction <= CR_DIR_OUT;
+}
+
+/* One ask, start to end: the destination, the program's connection, then
+ * forwarding until both are done. */
+static void serve(struct cr_relay *r, int ask_fd)
+{
+	struct cr_relay_ask *a = calloc(1, sizeof *a);
+	struct ucred cred = { 0 };
+	socklen_t clen = sizeof cred;
+	double deadline = cr_monotonic_now() + ASK_MS / 1000.0;
+	if (!a || read_all(ask_fd, a, sizeof *a, deadline) != 0) {
+		free(a);
+		close(ask_fd);
+		return;
+	}
+	a->rule[sizeof a->rule - 1] = a->host[sizeof a->host - 1] = a->comm[sizeof a->comm - 1] = '\0';
+	/* Only the user who runs the relay may make it connect. */
+	if (!ask_valid(a) || getsockopt(ask_fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
+		answer(ask_fd, CR_RELAY_REFUSED, EPERM, 0);
+		free(a);
+		close(ask_fd);
+		return;
+	}
+	int err = 0, up = connect_upstream(a, &err);
+	if (up < 0) {
+		answer(ask_fd, CR_RELAY_FAILED, err, 0);
+		free(a);
+		close(ask_fd);
+		return;
+	}
+	uint16_t port = 0;
+	int listener = listen_loopback(a->family, &port);
+	if (listener < 0) {
+		answer(ask_fd, CR_RELAY_FULL, errno, 0);
+		atomic_fetch_add(&r->full, 1);
+		close(up);
+		free(a);
+		close(ask_fd);
+		return;
+	}
+	answer(ask_fd, CR_RELAY_OK, 0, port);
+	struct cr_relay_bound b = { 0 };
+	deadline = cr_monotonic_now() + ASK_MS / 1000.0;
+	int prog = -1;
+	if (read_all(ask_fd, &b, sizeof b, deadline) == 0 && b.magic == CR_RELAY_MAGIC && b.port)
+		prog = take_program(listener, b.port, deadline);
+	close(listener);
+	close(ask_fd);
+	if (prog < 0) {
+		close(up);
+		free(a);
+		return;
+	}
+	atomic_fetch_add(&r->served, 1);
+	struct cr_relay_conn c = { .prog = prog,
+				   .up = up,
+				   .ask = *a,
+				   .pid = cred.pid,
+				   .start = cr_monotonic_now(),
+				   .log = &r->log,
+				   .log_state = &r->log_state };
+	free(a);
+	cr_relay_forward(&c);
+}
+
+static void *serve_thread(void *arg)
+{
+	struct job *j = arg;
+	serve(j->relay, j->ask_fd);
+	atomic_fetch_sub(&j->relay->active, 1);
+	free(j);
+	return NULL;
+}
+
+/* Full: the ask is answered at once, the connection passes untouched;
+ * said once, counted always. */
+static void turn_away(struct cr_relay *r, int fd)
+{
+	/* The ask is read first: a unix socket closed with bytes unread makes
+	 * the asker's next read fail (ECONNRESET), answer or not. The library
+	 * sends it at once, so the wait is short; bounded all the same. */
+	struct cr_relay_ask *a = malloc(sizeof *a);
+	if (a)
+		read_all(fd, a, sizeof *a, cr_monotonic_now() + 0.5);
+	free(a);
+	answer(fd, CR_RELAY_FULL, EMFILE, 0);
+	close(fd);
+	atomic_fetch_add(&r->full, 1);
+	if (!atomic_exchange(&r->full_said, true)) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "relay: %u connections relayed at once, the most its descriptors allow: new ones pass untouched (counted)",
+			 r->max_active);
+		cr_log_message(&r->log, 4 /* LOG_WARNING */, true, msg);
+	}
+}
+
+static void *accept_thread(void *arg)
+{
+	struct cr_relay *r = arg;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (;;) {
+		int fd = accept4(r->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				continue;
+			break; /* closed: cr_relay_close */
+		}
+		if (atomic_fetch_add(&r->active, 1) >= r->max_active) {
+			atomic_fetch_sub(&r->active, 1);
+			turn_away(r, fd);
+			continue;
+		}
+		struct job *j = malloc(sizeof *j);
+		pthread_t t;
+		if (j) {
+			*j = (struct job){ r, fd };
+			if (pthread_create(&t, &attr, serve_thread, j) == 0)
+				continue;
+			free(j);
+		}
+		atomic_fetch_sub(&r->active, 1);
+		turn_away(r, fd);
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* The connections the descriptors allow: what the soft limit leaves after
+ * a margin for the command itself. */
+static unsigned max_connections(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
+		return 1024;
+	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)((rl.rlim_cur - 64) / FDS_PER_CONN) : 1;
+}
+
+struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize)
+{
+	struct cr_relay *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(err, errsize, "relay: out of memory");
+		return NULL;
+	}
+	r->log = *log;
+	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
+	r->log_state.notice_stderr = true;
+	r->max_active = max_connections();
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	if (!base || !*base || stat(base, &st) != 0 || !S_ISDIR(st.st_mode) || access(base, W_OK) != 0)
+		base = "/tmp";
+	snprintf(r->dir, sizeof r->dir, "%s/connrefuse-relay-XXXXXX", base);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (!mkdtemp(r->dir)) {
+		snprintf(err, errsize, "relay: cannot make a folder %s: %s", r->dir, strerror(errno));
+		free(r);
+		return NULL;
+	}
+	snprintf(r->path, sizeof r->path, "%s/relay.sock", r->dir);
+	if (strlen(r->path) >= sizeof sun.sun_path) {
+		snprintf(err, errsize, "relay: the socket path %s is too long (XDG_RUNTIME_DIR)", r->path);
+		rmdir(r->dir);
+		free(r);
+		return NULL;
+	}
+	memcpy(sun.sun_path, r->path, strlen(r->path) + 1);
+	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(r->fd, 128) != 0) {
+		snprintf(err, errsize, "relay: cannot listen at %s: %s", r->path, strerror(errno));
+		if (r->fd >= 0)
+			close(r->fd);
+		unlink(r->path);
+		rmdir(r->dir);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int cr_relay_start(struct cr_relay *r, char *err, size_t errsize)
+{
+	int e = pthread_create(&r->thread, NULL, accept_thread, r);
+	if (e != 0) {
+		snprintf(err, errsize, "relay: cannot start its thread: %s", strerror(e));
+		return -1;
+	}
+	pthread_detach(r->thread);
+	return 0;
+}
+
+void cr_relay_close(struct cr_relay *r)
+{
+	if (!r)
+		return;
+	/* No new ask can find it; the threads, and r, stay as the process ends. */
+	unlink(r->path);
+	rmdir(r->dir);
+}

@@ -1,0 +1,62 @@
+/* The relay: faults after connect (reset, close, stall) made by the
+ * kernel. A front end of its own: it includes the engine only, and the
+ * command (cli/run.c) hosts it for its program.
+ *
+ * The library asks it, over a unix socket in a private folder, for each
+ * connect a rule with reset, close or stall decided (engine/relay_wire.h).
+ * The relay connects to the real destination first; only when that
+ * succeeds does the program's socket connect to a loopback listener of the
+ * relay's, made for that one connection, and the relay forwards between the
+ * two sockets with the fault applied (forward.c): a reset is a close with
+ * SO_LINGER 0 (a real RST), a close a real FIN, a stall bytes left unread
+ * (real back-pressure). The program's socket is a real TCP socket; every
+ * way of reading it sees real events.
+ *
+ * Each connection is served by a thread of its own; their number is
+ * bounded by the descriptors the process may hold (four a connection at
+ * most). A relay that is full answers so, and the connection passes
+ * untouched, counted. */
+#ifndef CR_RELAY_H
+#define CR_RELAY_H
+
+#include "engine/logsink.h"
+#include "engine/relay_wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_relay;
+
+/* Makes the socket (in a new private folder under $XDG_RUNTIME_DIR or
+ * /tmp), listening; asks wait in its queue until cr_relay_start. The log
+ * settings are the rules'; log is copied. NULL with a message in err. */
+struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize);
+/* Starts serving (a thread; after any fork). -1 with a message in err. */
+int cr_relay_start(struct cr_relay *r, char *err, size_t errsize);
+/* The socket's path, for CR_RELAY_ENV. */
+const char *cr_relay_path(const struct cr_relay *r);
+/* Connections relayed so far, and those passed untouched because it was full. */
+unsigned long cr_relay_served(const struct cr_relay *r);
+unsigned long cr_relay_full(const struct cr_relay *r);
+/* Removes the socket and its folder: no new ask finds it. Connections
+ * still open stay served until the process ends (under connrefuse run, the
+ * program that made them has ended by then). */
+void cr_relay_close(struct cr_relay *r);
+
+/* ---- forward.c: one connection, its fault applied ---- */
+
+struct cr_relay_conn {
+	int prog, up;            /* the program's connection (accepted), the destination's */
+	struct cr_relay_ask ask; /* what the library asked for */
+	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
+	double start;            /* monotonic seconds: the program's connect */
+	const struct cr_log_conf *log;
+	struct cr_log_state *log_state;
+};
+
+/* Forwards both ways until both ends are done, firing the fault when its
+ * time comes; logs the line when it fires. Closes both descriptors. */
+void cr_relay_forward(struct cr_relay_conn *c);
+
+#endif

@@ -1,0 +1,81 @@
+/* epollclient PORT: a C client on epoll, as event-loop programs are: a
+ * non-blocking connect to 127.0.0.1:PORT, a request, then reads as epoll
+ * reports the socket ready, until end of file or an error. Prints what it
+ * saw, in words that do not depend on timing: the first event that
+ * signalled the end (EPOLLERR for a RST, EPOLLRDHUP for a FIN), the bytes
+ * read, and how reading ended. With "wait", epoll waits at most 1 s each time. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The first sign of the end: EPOLLERR for a RST (the kernel reports the
+ * error before it shuts the socket, so HUP may come with it or after), else
+ * EPOLLRDHUP (or HUP) for a FIN. */
+static void events(unsigned e)
+{
+	printf("the end signalled by %s\n", e & EPOLLERR ? "EPOLLERR" : "EPOLLRDHUP");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	int timeout = argc > 2 && strcmp(argv[2], "wait") == 0 ? 1000 : -1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (r != 0 && errno != EINPROGRESS) {
+		printf("connect: %s\n", strerrorname_np(errno));
+		return 0;
+	}
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.fd = fd }, got;
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	if (epoll_wait(ep, &got, 1, -1) != 1)
+		return 1;
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		printf("connect: %s\n", strerrorname_np(err));
+		return 0;
+	}
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)sizeof req - 1)
+		printf("send: %s\n", strerrorname_np(errno));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+	long total = 0;
+	unsigned first = 0;
+	for (;;) {
+		int n = epoll_wait(ep, &got, 1, timeout);
+		if (n == 0) {
+			printf("read %ld bytes, then epoll waited 1 s for nothing\n", total);
+			return 0;
+		}
+		if (n < 0)
+			return 1;
+		if (got.events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP) && !first) {
+			first = got.events;
+			events(first);
+		}
+		char buf[65536];
+		ssize_t k = read(fd, buf, sizeof buf);
+		if (k > 0) {
+			total += k;
+			continue;
+		}
+		if (k < 0 && errno == EAGAIN)
+			continue;
+		printf("read %ld bytes, then %s\n", total, k == 0 ? "EOF" : strerrorname_np(errno));
+		return 0;
+	}
+}

@@ -1,0 +1,185 @@
+"""faultclient.py KIND PORT: one client of 127.0.0.1:PORT, printing what it
+saw in words that do not depend on the port or on timing.
+  raw      a socket: the bytes it read, and how the reading ended (EOF, or
+           the errno) - a RST and a FIN differ here
+  http     http.client: the status and body length, or the exception
+  urllib   urllib.request: the same
+  asyncio  asyncio streams: the bytes read, and how reading ended
+  peer     getpeername() after the connect
+  flood    writes without reading, with a 1 s timeout: whether it blocked
+  wait     reads with a 1 s timeout: whether it timed out
+  many N   N connections at once, held, then closed: the descriptors the
+           relay (this process's parent, connrefuse run) holds meanwhile
+           and after
+  orphan P2  a connection answered and held, then the relay killed (its
+           parent, with SIGKILL): what the connection then reads; then a
+           new connection to P2 (as raw), and done"""
+import errno
+import os
+import signal
+import time
+import http.client
+import socket
+import sys
+import urllib.request
+
+kind, port = sys.argv[1], int(sys.argv[2])
+REQ = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def raw():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(REQ)
+    got = 0
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                print("read %d bytes, then EOF" % got)
+                return
+            got += len(b)
+    except OSError as e:
+        print("read %d bytes, then %s" % (got, errno.errorcode.get(e.errno, e.errno)))
+
+
+def http_client():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/")
+        r = c.getresponse()
+        body = r.read()
+        print("status %d, %d body bytes" % (r.status, len(body)))
+    except Exception as e:
+        print("%s: %s" % (type(e).__name__, e))
+
+
+def urllib_client():
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10).read()
+        print("%d body bytes" % len(body))
+    except Exception as e:
+        print("%s: %s" % (type(e).__name__, str(e).replace(str(port), "PORT")))
+
+
+def asyncio_client():
+    import asyncio
+
+    async def run():
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(REQ)
+        await w.drain()
+        got = 0
+        try:
+            while True:
+                b = await r.read(65536)
+                if not b:
+                    print("read %d bytes, then EOF" % got)
+                    return
+                got += len(b)
+        except OSError as e:
+            print("read %d bytes, then %s" % (got, errno.errorcode.get(e.errno, e.errno)))
+
+    asyncio.run(run())
+
+
+def peer():
+    s = socket.create_connection(("127.0.0.1", port))
+    host, p = s.getpeername()
+    print("peer %s:%s" % (host, "PORT" if p == port else p))
+
+
+def flood():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(1)
+    s.sendall(REQ)
+    try:
+        for _ in range(4096):  # 256 MB: more than any buffers between
+            s.sendall(b"z" * 65536)
+        print("never blocked")
+    except socket.timeout:
+        print("writes blocked")
+    except OSError as e:
+        print("write failed: %s" % errno.errorcode.get(e.errno, e.errno))
+
+
+def wait():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(1)
+    s.sendall(REQ)
+    try:
+        b = s.recv(65536)
+        print("read %d bytes" % len(b))
+    except socket.timeout:
+        print("read timed out")
+
+
+def fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def settle(pid, want):
+    """The parent's descriptor count once it is want (up to 10 s), or what it is then."""
+    for _ in range(400):
+        n = fds(pid)
+        if n == want:
+            return n
+        time.sleep(0.025)
+    return fds(pid)
+
+
+def many():
+    n, relay = int(sys.argv[3]), os.getppid()
+    base = fds(relay)
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    peers = sum(1 for s in held if s.getpeername()[1] == port)
+    # Relayed: the ones whose local end is the relay's listener, not port.
+    relayed = sum(1 for s in held if socket_peer_is_relay(s))
+    during = settle(relay, base + 2 * relayed)
+    print("%d connections, getpeername the destination for %d; %d relayed, %d untouched" % (n, peers, relayed, n - relayed))
+    print("the relay holds %s descriptors a relayed connection" % ((during - base) / relayed if relayed else "no"))
+    for s in held:
+        s.close()
+    after = settle(relay, base)
+    print("after they closed: %d descriptors more than before" % (after - base))
+
+
+def socket_peer_is_relay(s):
+    """Whether the kernel connected s elsewhere than port (to the relay),
+    whatever getpeername says: /proc/net/tcp, by the socket's inode."""
+    ino = os.fstat(s.fileno()).st_ino
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[9]) == ino:
+                return int(fields[2].split(":")[1], 16) != port
+    return False
+
+
+def orphan():
+    global port
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    s.sendall(REQ)
+    got = 0
+    while got < 5060:  # the whole answer: the relay has taken the connection
+        got += len(s.recv(65536))
+    relay = os.getppid()
+    os.kill(relay, signal.SIGKILL)
+    while os.getppid() == relay:  # reparented once it has exited, its sockets closed
+        time.sleep(0.01)
+    try:
+        b = s.recv(65536)
+        print("the held connection, relay killed: read %d bytes%s" % (len(b), ", EOF" if not b else ""))
+    except OSError as e:
+        print("the held connection, relay killed: %s" % errno.errorcode.get(e.errno, e.errno))
+    sys.stdout.flush()
+    port = int(sys.argv[3])
+    raw()
+    print("done")
+
+
+try:
+    {"raw": raw, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
+     "orphan": orphan}[kind]()
+except ConnectionRefusedError as e:
+    print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

@@ -1,0 +1,182 @@
+# Faults after connect (reset, close, stall) against the real thing: a
+# server that resets after N bytes (SO_LINGER 0), one that closes after N
+# bytes, one that stops reading and answering; the same fault made by a
+# rule, through connrefuse run's relay, on a server that behaves. Each
+# client's output and exit status must be the same both ways; getpeername
+# says the destination the program asked for; a destination that refuses
+# refuses the program as it would have; with no relay the connection
+# passes untouched, with one line that says why.
+. "$(dirname "$0")/lib.sh"
+N=1000
+
+# server MODE [N]: the port of a new faultserver.py.
+server() {
+	f=$T/server.$1.port
+	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
+	echo $! >> "$T/pids"
+	wait_for test -s "$f" || fail "faultserver $1 did not start"
+	cat "$f"
+}
+GOOD=$(server normal)
+RESET=$(server reset $N)
+CLOSE=$(server close $N)
+MUTE=$(server mute)
+HOLD=$(server hold)
+MS=400
+LATE_RESET=$(server late-reset $MS)
+LATE_CLOSE=$(server late-close $MS)
+
+# rules NAME ACTION KEYS [PORT]: a config whose one rule makes ACTION on
+# PORT (default GOOD).
+rules() {
+	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; };
+rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = ${4:-$GOOD}; action = \"$2\"; $3 } );"
+}
+CFG_RESET=$(rules cut reset "after_bytes = $N; direction = \"in\";")
+CFG_CLOSE=$(rules eof close "after_bytes = $N; direction = \"in\";")
+CFG_STALL_IN=$(rules hush stall "direction = \"in\";")
+CFG_STALL_OUT=$(rules clog stall "direction = \"out\";")
+
+# same NAME ORACLE_PORT CONFIG COMMAND: COMMAND (with $PORT) against the
+# oracle, plain, then against $TARGET (default GOOD) under the rule: the
+# same output and exit status, ports masked; with TIMED=1, elapsed times
+# within 20% as well (three tries: a loaded machine can slow one).
+same() {
+	name=$1
+	shift
+	if [ "${TIMED:-}" = 1 ]; then
+		retry_timing same_once "$@" || fail "$name: $rule_ms ms under the rule, $oracle_ms ms against the real server (three tries)"
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-80) ($(tail -n 1 "$T/rule.n")) in $rule_ms ms, the real server's in $oracle_ms ms"
+	else
+		same_once "$@" || true
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-90) ($(tail -n 1 "$T/rule.n"))"
+	fi
+}
+# same_once ORACLE_PORT CONFIG COMMAND: one try of same; false when only
+# the times differ.
+same_once() {
+	oracle=$1 cfg=$2 target=${TARGET:-$GOOD}
+	shift 2
+	s=$(date +%s%N); PORT=$oracle sh -c "$*" > "$T/oracle" 2>&1; echo "exit=$?" >> "$T/oracle"
+	oracle_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	s=$(date +%s%N); PORT=$target "$CLI" run -c "$cfg" -- sh -c "$*" > "$T/rule" 2>&1; echo "exit=$?" >> "$T/rule"
+	rule_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	# A client that broke breaks alike both ways: not a pass.
+	! grep -qE '^(Traceback|SyntaxError)|No such file' "$T/oracle" || { cat "$T/oracle"; fail "$name: the client failed to run"; }
+	for f in oracle rule; do
+		sed -E "s/\\b($oracle|$target)\\b/PORT/g; s/[0-9]+ (ms|milliseconds)/N \1/g" "$T/$f" > "$T/$f.n"
+	done
+	cmp -s "$T/oracle.n" "$T/rule.n" || { diff "$T/oracle.n" "$T/rule.n"; fail "$name: the rule's output differs from the real server's"; }
+	d=$((rule_ms - oracle_ms)); [ $d -lt 0 ] && d=$((-d))
+	[ $((d * 5)) -le $((oracle_ms + 250)) ]
+}
+
+C=$HERE/faultclient.py
+CURL="curl -sS -o /dev/null -w '%{size_download} bytes\\n' http://127.0.0.1:\$PORT/"
+for fault in reset close; do
+	if [ $fault = reset ]; then o=$RESET cfg=$CFG_RESET; else o=$CLOSE cfg=$CFG_CLOSE; fi
+	same "$fault after $N bytes, python socket" $o "$cfg" "$PY $C raw \$PORT"
+	same "$fault after $N bytes, python http.client" $o "$cfg" "$PY $C http \$PORT"
+	same "$fault after $N bytes, python urllib" $o "$cfg" "$PY $C urllib \$PORT"
+	same "$fault after $N bytes, python asyncio streams" $o "$cfg" "$PY $C asyncio \$PORT"
+	have_curl && same "$fault after $N bytes, curl" $o "$cfg" "$CURL"
+	same "$fault after $N bytes, C on epoll" $o "$cfg" "$HELPERS/epollclient \$PORT"
+	# node (libuv) reads a RST that follows data at once as ECONNRESET or as
+	# EOF, by chance, against a real server too (9 and 11 of 20 here): it
+	# is compared on the close, and on a reset that comes later (below).
+	[ $fault = close ] && command -v node > /dev/null && same "$fault after $N bytes, node net" $o "$cfg" "node $HERE/faultclient.js \$PORT"
+done
+
+# after_ms: the fault that many ms after the connect, on a server that
+# keeps the connection open; the oracle answers, then resets or closes
+# that late. Times within 20%.
+CFG_RESET_MS=$(rules cutms reset "after_ms = $MS;" $HOLD)
+CFG_CLOSE_MS=$(rules eofms close "after_ms = $MS;" $HOLD)
+TARGET=$HOLD TIMED=1 # (set, not prefixed: dash drops a prefix across functions)
+same "reset after $MS ms, python socket" $LATE_RESET "$CFG_RESET_MS" "$PY $C raw \$PORT"
+same "close after $MS ms, python socket" $LATE_CLOSE "$CFG_CLOSE_MS" "$PY $C raw \$PORT"
+same "reset after $MS ms, python asyncio streams" $LATE_RESET "$CFG_RESET_MS" "$PY $C asyncio \$PORT"
+same "reset after $MS ms, C on epoll" $LATE_RESET "$CFG_RESET_MS" "$HELPERS/epollclient \$PORT"
+command -v node > /dev/null && same "reset after $MS ms, node net" $LATE_RESET "$CFG_RESET_MS" "node $HERE/faultclient.js \$PORT"
+unset TARGET TIMED
+expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.1:$GOOD proto=tcp sent=[0-9]+ received=$N after_ms=[0-9]+\$" \
+	"$T/cut.log" "a reset is logged with the bytes each way and the time since the connect"
+expect_grep "^${STAMP}result=closed simulated=yes rule=eof action=close .* received=$N after_ms=[0-9]+\$" \
+	"$T/eof.log" "a close is logged"
+
+# A stall: the program's reads wait (its own timeout ends them), its
+# writes block once the buffers are full, as with a peer that stopped.
+same "stall in, python socket read with a 1 s timeout" $MUTE "$CFG_STALL_IN" "$PY $C wait \$PORT"
+have_curl && same "stall in, curl --max-time 1" $MUTE "$CFG_STALL_IN" "curl -sS --max-time 1 -o /dev/null http://127.0.0.1:\$PORT/"
+same "stall in, C on epoll waiting 1 s" $MUTE "$CFG_STALL_IN" "$HELPERS/epollclient \$PORT wait"
+same "stall out, python socket writes with a 1 s timeout" $MUTE "$CFG_STALL_OUT" "$PY $C flood \$PORT"
+expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sent=0 received=0 after_ms=[0-9]+\$" \
+	"$T/hush.log" "a stall is logged"
+
+# getpeername: the destination the program asked for, not the relay.
+same "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
+
+# The destination first: one that refuses refuses the program, through
+# the kernel, as it would have (no connect that succeeds, then a reset).
+DEAD=$(closed_port)
+have_curl && CURL_DEAD="curl -sS http://127.0.0.1:\$PORT/"
+DEAD_CFG=$(config dead.cfg "version = 1; log: { syslog = false; file = \"$T/dead.log\"; };
+rules = ( { name = \"dead\"; dst = \"127.0.0.1\"; port = $DEAD; action = \"reset\"; after_bytes = 10; } );")
+for client in "$PY $C raw \$PORT" "$PY $C http \$PORT" ${CURL_DEAD:+"$CURL_DEAD"}; do
+	PORT=$DEAD sh -c "$client" > "$T/dead.oracle" 2>&1; echo "exit=$?" >> "$T/dead.oracle"
+	PORT=$DEAD "$CLI" run -c "$DEAD_CFG" -- sh -c "$client" > "$T/dead.rule" 2>&1; echo "exit=$?" >> "$T/dead.rule"
+	sed -Ei 's/[0-9]+ ms/N ms/g' "$T/dead.oracle" "$T/dead.rule"
+	cmp -s "$T/dead.oracle" "$T/dead.rule" || { diff "$T/dead.oracle" "$T/dead.rule"; fail "a refusing destination under a reset rule: the program must be refused as without it"; }
+done
+ok "a destination that refuses: the program is refused as without the rule ($(head -n 1 "$T/dead.rule"))"
+
+# Bounded descriptors: 300 connections at once under a stall, the relay's
+# descriptors limited to 1,024 (240 connections at 4 each, less a margin):
+# 240 relayed at 2 descriptors each once made, the rest untouched, counted
+# and said once; none left once they closed.
+CFG_MANY=$(config many.cfg "version = 1; log: { syslog = false; file = \"$T/many.log\"; rate = 0; };
+rules = ( { name = \"many\"; dst = \"127.0.0.1\"; port = $GOOD; action = \"stall\"; } );")
+(ulimit -n 1024 && "$CLI" run -c "$CFG_MANY" -- $PY "$C" many $GOOD 300) > "$T/many.out" 2> "$T/many.err" || fail "300 connections under a stall: exit $?"
+expect_eq "$(sed -n 1p "$T/many.out")" "300 connections, getpeername the destination for 300; 240 relayed, 60 untouched" \
+	"300 connections, a relay of 1,024 descriptors: 240 relayed, the rest untouched"
+expect_eq "$(sed -n 2p "$T/many.out")" "the relay holds 2.0 descriptors a relayed connection" "the relay holds 2 descriptors a connection"
+expect_eq "$(sed -n 3p "$T/many.out")" "after they closed: 0 descriptors more than before" "none left once they closed"
+expect_eq "$(grep -c 'the most its descriptors allow' "$T/many.err")" 1 "a full relay says so once"
+expect_grep "^connrefuse: relay: 60 connections passed untouched: the relay was full\$" "$T/many.err" "and counts what it let pass"
+
+# The relay killed (connrefuse run, with SIGKILL) while it holds an
+# answered connection: the program reads end of file, as from any peer
+# process that dies (with bytes of the program's unread, the kernel would
+# send a RST instead, as for that peer); a new connection passes
+# untouched, with one line that says why.
+CFG_ORPHAN=$(config orphan.cfg "version = 1; log: { syslog = false; };
+rules = ( { name = \"orphan\"; dst = \"127.0.0.1\"; port = [$HOLD, $GOOD]; action = \"reset\"; after_bytes = 1000000; } );")
+"$CLI" run -c "$CFG_ORPHAN" -- $PY "$C" orphan $HOLD $GOOD > "$T/orphan.out" 2> "$T/orphan.err"
+# (run is killed: the program goes on alone, and is waited for here.)
+wait_for grep -q '^done$' "$T/orphan.out" || fail "the relay killed: the program did not finish"
+expect_eq "$(sed -n 1p "$T/orphan.out")" "the held connection, relay killed: read 0 bytes, EOF" "the relay killed: a held connection reads EOF"
+expect_eq "$(sed -n 2p "$T/orphan.out")" "read 5060 bytes, then EOF" "the relay killed: a new connection passes untouched"
+expect_grep "rule orphan: a fault after connect needs the relay of connrefuse run, and none answers at .*relay\.sock \(Connection refused\)" \
+	"$T/orphan.err" "the relay killed: one line says why"
+
+# report counts the faults.
+cat "$T/cut.log" "$T/eof.log" "$T/hush.log" | "$CLI" report - > "$T/report"
+expect_grep "^  reset +[1-9][0-9]* +\\(simulated [1-9]" "$T/report" "report counts resets"
+expect_grep "^  closed +[1-9]" "$T/report" "report counts closes"
+expect_grep "^  stalled +[1-9]" "$T/report" "report counts stalls"
+
+# No relay (the library preloaded by hand): untouched, one line says why.
+CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY -c "
+import subprocess, sys
+for _ in range(2):
+    subprocess.run([sys.executable, '$C', 'raw', '$GOOD'])
+" > "$T/norelay.out" 2> "$T/norelay.err"
+PORT=$GOOD $PY "$C" raw "$GOOD" > "$T/plain.out"
+expect_eq "$(sort -u "$T/norelay.out")" "$(cat "$T/plain.out")" "no relay: the connection passes untouched"
+expect_grep "rule cut: a fault after connect needs the relay of connrefuse run, and CONNREFUSE_RELAY is not set" \
+	"$T/norelay.err" "no relay: one line says why"
+expect_eq "$(grep -c 'needs the relay' "$T/norelay.err")" 2 "no relay: one line a process"
+# A relay named but gone: the same.
+CONNREFUSE_RELAY=$T/gone.sock CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY "$C" raw "$GOOD" > "$T/gone.out" 2> "$T/gone.err"
+expect_eq "$(cat "$T/gone.out")" "$(cat "$T/plain.out")" "a relay that is gone: the connection passes untouched"
+expect_grep "none answers at $T/gone.sock" "$T/gone.err" "a relay that is gone: one line says why"
