@@ -95,12 +95,20 @@ fi
 chmod 644 "$state"
 bad_state "a state file others can read"
 chmod 600 "$state"
-for i in $(seq 0 63); do # the header: each byte flipped, in a new process each time
+# The header, each byte flipped, in a new process each time: its magic,
+# version and slot count (bytes 0-15) are checked, so one config error and
+# per-process counting; the generation (16-23) is any number (a flip reads
+# as a reload); the rest is reserved.
+for i in $(seq 0 63); do
 	cp "$T/state.good" "$state"
 	$PY -c "import sys; f=open(sys.argv[1],'r+b'); f.seek($i); b=f.read(1); f.seek($i); f.write(bytes([b[0]^255]))" "$state"
-	CONNREFUSE_CONFIG=$scfg LD_PRELOAD=$PRELOAD $HELPERS/connloop 127.0.0.1 "$P" 2 > /dev/null 2> "$T/err" || fail "header byte $i flipped: the program failed"
+	out=$(CONNREFUSE_CONFIG=$scfg LD_PRELOAD=$PRELOAD $HELPERS/connloop 127.0.0.1 "$P" 2 seq 2> "$T/err" | head -n 1)
+	[ "$out" = Rc ] || fail "header byte $i flipped: the program ran, but its schedule said '$out', not 'Rc'"
+	errors=$(grep -c 'config error: the shared schedule state' "$T/err")
+	want=0; [ $i -ge 16 ] || want=1
+	[ "$errors" = $want ] || fail "header byte $i flipped: $errors config errors, not $want"
 done
-ok "each of the 64 header bytes flipped: the program runs"
+ok "each of the 64 header bytes flipped: the program runs, its schedule right; one config error for each of bytes 0-15, none for the others"
 cp "$T/state.good" "$state"
 size=$(stat -c %s "$state")
 out=$(CONNREFUSE_CONFIG=$scfg LD_PRELOAD=$PRELOAD $PY "$HERE/scopeflip.py" "$state" "$P" 2> "$T/err")
