@@ -198,6 +198,18 @@ def compiled_rows(cli, port):
         os.unlink(path)
 
 
+def decide_rows(*args):
+    """bench_decide ARGS: its lines printed, its RESULT lines kept."""
+    out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide")] + list(args) + [TMP], capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            _, k, v = line.split()
+            results[k] = float(v)
+        else:
+            print("  " + line)
+
+
 def shared_rows(port):
     """Schedules of a shared scope ("file": the library preloaded by hand):
     the pass-through with such a schedule present vs none, and with one
@@ -227,14 +239,7 @@ def shared_rows(port):
         print("  %s / no schedule: %.3f (per-round: median %.3f, range %.3f-%.3f)"
               % (name, t[k] / t[1], statistics.median(ratios), ratios[0], ratios[-1]))
         results["shared_pass_vs_none_%d" % k] = statistics.median(ratios)
-    out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide"), "--shared", TMP], capture_output=True,
-                         text=True, check=True).stdout
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            _, k, v = line.split()
-            results[k] = float(v)
-        else:
-            print("  " + line)
+    decide_rows("--shared")
 
 
 def report_stream(cli, total_bytes=1 << 30):
@@ -427,14 +432,7 @@ def main():
         results["pass_ratio_compiled"] = r
 
         print("\n== decision alone (in process)")
-        out = subprocess.run([os.path.join(BUILD, "bench", "bench_decide"), TMP], capture_output=True,
-                             text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("RESULT "):
-                _, k, v = line.split()
-                results[k] = float(v)
-            else:
-                print("  " + line)
+        decide_rows()
 
         shared_rows(port)
 

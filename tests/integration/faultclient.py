@@ -27,19 +27,21 @@ kind, port = sys.argv[1], int(sys.argv[2])
 REQ = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
+def ended(got, err=None):
+    """How reading ended: at EOF, or with err."""
+    print("read %d bytes, then %s" % (got, "EOF" if err is None else errno.errorcode.get(err, err)))
+
+
 def raw():
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(REQ)
     got = 0
     try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                print("read %d bytes, then EOF" % got)
-                return
+        while b := s.recv(65536):
             got += len(b)
     except OSError as e:
-        print("read %d bytes, then %s" % (got, errno.errorcode.get(e.errno, e.errno)))
+        return ended(got, e.errno)
+    ended(got)
 
 
 def http_client():
@@ -70,14 +72,11 @@ def asyncio_client():
         await w.drain()
         got = 0
         try:
-            while True:
-                b = await r.read(65536)
-                if not b:
-                    print("read %d bytes, then EOF" % got)
-                    return
+            while b := await r.read(65536):
                 got += len(b)
         except OSError as e:
-            print("read %d bytes, then %s" % (got, errno.errorcode.get(e.errno, e.errno)))
+            return ended(got, e.errno)
+        ended(got)
 
     asyncio.run(run())
 

@@ -157,3 +157,13 @@ config() {
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; ok "$3"; }
 expect_grep() { golden_note "$2"; grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: no line matching $1"; }; ok "$3"; }
 expect_no_grep() { golden_note "$2"; ! grep -qE -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "$3: a line matches $1"; }; ok "$3"; }
+
+# audit_oracle_rules: nft output-chain rules of connrefuse audit's oracles
+# (t_audit, x_podman): $DROP dropped; $HOSTUN and $ADMIN rejected with ICMP
+# host-unreachable and admin-prohibited; $RST's SYN answered by a RST.
+audit_oracle_rules() {
+	printf '\t\ttcp dport %s drop\n' "$DROP"
+	printf '\t\ttcp dport %s reject with icmp type host-unreachable\n' "$HOSTUN"
+	printf '\t\ttcp dport %s reject with icmp type admin-prohibited\n' "$ADMIN"
+	printf '\t\ttcp dport %s tcp flags syn reject with tcp reset\n' "$RST"
+}

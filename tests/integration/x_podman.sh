@@ -160,10 +160,7 @@ EOF2
 table inet audit_test {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		tcp dport $DROP drop
-		tcp dport $HOSTUN reject with icmp type host-unreachable
-		tcp dport $ADMIN reject with icmp type admin-prohibited
-		tcp dport $RST tcp flags syn reject with tcp reset
+$(audit_oracle_rules)
 	}
 }
 EOF2
