@@ -23,6 +23,8 @@
 #include "rules.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -65,5 +67,11 @@ struct cr_relay_bound {
 	uint16_t port; /* host order; 0: the program's connect failed, give up */
 	uint16_t reserved;
 };
+
+/* Sends (out) or receives exactly n bytes of a message on fd, a
+ * non-blocking exchange bounded by deadline (cr_monotonic_now seconds): 0;
+ * -1 when the other end closed or failed (errno); -2 when the deadline
+ * passed. Both ends use it: neither waits on the other for good. */
+int cr_relay_exchange(int fd, void *buf, size_t n, bool out, double deadline);
 
 #endif

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h> /* secure_getenv */
@@ -132,33 +131,6 @@ static void say_once(const struct cr_relay_req *q, const char *why)
 	cr_log_message(q->log, LOG_ERR, cr_self_log.notice_stderr, msg);
 }
 
-/* Sends or receives exactly n bytes by deadline: 0; -1 when the relay
- * closed or failed (errno); -2 when the deadline passed. */
-static int io_all(int fd, void *buf, size_t n, bool out, double deadline)
-{
-	size_t done = 0;
-	while (done < n) {
-		double left = deadline - cr_monotonic_now();
-		if (left <= 0)
-			return -2;
-		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
-		if (poll(&p, 1, (int)(left * 1000) + 1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (!p.revents)
-			continue;
-		ssize_t k = out ? send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT)
-				: recv(fd, (char *)buf + done, n - done, MSG_DONTWAIT);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
-			return -1;
-		if (k > 0)
-			done += (size_t)k;
-	}
-	return 0;
-}
-
 /* The relay's socket, connected; -1 after saying why. */
 static int relay_socket(const struct cr_relay_req *q)
 {
@@ -255,9 +227,9 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 	snprintf(a->comm, sizeof a->comm, "%s", cr_self.comm);
 	double deadline = cr_monotonic_now() + RELAY_WAIT_S;
 	struct cr_relay_answer an = { 0 };
-	int io = io_all(ctl, a, sizeof *a, true, deadline);
+	int io = cr_relay_exchange(ctl, a, sizeof *a, true, deadline);
 	if (io == 0)
-		io = io_all(ctl, &an, sizeof an, false, deadline);
+		io = cr_relay_exchange(ctl, &an, sizeof an, false, deadline);
 	if (io != 0 || an.magic != CR_RELAY_MAGIC) {
 		say_once(q, io == -2 ? "it did not answer in time" : "it closed without answering (it ended?)");
 		cr_real.close(ctl);
@@ -279,7 +251,7 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 	struct cr_relay_bound b = { .magic = CR_RELAY_MAGIC };
 	if (*ret == 0 || err == EINPROGRESS)
 		b.port = local_port(q->fd);
-	if (io_all(ctl, &b, sizeof b, true, deadline) == 0 && b.port)
+	if (cr_relay_exchange(ctl, &b, sizeof b, true, deadline) == 0 && b.port)
 		remember(q->fd, q->sa, q->len);
 	cr_real.close(ctl);
 	errno = err;

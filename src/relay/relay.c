@@ -56,7 +56,7 @@ unsigned long cr_relay_full(const struct cr_relay *r)
 	return atomic_load(&r->full);
 }
 
-/* Reads or writes exactly n bytes within ms; 0, or -1. */
+/* Waits until fd is ready for ev, up to deadline; 0, or -1. */
 static int wait_fd(int fd, short ev, double deadline)
 {
 	for (;;) {
@@ -70,21 +70,6 @@ static int wait_fd(int fd, short ev, double deadline)
 		if (n < 0 && errno != EINTR)
 			return -1;
 	}
-}
-
-static int read_all(int fd, void *buf, size_t n, double deadline)
-{
-	size_t got = 0;
-	while (got < n) {
-		if (wait_fd(fd, POLLIN, deadline) != 0)
-			return -1;
-		ssize_t k = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
-			return -1;
-		if (k > 0)
-			got += (size_t)k;
-	}
-	return 0;
 }
 
 static void answer(int fd, int status, int err, uint16_t port)
@@ -198,7 +183,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 	struct ucred cred = { 0 };
 	socklen_t clen = sizeof cred;
 	double deadline = cr_monotonic_now() + ASK_MS / 1000.0;
-	if (!a || read_all(ask_fd, a, sizeof *a, deadline) != 0) {
+	if (!a || cr_relay_exchange(ask_fd, a, sizeof *a, false, deadline) != 0) {
 		free(a);
 		close(ask_fd);
 		return;
@@ -232,7 +217,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 	struct cr_relay_bound b = { 0 };
 	deadline = cr_monotonic_now() + ASK_MS / 1000.0;
 	int prog = -1;
-	if (read_all(ask_fd, &b, sizeof b, deadline) == 0 && b.magic == CR_RELAY_MAGIC && b.port)
+	if (cr_relay_exchange(ask_fd, &b, sizeof b, false, deadline) == 0 && b.magic == CR_RELAY_MAGIC && b.port)
 		prog = take_program(listener, b.port, deadline);
 	close(listener);
 	close(ask_fd);
@@ -271,7 +256,7 @@ static void turn_away(struct cr_relay *r, int fd)
 	 * sends it at once, so the wait is short; bounded all the same. */
 	struct cr_relay_ask *a = malloc(sizeof *a);
 	if (a)
-		read_all(fd, a, sizeof *a, cr_monotonic_now() + 0.5);
+		cr_relay_exchange(fd, a, sizeof *a, false, cr_monotonic_now() + 0.5);
 	free(a);
 	answer(fd, CR_RELAY_FULL, EMFILE, 0);
 	close(fd);
