@@ -19,6 +19,7 @@ struct load {
 	/* Seen in the rule being read, for the checks across its keys. */
 	const config_setting_t *rule_action, *rule_errno;
 	const config_setting_t *rule_fault_key; /* the last of direction, after_bytes, after_ms */
+	const config_setting_t *rule_shape_key; /* the last of latency_ms, jitter_ms, bandwidth, slice, slice_ms */
 	const char *file;
 	char *err;
 	size_t errsize;

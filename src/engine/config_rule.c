@@ -217,25 +217,33 @@ COUNT_KEY(first)
 COUNT_KEY(after)
 COUNT_KEY(every)
 
-/* The keys of a fault after connect: check_whole holds them to its actions. */
-#define FAULT_COUNT_KEY(key, type)                                                                           \
+/* The counts of a fault after connect (group fault: check_fault holds them
+ * to its actions) and of shaping (group shape: check_shape); ld notes the
+ * group's last key, where messages point. */
+#define GROUP_KEY(group, key, type)                                                                          \
 	static int parse_##key(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t) \
 	{                                                                                                    \
-		ld->rule_fault_key = s;                                                                      \
-		RULE(t)->fault.key = (type)v->i;                                                             \
-		RULE(t)->fault.has_##key = true;                                                             \
+		ld->rule_##group##_key = s;                                                                  \
+		RULE(t)->group.key = (type)v->i;                                                             \
+		RULE(t)->group.has_##key = true;                                                             \
 		return 0;                                                                                    \
 	}                                                                                                    \
 	static bool has_##key(const void *t)                                                                 \
 	{                                                                                                    \
-		return ((const struct cr_draft_rule *)t)->fault.has_##key;                                   \
+		return ((const struct cr_draft_rule *)t)->group.has_##key;                                   \
 	}                                                                                                    \
 	static void print_##key(FILE *out, const void *t)                                                    \
 	{                                                                                                    \
-		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->fault.key);      \
+		fprintf(out, "%llu", (unsigned long long)((const struct cr_draft_rule *)t)->group.key);      \
 	}
-FAULT_COUNT_KEY(after_bytes, uint64_t)
-FAULT_COUNT_KEY(after_ms, uint32_t)
+GROUP_KEY(fault, after_bytes, uint64_t)
+GROUP_KEY(fault, after_ms, uint32_t)
+
+GROUP_KEY(shape, latency_ms, uint32_t)
+GROUP_KEY(shape, jitter_ms, uint32_t)
+GROUP_KEY(shape, bandwidth, uint64_t)
+GROUP_KEY(shape, slice, uint32_t)
+GROUP_KEY(shape, slice_ms, uint32_t)
 
 static int parse_direction(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
 {
@@ -504,6 +512,11 @@ static const struct cr_key rule_keys[] = {
 	{ "direction", CR_KEY_STRING, 0, 0, parse_direction, has_direction, print_direction, NULL },
 	{ "after_bytes", CR_KEY_INT, 0, INT64_MAX, parse_after_bytes, has_after_bytes, print_after_bytes, NULL },
 	{ "after_ms", CR_KEY_INT, 0, 86400000, parse_after_ms, has_after_ms, print_after_ms, NULL },
+	{ "latency_ms", CR_KEY_INT, 0, 3600000, parse_latency_ms, has_latency_ms, print_latency_ms, NULL },
+	{ "jitter_ms", CR_KEY_INT, 0, 3600000, parse_jitter_ms, has_jitter_ms, print_jitter_ms, NULL },
+	{ "bandwidth", CR_KEY_INT, 0, INT64_MAX, parse_bandwidth, has_bandwidth, print_bandwidth, NULL },
+	{ "slice", CR_KEY_INT, 0, 1 << 30, parse_slice, has_slice, print_slice, NULL },
+	{ "slice_ms", CR_KEY_INT, 0, 3600000, parse_slice_ms, has_slice_ms, print_slice_ms, NULL },
 };
 const struct cr_scope cr_scope_rule = { "rule", rule_keys, sizeof rule_keys / sizeof rule_keys[0], "", "a rule" };
 
@@ -532,14 +545,61 @@ static int check_resolver(struct load *ld, const config_setting_t *g, struct cr_
 	return 0;
 }
 
+/* latency_ms, jitter_ms, bandwidth, slice, slice_ms: each with what it
+ * needs, on an action that relays. */
+static int check_shape(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
+{
+	const struct cr_shape *h = &r->shape;
+	if (!ld->rule_shape_key)
+		return 0;
+	if (h->has_jitter_ms && !h->has_latency_ms)
+		return fail(ld, g,
+			    "jitter_ms varies latency_ms: give latency_ms too (jitter_ms = %u: latency_ms = %u at least)",
+			    h->jitter_ms, h->jitter_ms);
+	if (h->has_jitter_ms && h->jitter_ms > h->latency_ms)
+		return fail(ld, g,
+			    "jitter_ms %u is more than latency_ms %u: a chunk is held latency_ms +- jitter_ms, never less than 0 (jitter_ms at most %u)",
+			    h->jitter_ms, h->latency_ms, h->latency_ms);
+	if (h->has_slice_ms && !h->has_slice)
+		return fail(ld, g,
+			    "slice_ms is the delay between the pieces slice cuts: give slice too (e.g. slice = 100)");
+	if (h->has_bandwidth && !h->bandwidth)
+		return fail(ld, g,
+			    "bandwidth 0 would pass nothing: use a rate of 1 byte a second or more, or action \"stall\"");
+	if (h->has_slice && !h->slice)
+		return fail(ld, g, "slice 0 cuts nothing: use a piece of 1 byte or more");
+	const char *key = config_setting_name(ld->rule_shape_key);
+	if (r->resolver)
+		return fail(ld, ld->rule_shape_key,
+			    "%s shapes a TCP connection; a host rule acts on name look-ups (use dst = \"NAME\" to shape the connections to a name's addresses)",
+			    key);
+	if (r->action != CR_ACT_PASS && !cr_action_after_connect(r->action))
+		return fail(ld, ld->rule_shape_key,
+			    "%s shapes a relayed connection: it goes with action \"pass\" (shaped only) or \"reset\", \"close\", \"stall\" (shaped until the fault fires); the action here is \"%s\"",
+			    key, cr_action_name(r->action));
+	if (r->npaths || (r->proto_mask & (CR_PROTO_UNIX | CR_PROTO_UDP)))
+		return fail(ld, g, "%s shapes TCP connections (a relay forwards them): it cannot go with %s", key,
+			    r->npaths ? "path" : "proto \"unix\" or \"udp\"");
+	return 0;
+}
+
 /* reset, close, stall: a TCP connection, and when the fault fires. */
 static int check_fault(struct load *ld, const config_setting_t *g, struct cr_draft_rule *r)
 {
 	const char *a = cr_action_name(r->action);
+	if (check_shape(ld, g, r) != 0)
+		return -1;
 	if (!cr_action_after_connect(r->action)) {
+		if (r->action == CR_ACT_PASS && cr_shape_any(&r->shape)) {
+			if (r->fault.has_after_bytes || r->fault.has_after_ms)
+				return fail(ld, g,
+					    "%s fires a fault, and a pass that shapes has none: use action \"reset\", \"close\" or \"stall\" (shaped until it fires)",
+					    r->fault.has_after_bytes ? "after_bytes" : "after_ms");
+			return 0;
+		}
 		if (ld->rule_fault_key)
 			return fail(ld, ld->rule_fault_key,
-				    "%s goes with a fault after connect (action \"reset\", \"close\" or \"stall\"); the action here is \"%s\"",
+				    "%s goes with a fault after connect (action \"reset\", \"close\" or \"stall\") or a pass that shapes (latency_ms, bandwidth, slice); the action here is \"%s\"",
 				    config_setting_name(ld->rule_fault_key), a);
 		return 0;
 	}
@@ -597,7 +657,7 @@ int cr_config_parse_rule(struct load *ld, const config_setting_t *g, unsigned in
 	r->err = ECONNREFUSED;
 	ld->rule_name = NULL;
 	ld->rule_number = index + 1;
-	ld->rule_action = ld->rule_errno = ld->rule_fault_key = NULL;
+	ld->rule_action = ld->rule_errno = ld->rule_fault_key = ld->rule_shape_key = NULL;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(ld, g, "must be a group: { name = \"...\"; dst = \"...\"; action = \"refuse\"; }");

@@ -194,8 +194,14 @@ void cr_verdict_of(const struct cr_ruleset *rs, const struct cr_rule *r, struct 
 	v->dry_run = r->dry_run >= 0 ? r->dry_run : rs->dry_run;
 	v->simulate = (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL) && !v->dry_run;
 	v->drop = v->action == CR_ACT_DROP && !v->dry_run;
-	const struct cr_fault_rec *f = cr_action_after_connect(v->action) ? cr_rule_fault(rs, r) : NULL;
+	/* A pass rule reaches the relay only through its flag (CR_RF_SHAPED):
+	 * one that does not shape looks up nothing. */
+	const struct cr_shape_rec *sh = cr_rule_shape(rs, r);
+	const struct cr_fault_rec *f = cr_action_after_connect(v->action) || (sh && v->action == CR_ACT_PASS)
+					       ? cr_rule_fault(rs, r)
+					       : NULL;
 	v->relay = f && !v->dry_run;
+	v->shape = cr_shape_of(sh);
 	v->fault = f ? (struct cr_fault){ .after_bytes = CR_ONCE(f->after_bytes),
 					  .after_ms = CR_ONCE(f->after_ms),
 					  .direction = CR_ONCE(f->direction) <= CR_DIR_OUT ? f->direction : CR_DIR_BOTH,

@@ -30,8 +30,9 @@ struct cr_verdict {
 	bool dry_run;
 	bool simulate; /* fail the connect ourselves */
 	bool drop;     /* make the connect hang, as a firewall's DROP (TCP) */
-	bool relay;    /* send the connection through a relay that makes fault (reset, close, stall) */
+	bool relay;    /* send the connection through a relay that makes fault (reset, close, stall) and shape */
 	struct cr_fault fault;
+	struct cr_shape shape;
 	uint64_t attempt; /* the deciding rule's attempt number (1-based) */
 };
 

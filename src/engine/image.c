@@ -68,6 +68,7 @@ static const struct {
 	[CR_SEC_IX_KEYS] = { 1, false },
 	[CR_SEC_IX_PATH_TAGS] = { 1, false },
 	[CR_SEC_FAULTS] = { sizeof(struct cr_fault_rec), false },
+	[CR_SEC_SHAPES] = { sizeof(struct cr_shape_rec), false },
 };
 
 struct found {
@@ -211,6 +212,8 @@ static void view_sections(struct cr_ruleset *rs, const struct found *f)
 	rs->ncontinues = f->count[CR_SEC_CONTINUE];
 	rs->faults = f->at[CR_SEC_FAULTS];
 	rs->nfaults = f->count[CR_SEC_FAULTS];
+	rs->shapes = f->at[CR_SEC_SHAPES];
+	rs->nshapes = f->count[CR_SEC_SHAPES];
 }
 
 /* The settings of the image (its header h, its meta section m) in the rule
@@ -341,7 +344,9 @@ static void rule_to_draft(const struct cr_ruleset *rs, const struct cr_rule *r, 
 	d->err = r->err;
 	d->delay_ms = r->delay_ms;
 	d->action = r->action <= CR_ACT_LAST ? r->action : CR_ACT_PASS;
-	const struct cr_fault_rec *fr = cr_action_after_connect(d->action) ? cr_rule_fault(rs, r) : NULL;
+	const struct cr_shape_rec *sr = cr_rule_shape(rs, r);
+	const struct cr_fault_rec *fr = cr_action_after_connect(d->action) || sr ? cr_rule_fault(rs, r) : NULL;
+	d->shape = cr_shape_of(sr);
 	if (fr)
 		d->fault = (struct cr_fault){ .after_bytes = fr->after_bytes,
 					      .after_ms = fr->after_ms,

@@ -19,12 +19,15 @@
 #include <stdint.h>
 
 #define CR_IMAGE_MAGIC "CRRULES\x1a"
-#define CR_IMAGE_VERSION 3
+#define CR_IMAGE_VERSION 4
 /* Format 1 lacks the path tags (CR_SEC_IX_PATH_TAGS) alone, and is read as
  * it was: its look-ups probe the path slots themselves. Formats 1 and 2
  * lack the faults after connect (CR_SEC_FAULTS), which no rule of theirs
  * has; format 3 is refused by older readers, which would read its reset,
- * close and stall rules as "pass". */
+ * close and stall rules as "pass". Format 4 adds the shaping
+ * (CR_SEC_SHAPES); format 3 is read as it was (no rule shapes), and older
+ * readers refuse format 4, which would read a pass that shapes as a plain
+ * pass. */
 #define CR_IMAGE_VERSION_MIN 1
 /* The largest compiled file a process maps. */
 #define CR_IMAGE_MAX_BYTES (4ull << 30)
@@ -52,6 +55,7 @@ enum cr_section {
 	CR_SEC_IX_KEYS,
 	CR_SEC_IX_PATH_TAGS,
 	CR_SEC_FAULTS,
+	CR_SEC_SHAPES,
 	CR_SEC_END
 };
 

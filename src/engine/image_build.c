@@ -135,7 +135,7 @@ static int continue_cmp(const void *a, const void *b)
 
 struct builder {
 	struct strtab str;
-	struct vec rules, scheds, prefixes, ports, refs, patterns, resolvers, lines, cont, faults;
+	struct vec rules, scheds, prefixes, ports, refs, patterns, resolvers, lines, cont, faults, shapes;
 	uint32_t *pattern_of; /* by string offset of a pattern: 1 + its index (a small map) */
 	uint32_t pattern_mask;
 };
@@ -252,13 +252,29 @@ static void add_rule(struct builder *b, const struct cr_draft_rule *d, uint32_t 
 	 * without a schedule. */
 	bool counted = d->first || d->after || d->every || d->has_probability || d->scope;
 	r.flags = (d->has_dst ? CR_RF_HAS_DST : 0) | (d->dst_any ? CR_RF_DST_ANY : 0) | (counted ? CR_RF_COUNTED : 0) |
-		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0);
+		  (d->resolver ? CR_RF_RESOLVER : 0) | (d->named ? CR_RF_NAMED : 0) |
+		  (cr_shape_any(&d->shape) ? CR_RF_SHAPED : 0);
 	if (counted || d->has_window || d->has_flap)
 		r.sched = add_sched(b, d, i);
 	if (d->resolver)
 		vec_push(&b->resolvers, &i);
-	if (cr_action_after_connect(d->action)) {
-		/* Rules are added in order: the section is sorted by rule. */
+	if (cr_shape_any(&d->shape)) {
+		const struct cr_shape *h = &d->shape;
+		struct cr_shape_rec sh = { .bandwidth = h->bandwidth,
+					   .rule = i,
+					   .latency_ms = h->latency_ms,
+					   .jitter_ms = h->jitter_ms,
+					   .slice = h->slice,
+					   .slice_ms = h->slice_ms,
+					   .has_latency_ms = h->has_latency_ms,
+					   .has_jitter_ms = h->has_jitter_ms,
+					   .has_bandwidth = h->has_bandwidth,
+					   .has_slice = h->has_slice,
+					   .has_slice_ms = h->has_slice_ms };
+		vec_push(&b->shapes, &sh);
+	}
+	if (cr_action_after_connect(d->action) || cr_shape_any(&d->shape)) {
+		/* Rules are added in order: the sections are sorted by rule. */
 		struct cr_fault_rec f = { .after_bytes = d->fault.after_bytes,
 					  .rule = i,
 					  .after_ms = d->fault.after_ms,
@@ -278,8 +294,8 @@ static void builder_free(struct builder *b)
 {
 	free(b->str.v);
 	free(b->str.slot);
-	struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
-			     &b->patterns, &b->resolvers, &b->lines,    &b->cont,  &b->faults };
+	struct vec *vs[] = { &b->rules,     &b->scheds, &b->prefixes, &b->ports,  &b->refs,  &b->patterns,
+			     &b->resolvers, &b->lines,  &b->cont,     &b->faults, &b->shapes };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->v);
 	free(b->pattern_of);
@@ -287,8 +303,8 @@ static void builder_free(struct builder *b)
 
 static bool builder_failed(const struct builder *b)
 {
-	const struct vec *vs[] = { &b->rules,    &b->scheds,    &b->prefixes, &b->ports, &b->refs,
-				   &b->patterns, &b->resolvers, &b->lines,    &b->cont,  &b->faults };
+	const struct vec *vs[] = { &b->rules,     &b->scheds, &b->prefixes, &b->ports,  &b->refs,  &b->patterns,
+				   &b->resolvers, &b->lines,  &b->cont,     &b->faults, &b->shapes };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		if (vs[i]->failed)
 			return true;
@@ -337,6 +353,7 @@ static bool builder_init(struct builder *b)
 	b->refs.size = b->patterns.size = b->resolvers.size = b->lines.size = sizeof(uint32_t);
 	b->cont.size = sizeof(struct cr_continue);
 	b->faults.size = sizeof(struct cr_fault_rec);
+	b->shapes.size = sizeof(struct cr_shape_rec);
 	b->str.v = calloc(1, 4096); /* offset 0: "" */
 	b->str.n = 1;
 	b->str.cap = 4096;
@@ -414,6 +431,7 @@ static void *assemble_all(const struct builder *b, const struct cr_image_meta *m
 		{ CR_SEC_IX_KEYS, 1, ix->keys, ix->nkeys },
 		{ CR_SEC_IX_PATH_TAGS, 1, ix->path_tags, ix->path_tags ? ix->npaths_cap + PATH_TAGS_PAD : 0 },
 		{ CR_SEC_FAULTS, sizeof(struct cr_fault_rec), b->faults.v, b->faults.n * b->faults.size },
+		{ CR_SEC_SHAPES, sizeof(struct cr_shape_rec), b->shapes.v, b->shapes.n * b->shapes.size },
 	};
 	return assemble(src, sizeof src / sizeof src[0], source_hash, len);
 }

@@ -1,6 +1,6 @@
 /* What the library and the relay (src/relay/) say to each other, over the
  * relay's unix socket (CONNREFUSE_RELAY), for one connect that a rule with
- * reset, close or stall decided. Nothing of it reaches the program's
+ * reset, close or stall, or a pass that shapes, decided. Nothing of it reaches the program's
  * socket: the program sees no extra byte.
  *
  *   library -> relay   struct cr_relay_ask: the original destination, the
@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 
 #define CR_RELAY_MAGIC 0x63726c79u /* "crly" */
-#define CR_RELAY_VERSION 1
+#define CR_RELAY_VERSION 2         /* 2: the shape */
 /* The environment variable that names the relay's socket (connrefuse run). */
 #define CR_RELAY_ENV "CONNREFUSE_RELAY"
 
@@ -38,10 +38,11 @@ struct cr_relay_ask {
 	struct sockaddr_storage dst; /* the destination the program asked for */
 	uint32_t dst_len;
 	int32_t family; /* where the relay listens: AF_INET (127.0.0.1), AF_INET6 (::1) */
-	uint8_t action; /* CR_ACT_RESET, CR_ACT_CLOSE, CR_ACT_STALL */
+	uint8_t action; /* CR_ACT_RESET, CR_ACT_CLOSE, CR_ACT_STALL; CR_ACT_PASS: shaped only */
 	uint8_t level;  /* the attempt's log level (enum cr_level) */
 	uint8_t reserved[2];
 	struct cr_fault fault;
+	struct cr_shape shape;
 	char rule[CR_RULE_NAME_MAX + 1];
 	char host[256]; /* the name the program resolved, or "" */
 	char comm[16];

@@ -56,6 +56,21 @@ struct cr_fault {
 	uint8_t direction; /* enum cr_direction */
 	uint8_t has_after_bytes, has_after_ms, has_direction;
 };
+/* How a relayed connection is shaped in the rule's direction (doc/relay.md,
+ * "Shaping"): each chunk held latency_ms (+- jitter_ms, uniform), read at
+ * most bandwidth bytes a second, written in pieces of at most slice bytes
+ * slice_ms apart. 0: not shaped that way. On pass (a rule that only shapes)
+ * and on reset, close, stall (shaped until the fault fires). */
+struct cr_shape {
+	uint64_t bandwidth;
+	uint32_t latency_ms, jitter_ms, slice, slice_ms;
+	uint8_t has_latency_ms, has_jitter_ms, has_bandwidth, has_slice, has_slice_ms;
+	uint8_t reserved[3];
+};
+static inline bool cr_shape_any(const struct cr_shape *s)
+{
+	return s->has_latency_ms || s->has_bandwidth || s->has_slice;
+}
 enum cr_level { CR_LEVEL_INHERIT = -1, CR_LEVEL_NONE = 0, CR_LEVEL_FAILURES = 1, CR_LEVEL_ALL = 2 };
 enum { CR_PROTO_TCP = 1, CR_PROTO_UDP = 2, CR_PROTO_UNIX = 4 };
 /* A schedule's scope: who shares its counters and clocks (shared.h). The
@@ -102,8 +117,9 @@ struct cr_draft_rule {
 	double window_start, window_duration;
 	double flap_up, flap_down;
 	uint8_t scope;         /* enum cr_share */
-	struct cr_fault fault; /* reset, close, stall */
-	unsigned line;         /* where it starts in the file */
+	struct cr_fault fault; /* reset, close, stall; its direction is the shape's too */
+	struct cr_shape shape;
+	unsigned line; /* where it starts in the file */
 };
 
 struct cr_draft {
@@ -159,6 +175,7 @@ struct cr_rule;
 struct cr_sched;
 struct cr_continue;
 struct cr_fault_rec;
+struct cr_shape_rec;
 struct cr_state_block;
 struct cr_index;
 
@@ -202,6 +219,8 @@ struct cr_ruleset {
 	uint32_t ncontinues;
 	const struct cr_fault_rec *faults; /* the faults after connect, by rule */
 	uint32_t nfaults;
+	const struct cr_shape_rec *shapes; /* the shaped rules, by rule */
+	uint32_t nshapes;
 	const struct cr_index *index; /* candidates by destination; NULL: walk every rule */
 	const void *image;
 	int image_owner; /* enum cr_image_owner (image.h) */
@@ -214,7 +233,8 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 /* Process patterns are then asked once each, lazily, of the process that
  * decides (the preload library is one process). */
 void cr_ruleset_bind_process(struct cr_ruleset *rs);
-/* The rules with a fault after connect (reset, close, stall). */
+/* The rules that need the relay: a fault after connect (reset, close,
+ * stall), or a pass that shapes. */
 uint32_t cr_ruleset_faults(const struct cr_ruleset *rs);
 /* Bytes of the image (the compact rule data, index included). */
 size_t cr_ruleset_bytes(const struct cr_ruleset *rs);

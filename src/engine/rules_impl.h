@@ -7,6 +7,8 @@
 #include "image.h"
 #include "rules.h"
 
+#include <stddef.h>
+
 /* One rule, 64 bytes: all a decision reads about a candidate whose
  * destination already matched is in this line. Offsets are into the
  * sections named; counts are elements. */
@@ -37,6 +39,7 @@ enum {
 	CR_RF_COUNTED = 4,
 	CR_RF_RESOLVER = 8,
 	CR_RF_NAMED = 16,
+	CR_RF_SHAPED = 32, /* a shape record (format 4): a pass rule that has one needs the relay */
 };
 
 /* A rule's schedule (only rules that have one). */
@@ -113,8 +116,9 @@ static inline const struct cr_sched *cr_rule_sched(const struct cr_ruleset *rs, 
 	return cr_rule_sched_at(rs, r, &at);
 }
 
-/* A fault after connect (CR_SEC_FAULTS, sorted by rule): only the rules
- * whose action is reset, close or stall have one. */
+/* A fault after connect (CR_SEC_FAULTS, sorted by rule): the rules whose
+ * action is reset, close or stall have one, and (format 4) the pass rules
+ * that shape, for their direction. */
 struct cr_fault_rec {
 	uint64_t after_bytes;
 	uint32_t rule;
@@ -124,22 +128,68 @@ struct cr_fault_rec {
 };
 _Static_assert(sizeof(struct cr_fault_rec) == 24, "a fault record is 24 bytes");
 
-/* Rule r's fault record (NULL: none). */
-static inline const struct cr_fault_rec *cr_rule_fault(const struct cr_ruleset *rs, const struct cr_rule *r)
+/* A rule's shaping (CR_SEC_SHAPES, format 4, sorted by rule): only rules
+ * flagged CR_RF_SHAPED have one. */
+struct cr_shape_rec {
+	uint64_t bandwidth;
+	uint32_t rule;
+	uint32_t latency_ms, jitter_ms, slice, slice_ms;
+	uint8_t has_latency_ms, has_jitter_ms, has_bandwidth, has_slice, has_slice_ms;
+	uint8_t reserved[7];
+};
+_Static_assert(sizeof(struct cr_shape_rec) == 40, "a shape record is 40 bytes");
+
+/* The record of rule r in a section sorted by rule (n records of size
+ * bytes, each with its rule's index at offset at): NULL when none. */
+static inline const void *cr_rule_record(const struct cr_ruleset *rs, const struct cr_rule *r, const void *recs,
+					 uint32_t n, size_t size, size_t at)
 {
 	if (r < rs->rules || r >= rs->rules + rs->nrules)
 		return NULL;
-	uint32_t i = (uint32_t)(r - rs->rules), lo = 0, hi = rs->nfaults;
+	uint32_t i = (uint32_t)(r - rs->rules), lo = 0, hi = n;
 	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2, at = CR_ONCE(rs->faults[mid].rule);
-		if (at == i)
-			return &rs->faults[mid];
-		if (at < i)
+		uint32_t mid = lo + (hi - lo) / 2;
+		const char *rec = (const char *)recs + (size_t)mid * size;
+		uint32_t rule = CR_ONCE(*(const uint32_t *)(rec + at));
+		if (rule == i)
+			return rec;
+		if (rule < i)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* Rule r's fault record (NULL: none). */
+static inline const struct cr_fault_rec *cr_rule_fault(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	return cr_rule_record(rs, r, rs->faults, rs->nfaults, sizeof *rs->faults, offsetof(struct cr_fault_rec, rule));
+}
+
+/* Rule r's shape record (NULL: none). */
+static inline const struct cr_shape_rec *cr_rule_shape(const struct cr_ruleset *rs, const struct cr_rule *r)
+{
+	if (!(CR_ONCE(r->flags) & CR_RF_SHAPED))
+		return NULL;
+	return cr_rule_record(rs, r, rs->shapes, rs->nshapes, sizeof *rs->shapes, offsetof(struct cr_shape_rec, rule));
+}
+
+/* A shape record as decisions read it (NULL: none shapes). */
+static inline struct cr_shape cr_shape_of(const struct cr_shape_rec *s)
+{
+	if (!s)
+		return (struct cr_shape){ 0 };
+	return (struct cr_shape){ .bandwidth = CR_ONCE(s->bandwidth),
+				  .latency_ms = CR_ONCE(s->latency_ms),
+				  .jitter_ms = CR_ONCE(s->jitter_ms),
+				  .slice = CR_ONCE(s->slice),
+				  .slice_ms = CR_ONCE(s->slice_ms),
+				  .has_latency_ms = CR_ONCE(s->has_latency_ms) != 0,
+				  .has_jitter_ms = CR_ONCE(s->has_jitter_ms) != 0,
+				  .has_bandwidth = CR_ONCE(s->has_bandwidth) != 0,
+				  .has_slice = CR_ONCE(s->has_slice) != 0,
+				  .has_slice_ms = CR_ONCE(s->has_slice_ms) != 0 };
 }
 
 #endif

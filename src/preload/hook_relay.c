@@ -221,6 +221,7 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 	a->action = (uint8_t)q->v->action;
 	a->level = (uint8_t)q->v->level;
 	a->fault = q->v->fault;
+	a->shape = q->v->shape;
 	memcpy(&a->dst, q->sa, q->len);
 	snprintf(a->rule, sizeof a->rule, "%s", q->rule ? q->rule : "");
 	snprintf(a->host, sizeof a->host, "%s", q->host ? q->host : "");

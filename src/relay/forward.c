@@ -7,6 +7,7 @@
  * written on (into the kernel's queue toward the receiving side). */
 #define _GNU_SOURCE
 #include "relay.h"
+#include "shape.h"
 #include "engine/clock.h"
 #include "engine/ident.h"
 #include "engine/logfmt.h"
@@ -40,6 +41,8 @@ struct way {
 	bool eof;                  /* from has no more; to was shut for writing once buf emptied */
 	bool stalled;              /* a stall in this direction: nothing is read any more */
 	bool counted;              /* after_bytes counts this direction */
+	struct cr_shaper *sh;      /* shaped (shape.c; len is then the bytes it holds); NULL: not */
+	bool shut;                 /* shaped: the EOF passed on once all was written */
 };
 
 /* The bytes the fault counts, passed so far in its direction(s). */
@@ -48,11 +51,14 @@ static unsigned long long counted(const struct way *in, const struct way *out)
 	return (in->counted ? in->passed : 0) + (out->counted ? out->passed : 0);
 }
 
-/* How many bytes w may read now: what is left before the fault. */
+/* How many bytes w may read now: what is left before the fault (bytes a
+ * shaper holds are on their way). */
 static size_t may_read(const struct cr_fault *f, const struct way *w, unsigned long long done, bool fired)
 {
 	if (fired || !w->counted || f->has_after_ms)
 		return BUF_BYTES;
+	if (w->sh)
+		done += w->len;
 	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
 	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
 }
@@ -125,19 +131,23 @@ static void log_fired(const struct cr_relay_conn *c, const struct way *in, const
 	cr_log_event(c->log, c->log_state, &ev);
 }
 
+/* The poll events a way's sockets wait for. */
+static void way_want(const struct way *w, short *from, short *to, double now)
+{
+	char *at;
+	if (w->sh ? !w->eof && !w->stalled && cr_shaper_room(w->sh, now, &at) : !w->eof && !w->stalled && !w->len)
+		*from |= POLLIN;
+	if (w->sh ? cr_shaper_due(w->sh, now) : w->len > 0)
+		*to |= POLLOUT;
+}
+
 /* The poll events each socket waits for, from the state of both ways. */
-static void want(struct pollfd *p, const struct way *in, const struct way *out)
+static void want(struct pollfd *p, const struct way *in, const struct way *out, double now)
 {
 	/* p[0]: the program's socket; p[1]: the destination's. */
 	p[0].events = p[1].events = 0;
-	if (!out->eof && !out->stalled && !out->len)
-		p[0].events |= POLLIN;
-	if (in->len)
-		p[0].events |= POLLOUT;
-	if (!in->eof && !in->stalled && !in->len)
-		p[1].events |= POLLIN;
-	if (out->len)
-		p[1].events |= POLLOUT;
+	way_want(out, &p[0].events, &p[1].events, now);
+	way_want(in, &p[1].events, &p[0].events, now);
 	/* A stalled program side still learns that the program went away. */
 	if (out->stalled)
 		p[0].events |= POLLRDHUP;
@@ -145,9 +155,38 @@ static void want(struct pollfd *p, const struct way *in, const struct way *out)
 
 enum { WAY_OK, WAY_MORE, WAY_READ_ERR, WAY_WRITE_ERR };
 
+/* A shaped way's step: write what is due, read what it may hold. */
+static int step_shaped(struct way *w, short from_ev, size_t max)
+{
+	double now = cr_monotonic_now();
+	ssize_t k = cr_shaper_flush(w->sh, w->to, now);
+	if (k < 0 && errno != EAGAIN)
+		return WAY_WRITE_ERR;
+	w->passed += k > 0 ? (unsigned long long)k : 0;
+	w->len = cr_shaper_held(w->sh);
+	if (w->eof && !w->len && !w->shut) {
+		w->shut = true;
+		shutdown(w->to, SHUT_WR); /* the FIN passed on, after the bytes before it */
+	}
+	char *at;
+	size_t room = cr_shaper_room(w->sh, now, &at);
+	if (w->eof || w->stalled || !(room = room < max ? room : max) || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
+		return WAY_OK;
+	ssize_t n = read(w->from, at, room);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? WAY_OK : WAY_READ_ERR;
+	if (n == 0)
+		w->eof = true;
+	else
+		cr_shaper_took(w->sh, (size_t)n, now);
+	return step_shaped(w, 0, 0) == WAY_WRITE_ERR ? WAY_WRITE_ERR : n ? WAY_MORE : WAY_OK;
+}
+
 /* One way's step after poll: write on, read, pass an EOF on. */
 static int step(struct way *w, short from_ev, short to_ev, size_t max)
 {
+	if (w->sh)
+		return step_shaped(w, from_ev, max);
 	if (w->len && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
 		return WAY_WRITE_ERR;
 	if (w->len || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
@@ -198,6 +237,15 @@ static bool step_or_end(struct way *w, short from_ev, short to_ev, const struct 
 	return true;
 }
 
+/* timeout (ms, -1: none), shortened to when a shaped way has a piece due
+ * or tokens to read. */
+static int shaped_timeout(const struct way *w, int timeout, double now)
+{
+	double wake = w->sh ? cr_shaper_wake(w->sh, now, !w->eof && !w->stalled) : -1;
+	int ms = wake < 0 ? -1 : (int)(wake * 1000) + 1;
+	return ms < 0 ? timeout : timeout < 0 || ms < timeout ? ms : timeout;
+}
+
 static int sock_error(int fd)
 {
 	int err = 0;
@@ -227,6 +275,23 @@ static bool fire(struct cr_relay_conn *c, struct way *in, struct way *out, doubl
 	return false;
 }
 
+/* The shapers of the ways in the rule's direction; -1 when memory is out. */
+static int shapers_new(const struct cr_relay_conn *c, struct way *in, struct way *out)
+{
+	const struct cr_shape *s = &c->ask.shape;
+	if (!cr_shape_any(s))
+		return 0;
+	int dir = c->ask.fault.direction;
+	double now = cr_monotonic_now();
+	if (dir != CR_DIR_OUT && !(in->sh = cr_shaper_new(s, in->to, now)))
+		return -1;
+	if (dir != CR_DIR_IN && !(out->sh = cr_shaper_new(s, out->to, now))) {
+		cr_shaper_free(in->sh);
+		return -1;
+	}
+	return 0;
+}
+
 void cr_relay_forward(struct cr_relay_conn *c)
 {
 	const struct cr_fault *f = &c->ask.fault;
@@ -238,9 +303,15 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	}
 	struct way in = { .from = c->up, .to = c->prog, .buf = bufs, .counted = f->direction != CR_DIR_OUT };
 	struct way out = { .from = c->prog, .to = c->up, .buf = bufs + BUF_BYTES, .counted = f->direction != CR_DIR_IN };
+	if (shapers_new(c, &in, &out) != 0) {
+		free(bufs);
+		close(c->prog);
+		close(c->up);
+		return;
+	}
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
-	bool fired = false, up_gone = false;
+	bool fired = c->ask.action == CR_ACT_PASS, up_gone = false; /* a pass that shapes fires nothing */
 	double eof_at = 0; /* when the program's EOF came during a stall toward it */
 	for (;;) {
 		double now = cr_monotonic_now();
@@ -257,7 +328,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 			break;
 		}
 		struct pollfd p[2] = { { .fd = c->prog }, { .fd = up_gone ? -1 : c->up } };
-		want(p, &in, &out);
+		want(p, &in, &out, now);
 		int timeout = -1;
 		if (!fired && f->has_after_ms) {
 			double left = c->start + f->after_ms / 1000.0 - now;
@@ -274,6 +345,12 @@ void cr_relay_forward(struct cr_relay_conn *c)
 			}
 			timeout = (int)(left * 1000) + 1;
 		}
+		timeout = shaped_timeout(&in, timeout, now);
+		timeout = shaped_timeout(&out, timeout, now);
+		/* A socket a shaped way waits on only by time is not polled: its
+		 * hang-up would wake the poll at once, again and again. */
+		for (int i = 0; i < 2 && (in.sh || out.sh) && timeout >= 0; i++)
+			p[i].fd = p[i].events ? p[i].fd : -1;
 		int n = poll(p, 2, timeout);
 		if (n <= 0)
 			continue;
@@ -296,5 +373,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		    step_or_end(&out, p[0].revents, p[1].revents, f, &in, &out, fired))
 			break;
 	}
+	cr_shaper_free(in.sh);
+	cr_shaper_free(out.sh);
 	free(bufs);
 }

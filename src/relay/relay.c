@@ -170,7 +170,8 @@ struct job {
 
 static bool ask_valid(const struct cr_relay_ask *a)
 {
-	return a->magic == CR_RELAY_MAGIC && a->version == CR_RELAY_VERSION && cr_action_after_connect(a->action) &&
+	return a->magic == CR_RELAY_MAGIC && a->version == CR_RELAY_VERSION &&
+	       (cr_action_after_connect(a->action) || (a->action == CR_ACT_PASS && cr_shape_any(&a->shape))) &&
 	       (a->dst.ss_family == AF_INET || a->dst.ss_family == AF_INET6) && a->dst_len <= sizeof a->dst &&
 	       a->fault.direction <= CR_DIR_OUT;
 }

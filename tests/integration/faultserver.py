@@ -8,6 +8,8 @@ read (up to its blank line), then by MODE:
   hold    the whole answer, and the connection stays open (a keep-alive)
   late-reset, late-close
           the whole answer, then N ms later a RST (SO_LINGER 0) or a FIN
+  echo    no request read: every byte read is written back, until EOF
+  bulk    an HTTP response of N body bytes (the shaping's transfers)
 Writes its port to PORTFILE once it listens."""
 import socket
 import struct
@@ -20,13 +22,20 @@ ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" %
 
 
 def serve(c, mode, n):
+    if mode == "echo":
+        while b := c.recv(65536):
+            c.sendall(b)
+        return c.close()
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = c.recv(65536)
         if not chunk:
             break
         data += chunk
-    if mode == "normal":
+    if mode == "bulk":
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % n + b"x" * n)
+        c.close()
+    elif mode == "normal":
         c.sendall(ANSWER)
         c.close()
     elif mode == "reset":
