@@ -195,6 +195,30 @@ static void explain_fault(const struct cr_verdict *v)
 	printf("\n");
 }
 
+/* Shaping in words: what each chunk meets, in which direction. */
+static void explain_shape(const struct cr_verdict *v)
+{
+	static const char *const ways[] = { "both ways", "toward the program", "from the program" };
+	const struct cr_shape *s = &v->shape;
+	if (v->action == CR_ACT_PASS)
+		printf("  shaped: the connection goes through connrefuse run's relay, which connects to the destination first; ");
+	else
+		printf("  shaped until the fault fires: ");
+	printf("%s,", ways[v->fault.direction <= CR_DIR_OUT ? v->fault.direction : 0]);
+	if (s->has_latency_ms) {
+		printf(" each chunk is held %u ms", s->latency_ms);
+		if (s->has_jitter_ms)
+			printf(" (+- %u ms, uniform; in order)", s->jitter_ms);
+	}
+	if (s->has_bandwidth)
+		printf("%s at most %llu bytes a second pass", s->has_latency_ms ? ";" : "",
+		       (unsigned long long)s->bandwidth);
+	if (s->has_slice)
+		printf("%s bytes are written in pieces of at most %u bytes, %u ms apart",
+		       s->has_latency_ms || s->has_bandwidth ? ";" : "", s->slice, s->slice_ms);
+	printf("\n");
+}
+
 static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *v)
 {
 	if (v->rule)
@@ -206,11 +230,20 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 		printf(" errno=%s", cr_errno_name(v->err));
 	if (v->delay_ms)
 		printf(" delay_ms=%u", v->delay_ms);
-	if (cr_action_after_connect(v->action)) {
+	bool shaped = cr_shape_any(&v->shape);
+	if (cr_action_after_connect(v->action) || shaped) {
 		if (v->fault.has_after_bytes)
 			printf(" after_bytes=%llu", (unsigned long long)v->fault.after_bytes);
 		if (v->fault.has_after_ms)
 			printf(" after_ms=%u", v->fault.after_ms);
+		if (v->shape.has_latency_ms)
+			printf(" latency_ms=%u", v->shape.latency_ms);
+		if (v->shape.has_jitter_ms)
+			printf(" jitter_ms=%u", v->shape.jitter_ms);
+		if (v->shape.has_bandwidth)
+			printf(" bandwidth=%llu", (unsigned long long)v->shape.bandwidth);
+		if (v->shape.has_slice)
+			printf(" slice=%u slice_ms=%u", v->shape.slice, v->shape.slice_ms);
 		printf(" direction=%s", cr_direction_name(v->fault.direction));
 	}
 	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
@@ -219,6 +252,8 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 	printf(" log=%s\n", cr_level_name(v->level));
 	if (cr_action_after_connect(v->action))
 		explain_fault(v);
+	if (shaped)
+		explain_shape(v);
 }
 
 /* What a destination as written may not say plainly: a missing port, or an

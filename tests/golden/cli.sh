@@ -46,6 +46,9 @@ for n in db.internal x.svc.cluster.local API.example.com. www.example.com v4only
 done
 say "$CLI" match "$work/resolve-forms.cfg" --resolve x.svc.cluster.local --process curl --attempt 4
 say "$CLI" match "$work/resolve-forms.cfg" 10.0.0.1:443
+for d in 10.0.0.5:443 10.0.0.6:443 10.0.0.7:443 10.0.0.8:443 10.0.0.9:443; do
+	say "$CLI" match "$work/shape-forms.cfg" "$d"
+done
 say "$CLI" match "$work/resolve-forms.cfg" --resolve a --host b
 say "$CLI" match "$work/resolve-forms.cfg" 1.2.3.4:1 --resolve a
 
