@@ -138,7 +138,7 @@ int cr_cmd_check(int argc, char **argv)
 	if (rs->compiled && rs->format < CR_IMAGE_VERSION)
 		fprintf(stderr,
 			"connrefuse: note: %s is of format %u, an earlier connrefuse's; compile its source "
-			"again for format %u (faster unix path look-ups; faults after connect)\n",
+			"again for format %u (faster unix path look-ups; faults after connect; shaping)\n",
 			argv[1], rs->format, CR_IMAGE_VERSION);
 	cr_config_print(d, stdout);
 	if (*rs->log.file && rs->log.file[0] != '/')

@@ -27,7 +27,7 @@ ok "compile leaves no temporary file"
 # check: the same rules, printed the same way; the checksum verified.
 "$CLI" check "$text" | tail -n +2 > "$T/check.text"
 "$CLI" check "$text.compiled" > "$T/check.compiled.full" || fail "check of the compiled file failed"
-expect_grep "^# compiled, format 3: 3 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" "$T/check.compiled.full" \
+expect_grep "^# compiled, format 4: 3 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" "$T/check.compiled.full" \
 	"check verifies a compiled file"
 # A format 1 file (the first release's; the corpus keeps the examples
 # compiled by it) is still read, and check says to compile it again.
@@ -35,7 +35,7 @@ expect_grep "^# compiled, format 3: 3 rules, [0-9]+ bytes, source text hash [0-9
 	|| fail "check of a format 1 file failed"
 expect_grep "^# compiled, format 1: 4 rules, [0-9]+ bytes, source text hash [0-9a-f]{16}, checksum verified$" \
 	"$T/check.format1" "a format 1 file is read and verified"
-expect_grep "is of format 1, an earlier connrefuse's; compile its source again for format 3" "$T/check.format1.err" \
+expect_grep "is of format 1, an earlier connrefuse's; compile its source again for format 4" "$T/check.format1.err" \
 	"check says a format 1 file would gain from compiling again"
 tail -n +3 "$T/check.compiled.full" > "$T/check.compiled"
 cmp -s "$T/check.text" "$T/check.compiled" || { diff "$T/check.text" "$T/check.compiled"; fail "check prints the forms differently"; }
@@ -184,7 +184,7 @@ for bad in truncated version layout table; do
 	expect_eq "$(cat "$T/bad.out")" "$(printf 'connected\nconnected\nconnected')" "$bad compiled file: the program runs, with no rules"
 	case $bad in
 	truncated) why="has [0-9]+ bytes where its header says [0-9]+: truncated" ;;
-	version) why="is a compiled rules file of format 4294967295; this connrefuse reads formats 1 to 3" ;;
+	version) why="is a compiled rules file of format 4294967295; this connrefuse reads formats 1 to 4" ;;
 	layout) why="was compiled on another kind of machine" ;;
 	table) why="has a corrupt section table" ;;
 	esac
