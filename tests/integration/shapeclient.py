@@ -9,7 +9,7 @@ line "ms=N" (the time it measured).
   sizes     a socket: the answer read as it comes; the largest read, and
             the median gap between reads (the pieces of a slice)
   upload N  a socket to an echo server: N bytes sent while their echo is
-            read, timed whole"""
+            read, timed whole; whether the echo came in order"""
 import http.client
 import socket
 import sys
@@ -76,7 +76,8 @@ def sizes():
 def upload():
     s = socket.create_connection(("127.0.0.1", port))
     t = time.monotonic()
-    data = b"y" * arg
+    data = bytes(i % 251 for i in range(arg))
+    echo = bytearray()
     s.setblocking(False)
     sent = got = 0
     import select
@@ -90,7 +91,8 @@ def upload():
             if not b:
                 break
             got += len(b)
-    print("%d bytes sent, %d echoed" % (sent, got))
+            echo += b
+    print("%d bytes sent, %d echoed%s" % (sent, got, ", in order" if echo == data else ", out of order"))
     return t
 
 

@@ -310,16 +310,16 @@ END_TEST
 
 /* Faults after connect: their keys survive the printer and the compiled
  * image, and reach the verdict. */
-static const char
-	faults_text[] = "version = 1;\nrules = (\n"
-			"  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 100; direction = \"in\"; },\n"
-			"  { name = \"eof\"; port = 81; action = \"close\"; after_ms = 50; },\n"
-			"  { name = \"hang\"; port = 82; action = \"stall\"; direction = \"out\"; },\n"
-			"  { name = \"dry\"; port = 83; action = \"reset\"; dry_run = true; },\n"
-			"  { name = \"plain\"; port = 84; action = \"refuse\"; },\n"
-			"  { name = \"slow\"; port = 85; action = \"pass\"; latency_ms = 50; jitter_ms = 10; direction = \"in\"; },\n"
-			"  { name = \"thin\"; port = 86; action = \"stall\"; after_ms = 9; bandwidth = 1000; slice = 10; slice_ms = 2; },\n"
-			"  { name = \"pass\"; port = 87; action = \"pass\"; }\n);\n";
+static const char faults_text[] =
+	"version = 1;\nrules = (\n"
+	"  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 100; direction = \"in\"; },\n"
+	"  { name = \"eof\"; port = 81; action = \"close\"; after_ms = 50; },\n"
+	"  { name = \"hang\"; port = 82; action = \"stall\"; direction = \"out\"; },\n"
+	"  { name = \"dry\"; port = 83; action = \"reset\"; dry_run = true; },\n"
+	"  { name = \"plain\"; port = 84; action = \"refuse\"; },\n"
+	"  { name = \"slow\"; port = 85; action = \"pass\"; latency_ms = 50; jitter_ms = 10; direction = \"in\"; },\n"
+	"  { name = \"thin\"; port = 86; action = \"stall\"; after_ms = 9; bandwidth = 1000; slice = 10; slice_ms = 2; },\n"
+	"  { name = \"pass\"; port = 87; action = \"pass\"; }\n);\n";
 
 static void check_fault_verdicts(const struct cr_ruleset *rs)
 {
@@ -343,7 +343,8 @@ static void check_fault_verdicts(const struct cr_ruleset *rs)
 	/* A pass that shapes is relayed; a pass that does not, not. */
 	cr_verdict_of(rs, cr_ruleset_rule(rs, 5), &v);
 	ck_assert(v.action == CR_ACT_PASS && v.relay && v.fault.direction == CR_DIR_IN);
-	ck_assert(v.shape.has_latency_ms && v.shape.latency_ms == 50 && v.shape.has_jitter_ms && v.shape.jitter_ms == 10);
+	ck_assert(v.shape.has_latency_ms && v.shape.latency_ms == 50 && v.shape.has_jitter_ms &&
+		  v.shape.jitter_ms == 10);
 	ck_assert(!v.shape.has_bandwidth && !v.shape.has_slice);
 	cr_verdict_of(rs, cr_ruleset_rule(rs, 6), &v);
 	ck_assert(v.action == CR_ACT_STALL && v.relay && v.fault.after_ms == 9 && !v.shape.has_latency_ms);

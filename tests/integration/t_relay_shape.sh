@@ -1,0 +1,209 @@
+# Shaping (latency_ms, jitter_ms, bandwidth, slice) against the kernel's
+# own emulation: in a private network namespace, the same client against
+# a server that behaves, once through tc on lo (tbf rate; netem delay where
+# the kernel has it) and once through a rule under connrefuse run, tc
+# removed; the outputs equal and the times within 20% (three tries: a
+# loaded machine can slow one). Slices: a client that records its reads
+# sees pieces of at most slice bytes, slice_ms apart. Every combination
+# that cannot hold is a config error with its message.
+# The script runs again in the namespace, before lib.sh makes its folder.
+if [ "${CR_IN_NETNS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
+	for c in tc ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
+	CR_IN_NETNS=1 exec unshare -n sh "$0"
+fi
+. "$(dirname "$0")/lib.sh"
+GOLDEN_SKIP=1 # no line of its own: a pass that shapes logs as a pass
+ip link set lo up
+# A real link's packets, not loopback's 64 KiB ones: tbf's bucket then
+# holds several, as on an ethernet.
+ip link set lo mtu 1500
+
+# server MODE [N]: the port of a new faultserver.py.
+server() {
+	f=$T/server.$1.$2.port
+	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
+	echo $! >> "$T/pids"
+	wait_for test -s "$f" || fail "faultserver $1 did not start"
+	cat "$f"
+}
+ECHO=$(server echo 0)
+BULK=$(server bulk 2000000)
+SMALL=$(server bulk 2000)
+SC=$HERE/shapeclient.py
+
+# rules NAME KEYS PORT: a config whose one rule passes PORT shaped by KEYS.
+rules() {
+	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; level = \"all\"; };
+rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = $3; action = \"pass\"; $2 } );"
+}
+
+# ms FILE: the time a client measured (its line ms=N), taken out of FILE.
+ms() {
+	sed -n 's/^ms=//p' "$1"
+	sed -i '/^ms=/d' "$1"
+}
+
+# within A B: A is within 20% of B (and 30 ms: a poll's and a scheduler's grain).
+within() {
+	d=$(($1 - $2)); [ $d -lt 0 ] && d=$((-d))
+	[ $((d * 5)) -le $(($2 + 150)) ]
+}
+
+# versus NAME ORACLE CONFIG COMMAND: COMMAND (PORT set by the caller's
+# command) run under ORACLE (a shell command that sets tc up, and tc
+# removed after), then under the rule of CONFIG: the same output, the
+# times within 20%, three tries.
+versus() {
+	name=$1
+	retry_timing versus_once "$@" ||
+		fail "$name: $rule_ms ms under the rule, $oracle_ms ms under $oracle_what (three tries)"
+	ok "$name: $(head -n 1 "$T/rule" | cut -c1-60): $rule_ms ms under the rule, $oracle_ms ms under $oracle_what"
+}
+versus_once() {
+	oracle=$2 cfg=$3 cmd=$4
+	sh -c "$oracle" || fail "$name: tc could not set the oracle up: $oracle"
+	sh -c "$cmd" > "$T/oracle" 2>&1
+	echo "exit=$?" >> "$T/oracle"
+	tc qdisc del dev lo root 2> /dev/null
+	"$CLI" run -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
+	echo "exit=$?" >> "$T/rule"
+	! grep -qE '^(Traceback|SyntaxError)|No such file' "$T/oracle" "$T/rule" || { cat "$T/oracle" "$T/rule"; fail "$name: the client failed to run"; }
+	oracle_ms=$(ms "$T/oracle") rule_ms=$(ms "$T/rule")
+	cmp -s "$T/oracle" "$T/rule" || { diff "$T/oracle" "$T/rule"; fail "$name: the rule's output differs from the oracle's"; }
+	within "$rule_ms" "$oracle_ms"
+}
+
+# ---- bandwidth: tbf at 1 MB/s (8 mbit), 2 MB toward the program ----
+RATE=1000000
+oracle_what="tc tbf rate 8mbit"
+TBF="tc qdisc add dev lo root tbf rate 8mbit burst 16kb latency 2s"
+cfg=$(rules thin "bandwidth = $RATE; direction = \"in\";" "$BULK")
+versus "bandwidth, python urllib, 2 MB" "$TBF" "$cfg" "$PY $SC get $BULK"
+versus "bandwidth, python http.client, 2 MB" "$TBF" "$cfg" "$PY $SC http $BULK"
+if have_curl; then
+	CURL="curl -sS -o /dev/null -w '%{size_download} bytes\\nms=%{time_total}\\n' http://127.0.0.1:$BULK/ | sed -E 's/^ms=([0-9]+)\\.([0-9]{3}).*/ms=\\1\\2/; s/^ms=0*([0-9])/ms=\\1/'"
+	versus "bandwidth, curl, 2 MB" "$TBF" "$cfg" "$CURL"
+fi
+# tbf on lo limits both ways together, so a way of its own is held to the
+# arithmetic: 1 MB sent at 1 MB/s, its echo unshaped.
+cfg=$(rules up "bandwidth = $RATE; direction = \"out\";" "$ECHO")
+expect_up() {
+	"$CLI" run -c "$cfg" -- $PY "$SC" upload "$ECHO" 1000000 > "$T/up" 2>&1
+	up_ms=$(ms "$T/up")
+	expect_eq "$(cat "$T/up")" "1000000 bytes sent, 1000000 echoed, in order" "bandwidth out: every byte passed, in order"
+	within "$up_ms" 1000
+}
+retry_timing expect_up || fail "bandwidth out: 1 MB in $up_ms ms at $RATE bytes a second (1000 ms expected)"
+ok "bandwidth out, python socket: 1 MB sent in $up_ms ms at $RATE bytes a second (1000 ms expected)"
+
+# ---- latency: netem delay where the kernel has it, the arithmetic otherwise ----
+L=50 N=10
+if tc qdisc add dev lo root netem delay ${L}ms 2> /dev/null; then
+	tc qdisc del dev lo root
+	oracle_what="tc netem delay ${L}ms"
+	NETEM="tc qdisc add dev lo root netem delay ${L}ms"
+	cfg=$(rules slow "latency_ms = $L;" "$ECHO")
+	versus "latency, python socket, $N round trips" "$NETEM" "$cfg" "$PY $SC rtt $ECHO $N"
+	cfg=$(rules slow "latency_ms = $L;" "$SMALL")
+	versus "latency, python socket, first byte" "$NETEM" "$cfg" "$PY $SC first $SMALL"
+	if have_curl; then
+		# curl's time from its connect's end to the first byte: netem delays the handshake too.
+		CURLF="curl -sS -o /dev/null -w '%{size_download} bytes\\nt %{time_connect} %{time_starttransfer}\\n' http://127.0.0.1:$SMALL/ | awk '\$1 == \"t\" { printf \"ms=%d\\n\", (\$3 - \$2) * 1000; next } 1'"
+		versus "latency, curl, first byte" "$NETEM" "$cfg" "$CURLF"
+	fi
+else
+	echo "note: this kernel has no netem (sch_netem): latency is held to the arithmetic, the direct time plus the latency"
+	# arith NAME KEYS PORT ADDED COMMAND: COMMAND's time under the rule is
+	# its direct time plus ADDED ms, within 20%.
+	arith() {
+		name=$1 cfg=$(rules slow "$2" "$3") added=$4 cmd=$5
+		try() {
+			sh -c "$cmd" > "$T/direct" 2>&1
+			"$CLI" run -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
+			direct_ms=$(ms "$T/direct") rule_ms=$(ms "$T/rule")
+			cmp -s "$T/direct" "$T/rule" || { diff "$T/direct" "$T/rule"; fail "$name: the output differs"; }
+			within "$rule_ms" $((direct_ms + added))
+		}
+		retry_timing try || fail "$name: $rule_ms ms under the rule, $direct_ms ms direct, $added ms to add (three tries)"
+		ok "$name: $(head -n 1 "$T/rule" | cut -c1-50): $rule_ms ms under the rule, $direct_ms ms direct + $added ms"
+	}
+	arith "latency both, python socket, $N round trips" "latency_ms = $L;" "$ECHO" $((2 * L * N)) "$PY $SC rtt $ECHO $N"
+	arith "latency in, python socket, $N round trips" "latency_ms = $L; direction = \"in\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
+	arith "latency out, python socket, $N round trips" "latency_ms = $L; direction = \"out\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
+	arith "latency and jitter, python socket, $N round trips" "latency_ms = $L; jitter_ms = 20;" "$ECHO" $((2 * L * N)) "$PY $SC rtt $ECHO $N"
+	arith "latency, python socket, first byte" "latency_ms = $L;" "$SMALL" $((2 * L)) "$PY $SC first $SMALL"
+	arith "latency, python urllib" "latency_ms = $L;" "$SMALL" $((2 * L)) "$PY $SC get $SMALL"
+	if have_curl; then
+		CURLF="curl -sS -o /dev/null -w '%{size_download} bytes\\nt %{time_connect} %{time_starttransfer}\\n' http://127.0.0.1:$SMALL/ | awk '\$1 == \"t\" { printf \"ms=%d\\n\", (\$3 - \$2) * 1000; next } 1'"
+		arith "latency, curl, first byte" "latency_ms = $L;" "$SMALL" $((2 * L)) "$CURLF"
+	fi
+	arith "latency and bandwidth, python urllib, 2 MB" "latency_ms = $L; bandwidth = $RATE; direction = \"in\";" "$BULK" \
+		$((2000000 * 1000 / RATE + L)) "$PY $SC get $BULK"
+fi
+
+# Jitter keeps the order: each chunk leaves after the one ahead of it.
+cfg=$(rules jumble "latency_ms = 20; jitter_ms = 20;" "$ECHO")
+"$CLI" run -c "$cfg" -- $PY "$SC" upload "$ECHO" 3000000 > "$T/jumble" 2>&1
+sed -i '/^ms=/d' "$T/jumble"
+expect_eq "$(cat "$T/jumble")" "3000000 bytes sent, 3000000 echoed, in order" "latency 20 ms, jitter 20 ms, 3 MB echoed: in order"
+
+# ---- shaped until the fault fires: a reset after 1000 bytes, sliced ----
+RESET=$(server reset 1000)
+cfg=$(config cut.cfg "version = 1; log: { syslog = false; file = \"$T/cut.log\"; };
+rules = ( { name = \"cut\"; dst = \"127.0.0.1\"; port = $SMALL; action = \"reset\"; after_bytes = 1000; direction = \"in\"; slice = 100; slice_ms = 10; } );")
+$PY "$HERE/faultclient.py" raw "$RESET" > "$T/reset.oracle" 2>&1
+s=$(date +%s%N)
+"$CLI" run -c "$cfg" -- $PY "$HERE/faultclient.py" raw "$SMALL" > "$T/reset.rule" 2>&1
+cut_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+expect_eq "$(cat "$T/reset.rule")" "$(cat "$T/reset.oracle")" "reset after 1000 bytes, sliced: what the client reads equals a real resetting server's ($(cat "$T/reset.oracle"))"
+[ $cut_ms -ge 90 ] || fail "reset after 1000 bytes in slices of 100, 10 ms apart: over in $cut_ms ms, less than the 90 ms the slices take"
+ok "the slices passed before the reset ($cut_ms ms for 10 pieces 10 ms apart)"
+expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=1000 " "$T/cut.log" "the reset's line: 1000 bytes received"
+
+# ---- slice: pieces of at most 100 bytes, 20 ms apart ----
+cfg=$(rules crumbs "slice = 100; slice_ms = 20; direction = \"in\";" "$SMALL")
+"$CLI" run -c "$cfg" -- $PY "$SC" sizes "$SMALL" > "$T/sizes" 2>&1
+largest=$(sed -n 's/.* the largest \([0-9]*\) bytes$/\1/p' "$T/sizes")
+gap=$(sed -n 's/^gap_ms=//p' "$T/sizes")
+total=$(sed -n 's/^\([0-9]*\) bytes in.*/\1/p' "$T/sizes")
+[ "${total:-0}" -gt 2000 ] || { cat "$T/sizes"; fail "slice: the answer did not pass whole"; }
+[ "${largest:-999}" -le 100 ] || { cat "$T/sizes"; fail "slice: a read of $largest bytes, more than slice = 100"; }
+[ "${gap:-0}" -ge 16 ] || { cat "$T/sizes"; fail "slice: the reads $gap ms apart (median), less than slice_ms = 20"; }
+ok "slice 100, slice_ms 20, python socket: $(head -n 1 "$T/sizes"), the median gap $gap ms"
+# Without the rule, the same answer comes in one read or few.
+$PY "$SC" sizes "$SMALL" > "$T/sizes.direct" 2>&1
+expect_grep "the largest [0-9]{4} bytes" "$T/sizes.direct" "without slice, reads are whole ($(head -n 1 "$T/sizes.direct"))"
+
+# ---- the line: a pass that shapes logs as a pass, at level all only ----
+expect_grep "^${STAMP}result=connected simulated=no rule=crumbs action=pass .*dst=127.0.0.1:$SMALL proto=tcp$" "$T/crumbs.log" \
+	"a pass that shapes logs its connect at level all, as a pass"
+
+# ---- every combination that cannot hold: a config error ----
+bad() {
+	config bad.cfg "version = 1;
+rules = ( { name = \"b\"; $1 } );" > /dev/null
+	"$CLI" check "$T/bad.cfg" > /dev/null 2> "$T/bad.err"
+	rc=$?
+	[ $rc = 1 ] || fail "check of { $1 } exited $rc, not 1"
+	expect_grep "bad.cfg:2: rule \"b\": $2" "$T/bad.err" "config error: { $1 }"
+}
+bad 'dst = "10.0.0.1"; action = "pass"; jitter_ms = 5;' "jitter_ms varies latency_ms: give latency_ms too"
+bad 'dst = "10.0.0.1"; action = "pass"; latency_ms = 5; jitter_ms = 6;' "jitter_ms 6 is more than latency_ms 5"
+bad 'dst = "10.0.0.1"; action = "pass"; slice_ms = 5;' "slice_ms is the delay between the pieces slice cuts: give slice too"
+bad 'dst = "10.0.0.1"; action = "pass"; bandwidth = 0;' "bandwidth 0 would pass nothing"
+bad 'dst = "10.0.0.1"; action = "pass"; slice = 0;' "slice 0 cuts nothing"
+for a in refuse drop log; do
+	bad "dst = \"10.0.0.1\"; action = \"$a\"; latency_ms = 5;" "latency_ms shapes a relayed connection: it goes with action \"pass\" .*the action here is \"$a\""
+done
+bad 'dst = "10.0.0.1"; action = "fail"; errno = "ETIMEDOUT"; bandwidth = 5;' "bandwidth shapes a relayed connection"
+bad 'host = "x.example"; action = "pass"; latency_ms = 5;' "latency_ms shapes a TCP connection; a host rule acts on name look-ups"
+bad 'path = "/tmp/x.sock"; action = "pass"; slice = 5;' "slice shapes TCP connections .*cannot go with path"
+bad 'proto = "udp"; action = "pass"; latency_ms = 5;' "latency_ms shapes TCP connections .*proto \"unix\" or \"udp\""
+bad 'proto = "unix"; action = "pass"; bandwidth = 5;' "bandwidth shapes TCP connections .*proto \"unix\" or \"udp\""
+bad 'dst = "10.0.0.1"; action = "pass"; latency_ms = 5; after_bytes = 3;' "after_bytes fires a fault, and a pass that shapes has none"
+bad 'dst = "10.0.0.1"; action = "pass"; direction = "in";' "direction goes with a fault after connect .* or a pass that shapes"
+config bad.cfg 'version = 1; default_action = "pass"; latency_ms = 5;' > /dev/null
+"$CLI" check "$T/bad.cfg" > /dev/null 2> "$T/bad.err" && fail "latency_ms at the top level was taken"
+expect_grep "unknown key 'latency_ms'" "$T/bad.err" "config error: no shaping at the top level (default_action)"
+
