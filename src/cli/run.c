@@ -458,7 +458,7 @@ int cr_cmd_run(int argc, char **argv)
 	uint32_t faults = rs ? cr_ruleset_faults(rs) : 0;
 	if (o.seccomp && faults)
 		fprintf(stderr,
-			"connrefuse: run --seccomp: the %u rule%s with reset, close or stall of %s %s not applied: faults after connect need the preload for now (run without --seccomp)\n",
+			"connrefuse: run --seccomp: the %u rule%s with reset, close, stall or shaping of %s %s not applied: faults after connect and shaping need the preload for now (run without --seccomp)\n",
 			faults, faults == 1 ? "" : "s", o.config, faults == 1 ? "is" : "are");
 	/* Faults after connect: the relay is this process's, for its program. */
 	struct cr_relay *relay = NULL;

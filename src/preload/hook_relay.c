@@ -118,7 +118,7 @@ CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 /* ---- asking the relay ---- */
 
-/* One line a process: why a fault after connect was not made. */
+/* One line a process: why a fault after connect (or shaping) was not made. */
 static void say_once(const struct cr_relay_req *q, const char *why)
 {
 	static atomic_bool said;
@@ -126,8 +126,9 @@ static void say_once(const struct cr_relay_req *q, const char *why)
 		return;
 	char msg[600];
 	snprintf(msg, sizeof msg,
-		 "rule %s: a fault after connect needs the relay of connrefuse run, and %s: its connections pass untouched",
-		 q->rule ? q->rule : "(default)", why);
+		 "rule %s: %s needs the relay of connrefuse run, and %s: its connections pass untouched",
+		 q->rule ? q->rule : "(default)", q->v->action == CR_ACT_PASS ? "shaping" : "a fault after connect",
+		 why);
 	cr_log_message(q->log, LOG_ERR, cr_self_log.notice_stderr, msg);
 }
 

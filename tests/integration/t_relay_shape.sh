@@ -179,6 +179,17 @@ expect_grep "the largest [0-9]{4} bytes" "$T/sizes.direct" "without slice, reads
 expect_grep "^${STAMP}result=connected simulated=no rule=crumbs action=pass .*dst=127.0.0.1:$SMALL proto=tcp$" "$T/crumbs.log" \
 	"a pass that shapes logs its connect at level all, as a pass"
 
+# ---- no relay (the library preloaded by hand): passed untouched, one line says why ----
+cfg=$(rules slow "latency_ms = 1000;" "$ECHO")
+CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY "$SC" rtt "$ECHO" 5 > "$T/norelay.out" 2> "$T/norelay.err"
+norelay_ms=$(ms "$T/norelay.out")
+expect_eq "$(cat "$T/norelay.out")" "5 round trips" "no relay: the connection passes"
+# Shaped, they could not take less than 10 s: no load makes a direct run look shaped.
+[ "$norelay_ms" -lt 10000 ] || fail "no relay: 5 round trips took $norelay_ms ms, as if shaped"
+ok "no relay: unshaped ($norelay_ms ms for 5 round trips; at least 10,000 shaped)"
+expect_grep "rule slow: shaping needs the relay of connrefuse run, and CONNREFUSE_RELAY is not set" "$T/norelay.err" \
+	"no relay: one line says why"
+
 # ---- every combination that cannot hold: a config error ----
 bad() {
 	config bad.cfg "version = 1;
