@@ -308,6 +308,48 @@ START_TEST(format_1_decides_alike)
 }
 END_TEST
 
+/* Format 3 (before the shaping) is still read: the same image without its
+ * shapes section, marked format 3, decides its faults as before, and its
+ * pass rules pass unrelayed (they had no shaping to lose). */
+START_TEST(format_3_read_without_shapes)
+{
+	size_t len;
+	char *img = image_of("version = 1;\nrules = (\n"
+			     "  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 9; latency_ms = 5; },\n"
+			     "  { name = \"p\"; port = 81; action = \"pass\"; }\n);\n",
+			     &len),
+	     *old = malloc(len);
+	memcpy(old, img, len);
+	struct cr_image_header *h = (struct cr_image_header *)old;
+	struct cr_image_section *t = (struct cr_image_section *)(old + sizeof *h);
+	unsigned shapes = UINT32_MAX;
+	for (unsigned i = 0; i < h->nsections; i++)
+		if (t[i].id == CR_SEC_SHAPES)
+			shapes = i;
+	ck_assert_uint_ne(shapes, UINT32_MAX);
+	t[shapes] = t[h->nsections - 1];
+	h->nsections--;
+	h->version = 3;
+	reseal(old);
+	char err[512];
+	struct cr_ruleset *v4 = cr_image_open(img, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
+	ck_assert_msg(v4 != NULL, "%s", err);
+	struct cr_ruleset *v3 = cr_image_open(old, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
+	ck_assert_msg(v3 != NULL, "%s", err);
+	struct cr_verdict a, b;
+	cr_verdict_of(v4, cr_ruleset_rule(v4, 0), &a);
+	cr_verdict_of(v3, cr_ruleset_rule(v3, 0), &b);
+	ck_assert(a.relay && b.relay && a.fault.after_bytes == 9 && b.fault.after_bytes == 9);
+	ck_assert(a.shape.latency_ms == 5 && !cr_shape_any(&b.shape));
+	cr_verdict_of(v3, cr_ruleset_rule(v3, 1), &b);
+	ck_assert(b.action == CR_ACT_PASS && !b.relay);
+	cr_ruleset_free(v3);
+	cr_ruleset_free(v4);
+	free(old);
+	cr_image_release(img, len);
+}
+END_TEST
+
 /* The body is not checksummed at load (that would touch every page): any
  * byte may change, and any word may point anywhere; the rules change, the
  * reads stay inside. `check` finds the change. */
@@ -359,6 +401,7 @@ Suite *image_suite(void)
 	tcase_add_test(tc, corrupt_header_and_table_refused);
 	tcase_add_test(tc, corrupt_body_read_safely);
 	tcase_add_test(tc, format_1_decides_alike);
+	tcase_add_test(tc, format_3_read_without_shapes);
 	suite_add_tcase(s, tc);
 	return s;
 }
