@@ -51,14 +51,18 @@ static unsigned long long counted(const struct way *in, const struct way *out)
 	return (in->counted ? in->passed : 0) + (out->counted ? out->passed : 0);
 }
 
-/* How many bytes w may read now: what is left before the fault (bytes a
- * shaper holds are on their way). */
+/* The bytes shapers hold in the fault's direction(s): on their way, so
+ * counted before they pass when reads are limited. */
+static unsigned long long shaped_held(const struct way *in, const struct way *out)
+{
+	return (in->counted && in->sh ? in->len : 0) + (out->counted && out->sh ? out->len : 0);
+}
+
+/* How many bytes w may read now: what is left before the fault. */
 static size_t may_read(const struct cr_fault *f, const struct way *w, unsigned long long done, bool fired)
 {
 	if (fired || !w->counted || f->has_after_ms)
 		return BUF_BYTES;
-	if (w->sh)
-		done += w->len;
 	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
 	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
 }
@@ -226,7 +230,7 @@ static bool step_or_end(struct way *w, short from_ev, short to_ev, const struct 
 {
 	int r = WAY_MORE;
 	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN)
-		r = step(w, from_ev, to_ev, may_read(f, w, counted(in, out), fired));
+		r = step(w, from_ev, to_ev, may_read(f, w, counted(in, out) + shaped_held(in, out), fired));
 	if (r == WAY_OK || r == WAY_MORE)
 		return false;
 	int err = errno;

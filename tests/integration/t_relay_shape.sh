@@ -162,6 +162,14 @@ expect_eq "$(cat "$T/reset.rule")" "$(cat "$T/reset.oracle")" "reset after 1000 
 ok "the slices passed before the reset ($cut_ms ms for 10 pieces 10 ms apart)"
 expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=1000 " "$T/cut.log" "the reset's line: 1000 bytes received"
 
+# Both ways counted, both held by latency: exactly after_bytes pass in all.
+cfg=$(config tally.cfg "version = 1; log: { syslog = false; file = \"$T/tally.log\"; };
+rules = ( { name = \"tally\"; dst = \"127.0.0.1\"; port = $ECHO; action = \"close\"; after_bytes = 40000; latency_ms = 20; } );")
+"$CLI" run -c "$cfg" -- $PY "$SC" upload "$ECHO" 30000 > "$T/tally" 2>&1
+expect_grep "^${STAMP}result=closed simulated=yes rule=tally .* sent=[0-9]+ received=[0-9]+ " "$T/tally.log" "close after 40000 bytes both ways, with latency: its line"
+sent=$(sed -n 's/.* sent=\([0-9]*\) .*/\1/p' "$T/tally.log") received=$(sed -n 's/.* received=\([0-9]*\) .*/\1/p' "$T/tally.log")
+expect_eq "$((sent + received))" 40000 "close after 40000 bytes both ways, with latency: $sent sent and $received received, 40000 in all"
+
 # ---- slice: pieces of at most 100 bytes, 20 ms apart ----
 cfg=$(rules crumbs "slice = 100; slice_ms = 20; direction = \"in\";" "$SMALL")
 "$CLI" run -c "$cfg" -- $PY "$SC" sizes "$SMALL" > "$T/sizes" 2>&1
