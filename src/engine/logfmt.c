@@ -284,7 +284,7 @@ void cr_line_keys_of(struct cr_line *l, const char *line, size_t len)
 static const char *result_name(enum cr_result r)
 {
 	static const char *const names[] = { "refused",  "failed", "connected", "in-progress", "dropped",
-					     "resolved", "reset",  "closed",    "stalled" };
+					     "resolved", "reset",  "closed",    "stalled",     "shaped" };
 	return names[r];
 }
 

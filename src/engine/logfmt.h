@@ -22,7 +22,8 @@ enum cr_result {
 	/* faults after connect, when they fire */
 	CR_RES_RESET,
 	CR_RES_CLOSED,
-	CR_RES_STALLED
+	CR_RES_STALLED,
+	CR_RES_SHAPED /* a pass that shapes, when its connection ends (level all) */
 };
 
 struct cr_event {

@@ -168,10 +168,22 @@ static void json_str(FILE *out, const char *s)
 }
 
 /* From R_AFTER on, the faults after connect: listed only when seen. */
-enum { R_REFUSED, R_FAILED, R_DROPPED, R_CONNECTED, R_IN_PROGRESS, R_RESOLVED, R_RESET, R_CLOSED, R_STALLED, R_N };
+enum {
+	R_REFUSED,
+	R_FAILED,
+	R_DROPPED,
+	R_CONNECTED,
+	R_IN_PROGRESS,
+	R_RESOLVED,
+	R_RESET,
+	R_CLOSED,
+	R_STALLED,
+	R_SHAPED,
+	R_N
+};
 #define R_AFTER R_RESET
 static const char *const results[R_N] = { "refused",  "failed", "dropped", "connected", "in-progress",
-					  "resolved", "reset",  "closed",  "stalled" };
+					  "resolved", "reset",  "closed",  "stalled",   "shaped" };
 
 /* The tables, in the order they are printed; T_DRY_RUN is the dry run's:
  * "RULE would have refused", with the real outcomes (real: failed, passed:
@@ -271,7 +283,8 @@ static void read_line(struct summary *sum, char *line)
 	}
 	int sim = ev.simulated && strcmp(ev.simulated, "yes") == 0;
 	sum->totals[r][sim ? 0 : 1]++;
-	int kind = r <= R_DROPPED || r >= R_AFTER ? (sim ? 0 : 1) : 2;
+	/* A shaped connection passed: it failed nothing. */
+	int kind = r == R_SHAPED ? 2 : r <= R_DROPPED || r >= R_AFTER ? (sim ? 0 : 1) : 2;
 	char key[1024];
 	if (!ev.dst && ev.host) /* a look-up */
 		snprintf(key, sizeof key, "%s (look-up)", ev.host);

@@ -101,17 +101,27 @@ static void reset_close(int fd)
 	close(fd);
 }
 
-static void log_fired(const struct cr_relay_conn *c, const struct way *in, const struct way *out, double now)
+/* The line of a fault that fired, or (level all) of a pass that shaped
+ * its connection, once that ended; known: the program's ids, read before
+ * (NULL: read now). */
+static void log_fired(const struct cr_relay_conn *c, const struct way *in, const struct way *out, double now,
+		      const struct cr_ident *known)
 {
-	if (c->ask.level < CR_LEVEL_FAILURES)
+	if (c->ask.level < (c->ask.action == CR_ACT_PASS ? CR_LEVEL_ALL : CR_LEVEL_FAILURES))
 		return;
 	struct cr_dest d;
 	if (cr_dest_from_sockaddr((const struct sockaddr *)&c->ask.dst, c->ask.dst_len, &d) != 0)
 		return;
 	struct cr_ident id;
-	cr_ident_read(c->pid, false, &id);
+	if (known)
+		id = *known;
+	else
+		cr_ident_read(c->pid, false, &id);
 	static const enum cr_result results[] = {
-		[CR_ACT_RESET] = CR_RES_RESET, [CR_ACT_CLOSE] = CR_RES_CLOSED, [CR_ACT_STALL] = CR_RES_STALLED
+		[CR_ACT_PASS] = CR_RES_SHAPED,
+		[CR_ACT_RESET] = CR_RES_RESET,
+		[CR_ACT_CLOSE] = CR_RES_CLOSED,
+		[CR_ACT_STALL] = CR_RES_STALLED,
 	};
 	struct cr_event ev = {
 		.result = results[c->ask.action],
@@ -261,7 +271,7 @@ static int sock_error(int fd)
 /* Fires the fault; true when the connection is over. */
 static bool fire(struct cr_relay_conn *c, struct way *in, struct way *out, double now)
 {
-	log_fired(c, in, out, now);
+	log_fired(c, in, out, now, NULL);
 	if (c->ask.action == CR_ACT_RESET) {
 		reset_close(c->prog);
 		close(c->up);
@@ -316,6 +326,11 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
 	bool fired = c->ask.action == CR_ACT_PASS, up_gone = false; /* a pass that shapes fires nothing */
+	/* Its line comes when the connection ends, often after the program
+	 * did: its ids are read while it runs. */
+	struct cr_ident id = { .uid = -1, .euid = -1 };
+	if (fired && c->ask.level >= CR_LEVEL_ALL)
+		cr_ident_read(c->pid, false, &id);
 	double eof_at = 0; /* when the program's EOF came during a stall toward it */
 	for (;;) {
 		double now = cr_monotonic_now();
@@ -377,6 +392,8 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		    step_or_end(&out, p[0].revents, p[1].revents, f, &in, &out, fired))
 			break;
 	}
+	if (c->ask.action == CR_ACT_PASS)
+		log_fired(c, &in, &out, cr_monotonic_now(), &id);
 	cr_shaper_free(in.sh);
 	cr_shaper_free(out.sh);
 	free(bufs);
