@@ -1,12 +1,15 @@
 // FaultClient KIND PORT [timeout]: Java's HTTP clients of 127.0.0.1:PORT,
-// as faultclient.py: the status and body length, or the exception.
+// as faultclient.py: the status and body length, or the exception (and
+// exit status 3).
 //   httpclient     java.net.http.HttpClient (NIO, its own selector thread)
+//   post           HttpClient again, POSTing 256 MiB: writes that block
+//                  once the server stops reading
 //   urlconnection  java.net.HttpURLConnection (a blocking socket)
-// With "timeout", the request's timeout (httpclient) or the read timeout
-// (urlconnection) is 1 s, and "elapsed_ms=N" says when it ended, counted
-// from the request: the JVM's start and the client's making are left out. Exits 3 on an exception.
 //   peer           a SocketChannel's and a Socket's remote address: Java's
 //                  own record of the connect (neither calls getpeername)
+// With "timeout", the request's timeout (HttpClient) or the read timeout
+// (urlconnection) is 1 s, and "elapsed_ms=N" says when it ended, counted
+// from the request: the JVM's start and the client's making left out.
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -18,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Collections;
 
 public class FaultClient {
     public static void main(String[] args) throws Exception {
@@ -25,15 +29,19 @@ public class FaultClient {
         int port = Integer.parseInt(args[1]);
         boolean timeout = args.length > 2;
         String url = "http://127.0.0.1:" + port + "/";
-        HttpClient client = kind.equals("httpclient") ? HttpClient.newHttpClient() : null;
+        HttpClient client = kind.equals("urlconnection") ? null : HttpClient.newHttpClient();
         long start = System.nanoTime();
         boolean failed = false;
         try {
             switch (kind) {
-            case "httpclient": {
+            case "httpclient":
+            case "post": {
                 HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
                 if (timeout)
                     b.timeout(Duration.ofSeconds(1));
+                if (kind.equals("post"))
+                    b.POST(HttpRequest.BodyPublishers.fromPublisher(
+                        HttpRequest.BodyPublishers.ofByteArrays(Collections.nCopies(256, new byte[1 << 20])), 256L << 20));
                 HttpResponse<byte[]> r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
                 System.out.println("status " + r.statusCode() + ", " + r.body().length + " body bytes");
                 break;

@@ -36,20 +36,26 @@ fault_same "close after $N bytes, C on io_uring" $CLOSE "$CFG_CLOSE" "$U \$PORT"
 TIMED=1 # (set, not prefixed: dash drops a prefix across functions)
 fault_same "stall in, C on io_uring, reads with a linked timeout of 1 s" $MUTE "$CFG_STALL_IN" "$U \$PORT wait"
 fault_same "stall out, C on io_uring, sends with a linked timeout of 1 s" $MUTE "$CFG_STALL_OUT" "$U \$PORT flood"
-unset TIMED
+# after_ms: the whole answer, then the reset 400 ms after the connect.
+MS=400
+HOLD=$(fault_server hold)
+TARGET=$HOLD
+fault_same "reset after $MS ms, C on io_uring" "$(fault_server late-reset $MS)" "$(fault_rules cutms reset "after_ms = $MS;" $HOLD)" "$U \$PORT"
+unset TIMED TARGET
 expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* comm=uringread dst=127\\.0\\.0\\.1:$GOOD proto=tcp sent=[0-9]+ received=$N " \
 	"$T/cut.log" "io_uring: the reset is logged, its N bytes passed"
 
 # cut_and_stall NAME PREFIX COMMAND [STALL_COMMAND]: COMMAND under the
 # reset and the close after N bytes, then STALL_COMMAND (default COMMAND)
-# under a stall, whose end the client times in whole seconds; against the
-# servers PREFIX names (fault_servers).
+# under a stall each way, whose end the client times in whole seconds;
+# against the servers PREFIX names (fault_servers).
 cut_and_stall() {
 	eval "TARGET=\$${2}GOOD reset=\$${2}RESET close=\$${2}CLOSE mute=\$${2}MUTE"
 	fault_same "reset after $N bytes, $1" $reset "$CFG_RESET" "$3"
 	fault_same "close after $N bytes, $1" $close "$CFG_CLOSE" "$3"
 	TIMED=1 WHOLE_SECONDS=1
 	fault_same "stall in, $1" $mute "$CFG_STALL_IN" "${4:-$3}"
+	fault_same "stall out, $1" $mute "$CFG_STALL_OUT" "${4:-$3}"
 	unset TARGET TIMED WHOLE_SECONDS
 }
 
@@ -92,6 +98,7 @@ if [ -z "${CR_SANITIZE:-}" ] && command -v javac > /dev/null && javac -d "$T" "$
 	TIMED=1
 	fault_same "stall in, java httpclient, a request timeout of 1 s" $MUTE "$CFG_STALL_IN" "$J httpclient \$PORT timeout"
 	fault_same "stall in, java urlconnection, a read timeout of 1 s" $MUTE "$CFG_STALL_IN" "$J urlconnection \$PORT timeout"
+	fault_same "stall out, java httpclient POSTing 256 MiB, a request timeout of 1 s" $MUTE "$CFG_STALL_OUT" "$J post \$PORT timeout"
 	unset TIMED
 	# Java's remote address is its own record of the connect, not a
 	# getpeername() (so it says the destination with or without the hook).
