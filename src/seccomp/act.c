@@ -6,8 +6,11 @@
 #include "engine/clock.h"
 #include "engine/drop.h"
 #include "engine/outcome.h"
+#include "engine/relay_wire.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -90,6 +93,18 @@ bool cr_sv_may_connect_for(const struct cr_call *c)
 	return c->dest.family != CR_FAM_UNIX;
 }
 
+/* Answers a connect the supervisor made on the program's socket with the
+ * kernel's result, as a pass: a non-blocking one's outcome is logged where
+ * the program learns it (SO_ERROR trapped, or a second connect). */
+static void answer_connect(struct cr_sv *sv, const struct cr_call *c, int rc, int err)
+{
+	if (err == EINPROGRESS && sv->so_error_trapped)
+		cr_later_put(c, 0); /* before the program can ask */
+	cr_sv_respond(sv, c->id, rc, err, false);
+	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
+		log_call(sv, c, err, false);
+}
+
 /* A call that passes, under audit: the supervisor makes the connect itself,
  * on the program's socket, to learn and log its outcome. On a non-blocking
  * socket the outcome comes later, where the program asks for it (SO_ERROR,
@@ -101,12 +116,45 @@ static void act_pass(struct cr_sv *sv, struct cr_call *c)
 		cr_sv_respond(sv, c->id, 0, 0, true);
 		return;
 	}
-	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
-	if (err == EINPROGRESS)
-		cr_later_put(c, 0); /* before the program can ask */
-	cr_sv_respond(sv, c->id, rc, err, false);
-	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
-		log_call(sv, c, err, false);
+	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen);
+	answer_connect(sv, c, rc, rc == 0 ? 0 : errno);
+}
+
+/* A fault after connect (reset, close, stall): the library's part of the
+ * relay's exchange (engine/relay_wire.h), on the program's socket. The
+ * relay connects to the destination first: when that fails (or no relay
+ * answers, said once), the call passes, so the kernel answers the program
+ * as it would have; otherwise the program's socket is connected to the
+ * relay's loopback port, in its own blocking mode as with the sink (a
+ * non-blocking one gets EINPROGRESS, and its outcome where it asks), and
+ * kept for getpeername (relayed.c). */
+static void act_relay(struct cr_sv *sv, struct cr_call *c)
+{
+	static atomic_bool said;
+	const struct cr_log_conf *log = &c->gen->rs->log;
+	int ctl = cr_relay_dial(sv->relay);
+	if (ctl < 0) {
+		char why[300];
+		snprintf(why, sizeof why, "none answers at %s (%s)", sv->relay, strerror(errno));
+		cr_relay_unreached(&said, log, sv->log.notice_stderr, c->rule, why);
+		act_pass(sv, c);
+		return;
+	}
+	struct cr_relay_ask ask;
+	cr_relay_ask_make(&ask, (struct sockaddr *)&c->sa, c->salen, c->domain, &c->v, c->rule, NULL, c->comm);
+	ask.pid = c->pid;
+	struct cr_relay_result r;
+	bool made = cr_relay_divert_fd(ctl, c->dup, &ask, connect, cr_monotonic_now() + CR_RELAY_WAIT_S, &r);
+	close(ctl);
+	if (!made) {
+		if (r.io != 0)
+			cr_relay_unreached(&said, log, sv->log.notice_stderr, c->rule, cr_relay_silence(r.io));
+		act_pass(sv, c);
+		return;
+	}
+	if (r.named)
+		cr_relayed_keep(c, r.port);
+	answer_connect(sv, c, r.ret, r.err);
 }
 
 /* action = "drop": the program's socket is connected to the drop listener
@@ -138,6 +186,8 @@ void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
 		act_drop(sv, c);
 	} else if (c->v.simulate && c->dup >= 0) {
 		act_simulate(sv, c);
+	} else if (c->v.relay && c->dup >= 0 && sv->relay) {
+		act_relay(sv, c);
 	} else if (c->v.simulate) {
 		/* The socket could not be reached (pidfd_getfd refused): fail
 		 * the call at once, as on a blocking socket. */
