@@ -235,3 +235,31 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 	cr_sv_later_answered(sv, &e, p, &s);
 	close(dup);
 }
+
+void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now)
+{
+	uint64_t id = req->id;
+	struct cr_proc *p = cr_relayed_any() ? cr_sv_proc_of(sv, req->pid, now) : NULL;
+	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
+	struct sockaddr_storage peer;
+	socklen_t full = 0;
+	int len = 0;
+	/* A length the kernel refuses (negative: EINVAL), or memory it cannot
+	 * read (EFAULT): the kernel answers. */
+	bool relayed = dup >= 0 && cr_relayed_peer(dup, &peer, &full);
+	if (dup >= 0)
+		close(dup);
+	if (!relayed || !cr_sv_read_memory(p, req->pid, req->data.args[2], &len, sizeof len) || len < 0) {
+		cr_sv_respond(sv, id, 0, 0, true);
+		return;
+	}
+	/* As the kernel: the address cut to the buffer, its whole length said. */
+	size_t n = (size_t)len < full ? (size_t)len : full;
+	struct iovec local[2] = { { &full, sizeof full }, { &peer, n } },
+		     remote[2] = { { (void *)(uintptr_t)req->data.args[2], sizeof full },
+				   { (void *)(uintptr_t)req->data.args[1], n } };
+	unsigned k = n ? 2 : 1;
+	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
+		       process_vm_writev(req->pid, local, k, remote, k, 0) == (ssize_t)(sizeof full + n);
+	cr_sv_respond(sv, id, 0, 0, !written);
+}

@@ -1,6 +1,6 @@
 /* The program's sockets that the supervisor connected to the relay (faults
- * after connect, act.c), and getpeername() on them: the destination the
- * program asked for, not the relay's loopback port.
+ * after connect, act.c), with the destination the program asked for, which
+ * getpeername() on them says (act.c), not the relay's loopback port.
  *
  * getpeername is trapped only when the rules at start have a fault after
  * connect (filter.c). A socket is known by its inode, so that a dup of it,
@@ -16,10 +16,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define RELAYED_MAX 1024
@@ -112,10 +109,9 @@ static uint16_t peer_port(int dup)
 	return getpeername(dup, (struct sockaddr *)&ss, &len) == 0 ? cr_relay_port_of(&ss) : 0;
 }
 
-/* The destination dup's socket was relayed for, into *e; false when it was
- * not, or is no longer connected to the relay (not connected yet: the
- * kernel answers ENOTCONN). */
-static bool relayed_peer(int dup, struct relayed *out)
+/* dup's entry, into *out; false when it has none, or is no longer
+ * connected to the relay (not connected yet: the kernel answers ENOTCONN). */
+static bool relayed_entry(int dup, struct relayed *out)
 {
 	if (atomic_load(&nrelayed) == 0)
 		return false;
@@ -131,42 +127,23 @@ static bool relayed_peer(int dup, struct relayed *out)
 	return found && peer_port(dup) == out->port;
 }
 
+bool cr_relayed_peer(int dup, struct sockaddr_storage *peer, socklen_t *len)
+{
+	struct relayed e;
+	if (!relayed_entry(dup, &e))
+		return false;
+	*peer = e.peer;
+	*len = e.len;
+	return true;
+}
+
 bool cr_relayed_is(int dup)
 {
 	struct relayed e;
-	return relayed_peer(dup, &e);
+	return relayed_entry(dup, &e);
 }
 
 bool cr_relayed_any(void)
 {
 	return atomic_load(&nrelayed) != 0;
-}
-
-void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now)
-{
-	uint64_t id = req->id;
-	struct cr_proc *p = cr_relayed_any() ? cr_sv_proc_of(sv, req->pid, now) : NULL;
-	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
-	struct relayed e;
-	int len = 0;
-	/* A length the kernel refuses (negative: EINVAL), or memory it cannot
-	 * read (EFAULT): the kernel answers. */
-	if (dup < 0 || !relayed_peer(dup, &e) || !cr_sv_read_memory(p, req->pid, req->data.args[2], &len, sizeof len) ||
-	    len < 0) {
-		if (dup >= 0)
-			close(dup);
-		cr_sv_respond(sv, id, 0, 0, true);
-		return;
-	}
-	close(dup);
-	/* As the kernel: the address cut to the buffer, its whole length said. */
-	socklen_t full = e.len;
-	size_t n = (size_t)len < full ? (size_t)len : full;
-	struct iovec local[2] = { { &full, sizeof full }, { &e.peer, n } },
-		     remote[2] = { { (void *)(uintptr_t)req->data.args[2], sizeof full },
-				   { (void *)(uintptr_t)req->data.args[1], n } };
-	unsigned k = n ? 2 : 1;
-	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
-		       process_vm_writev(req->pid, local, k, remote, k, 0) == (ssize_t)(sizeof full + n);
-	cr_sv_respond(sv, id, 0, 0, !written);
 }

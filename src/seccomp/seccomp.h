@@ -11,7 +11,7 @@
  *   act.c      answering a call: passing it, failing it on the program's
  *              own socket, or connecting that socket to the relay (faults
  *              after connect)
- *   relayed.c  the sockets connected to the relay, and getpeername on them
+ *   relayed.c  the sockets connected to the relay, and their destinations
  *   serve.c    deciding each trapped call, the threads, cr_supervise */
 #ifndef CR_SECCOMP_H
 #define CR_SECCOMP_H
@@ -175,10 +175,8 @@ void cr_relayed_keep(const struct cr_call *c, uint16_t port);
 bool cr_relayed_any(void);
 /* Whether dup's socket is one connected to the relay. */
 bool cr_relayed_is(int dup);
-/* getpeername() (trapped with faults after connect): for a relayed
- * socket, the destination the program asked for; the kernel answers any
- * other. */
-void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
+/* The destination a relayed socket was connected for, and its length. */
+bool cr_relayed_peer(int dup, struct sockaddr_storage *peer, socklen_t *len);
 
 /* act.c */
 void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont);
@@ -198,5 +196,9 @@ void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const stru
 			  const struct cr_settled *s);
 /* getsockopt(SO_ERROR) on a socket with an entry. */
 void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
+/* getpeername() (trapped with faults after connect): for a relayed
+ * socket, the destination the program asked for; the kernel answers any
+ * other. */
+void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
 
 #endif

@@ -3,11 +3,16 @@
  * reports the socket ready, until end of file or an error. Prints what it
  * saw, in words that do not depend on timing: the first event that
  * signalled the end (EPOLLERR for a RST, EPOLLRDHUP for a FIN), the bytes
- * read, and how reading ended. With "wait", epoll waits at most 1 s each time. */
+ * read, and how reading ended. With "wait", epoll waits at most 1 s each
+ * time; with "block", the connect is a blocking one (the socket is made
+ * non-blocking after it). Built statically too (static-epollclient), for
+ * run --seccomp. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +32,13 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	int timeout = argc > 2 && strcmp(argv[2], "wait") == 0 ? 1000 : -1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int timeout = -1;
+	bool block = false;
+	for (int i = 2; i < argc; i++) {
+		timeout = strcmp(argv[i], "wait") == 0 ? 1000 : timeout;
+		block |= strcmp(argv[i], "block") == 0;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | (block ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
@@ -36,6 +46,8 @@ int main(int argc, char **argv)
 		printf("connect: %s\n", strerrorname_np(errno));
 		return 0;
 	}
+	if (block)
+		fcntl(fd, F_SETFL, O_NONBLOCK);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.fd = fd }, got;
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
