@@ -132,10 +132,14 @@ static void act_relay(struct cr_sv *sv, struct cr_call *c)
 {
 	static atomic_bool said;
 	const struct cr_log_conf *log = &c->gen->rs->log;
-	int ctl = cr_relay_dial(sv->relay);
+	int ctl = sv->relay ? cr_relay_dial(sv->relay) : -1;
 	if (ctl < 0) {
 		char why[300];
-		snprintf(why, sizeof why, "none answers at %s (%s)", sv->relay, strerror(errno));
+		if (sv->relay)
+			snprintf(why, sizeof why, "none answers at %s (%s)", sv->relay, strerror(errno));
+		else
+			snprintf(why, sizeof why,
+				 "run has none (it starts one for rules with such a fault at start, and says when it cannot)");
 		cr_relay_unreached(&said, log, sv->log.notice_stderr, c->rule, why);
 		act_pass(sv, c);
 		return;
@@ -186,7 +190,7 @@ void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
 		act_drop(sv, c);
 	} else if (c->v.simulate && c->dup >= 0) {
 		act_simulate(sv, c);
-	} else if (c->v.relay && c->dup >= 0 && sv->relay) {
+	} else if (c->v.relay && c->dup >= 0) {
 		act_relay(sv, c);
 	} else if (c->v.simulate) {
 		/* The socket could not be reached (pidfd_getfd refused): fail

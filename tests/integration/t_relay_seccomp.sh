@@ -26,6 +26,11 @@ for fault in reset close; do
 done
 same_fault "stall in, static C on epoll waiting 1 s" $MUTE "$CFG_STALL_IN" "$STATIC \$PORT wait"
 same_fault "stall in, static C, blocking connect, waiting 1 s" $MUTE "$CFG_STALL_IN" "$STATIC \$PORT wait block"
+# getpeername answered by the supervisor as the kernel would: the
+# destination, then cut to a 4-byte buffer with its whole length said; a
+# second connect() gets the kernel's answer.
+same_fault "getpeername whole and cut, a second connect, static C, non-blocking" $GOOD "$CFG_RESET" "$STATIC \$PORT peer"
+same_fault "getpeername whole and cut, a second connect, static C, blocking" $GOOD "$CFG_RESET" "$STATIC \$PORT peer block"
 # The line names the program's process, not the supervisor's (sh execs it).
 "$CLI" run --seccomp -c "$CFG_RESET" -- sh -c 'echo "pid $$"; exec "$0" "$1"' "$STATIC" $GOOD > "$T/pid.out"
 pid=$(sed -n 's/^pid //p' "$T/pid.out")
