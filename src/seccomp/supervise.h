@@ -7,7 +7,9 @@
  * memory and decides with the same engine as the library (decide.h). A call
  * that passes continues in the kernel untouched; a simulated failure is made
  * on the program's own socket (a duplicate taken with pidfd_getfd) by the
- * kernel, through the same loopback port-0 sink as the library uses. */
+ * kernel, through the same loopback port-0 sink as the library uses; a fault
+ * after connect by connecting that socket to the relay (getpeername, then
+ * trapped, says the destination). */
 #ifndef CR_SUPERVISE_H
 #define CR_SUPERVISE_H
 
