@@ -37,6 +37,7 @@ struct cr_relay {
 	atomic_uint active;
 	unsigned max_active;
 	atomic_ulong served, full;
+	atomic_uint shaping; /* passes that shape, not ended yet */
 	atomic_bool full_said;
 	pthread_t thread;
 };
@@ -136,15 +137,8 @@ static int listen_loopback(int family, uint16_t *port)
 		close(fd);
 		return -1;
 	}
-	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					 : ((struct sockaddr_in *)&ss)->sin_port);
+	*port = cr_relay_port_of(&ss);
 	return fd;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-					       : ((const struct sockaddr_in *)ss)->sin_port);
 }
 
 /* The program's connection: the one from the port the library named. */
@@ -156,7 +150,7 @@ static int take_program(int listener, uint16_t from, double deadline)
 		int fd = accept4(listener, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (port_of(&peer) == from)
+		if (cr_relay_port_of(&peer) == from)
 			return fd;
 		close(fd); /* someone else found the port: not ours to relay */
 	}
@@ -231,10 +225,11 @@ static void serve(struct cr_relay *r, int ask_fd)
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
 				   .ask = *a,
-				   .pid = cred.pid,
+				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
 				   .start = cr_monotonic_now(),
 				   .log = &r->log,
-				   .log_state = &r->log_state };
+				   .log_state = &r->log_state,
+				   .shaping = &r->shaping };
 	free(a);
 	cr_relay_forward(&c);
 }
@@ -377,4 +372,8 @@ void cr_relay_close(struct cr_relay *r)
 	/* No new ask can find it; the threads, and r, stay as the process ends. */
 	unlink(r->path);
 	rmdir(r->dir);
+	/* The program has ended, so have its sockets: a shaped connection ends
+	 * once its destination's end follows, and writes its line then. */
+	for (int i = 0; i < 100 && atomic_load(&r->shaping); i++)
+		cr_sleep_ms(10);
 }

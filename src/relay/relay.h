@@ -22,6 +22,7 @@
 #include "engine/logsink.h"
 #include "engine/relay_wire.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +42,8 @@ unsigned long cr_relay_served(const struct cr_relay *r);
 unsigned long cr_relay_full(const struct cr_relay *r);
 /* Removes the socket and its folder: no new ask finds it. Connections
  * still open stay served until the process ends (under connrefuse run, the
- * program that made them has ended by then). */
+ * program that made them has ended by then); a pass that shapes is waited
+ * for up to a second, so that its line, written at its end, is not lost. */
 void cr_relay_close(struct cr_relay *r);
 
 /* ---- forward.c: one connection, its fault applied ---- */
@@ -49,10 +51,12 @@ void cr_relay_close(struct cr_relay *r);
 struct cr_relay_conn {
 	int prog, up;            /* the program's connection (accepted), the destination's */
 	struct cr_relay_ask ask; /* what the library asked for */
-	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
+	pid_t pid;               /* the program's process (SO_PEERCRED of the ask; the ask's own
+				  * when this process asked: the seccomp supervisor) */
 	double start;            /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
+	atomic_uint *shaping; /* the relay's passes that shape, not ended yet (their line comes at the end) */
 };
 
 /* Forwards both ways until both ends are done, firing the fault when its

@@ -18,17 +18,9 @@ ip link set lo up
 # holds several, as on an ethernet.
 ip link set lo mtu 1500
 
-# server MODE [N]: the port of a new faultserver.py.
-server() {
-	f=$T/server.$1.$2.port
-	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
-	echo $! >> "$T/pids"
-	wait_for test -s "$f" || fail "faultserver $1 did not start"
-	cat "$f"
-}
-ECHO=$(server echo 0)
-BULK=$(server bulk 2000000)
-SMALL=$(server bulk 2000)
+ECHO=$(fault_server echo 0)
+BULK=$(fault_server bulk 2000000)
+SMALL=$(fault_server bulk 2000)
 SC=$HERE/shapeclient.py
 
 # rules NAME KEYS PORT: a config whose one rule passes PORT shaped by KEYS.
@@ -83,6 +75,8 @@ versus "bandwidth, python http.client, 2 MB" "$TBF" "$cfg" "$PY $SC http $BULK"
 if have_curl; then
 	CURL="curl -sS -o /dev/null -w '%{size_download} bytes\\nms=%{time_total}\\n' http://127.0.0.1:$BULK/ | sed -E 's/^ms=([0-9]+)\\.([0-9]{3}).*/ms=\\1\\2/; s/^ms=0*([0-9])/ms=\\1/'"
 	versus "bandwidth, curl, 2 MB" "$TBF" "$cfg" "$CURL"
+	expect_grep "^${STAMP}result=shaped simulated=yes rule=thin action=pass .*comm=curl .* received=2000[0-9]{3} " "$T/thin.log" \
+		"curl's shaped connection has its line, though curl and run ended with it"
 fi
 # tbf on lo limits both ways together, so a way of its own is held to the
 # arithmetic: 1 MB sent at 1 MB/s, its echo unshaped.
@@ -99,12 +93,12 @@ ok "bandwidth out, python socket: 1 MB sent in $up_ms ms at $RATE bytes a second
 # ---- latency: netem delay where the kernel has it, the arithmetic otherwise ----
 L=50 N=10
 # arith NAME KEYS PORT ADDED COMMAND: COMMAND's time under the rule is its
-# direct time plus ADDED ms, within 20%.
+# direct time plus ADDED ms, within 20% (RUN_FLAGS: connrefuse run's).
 arith() {
 	name=$1 cfg=$(rules slow "$2" "$3") added=$4 cmd=$5
 	try() {
 		sh -c "$cmd" > "$T/direct" 2>&1
-		"$CLI" run -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
+		"$CLI" run ${RUN_FLAGS:-} -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
 		direct_ms=$(ms "$T/direct") rule_ms=$(ms "$T/rule")
 		cmp -s "$T/direct" "$T/rule" || { diff "$T/direct" "$T/rule"; fail "$name: the output differs"; }
 		within "$rule_ms" $((direct_ms + added))
@@ -139,6 +133,10 @@ fi
 arith "latency in, python socket, $N round trips" "latency_ms = $L; direction = \"in\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
 arith "latency out, python socket, $N round trips" "latency_ms = $L; direction = \"out\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
 arith "latency and jitter, python socket, $N round trips" "latency_ms = $L; jitter_ms = 20;" "$ECHO" $((2 * L * N)) "$PY $SC rtt $ECHO $N"
+RUN_FLAGS=--seccomp arith "latency both, python socket, $N round trips, under run --seccomp" "latency_ms = $L;" "$ECHO" \
+	$((2 * L * N)) "$PY $SC rtt $ECHO $N"
+RUN_FLAGS=--seccomp arith "bandwidth in, python urllib, 2 MB, under run --seccomp" "bandwidth = $RATE; direction = \"in\";" "$BULK" \
+	$((2000000 * 1000 / RATE)) "$PY $SC get $BULK"
 arith "latency and bandwidth, python urllib, 2 MB" "latency_ms = $L; bandwidth = $RATE; direction = \"in\";" "$BULK" \
 	$((2000000 * 1000 / RATE + L)) "$PY $SC get $BULK"
 
@@ -149,7 +147,7 @@ sed -i '/^ms=/d' "$T/jumble"
 expect_eq "$(cat "$T/jumble")" "3000000 bytes sent, 3000000 echoed, in order" "latency 20 ms, jitter 20 ms, 3 MB echoed: in order"
 
 # ---- shaped until the fault fires: a reset after 1000 bytes, sliced ----
-RESET=$(server reset 1000)
+RESET=$(fault_server reset 1000)
 cfg=$(config cut.cfg "version = 1; log: { syslog = false; file = \"$T/cut.log\"; };
 rules = ( { name = \"cut\"; dst = \"127.0.0.1\"; port = $SMALL; action = \"reset\"; after_bytes = 1000; direction = \"in\"; slice = 100; slice_ms = 10; } );")
 $PY "$HERE/faultclient.py" raw "$RESET" > "$T/reset.oracle" 2>&1
