@@ -1,6 +1,7 @@
 /* Faults after connect, the library's side: a connect that a rule with
- * reset, close or stall decided is sent through the relay of connrefuse
- * run (src/relay/, engine/relay_wire.h), and getpeername() on that socket
+ * reset, close or stall decided is sent through a relay (src/relay/,
+ * engine/relay_wire.h): connrefuse run's, or connrefuse relay's at the
+ * rules' relay.socket, and getpeername() on that socket
  * says the destination the program asked for.
  *
  * The relay connects to the destination first. Only when that succeeded
@@ -124,24 +125,33 @@ static void say_once(const struct cr_relay_req *q, const char *why)
 	static atomic_bool said;
 	if (atomic_exchange(&said, true))
 		return;
-	char msg[600];
+	char msg[700];
 	snprintf(msg, sizeof msg,
-		 "rule %s: a fault after connect needs the relay of connrefuse run, and %s: its connections pass untouched",
+		 "rule %s: a fault after connect needs a relay, and %s: its connections pass untouched",
 		 q->rule ? q->rule : "(default)", why);
 	cr_log_message(q->log, LOG_ERR, cr_self_log.notice_stderr, msg);
 }
 
-/* The relay's socket, connected; -1 after saying why. */
+/* The relay's socket, connected; -1 after saying why. connrefuse run's own
+ * relay (CR_RELAY_ENV) first, then the rules' relay.socket (connrefuse
+ * relay, the service). */
 static int relay_socket(const struct cr_relay_req *q)
 {
 	const char *path = secure_getenv("CONNREFUSE_RELAY"); /* CR_RELAY_ENV */
+	const char *named = CR_RELAY_ENV ", connrefuse run's";
 	if (!path || !*path) {
-		say_once(q, CR_RELAY_ENV " is not set (the program was not started by connrefuse run)");
+		path = q->socket;
+		named = "the rules' relay.socket: is connrefuse relay running there?";
+	}
+	if (!path || !*path) {
+		say_once(q,
+			 "none is named (" CR_RELAY_ENV " is not set: the program was not started by connrefuse run; "
+			 "the rules have no relay.socket for connrefuse relay)");
 		return -1;
 	}
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sun.sun_path) {
-		say_once(q, CR_RELAY_ENV " names a path too long for a unix socket");
+		say_once(q, "its path is too long for a unix socket");
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -151,8 +161,8 @@ static int relay_socket(const struct cr_relay_req *q)
 		return -1;
 	}
 	if (cr_real.connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
-		char why[300];
-		snprintf(why, sizeof why, "none answers at %s (%s)", path, strerror(errno));
+		char why[400];
+		snprintf(why, sizeof why, "none answers at %s (%s; %s)", path, strerror(errno), named);
 		say_once(q, why);
 		cr_real.close(fd);
 		return -1;
@@ -236,6 +246,8 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 		errno = saved;
 		return 0;
 	}
+	if (an.status == CR_RELAY_REFUSED)
+		say_once(q, "it refused the ask (a relay of another connrefuse version?)");
 	if (an.status != CR_RELAY_OK) {
 		/* The destination's own answer (the real connect gets it again
 		 * from the kernel), or a relay that is full: untouched. */

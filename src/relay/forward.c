@@ -100,6 +100,8 @@ static void log_fired(const struct cr_relay_conn *c, const struct way *in, const
 		return;
 	struct cr_ident id;
 	cr_ident_read(c->pid, false, &id);
+	if (id.uid < 0) /* the process is gone: its user as the ask's credentials said */
+		id.uid = id.euid = (int)c->uid;
 	static const enum cr_result results[] = {
 		[CR_ACT_RESET] = CR_RES_RESET, [CR_ACT_CLOSE] = CR_RES_CLOSED, [CR_ACT_STALL] = CR_RES_STALLED
 	};

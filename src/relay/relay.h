@@ -1,6 +1,7 @@
 /* The relay: faults after connect (reset, close, stall) made by the
- * kernel. A front end of its own: it includes the engine only, and the
- * command (cli/run.c) hosts it for its program.
+ * kernel. A front end of its own: it includes the engine only; the
+ * command hosts it, for its program (cli/run.c) or as a service for every
+ * program of the machine (cli/relay.c).
  *
  * The library asks it, over a unix socket in a private folder, for each
  * connect a rule with reset, close or stall decided (engine/relay_wire.h).
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cr_relay;
 
@@ -32,6 +34,13 @@ struct cr_relay;
  * /tmp), listening; asks wait in its queue until cr_relay_start. The log
  * settings are the rules'; log is copied. NULL with a message in err. */
 struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize);
+/* The service (connrefuse relay): listens at path, whose missing folders
+ * it makes; a socket there that nobody answers at is removed, one a relay
+ * answers at refused. The socket is mode 0666 and every user's asks are
+ * taken: its folder's rights say who may ask. NULL with a message in err. */
+struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log, char *err, size_t errsize);
+/* The connections it relays at once at most. */
+unsigned cr_relay_max(const struct cr_relay *r);
 /* Starts serving (a thread; after any fork). -1 with a message in err. */
 int cr_relay_start(struct cr_relay *r, char *err, size_t errsize);
 /* The socket's path, for CR_RELAY_ENV. */
@@ -39,7 +48,7 @@ const char *cr_relay_path(const struct cr_relay *r);
 /* Connections relayed so far, and those passed untouched because it was full. */
 unsigned long cr_relay_served(const struct cr_relay *r);
 unsigned long cr_relay_full(const struct cr_relay *r);
-/* Removes the socket and its folder: no new ask finds it. Connections
+/* Removes the socket and its private folder (a service's stays): no new ask finds it. Connections
  * still open stay served until the process ends (under connrefuse run, the
  * program that made them has ended by then). */
 void cr_relay_close(struct cr_relay *r);
@@ -50,6 +59,7 @@ struct cr_relay_conn {
 	int prog, up;            /* the program's connection (accepted), the destination's */
 	struct cr_relay_ask ask; /* what the library asked for */
 	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
+	uid_t uid;               /* its user, by the same */
 	double start;            /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
