@@ -11,9 +11,12 @@ saw in words that do not depend on the port or on timing.
   many N   N connections at once, held, then closed: the descriptors the
            relay (this process's parent, connrefuse run) holds meanwhile
            and after
-  orphan P2  a connection answered and held, then the relay killed (its
-           parent, with SIGKILL): what the connection then reads; then a
-           new connection to P2 (as raw), and done"""
+  orphan P2 [PID]  a connection answered and held, then the relay killed
+           (PID, or its parent, with SIGKILL): what the connection then
+           reads; then a new connection to P2 (as raw; two with PID), and done
+  flow N PID  N connections at once through the relay PID (a service),
+           each asking and reading its whole answer while all are open:
+           the bytes, and the descriptors PID holds meanwhile and after"""
 import errno
 import os
 import signal
@@ -154,6 +157,36 @@ def socket_peer_is_relay(s):
     return False
 
 
+def flow():
+    n, relay = int(sys.argv[3]), int(sys.argv[4])
+    base = fds(relay)
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    relayed = sum(1 for s in held if socket_peer_is_relay(s))
+    during = settle(relay, base + 2 * relayed)
+    for s in held:
+        s.sendall(REQ)
+    got = 0
+    for s in held:
+        s.settimeout(10)
+        want = got + 5060
+        while got < want and (b := s.recv(65536)):
+            got += len(b)
+    print("%d connections at once, %d relayed; %d bytes read of %d" % (n, relayed, got, 5060 * n))
+    print("the relay holds %s descriptors a relayed connection" % ((during - base) / relayed if relayed else "no"))
+    for s in held:
+        s.close()
+    after = settle(relay, base)
+    print("after they closed: %d descriptors more than before" % (after - base))
+
+
+def gone_fds(pid):
+    """The descriptors pid still holds (none once it exited)."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
 def orphan():
     global port
     s = socket.create_connection(("127.0.0.1", port))
@@ -162,9 +195,12 @@ def orphan():
     got = 0
     while got < 5060:  # the whole answer: the relay has taken the connection
         got += len(s.recv(65536))
-    relay = os.getppid()
+    service = len(sys.argv) > 4
+    relay = int(sys.argv[4]) if service else os.getppid()
     os.kill(relay, signal.SIGKILL)
-    while os.getppid() == relay:  # reparented once it has exited, its sockets closed
+    while not service and os.getppid() == relay:  # reparented once it has exited, its sockets closed
+        time.sleep(0.01)
+    while service and gone_fds(relay):  # a service: until its descriptors are all closed
         time.sleep(0.01)
     try:
         b = s.recv(65536)
@@ -174,11 +210,13 @@ def orphan():
     sys.stdout.flush()
     port = int(sys.argv[3])
     raw()
+    if service:
+        raw()
     print("done")
 
 
 try:
     {"raw": raw, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
-     "orphan": orphan}[kind]()
+     "orphan": orphan, "flow": flow}[kind]()
 except ConnectionRefusedError as e:
     print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

@@ -156,7 +156,7 @@ rules = ( { name = \"orphan\"; dst = \"127.0.0.1\"; port = [$HOLD, $GOOD]; actio
 wait_for grep -q '^done$' "$T/orphan.out" || fail "the relay killed: the program did not finish"
 expect_eq "$(sed -n 1p "$T/orphan.out")" "the held connection, relay killed: read 0 bytes, EOF" "the relay killed: a held connection reads EOF"
 expect_eq "$(sed -n 2p "$T/orphan.out")" "read 5060 bytes, then EOF" "the relay killed: a new connection passes untouched"
-expect_grep "rule orphan: a fault after connect needs the relay of connrefuse run, and none answers at .*relay\.sock \(Connection refused\)" \
+expect_grep "rule orphan: a fault after connect needs a relay, and none answers at .*relay\.sock \(Connection refused; CONNREFUSE_RELAY, connrefuse run's\)" \
 	"$T/orphan.err" "the relay killed: one line says why"
 
 # report counts the faults.
@@ -173,9 +173,9 @@ for _ in range(2):
 " > "$T/norelay.out" 2> "$T/norelay.err"
 PORT=$GOOD $PY "$C" raw "$GOOD" > "$T/plain.out"
 expect_eq "$(sort -u "$T/norelay.out")" "$(cat "$T/plain.out")" "no relay: the connection passes untouched"
-expect_grep "rule cut: a fault after connect needs the relay of connrefuse run, and CONNREFUSE_RELAY is not set" \
+expect_grep "rule cut: a fault after connect needs a relay, and none is named \(CONNREFUSE_RELAY is not set: the program was not started by connrefuse run; the rules have no relay.socket for connrefuse relay\)" \
 	"$T/norelay.err" "no relay: one line says why"
-expect_eq "$(grep -c 'needs the relay' "$T/norelay.err")" 2 "no relay: one line a process"
+expect_eq "$(grep -c 'needs a relay' "$T/norelay.err")" 2 "no relay: one line a process"
 # A relay named but gone: the same.
 CONNREFUSE_RELAY=$T/gone.sock CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY "$C" raw "$GOOD" > "$T/gone.out" 2> "$T/gone.err"
 expect_eq "$(cat "$T/gone.out")" "$(cat "$T/plain.out")" "a relay that is gone: the connection passes untouched"

@@ -416,9 +416,13 @@ static void check_key(const char *scope, const char *name, enum cr_key_type type
 {
 	(void)type;
 	static const char *const top[] = { "", "\n.SS Top level\n", NULL }, *const log[] = { "\n.SS log\n", NULL },
+				 *const relay[] = { "\n.SS relay\n", NULL },
 				 *const rule[] = { "\n.SS Rules\n", "\n.SS Schedules\n", NULL };
 	struct manpage *m = arg;
-	const char *const *sections = strcmp(scope, "log") == 0 ? log : strcmp(scope, "rule") == 0 ? rule : top;
+	const char *const *sections = strcmp(scope, "log") == 0     ? log
+				      : strcmp(scope, "relay") == 0 ? relay
+				      : strcmp(scope, "rule") == 0  ? rule
+								    : top;
 	if (!documented(m->text, sections, name))
 		snprintf(m->missing + strlen(m->missing), sizeof m->missing - strlen(m->missing), " %s.%s", scope,
 			 name);
