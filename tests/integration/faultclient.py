@@ -138,6 +138,12 @@ def many():
     relayed = sum(1 for s in held if socket_peer_is_relay(s))
     during = settle(relay, base + 2 * relayed)
     print("%d connections, getpeername the destination for %d; %d relayed, %d untouched" % (n, peers, relayed, n - relayed))
+    close_all(held, relay, base, during, relayed)
+
+
+def close_all(held, relay, base, during, relayed):
+    """Says the relay's descriptors a connection, closes held, and says
+    the relay's descriptors after."""
     print("the relay holds %s descriptors a relayed connection" % ((during - base) / relayed if relayed else "no"))
     for s in held:
         s.close()
@@ -172,11 +178,7 @@ def flow():
         while got < want and (b := s.recv(65536)):
             got += len(b)
     print("%d connections at once, %d relayed; %d bytes read of %d" % (n, relayed, got, 5060 * n))
-    print("the relay holds %s descriptors a relayed connection" % ((during - base) / relayed if relayed else "no"))
-    for s in held:
-        s.close()
-    after = settle(relay, base)
-    print("after they closed: %d descriptors more than before" % (after - base))
+    close_all(held, relay, base, during, relayed)
 
 
 def gone_fds(pid):
