@@ -182,11 +182,18 @@ def flow():
 
 
 def gone_fds(pid):
-    """The descriptors pid still holds (none once it exited)."""
+    """The descriptors pid's threads still hold (none once it exited; its
+    first thread can be gone while another still closes them)."""
+    n = 0
     try:
-        return len(os.listdir("/proc/%d/fd" % pid))
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                n += len(os.listdir("/proc/%d/task/%s/fd" % (pid, t)))
+            except OSError:
+                pass
     except OSError:
-        return 0
+        pass
+    return n
 
 
 def orphan():

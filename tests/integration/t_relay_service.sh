@@ -62,7 +62,12 @@ start_service() {
 }
 
 # Refusals first: as root without --user; a folder it cannot make.
-"$CLI" relay -c "$CFG" > /dev/null 2> "$T/root.err" && fail "the relay ran as root without --user"
+"$CLI" relay -c "$CFG" > /dev/null 2> "$T/root.err" &
+ROOT=$!
+wait_for grep -qE "listening at|not as root" "$T/root.err"
+if grep -q "listening at" "$T/root.err"; then kill $ROOT; wait $ROOT; fail "the relay ran as root without --user"; fi
+wait $ROOT
+expect_eq "$?" 1 "as root without --user: exit 1"
 expect_grep "^connrefuse: relay: not as root: .* give --user NAME" "$T/root.err" "as root without --user: refused, with the fix"
 mkdir -m 755 "$D/ro"
 sed "s#$SOCK#$D/ro/sub/relay.sock#" "$CFG" > "$D/ro.cfg"
