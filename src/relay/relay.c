@@ -422,7 +422,9 @@ static int clear_stale(const char *path)
 	if (e == ENOENT)
 		return 0;
 	struct stat st;
-	if (e == ECONNREFUSED && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	if (e == ECONNREFUSED && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		e = ENOTSOCK; /* a file of another kind: not the relay's to remove */
+	else if (e == ECONNREFUSED)
 		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 	errno = e;
 	return -1;

@@ -76,6 +76,14 @@ expect_eq "$?" 1 "a folder it cannot make: exit 1"
 expect_grep "^connrefuse: relay: cannot make the folder $D/ro/sub: Permission denied \\(make it, writable by uid 65534" "$T/ro.err" \
 	"a folder it cannot make: the path and the fix"
 
+# A file of another kind at the path is not the relay's to remove.
+: > "$SOCK" && chmod 666 "$SOCK"
+"$CLI" relay -c "$CFG" --user nobody 2> "$T/file.err"
+expect_eq "$?" 1 "a plain file at the socket's path: exit 1"
+expect_grep "^connrefuse: relay: $SOCK is there and cannot be replaced: Socket operation on non-socket \\(remove it" "$T/file.err" \
+	"a plain file at the socket's path: left alone, said"
+test -f "$SOCK" && rm "$SOCK"
+
 start_service
 expect_grep "^connrefuse: relay: listening at $SOCK as uid 65534, up to [0-9]+ connections at once" "$T/svc.err" "the service listens as nobody"
 expect_eq "$(stat -c %a "$SOCK")" 666 "the socket is open to every user (mode 0666): its folder is the gate"
