@@ -55,7 +55,8 @@ static void raise_nofile(void)
 	}
 }
 
-/* Reads the options: 0 and the config, or the exit status of a usage error. */
+/* Reads the options: 0 and the config; -1 when --help was answered; or
+ * the exit status of a usage error. */
 static int parse_args(int argc, char **argv, const char **config, const char **user)
 {
 	for (int i = 1; i < argc; i++) {
