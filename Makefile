@@ -43,7 +43,7 @@ ENGINE := $(BUILD)/libcrengine.a
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/uringconnect $(BUILD)/tests/fault_alloc \
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/static-epollclient $(BUILD)/tests/uringconnect $(BUILD)/tests/fault_alloc \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
 .PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
@@ -218,6 +218,11 @@ $(BUILD)/tests/earlymain: tests/integration/early/earlymain.c $(BUILD)/tests/lib
 
 # A statically linked client, for run --seccomp (the preload cannot see it).
 $(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
+# The epoll client, static too (t_relay_seccomp).
+$(BUILD)/tests/static-epollclient: tests/integration/epollclient.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
 

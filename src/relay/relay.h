@@ -58,8 +58,9 @@ void cr_relay_close(struct cr_relay *r);
 struct cr_relay_conn {
 	int prog, up;            /* the program's connection (accepted), the destination's */
 	struct cr_relay_ask ask; /* what the library asked for */
-	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
-	uid_t uid;               /* its user, by the same */
+	pid_t pid;               /* the program's process (SO_PEERCRED of the ask; the ask's own
+				  * when this process asked: the seccomp supervisor) */
+	uid_t uid;               /* the asker's user (SO_PEERCRED): the line's when the process is gone */
 	double start;            /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;

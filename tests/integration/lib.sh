@@ -167,3 +167,91 @@ audit_oracle_rules() {
 	printf '\t\ttcp dport %s reject with icmp type admin-prohibited\n' "$ADMIN"
 	printf '\t\ttcp dport %s tcp flags syn reject with tcp reset\n' "$RST"
 }
+
+# ---- faults after connect (t_relay, t_relay_seccomp) ----
+
+# fault_server MODE [N]: the port of a new faultserver.py.
+fault_server() {
+	f=$T/server.$1.port
+	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
+	echo $! >> "$T/pids"
+	wait_for test -s "$f" || fail "faultserver $1 did not start"
+	cat "$f"
+}
+
+# fault_rules NAME ACTION KEYS [PORT]: a config whose one rule makes ACTION
+# on PORT (default GOOD).
+fault_rules() {
+	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; };
+rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = ${4:-$GOOD}; action = \"$2\"; $3 } );"
+}
+
+# fault_setup: the oracles, each a faultserver.py (GOOD behaves; RESET and
+# CLOSE after N bytes; MUTE neither reads nor answers; HOLD answers and
+# keeps the connection; LATE_RESET and LATE_CLOSE answer, then MS ms
+# later), and the configs of the same faults made by a rule on GOOD.
+fault_setup() {
+	N=1000 MS=400
+	GOOD=$(fault_server normal)
+	RESET=$(fault_server reset $N)
+	CLOSE=$(fault_server close $N)
+	MUTE=$(fault_server mute)
+	HOLD=$(fault_server hold)
+	LATE_RESET=$(fault_server late-reset $MS)
+	LATE_CLOSE=$(fault_server late-close $MS)
+	CFG_RESET=$(fault_rules cut reset "after_bytes = $N; direction = \"in\";")
+	CFG_CLOSE=$(fault_rules eof close "after_bytes = $N; direction = \"in\";")
+	CFG_STALL_IN=$(fault_rules hush stall "direction = \"in\";")
+	CFG_STALL_OUT=$(fault_rules clog stall "direction = \"out\";")
+}
+
+# same_fault NAME ORACLE_PORT CONFIG COMMAND: COMMAND (with $PORT) against
+# the oracle, plain, then against $TARGET (default GOOD) under the rule
+# (connrefuse run $FAULT_RUN, e.g. --seccomp): the same output and exit
+# status, ports masked; with TIMED=1, elapsed times within 20% as well
+# (three tries: a loaded machine can slow one).
+same_fault() {
+	name=$1
+	shift
+	if [ "${TIMED:-}" = 1 ]; then
+		retry_timing same_fault_once "$@" || fail "$name: $rule_ms ms under the rule, $oracle_ms ms against the real server (three tries)"
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-80) ($(tail -n 1 "$T/rule.n")) in $rule_ms ms, the real server's in $oracle_ms ms"
+	else
+		same_fault_once "$@" || true
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-90) ($(tail -n 1 "$T/rule.n"))"
+	fi
+}
+# same_fault_once ORACLE_PORT CONFIG COMMAND: one try of same_fault; false
+# when only the times differ.
+same_fault_once() {
+	oracle=$1 cfg=$2 target=${TARGET:-$GOOD}
+	shift 2
+	s=$(date +%s%N); PORT=$oracle sh -c "$*" > "$T/oracle" 2>&1; echo "exit=$?" >> "$T/oracle"
+	oracle_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	s=$(date +%s%N); PORT=$target "$CLI" run ${FAULT_RUN:-} -c "$cfg" -- sh -c "$*" > "$T/rule" 2>&1; echo "exit=$?" >> "$T/rule"
+	rule_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	# A client that broke breaks alike both ways: not a pass.
+	! grep -qE '^(Traceback|SyntaxError)|No such file' "$T/oracle" || { cat "$T/oracle"; fail "$name: the client failed to run"; }
+	for f in oracle rule; do
+		sed -E "s/\\b($oracle|$target)\\b/PORT/g; s/[0-9]+ (ms|milliseconds)/N \1/g" "$T/$f" > "$T/$f.n"
+	done
+	cmp -s "$T/oracle.n" "$T/rule.n" || { diff "$T/oracle.n" "$T/rule.n"; fail "$name: the rule's output differs from the real server's"; }
+	d=$((rule_ms - oracle_ms)); [ $d -lt 0 ] && d=$((-d))
+	[ $((d * 5)) -le $((oracle_ms + 250)) ]
+}
+
+# same_refusal CONFIG PORT COMMAND...: each COMMAND (with $PORT) against
+# PORT, where nothing listens, plain and under CONFIG's fault rule
+# (connrefuse run $FAULT_RUN): refused alike, the relay connecting to the
+# destination first.
+same_refusal() {
+	cfg=$1 dead=$2
+	shift 2
+	for client in "$@"; do
+		PORT=$dead sh -c "$client" > "$T/dead.oracle" 2>&1; echo "exit=$?" >> "$T/dead.oracle"
+		PORT=$dead "$CLI" run ${FAULT_RUN:-} -c "$cfg" -- sh -c "$client" > "$T/dead.rule" 2>&1; echo "exit=$?" >> "$T/dead.rule"
+		sed -Ei 's/[0-9]+ ms/N ms/g' "$T/dead.oracle" "$T/dead.rule"
+		cmp -s "$T/dead.oracle" "$T/dead.rule" || { diff "$T/dead.oracle" "$T/dead.rule"; fail "a refusing destination under a reset rule: the program must be refused as without it"; }
+	done
+	ok "a destination that refuses: the program is refused as without the rule ($(head -n 1 "$T/dead.rule"))"
+}
