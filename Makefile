@@ -25,7 +25,7 @@ AUDIT_PACKAGES := clang bpftool libbpf-dev
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev $(AUDIT_PACKAGES)
 DEMO_PACKAGES := python3
 TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client redis-tools python3-prometheus-client python3-twisted python3-pytest python3-pytest-xdist \
-	clang-format liburing-dev
+	clang-format liburing-dev nodejs openjdk-17-jdk-headless
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the
