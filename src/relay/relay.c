@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@
 #define UPSTREAM_MS 3000
 /* How long it waits for the library's next step of an ask. */
 #define ASK_MS 5000
-/* Descriptors a relayed connection holds at most: the ask, the listener,
- * the destination's and the program's. */
+/* Descriptors a relayed connection holds at most while it is made: the
+ * ask, the listener, the destination's and the program's. Once made, the
+ * last two, and a pipe (two) for each way that carries a stream, taken
+ * from the same limit when it leaves room (cr_relay_take_fds). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
@@ -34,8 +37,9 @@ struct cr_relay {
 	char dir[4096], path[4200];
 	struct cr_log_conf log;
 	struct cr_log_state log_state;
-	atomic_uint active;
-	unsigned max_active;
+	atomic_uint active; /* connections being made or relayed */
+	atomic_uint fds;    /* descriptors they may hold: FDS_PER_CONN each, and their pipes */
+	unsigned max_fds;
 	atomic_ulong served, full;
 	atomic_bool full_said;
 	pthread_t thread;
@@ -54,6 +58,19 @@ unsigned long cr_relay_served(const struct cr_relay *r)
 unsigned long cr_relay_full(const struct cr_relay *r)
 {
 	return atomic_load(&r->full);
+}
+
+bool cr_relay_take_fds(struct cr_relay *r, unsigned n)
+{
+	if (atomic_fetch_add(&r->fds, n) + n <= r->max_fds)
+		return true;
+	atomic_fetch_sub(&r->fds, n);
+	return false;
+}
+
+void cr_relay_give_fds(struct cr_relay *r, unsigned n)
+{
+	atomic_fetch_sub(&r->fds, n);
 }
 
 /* Waits until fd is ready for ev, up to deadline; 0, or -1. */
@@ -229,6 +246,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
+				   .relay = r,
 				   .ask = *a,
 				   .pid = cred.pid,
 				   .start = cr_monotonic_now(),
@@ -241,7 +259,15 @@ static void serve(struct cr_relay *r, int ask_fd)
 static void *serve_thread(void *arg)
 {
 	struct job *j = arg;
+	/* splice() to a socket whose peer is gone raises SIGPIPE (it has no
+	 * MSG_NOSIGNAL): blocked in this thread, it stays pending here, and
+	 * the write fails with EPIPE as send's does. */
+	sigset_t pipe_sig;
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 	serve(j->relay, j->ask_fd);
+	cr_relay_give_fds(j->relay, FDS_PER_CONN);
 	atomic_fetch_sub(&j->relay->active, 1);
 	free(j);
 	return NULL;
@@ -265,7 +291,7 @@ static void turn_away(struct cr_relay *r, int fd)
 		char msg[200];
 		snprintf(msg, sizeof msg,
 			 "relay: %u connections relayed at once, the most its descriptors allow: new ones pass untouched (counted)",
-			 r->max_active);
+			 atomic_load(&r->active));
 		cr_log_message(&r->log, 4 /* LOG_WARNING */, true, msg);
 	}
 }
@@ -285,11 +311,11 @@ static void *accept_thread(void *arg)
 				continue;
 			break; /* closed: cr_relay_close */
 		}
-		if (atomic_fetch_add(&r->active, 1) >= r->max_active) {
-			atomic_fetch_sub(&r->active, 1);
+		if (!cr_relay_take_fds(r, FDS_PER_CONN)) {
 			turn_away(r, fd);
 			continue;
 		}
+		atomic_fetch_add(&r->active, 1);
 		struct job *j = malloc(sizeof *j);
 		pthread_t t;
 		if (j) {
@@ -298,6 +324,7 @@ static void *accept_thread(void *arg)
 				continue;
 			free(j);
 		}
+		cr_relay_give_fds(r, FDS_PER_CONN);
 		atomic_fetch_sub(&r->active, 1);
 		turn_away(r, fd);
 	}
@@ -305,14 +332,15 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-/* The connections the descriptors allow: what the soft limit leaves after
- * a margin for the command itself. */
-static unsigned max_connections(void)
+/* The descriptors connections may hold: what the soft limit leaves after
+ * a margin for the command itself (1,024 connections' worth when it is
+ * unlimited or huge). */
+static unsigned max_fds(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
-		return 1024;
-	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)((rl.rlim_cur - 64) / FDS_PER_CONN) : 1;
+		return 1024 * FDS_PER_CONN;
+	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)(rl.rlim_cur - 64) : FDS_PER_CONN;
 }
 
 struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize)
@@ -325,7 +353,7 @@ struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t 
 	r->log = *log;
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
-	r->max_active = max_connections();
+	r->max_fds = max_fds();
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	if (!base || !*base || stat(base, &st) != 0 || !S_ISDIR(st.st_mode) || access(base, W_OK) != 0)

@@ -13,9 +13,10 @@
  * way of reading it sees real events.
  *
  * Each connection is served by a thread of its own; their number is
- * bounded by the descriptors the process may hold (four a connection at
- * most). A relay that is full answers so, and the connection passes
- * untouched, counted. */
+ * bounded by the descriptors the process may hold (four while a connection
+ * is made, two once made, and a pipe for each way that carries a stream,
+ * splice.c, while the limit leaves room). A relay that is full answers so,
+ * and the connection passes untouched, counted. */
 #ifndef CR_RELAY_H
 #define CR_RELAY_H
 
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cr_relay;
 
@@ -48,6 +50,7 @@ void cr_relay_close(struct cr_relay *r);
 
 struct cr_relay_conn {
 	int prog, up;            /* the program's connection (accepted), the destination's */
+	struct cr_relay *relay;  /* whose descriptors a way's pipe is counted in */
 	struct cr_relay_ask ask; /* what the library asked for */
 	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
 	double start;            /* monotonic seconds: the program's connect */
@@ -58,5 +61,30 @@ struct cr_relay_conn {
 /* Forwards both ways until both ends are done, firing the fault when its
  * time comes; logs the line when it fires. Closes both descriptors. */
 void cr_relay_forward(struct cr_relay_conn *c);
+
+/* Descriptors beyond a connection's own (a way's pipe: 2), counted in the
+ * relay's limit: true when taken; given back once closed. */
+bool cr_relay_take_fds(struct cr_relay *r, unsigned n);
+void cr_relay_give_fds(struct cr_relay *r, unsigned n);
+
+/* ---- splice.c: a way moved by the kernel (socket -> pipe -> socket) ---- */
+
+struct cr_pipe {
+	int r, w;    /* the pipe's ends; -1: none (the way goes through a buffer) */
+	size_t cap;  /* its size */
+	size_t held; /* bytes in it: taken from one socket, not yet given to the other */
+};
+
+/* A pipe, non-blocking, as big as allowed: 0, or -1 (errno). */
+int cr_pipe_open(struct cr_pipe *p);
+/* Closes it (bytes held are dropped); none: nothing. */
+void cr_pipe_close(struct cr_pipe *p);
+/* Moves at most max bytes from the socket from into the pipe, as read()
+ * would: >0 bytes, 0 at end of file, -1 on an error (errno; EAGAIN: none
+ * now). */
+ssize_t cr_pipe_fill(struct cr_pipe *p, int from, size_t max);
+/* Moves what the pipe holds to the socket to, adding what went to
+ * *passed: 0 once empty, -1 on an error (errno; EAGAIN: later). */
+int cr_pipe_drain(struct cr_pipe *p, int to, unsigned long long *passed);
 
 #endif
