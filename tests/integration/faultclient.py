@@ -5,6 +5,10 @@ saw in words that do not depend on the port or on timing.
   http     http.client: the status and body length, or the exception
   urllib   urllib.request: the same
   asyncio  asyncio streams: the bytes read, and how reading ended
+  sum      a socket: the bytes it read, whether they are the first ones of
+           faultserver.py's STREAM, and how the reading ended
+  upload N a socket: N bytes of STREAM sent, its writing shut, then what
+           it reads (EOF, or the errno)
   peer     getpeername() after the connect
   flood    writes without reading, with a 1 s timeout: whether it blocked
   wait     reads with a 1 s timeout: whether it timed out
@@ -16,6 +20,7 @@ saw in words that do not depend on the port or on timing.
            new connection to P2 (as raw), and done"""
 import errno
 import os
+import random
 import signal
 import time
 import http.client
@@ -24,6 +29,11 @@ import sys
 import urllib.request
 
 kind, port = sys.argv[1], int(sys.argv[2])
+if kind in ("sum", "upload"):
+    # 64 MiB: a random MiB, each copy numbered (a chunk lost, doubled or
+    # moved anywhere shows); faultserver.py's
+    BASE = random.Random(27).randbytes(1 << 20)
+    STREAM = b"".join(i.to_bytes(4, "big") + BASE[4:] for i in range(64))
 REQ = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
@@ -42,6 +52,34 @@ def raw():
     except OSError as e:
         return ended(got, e.errno)
     ended(got)
+
+
+
+
+def stream_sum():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(REQ)
+    got, err = bytearray(), None
+    try:
+        while b := s.recv(1 << 20):
+            got += b
+    except OSError as e:
+        err = e.errno
+    print("the first %d bytes of the stream: %s" % (len(got), "yes" if STREAM.startswith(got) else "NO"))
+    ended(len(got), err)
+
+
+def upload():
+    n = int(sys.argv[3])
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        s.sendall(STREAM[:n])
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+        print("sent %d bytes, then EOF" % n)
+    except OSError as e:
+        print("sending %d bytes: %s" % (n, errno.errorcode.get(e.errno, e.errno)))
 
 
 def http_client():
@@ -178,7 +216,7 @@ def orphan():
 
 
 try:
-    {"raw": raw, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
+    {"raw": raw, "sum": stream_sum, "upload": upload, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
      "orphan": orphan}[kind]()
 except ConnectionRefusedError as e:
     print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

@@ -8,7 +8,13 @@ read (up to its blank line), then by MODE:
   hold    the whole answer, and the connection stays open (a keep-alive)
   late-reset, late-close
           the whole answer, then N ms later a RST (SO_LINGER 0) or a FIN
+  stream, stream-close
+          N bytes of STREAM (faultclient.py's too: 64 MiB, seeded), then a
+          FIN; stream-close is the oracle of a close after N bytes of it
+  sink    no request: reads until EOF, then appends to PORTFILE.got how
+          many bytes it read and whether they are STREAM's first ones
 Writes its port to PORTFILE once it listens."""
+import random
 import socket
 import struct
 import sys
@@ -19,7 +25,18 @@ BODY = bytes((i * 7) % 251 for i in range(5000))
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY) + BODY
 
 
+def sink(c):
+    got = bytearray()
+    while b := c.recv(1 << 20):
+        got += b
+    with open(sys.argv[1] + ".got", "a") as f:
+        f.write("the server read %d bytes, STREAM's first: %s\n" % (len(got), "yes" if STREAM.startswith(got) else "NO"))
+    c.close()
+
+
 def serve(c, mode, n):
+    if mode == "sink":
+        return sink(c)
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = c.recv(65536)
@@ -35,6 +52,9 @@ def serve(c, mode, n):
         c.close()
     elif mode == "close":
         c.sendall(ANSWER[:n])
+        c.close()
+    elif mode.startswith("stream"):
+        c.sendall(STREAM[:n])
         c.close()
     elif mode == "hold":
         c.sendall(ANSWER)
@@ -56,6 +76,11 @@ s.bind(("127.0.0.1", 0))
 s.listen(64)
 mode = sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+if mode.startswith("stream") or mode == "sink":
+    # 64 MiB: a random MiB, each copy numbered (a chunk lost, doubled or
+    # moved anywhere shows); faultclient.py's
+    BASE = random.Random(27).randbytes(1 << 20)
+    STREAM = b"".join(i.to_bytes(4, "big") + BASE[4:] for i in range(64))
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write("%d\n" % s.getsockname()[1])
 import os

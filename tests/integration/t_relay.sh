@@ -116,6 +116,37 @@ expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sen
 # getpeername: the destination the program asked for, not the relay.
 same "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 
+# Streams: a way that carries one goes through a pipe (splice), with the
+# same limits as through a buffer. 64 MiB arrive byte-exact each way
+# under a rule whose fault never fires; a close after CUT bytes of a 64 MiB
+# stream lets exactly CUT through, either way; a reset after CUT bytes
+# passes exactly CUT (the line says so), of which the program reads a
+# start (bytes still queued toward a program that has not read them are
+# dropped by the RST, as a real server's are).
+BIG=$((64 << 20)) CUT=10000019
+STREAM=$(server stream $BIG)
+STREAM_CLOSE=$(server stream-close $CUT)
+SINK=$(server sink)
+TARGET=$STREAM
+same "$BIG bytes through the relay, byte-exact" $STREAM "$(rules never reset "after_bytes = 1000000000000;" $STREAM)" "$PY $C sum \$PORT"
+same "close after $CUT bytes of a $BIG-byte stream" $STREAM_CLOSE "$(rules bigcut close "after_bytes = $CUT; direction = \"in\";" $STREAM)" \
+	"$PY $C sum \$PORT"
+unset TARGET
+"$CLI" run -c "$(rules bigreset reset "after_bytes = $CUT; direction = \"in\";" $STREAM)" -- $PY "$C" sum $STREAM > "$T/bigreset.out" 2>&1
+expect_grep "^the first [0-9]+ bytes of the stream: yes\$" "$T/bigreset.out" "reset after $CUT bytes of a stream: the program read the stream's start"
+read_n=$(sed -n 's/^read \([0-9]*\) bytes, then ECONNRESET$/\1/p' "$T/bigreset.out")
+[ -n "$read_n" ] && [ "$read_n" -le $CUT ] || { cat "$T/bigreset.out"; fail "reset after $CUT bytes of a stream: not at most $CUT bytes, then ECONNRESET"; }
+ok "reset after $CUT bytes of a stream: $read_n bytes read, then ECONNRESET"
+expect_grep "^${STAMP}result=reset simulated=yes rule=bigreset .* received=$CUT after_ms=[0-9]+\$" "$T/bigreset.log" \
+	"reset after $CUT bytes of a stream: exactly $CUT passed toward the program"
+GOT=$T/server.sink.port.got
+"$CLI" run -c "$(rules up reset "after_bytes = 1000000000000;" $SINK)" -- $PY "$C" upload $SINK $BIG > "$T/up.out" 2>&1
+expect_eq "$(cat "$T/up.out")" "sent $BIG bytes, then EOF" "$BIG bytes sent through the relay"
+expect_eq "$(cat "$GOT")" "the server read $BIG bytes, STREAM's first: yes" "$BIG bytes sent through the relay arrive byte-exact"
+"$CLI" run -c "$(rules upcut close "after_bytes = $CUT; direction = \"out\";" $SINK)" -- $PY "$C" upload $SINK $BIG > /dev/null 2>&1
+wait_for sh -c '[ "$(wc -l < "$1")" -ge 2 ]' - "$GOT" || fail "close after $CUT bytes sent: the server did not see the end"
+expect_eq "$(sed -n 2p "$GOT")" "the server read $CUT bytes, STREAM's first: yes" "close after $CUT bytes sent: exactly $CUT reach the server"
+
 # The destination first: one that refuses refuses the program, through
 # the kernel, as it would have (no connect that succeeds, then a reset).
 DEAD=$(closed_port)
