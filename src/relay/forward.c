@@ -87,12 +87,12 @@ static void maybe_splice(struct cr_relay_conn *c, struct way *w)
 	if (!w->may_splice || w->passed < SPLICE_AFTER || w->len)
 		return;
 	w->may_splice = false;
-	if (!cr_relay_take_fds(c->relay, 2))
+	if (!cr_fd_budget_take(c->fds, 2))
 		return;
 	if (cr_pipe_open(&w->pipe) == 0)
 		w->pipe_fds = true;
 	else
-		cr_relay_give_fds(c->relay, 2);
+		cr_fd_budget_give(c->fds, 2);
 }
 
 /* The pipe closed, its descriptors given back (once the connection ends,
@@ -101,7 +101,7 @@ static void drop_pipe(struct cr_relay_conn *c, struct way *w)
 {
 	cr_pipe_close(&w->pipe);
 	if (w->pipe_fds)
-		cr_relay_give_fds(c->relay, 2);
+		cr_fd_budget_give(c->fds, 2);
 	w->pipe_fds = false;
 }
 

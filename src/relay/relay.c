@@ -29,7 +29,7 @@
 /* Descriptors a relayed connection holds at most while it is made: the
  * ask, the listener, the destination's and the program's. Once made, the
  * last two, and a pipe (two) for each way that carries a stream, taken
- * from the same limit when it leaves room (cr_relay_take_fds). */
+ * from the same limit when it leaves room (budget.c). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
@@ -37,9 +37,8 @@ struct cr_relay {
 	char dir[4096], path[4200];
 	struct cr_log_conf log;
 	struct cr_log_state log_state;
-	atomic_uint active; /* connections being made or relayed */
-	atomic_uint fds;    /* descriptors they may hold: FDS_PER_CONN each, and their pipes */
-	unsigned max_fds;
+	atomic_uint active;      /* connections being made or relayed */
+	struct cr_fd_budget fds; /* descriptors they may hold */
 	atomic_ulong served, full;
 	atomic_bool full_said;
 	pthread_t thread;
@@ -58,19 +57,6 @@ unsigned long cr_relay_served(const struct cr_relay *r)
 unsigned long cr_relay_full(const struct cr_relay *r)
 {
 	return atomic_load(&r->full);
-}
-
-bool cr_relay_take_fds(struct cr_relay *r, unsigned n)
-{
-	if (atomic_fetch_add(&r->fds, n) + n <= r->max_fds)
-		return true;
-	atomic_fetch_sub(&r->fds, n);
-	return false;
-}
-
-void cr_relay_give_fds(struct cr_relay *r, unsigned n)
-{
-	atomic_fetch_sub(&r->fds, n);
 }
 
 /* Waits until fd is ready for ev, up to deadline; 0, or -1. */
@@ -246,7 +232,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
-				   .relay = r,
+				   .fds = &r->fds,
 				   .ask = *a,
 				   .pid = cred.pid,
 				   .start = cr_monotonic_now(),
@@ -267,7 +253,7 @@ static void *serve_thread(void *arg)
 	sigaddset(&pipe_sig, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 	serve(j->relay, j->ask_fd);
-	cr_relay_give_fds(j->relay, FDS_PER_CONN);
+	cr_fd_budget_give(&j->relay->fds, FDS_PER_CONN);
 	atomic_fetch_sub(&j->relay->active, 1);
 	free(j);
 	return NULL;
@@ -311,7 +297,7 @@ static void *accept_thread(void *arg)
 				continue;
 			break; /* closed: cr_relay_close */
 		}
-		if (!cr_relay_take_fds(r, FDS_PER_CONN)) {
+		if (!cr_fd_budget_take(&r->fds, FDS_PER_CONN)) {
 			turn_away(r, fd);
 			continue;
 		}
@@ -324,7 +310,7 @@ static void *accept_thread(void *arg)
 				continue;
 			free(j);
 		}
-		cr_relay_give_fds(r, FDS_PER_CONN);
+		cr_fd_budget_give(&r->fds, FDS_PER_CONN);
 		atomic_fetch_sub(&r->active, 1);
 		turn_away(r, fd);
 	}
@@ -353,7 +339,7 @@ struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t 
 	r->log = *log;
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
-	r->max_fds = max_fds();
+	r->fds.max = max_fds();
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	if (!base || !*base || stat(base, &st) != 0 || !S_ISDIR(st.st_mode) || access(base, W_OK) != 0)

@@ -23,12 +23,14 @@
 #include "engine/logsink.h"
 #include "engine/relay_wire.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct cr_relay;
+struct cr_fd_budget;
 
 /* Makes the socket (in a new private folder under $XDG_RUNTIME_DIR or
  * /tmp), listening; asks wait in its queue until cr_relay_start. The log
@@ -49,11 +51,11 @@ void cr_relay_close(struct cr_relay *r);
 /* ---- forward.c: one connection, its fault applied ---- */
 
 struct cr_relay_conn {
-	int prog, up;            /* the program's connection (accepted), the destination's */
-	struct cr_relay *relay;  /* whose descriptors a way's pipe is counted in */
-	struct cr_relay_ask ask; /* what the library asked for */
-	pid_t pid;               /* the program's process (SO_PEERCRED of the ask) */
-	double start;            /* monotonic seconds: the program's connect */
+	int prog, up;             /* the program's connection (accepted), the destination's */
+	struct cr_fd_budget *fds; /* the relay's, where a way's pipe is counted */
+	struct cr_relay_ask ask;  /* what the library asked for */
+	pid_t pid;                /* the program's process (SO_PEERCRED of the ask) */
+	double start;             /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
 };
@@ -62,10 +64,16 @@ struct cr_relay_conn {
  * time comes; logs the line when it fires. Closes both descriptors. */
 void cr_relay_forward(struct cr_relay_conn *c);
 
-/* Descriptors beyond a connection's own (a way's pipe: 2), counted in the
- * relay's limit: true when taken; given back once closed. */
-bool cr_relay_take_fds(struct cr_relay *r, unsigned n);
-void cr_relay_give_fds(struct cr_relay *r, unsigned n);
+/* ---- budget.c: the descriptors the relay may hold ---- */
+
+struct cr_fd_budget {
+	atomic_uint used; /* taken: FDS_PER_CONN a connection (relay.c), 2 a pipe */
+	unsigned max;     /* the process's limit less a margin */
+};
+
+/* Takes n if they fit: true; given back once closed. */
+bool cr_fd_budget_take(struct cr_fd_budget *b, unsigned n);
+void cr_fd_budget_give(struct cr_fd_budget *b, unsigned n);
 
 /* ---- splice.c: a way moved by the kernel (socket -> pipe -> socket) ---- */
 
