@@ -15,6 +15,10 @@ saw in words that do not depend on the port or on timing.
   many N   N connections at once, held, then closed: the descriptors the
            relay (this process's parent, connrefuse run) holds meanwhile
            and after
+  budget P2  three times: a stream held (1 MiB of it read), the relay's
+           descriptors for it, a connection to P2 meanwhile (relayed or
+           not), the descriptors once the stream closed; then a connection
+           to P2
   orphan P2  a connection answered and held, then the relay killed (its
            parent, with SIGKILL): what the connection then reads; then a
            new connection to P2 (as raw), and done"""
@@ -180,15 +184,36 @@ def many():
     print("after they closed: %d descriptors more than before" % (after - base))
 
 
-def socket_peer_is_relay(s):
-    """Whether the kernel connected s elsewhere than port (to the relay),
-    whatever getpeername says: /proc/net/tcp, by the socket's inode."""
+def budget():
+    good, relay = int(sys.argv[3]), os.getppid()
+    base = fds(relay)
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(REQ)
+        got = 0
+        while got < 1 << 20:
+            got += len(s.recv(1 << 20))
+        held = settle(relay, base + 4) - base
+        a = socket.create_connection(("127.0.0.1", good))
+        meanwhile = "relayed" if socket_peer_is_relay(a, good) else "untouched"
+        a.close()
+        s.close()
+        print("a stream: the relay holds %d descriptors for it; a connection meanwhile: %s; once it closed: %d more"
+              % (held, meanwhile, settle(relay, base) - base))
+    b = socket.create_connection(("127.0.0.1", good))
+    print("a connection then: %s" % ("relayed" if socket_peer_is_relay(b, good) else "untouched"))
+
+
+def socket_peer_is_relay(s, dest=None):
+    """Whether the kernel connected s elsewhere than dest (default port: to
+    the relay), whatever getpeername says: /proc/net/tcp, by the socket's
+    inode."""
     ino = os.fstat(s.fileno()).st_ino
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
             if int(fields[9]) == ino:
-                return int(fields[2].split(":")[1], 16) != port
+                return int(fields[2].split(":")[1], 16) != (dest or port)
     return False
 
 
@@ -216,7 +241,7 @@ def orphan():
 
 
 try:
-    {"raw": raw, "sum": stream_sum, "upload": upload, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many,
+    {"raw": raw, "sum": stream_sum, "upload": upload, "http": http_client, "asyncio": asyncio_client, "urllib": urllib_client, "peer": peer, "flood": flood, "wait": wait, "many": many, "budget": budget,
      "orphan": orphan}[kind]()
 except ConnectionRefusedError as e:
     print("connect: %s" % errno.errorcode.get(e.errno, e.errno))

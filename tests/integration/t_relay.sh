@@ -175,6 +175,18 @@ expect_eq "$(sed -n 3p "$T/many.out")" "after they closed: 0 descriptors more th
 expect_eq "$(grep -c 'the most its descriptors allow' "$T/many.err")" 1 "a full relay says so once"
 expect_grep "^connrefuse: relay: 60 connections passed untouched: the relay was full\$" "$T/many.err" "and counts what it let pass"
 
+# A stream's pipe counts in the relay's descriptors: with 8 left (a limit
+# of 72, less the margin of 64), a stream holds 4 of them while it is
+# made and a pipe (2) once it carries: a connection meanwhile would need
+# 4 more and passes untouched; once the stream closed, all are given back
+# (three times: a pipe's two kept would leave the third stream none).
+CFG_BUDGET=$(config budget.cfg "version = 1; log: { syslog = false; level = \"none\"; };
+rules = ( { name = \"budget\"; dst = \"127.0.0.1\"; port = [$STREAM, $GOOD]; action = \"reset\"; after_bytes = 1000000000000; } );")
+(ulimit -n 72 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 72 descriptors: exit $?"
+expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 4 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
+	"three streams, one after another: each its two sockets and a pipe, a connection meanwhile untouched, none left after"
+expect_eq "$(sed -n 4p "$T/budget.out")" "a connection then: relayed" "the streams closed: their descriptors given back to the limit"
+
 # The relay killed (connrefuse run, with SIGKILL) while it holds an
 # answered connection: the program reads end of file, as from any peer
 # process that dies (with bytes of the program's unread, the kernel would
