@@ -24,8 +24,8 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 AUDIT_PACKAGES := clang bpftool libbpf-dev
 BUILD_PACKAGES := gcc make pkg-config libconfig-dev $(AUDIT_PACKAGES)
 DEMO_PACKAGES := python3
-TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client python3-prometheus-client python3-twisted python3-pytest python3-pytest-xdist \
-	clang-format liburing-dev
+TEST_PACKAGES := check rsyslog curl netcat-openbsd python3 strace util-linux procps man-db golang-go nftables iproute2 dnsmasq-base postgresql-client redis-tools python3-prometheus-client python3-twisted python3-pytest python3-pytest-xdist \
+	clang-format liburing-dev nodejs openjdk-17-jdk-headless
 
 # The layers (src/README.md): the engine is one static library that the
 # preload library, the command, the unit tests, the fuzzers and the
@@ -43,7 +43,8 @@ ENGINE := $(BUILD)/libcrengine.a
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/uringconnect $(BUILD)/tests/fault_alloc \
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/static-epollclient $(BUILD)/tests/fault_alloc \
+	$(patsubst tests/integration/uring/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/uring/*.c)) \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
 .PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
@@ -221,8 +222,14 @@ $(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
 
-# A client that connects through io_uring (t_audit: the kernel's view sees it).
-$(BUILD)/tests/uringconnect: tests/integration/uring/uringconnect.c | test-deps
+# The epoll client, static too (t_relay_seccomp).
+$(BUILD)/tests/static-epollclient: tests/integration/epollclient.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
+# Clients on io_uring: one that connects through it (t_audit: the kernel's
+# view sees it), one that reads and writes through it (t_relay_clients).
+$(BUILD)/tests/uring%: tests/integration/uring/uring%.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -luring
 

@@ -365,6 +365,24 @@ static int safe_alias(const char *lib, char *alias, size_t size, char *dir, size
 	return 0;
 }
 
+/* The relay starts serving once the program is forked (cr_relay_start). */
+static void relay_start(void *arg)
+{
+	char err[300];
+	if (arg && cr_relay_start(arg, err, sizeof err) != 0)
+		fprintf(stderr, "connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
+			err);
+}
+
+/* Once the program ended: what a full relay let pass, and its socket gone. */
+static void relay_end(struct cr_relay *relay)
+{
+	if (relay && cr_relay_full(relay))
+		fprintf(stderr, "connrefuse: relay: %lu connection%s passed untouched: the relay was full\n",
+			cr_relay_full(relay), cr_relay_full(relay) == 1 ? "" : "s");
+	cr_relay_close(relay);
+}
+
 /* With a generated config or an alias, which must outlive the program and
  * then go, the program runs as a child and is waited for; otherwise it
  * replaces us. */
@@ -392,10 +410,8 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 	}
 	int status = 0;
-	char err[300];
-	if (relay && child > 0 && cr_relay_start(relay, err, sizeof err) != 0)
-		fprintf(stderr, "connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
-			err);
+	if (child > 0)
+		relay_start(relay);
 	if (child < 0) {
 		fprintf(stderr, "connrefuse: fork: %s\n", strerror(errno));
 	} else {
@@ -411,10 +427,7 @@ static int run_preloaded(char **prog, const char *lib, const char *tmp, const ch
 		unlink(alias);
 		rmdir(dir);
 	}
-	if (relay && cr_relay_full(relay))
-		fprintf(stderr, "connrefuse: relay: %lu connection%s passed untouched: the relay was full\n",
-			cr_relay_full(relay), cr_relay_full(relay) == 1 ? "" : "s");
-	cr_relay_close(relay);
+	relay_end(relay);
 	return child < 0 ? EXIT_TOOL : exit_status_of(status);
 }
 
@@ -455,19 +468,15 @@ int cr_cmd_run(int argc, char **argv)
 			"connrefuse: run --seccomp: the %u host rule%s of %s %s not applied: resolver faults need the "
 			"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
 			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
-	uint32_t faults = rs ? cr_ruleset_faults(rs) : 0;
-	if (o.seccomp && faults)
-		fprintf(stderr,
-			"connrefuse: run --seccomp: the %u rule%s with reset, close or stall of %s %s not applied: faults after connect need the preload for now (run without --seccomp)\n",
-			faults, faults == 1 ? "" : "s", o.config, faults == 1 ? "is" : "are");
-	/* Faults after connect: the relay is this process's, for its program. */
+	/* Faults after connect: the relay is this process's, for its program
+	 * (the library finds it by CR_RELAY_ENV; the supervisor is told). */
 	struct cr_relay *relay = NULL;
-	if (!o.seccomp && faults) {
+	if (rs && cr_ruleset_faults(rs)) {
 		if (!(relay = cr_relay_open(&rs->log, err, sizeof err)))
 			fprintf(stderr,
 				"connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
 				err);
-		else
+		else if (!o.seccomp)
 			setenv(CR_RELAY_ENV, cr_relay_path(relay), 1);
 	}
 	char lib[PATH_MAX];
@@ -495,11 +504,13 @@ int cr_cmd_run(int argc, char **argv)
 	free(o.cli_rules);
 	if (o.seccomp) {
 		/* No preload: the supervisor applies the same rules. */
-		int status = cr_supervise(config ? abs_config : NULL, o.prog);
+		struct cr_sv_relay sr = { relay ? cr_relay_path(relay) : NULL, relay_start, relay };
+		int status = cr_supervise(config ? abs_config : NULL, o.prog, relay ? &sr : NULL);
 		if (*tmp)
 			unlink(tmp);
 		if (*state)
 			unlink(state);
+		relay_end(relay);
 		return status < 0 ? EXIT_TOOL : exit_status_of(status);
 	}
 	return run_preloaded(o.prog, lib, tmp, state, relay);

@@ -23,13 +23,7 @@
 #include <stdlib.h> /* secure_getenv */
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <syslog.h>
 #include <unistd.h>
-
-/* How long a connect waits for the relay: its own wait for the destination
- * (3 s, relay.c) and a margin. */
-#define RELAY_WAIT_S 5.0
 
 /* ---- the sockets relayed: their original destinations ---- */
 
@@ -122,13 +116,7 @@ CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 static void say_once(const struct cr_relay_req *q, const char *why)
 {
 	static atomic_bool said;
-	if (atomic_exchange(&said, true))
-		return;
-	char msg[600];
-	snprintf(msg, sizeof msg,
-		 "rule %s: a fault after connect needs the relay of connrefuse run, and %s: its connections pass untouched",
-		 q->rule ? q->rule : "(default)", why);
-	cr_log_message(q->log, LOG_ERR, cr_self_log.notice_stderr, msg);
+	cr_relay_unreached(&said, q->log, cr_self_log.notice_stderr, q->rule, why);
 }
 
 /* The relay's socket, connected; -1 after saying why. */
@@ -139,65 +127,16 @@ static int relay_socket(const struct cr_relay_req *q)
 		say_once(q, CR_RELAY_ENV " is not set (the program was not started by connrefuse run)");
 		return -1;
 	}
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path) {
-		say_once(q, CR_RELAY_ENV " names a path too long for a unix socket");
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = cr_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = cr_relay_dial(path);
 	if (fd < 0) {
-		say_once(q, "no socket could be made to reach it");
-		return -1;
-	}
-	if (cr_real.connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
 		char why[300];
-		snprintf(why, sizeof why, "none answers at %s (%s)", path, strerror(errno));
+		if (errno == ENAMETOOLONG)
+			snprintf(why, sizeof why, CR_RELAY_ENV " names a path too long for a unix socket");
+		else
+			snprintf(why, sizeof why, "none answers at %s (%s)", path, strerror(errno));
 		say_once(q, why);
-		cr_real.close(fd);
-		return -1;
 	}
 	return fd;
-}
-
-/* Whether an IPv6 socket's destination is an IPv4 one (::ffff:a.b.c.d). */
-static bool v4_mapped(const struct sockaddr *sa)
-{
-	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-}
-
-/* The relay's listener, in the form of the program's destination: 127.0.0.1,
- * ::1, or ::ffff:127.0.0.1 (so that getsockname's form is the one the
- * program's connect would have had). */
-static socklen_t loopback(const struct sockaddr *dst, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof *ss);
-	if (dst->sa_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = in6addr_loopback;
-		if (v4_mapped(dst)) {
-			static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
-			memcpy(&s6->sin6_addr, mapped, sizeof mapped);
-		}
-		s6->sin6_port = htons(port);
-		return sizeof *s6;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s4->sin_port = htons(port);
-	return sizeof *s4;
-}
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					      : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int cr_relay_divert(const struct cr_relay_req *q, int *ret)
@@ -210,50 +149,25 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 		errno = saved;
 		return 0;
 	}
-	/* On the stack (under a kilobyte): no allocation on a connect. Zeroed
-	 * whole first: no byte of this process's stack goes to the relay. */
-	struct cr_relay_ask ask, *a = &ask;
-	memset(a, 0, sizeof *a);
-	a->magic = CR_RELAY_MAGIC;
-	a->version = CR_RELAY_VERSION;
-	a->dst_len = q->len;
-	a->family = v4_mapped(q->sa) ? AF_INET : q->domain;
-	a->action = (uint8_t)q->v->action;
-	a->level = (uint8_t)q->v->level;
-	a->fault = q->v->fault;
-	memcpy(&a->dst, q->sa, q->len);
-	snprintf(a->rule, sizeof a->rule, "%s", q->rule ? q->rule : "");
-	snprintf(a->host, sizeof a->host, "%s", q->host ? q->host : "");
-	snprintf(a->comm, sizeof a->comm, "%s", cr_self.comm);
-	double deadline = cr_monotonic_now() + RELAY_WAIT_S;
-	struct cr_relay_answer an = { 0 };
-	int io = cr_relay_exchange(ctl, a, sizeof *a, true, deadline);
-	if (io == 0)
-		io = cr_relay_exchange(ctl, &an, sizeof an, false, deadline);
-	if (io != 0 || an.magic != CR_RELAY_MAGIC) {
-		say_once(q, io == -2 ? "it did not answer in time" : "it closed without answering (it ended?)");
-		cr_real.close(ctl);
-		errno = saved;
-		return 0;
-	}
-	if (an.status != CR_RELAY_OK) {
-		/* The destination's own answer (the real connect gets it again
-		 * from the kernel), or a relay that is full: untouched. */
-		cr_real.close(ctl);
-		errno = saved;
-		return 0;
-	}
-	struct sockaddr_storage to;
-	socklen_t tlen = loopback(q->sa, an.port, &to);
+	/* On the stack (under a kilobyte): no allocation on a connect. */
+	struct cr_relay_ask ask;
+	cr_relay_ask_make(&ask, q->sa, q->len, q->domain, q->v, q->rule, q->host, cr_self.comm);
+	struct cr_relay_result r;
 	errno = saved;
-	*ret = cr_real.connect(q->fd, (struct sockaddr *)&to, tlen);
-	int err = errno;
-	struct cr_relay_bound b = { .magic = CR_RELAY_MAGIC };
-	if (*ret == 0 || err == EINPROGRESS)
-		b.port = local_port(q->fd);
-	if (cr_relay_exchange(ctl, &b, sizeof b, true, deadline) == 0 && b.port)
-		remember(q->fd, q->sa, q->len);
+	bool made = cr_relay_divert_fd(ctl, q->fd, &ask, cr_real.connect, cr_monotonic_now() + CR_RELAY_WAIT_S, &r);
 	cr_real.close(ctl);
-	errno = err;
+	if (!made) {
+		/* No answer: said. The destination's own answer (the real connect
+		 * gets it again from the kernel), or a relay that is full:
+		 * untouched. */
+		if (r.io != 0)
+			say_once(q, cr_relay_silence(r.io));
+		errno = saved;
+		return 0;
+	}
+	if (r.named)
+		remember(q->fd, q->sa, q->len);
+	*ret = r.ret;
+	errno = r.ret == 0 ? saved : r.err;
 	return 1;
 }

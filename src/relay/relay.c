@@ -139,15 +139,8 @@ static int listen_loopback(int family, uint16_t *port)
 		close(fd);
 		return -1;
 	}
-	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					 : ((struct sockaddr_in *)&ss)->sin_port);
+	*port = cr_relay_port_of(&ss);
 	return fd;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-					       : ((const struct sockaddr_in *)ss)->sin_port);
 }
 
 /* The program's connection: the one from the port the library named. */
@@ -159,7 +152,7 @@ static int take_program(int listener, uint16_t from, double deadline)
 		int fd = accept4(listener, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (port_of(&peer) == from)
+		if (cr_relay_port_of(&peer) == from)
 			return fd;
 		close(fd); /* someone else found the port: not ours to relay */
 	}
@@ -234,7 +227,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 				   .up = up,
 				   .fds = &r->fds,
 				   .ask = *a,
-				   .pid = cred.pid,
+				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
 				   .start = cr_monotonic_now(),
 				   .log = &r->log,
 				   .log_state = &r->log_state };

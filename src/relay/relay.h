@@ -54,7 +54,8 @@ struct cr_relay_conn {
 	int prog, up;             /* the program's connection (accepted), the destination's */
 	struct cr_fd_budget *fds; /* the relay's, where a way's pipe is counted */
 	struct cr_relay_ask ask;  /* what the library asked for */
-	pid_t pid;                /* the program's process (SO_PEERCRED of the ask) */
+	pid_t pid;                /* the program's process (SO_PEERCRED of the ask; the ask's own
+				   * when this process asked: the seccomp supervisor) */
 	double start;             /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;

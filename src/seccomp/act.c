@@ -6,8 +6,11 @@
 #include "engine/clock.h"
 #include "engine/drop.h"
 #include "engine/outcome.h"
+#include "engine/relay_wire.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -90,6 +93,18 @@ bool cr_sv_may_connect_for(const struct cr_call *c)
 	return c->dest.family != CR_FAM_UNIX;
 }
 
+/* Answers a connect the supervisor made on the program's socket with the
+ * kernel's result, as a pass: a non-blocking one's outcome is logged where
+ * the program learns it (SO_ERROR trapped, or a second connect). */
+static void answer_connect(struct cr_sv *sv, const struct cr_call *c, int rc, int err)
+{
+	if (err == EINPROGRESS && sv->so_error_trapped)
+		cr_later_put(c, 0); /* before the program can ask */
+	cr_sv_respond(sv, c->id, rc, err, false);
+	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
+		log_call(sv, c, err, false);
+}
+
 /* A call that passes, under audit: the supervisor makes the connect itself,
  * on the program's socket, to learn and log its outcome. On a non-blocking
  * socket the outcome comes later, where the program asks for it (SO_ERROR,
@@ -101,12 +116,49 @@ static void act_pass(struct cr_sv *sv, struct cr_call *c)
 		cr_sv_respond(sv, c->id, 0, 0, true);
 		return;
 	}
-	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen), err = rc == 0 ? 0 : errno;
-	if (err == EINPROGRESS)
-		cr_later_put(c, 0); /* before the program can ask */
-	cr_sv_respond(sv, c->id, rc, err, false);
-	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
-		log_call(sv, c, err, false);
+	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen);
+	answer_connect(sv, c, rc, rc == 0 ? 0 : errno);
+}
+
+/* A fault after connect (reset, close, stall): the library's part of the
+ * relay's exchange (engine/relay_wire.h), on the program's socket. The
+ * relay connects to the destination first: when that fails (or no relay
+ * answers, said once), the call passes, so the kernel answers the program
+ * as it would have; otherwise the program's socket is connected to the
+ * relay's loopback port, in its own blocking mode as with the sink (a
+ * non-blocking one gets EINPROGRESS, and its outcome where it asks), and
+ * kept for getpeername (relayed.c). */
+static void act_relay(struct cr_sv *sv, struct cr_call *c)
+{
+	static atomic_bool said;
+	const struct cr_log_conf *log = &c->gen->rs->log;
+	int ctl = sv->relay ? cr_relay_dial(sv->relay) : -1;
+	if (ctl < 0) {
+		char why[300];
+		if (sv->relay)
+			snprintf(why, sizeof why, "none answers at %s (%s)", sv->relay, strerror(errno));
+		else
+			snprintf(why, sizeof why,
+				 "run has none (it starts one for rules with such a fault at start, and says when it cannot)");
+		cr_relay_unreached(&said, log, sv->log.notice_stderr, c->rule, why);
+		act_pass(sv, c);
+		return;
+	}
+	struct cr_relay_ask ask;
+	cr_relay_ask_make(&ask, (struct sockaddr *)&c->sa, c->salen, c->domain, &c->v, c->rule, NULL, c->comm);
+	ask.pid = c->pid;
+	struct cr_relay_result r;
+	bool made = cr_relay_divert_fd(ctl, c->dup, &ask, connect, cr_monotonic_now() + CR_RELAY_WAIT_S, &r);
+	close(ctl);
+	if (!made) {
+		if (r.io != 0)
+			cr_relay_unreached(&said, log, sv->log.notice_stderr, c->rule, cr_relay_silence(r.io));
+		act_pass(sv, c);
+		return;
+	}
+	if (r.named)
+		cr_relayed_keep(c, r.port);
+	answer_connect(sv, c, r.ret, r.err);
 }
 
 /* action = "drop": the program's socket is connected to the drop listener
@@ -138,6 +190,8 @@ void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
 		act_drop(sv, c);
 	} else if (c->v.simulate && c->dup >= 0) {
 		act_simulate(sv, c);
+	} else if (c->v.relay && c->dup >= 0) {
+		act_relay(sv, c);
 	} else if (c->v.simulate) {
 		/* The socket could not be reached (pidfd_getfd refused): fail
 		 * the call at once, as on a blocking socket. */
@@ -184,4 +238,32 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 	cr_sv_respond(sv, id, 0, 0, !written);
 	cr_sv_later_answered(sv, &e, p, &s);
 	close(dup);
+}
+
+void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now)
+{
+	uint64_t id = req->id;
+	struct cr_proc *p = cr_relayed_any() ? cr_sv_proc_of(sv, req->pid, now) : NULL;
+	int dup = p && p->pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)req->data.args[0], 0) : -1;
+	struct sockaddr_storage peer;
+	socklen_t full = 0;
+	int len = 0;
+	/* A length the kernel refuses (negative: EINVAL), or memory it cannot
+	 * read (EFAULT): the kernel answers. */
+	bool relayed = dup >= 0 && cr_relayed_peer(dup, &peer, &full);
+	if (dup >= 0)
+		close(dup);
+	if (!relayed || !cr_sv_read_memory(p, req->pid, req->data.args[2], &len, sizeof len) || len < 0) {
+		cr_sv_respond(sv, id, 0, 0, true);
+		return;
+	}
+	/* As the kernel: the address cut to the buffer, its whole length said. */
+	size_t n = (size_t)len < full ? (size_t)len : full;
+	struct iovec local[2] = { { &full, sizeof full }, { &peer, n } },
+		     remote[2] = { { (void *)(uintptr_t)req->data.args[2], sizeof full },
+				   { (void *)(uintptr_t)req->data.args[1], n } };
+	unsigned k = n ? 2 : 1;
+	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
+		       process_vm_writev(req->pid, local, k, remote, k, 0) == (ssize_t)(sizeof full + n);
+	cr_sv_respond(sv, id, 0, 0, !written);
 }

@@ -27,14 +27,17 @@
  * (argument 3 and 2); execve and execveat, so that the supervisor knows when
  * a process becomes another program; getsockopt(SOL_SOCKET, SO_ERROR) when
  * some rule fails non-blocking sockets with an errno other than the
- * refusal (instruction GETSOCKOPT is patched out otherwise); everything
- * else, and other ABIs, untouched. */
-#define GETSOCKOPT 9
+ * refusal (instruction GETSOCKOPT is patched out otherwise); getpeername
+ * when some rule has a fault after connect (GETPEERNAME, the same);
+ * everything else, and other ABIs, untouched. */
+#define GETPEERNAME 4
+#define GETSOCKOPT 10
 static struct sock_filter filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CR_AUDIT_ARCH, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 15, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 14, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 13, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 12, 0),
@@ -111,11 +114,13 @@ int cr_sv_recv_listener(int sock, char *msg, size_t size)
 	return -1;
 }
 
-void cr_sv_child(int sock, char **prog, bool trap_so_error)
+void cr_sv_child(int sock, char **prog, bool trap_so_error, bool trap_peer)
 {
 #ifdef CR_AUDIT_ARCH
 	if (!trap_so_error)
 		filter[GETSOCKOPT].k = 0xffffffffu; /* no such system call */
+	if (!trap_peer)
+		filter[GETPEERNAME].k = 0xffffffffu;
 	struct sock_fprog fprog = { .len = sizeof filter / sizeof filter[0], .filter = filter };
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		send_text(sock, "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -138,7 +143,7 @@ void cr_sv_child(int sock, char **prog, bool trap_so_error)
 	fprintf(stderr, "connrefuse: cannot run %s: %s\n", prog[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 #else
-	(void)prog, (void)trap_so_error;
+	(void)prog, (void)trap_so_error, (void)trap_peer;
 	errno = ENOSYS;
 	send_text(sock, "run --seccomp on this architecture");
 	_exit(125);

@@ -12,6 +12,7 @@
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,4 +93,20 @@ socklen_t cr_sv_drop_address(int dup, const struct cr_dest *d, int sa_family, st
 	pthread_mutex_unlock(&spaces_lock);
 	close(nsfd);
 	return port ? cr_drop_address_at(d, sa_family, port, out) : 0;
+}
+
+bool cr_sv_own_netns(int dup, pid_t tgid)
+{
+	/* The socket's own namespace needs CAP_NET_ADMIN there; without it,
+	 * the process's (where it made the socket, unless it moved since). */
+	struct stat ns, own;
+	int nsfd = ioctl(dup, SIOCGSKNS);
+	bool known = nsfd >= 0 && fstat(nsfd, &ns) == 0;
+	if (nsfd >= 0)
+		close(nsfd);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)tgid);
+	if (!known && stat(path, &ns) != 0)
+		return false;
+	return stat("/proc/thread-self/ns/net", &own) == 0 && ns.st_dev == own.st_dev && ns.st_ino == own.st_ino;
 }

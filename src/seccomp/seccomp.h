@@ -8,8 +8,10 @@
  *   later.c    connects whose outcome the program learns later (SO_ERROR,
  *              a second connect)
  *   netns.c    drops for sockets of another network namespace
- *   act.c      answering a call: passing it, or failing it on the
- *              program's own socket
+ *   act.c      answering a call: passing it, failing it on the program's
+ *              own socket, or connecting that socket to the relay (faults
+ *              after connect)
+ *   relayed.c  the sockets connected to the relay, and their destinations
  *   serve.c    deciding each trapped call, the threads, cr_supervise */
 #ifndef CR_SECCOMP_H
 #define CR_SECCOMP_H
@@ -66,6 +68,8 @@ struct cr_sv {
 	int listener;
 	struct seccomp_notif_sizes sizes;
 	bool so_error_trapped; /* the filter hands getsockopt(SO_ERROR) over */
+	bool peer_trapped;     /* and getpeername (faults after connect) */
+	const char *relay;     /* the relay's socket (faults after connect), or NULL */
 	/* the rules (rules.c) */
 	const char *config;   /* NULL: no file, audit only */
 	char start_dir[4096]; /* a relative log.file is joined with it (run's folder) */
@@ -127,9 +131,10 @@ struct cr_later {
 };
 
 /* filter.c */
-/* In the child: installs the filter (trapping SO_ERROR or not), hands the
- * listener to the parent over sock, runs the program. Never returns. */
-void cr_sv_child(int sock, char **prog, bool trap_so_error) __attribute__((noreturn));
+/* In the child: installs the filter (trapping SO_ERROR, getpeername, or
+ * not), hands the listener to the parent over sock, runs the program.
+ * Never returns. */
+void cr_sv_child(int sock, char **prog, bool trap_so_error, bool trap_peer) __attribute__((noreturn));
 /* In the parent: the listener, or -1 with what the child wrote in msg. */
 int cr_sv_recv_listener(int sock, char *msg, size_t size);
 
@@ -160,6 +165,18 @@ bool cr_later_take(pid_t tgid, int dup, struct cr_later *out);
 /* The drop listener's address (engine/drop.h) in the network namespace of
  * the program's socket dup; 0 when none can be had there. */
 socklen_t cr_sv_drop_address(int dup, const struct cr_dest *d, int sa_family, struct sockaddr_storage *out);
+/* Whether the socket dup of process tgid is in the supervisor's network
+ * namespace (that of the relay's loopback listeners). */
+bool cr_sv_own_netns(int dup, pid_t tgid);
+
+/* relayed.c */
+/* c's socket was connected to the relay's port: kept for getpeername. */
+void cr_relayed_keep(const struct cr_call *c, uint16_t port);
+bool cr_relayed_any(void);
+/* Whether dup's socket is one connected to the relay. */
+bool cr_relayed_is(int dup);
+/* The destination a relayed socket was connected for, and its length. */
+bool cr_relayed_peer(int dup, struct sockaddr_storage *peer, socklen_t *len);
 
 /* act.c */
 void cr_sv_respond(const struct cr_sv *sv, uint64_t id, long val, int err, bool cont);
@@ -179,5 +196,9 @@ void cr_sv_later_answered(struct cr_sv *sv, const struct cr_later *e, const stru
 			  const struct cr_settled *s);
 /* getsockopt(SO_ERROR) on a socket with an entry. */
 void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
+/* getpeername() (trapped with faults after connect): for a relayed
+ * socket, the destination the program asked for; the kernel answers any
+ * other. */
+void cr_sv_getpeername_call(struct cr_sv *sv, const struct seccomp_notif *req, double now);
 
 #endif

@@ -118,13 +118,24 @@ static bool second_connect(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 	return true;
 }
 
+/* A fault after connect applies to a connect() (not TCP Fast Open's) on a
+ * TCP socket of the address's family, in the namespace of the relay's
+ * loopback listeners; the rest passes, as in the library. */
+static bool relayable(struct cr_call *c, const struct cr_proc *p)
+{
+	return c->nr == __NR_connect && c->dest.family != CR_FAM_UNIX && take_socket(c, p, true) &&
+	       c->sotype == SOCK_STREAM && c->domain == c->sa.ss_family && cr_sv_own_netns(c->dup, p->tgid);
+}
+
 /* After the verdict: whether the call needs acting on, and by whom. */
 static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *c)
 {
 	bool audit = c->v.level >= CR_LEVEL_FAILURES && c->nr == __NR_connect && cr_sv_may_connect_for(c);
+	if (c->v.relay)
+		c->v.relay = relayable(c, p);
 	/* The quiet path. (Were the call gone and its thread's number taken
 	 * by another process since, the answer would only fail.) */
-	if (!c->v.simulate && !c->v.drop && !c->v.delay_ms && !audit)
+	if (!c->v.simulate && !c->v.drop && !c->v.delay_ms && !c->v.relay && !audit)
 		return pass_unseen(sv, c);
 	/* Before acting: the memory read was the calling thread's, still
 	 * waiting in that very call. */
@@ -143,14 +154,16 @@ static enum next what_next(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 		 * as the library gives it. */
 		if (take_socket(c, p, true) && c->domain != c->sa.ss_family)
 			return pass_unseen(sv, c);
-	} else if ((!take_socket(c, p, false) || (c->nonblock && !sv->so_error_trapped)) && !c->v.delay_ms) {
+	} else if (!c->v.relay && (!take_socket(c, p, false) || (c->nonblock && !sv->so_error_trapped)) &&
+		   !c->v.delay_ms) {
 		/* A pass whose outcome the program learns later: unseen here. */
 		return pass_unseen(sv, c);
 	}
 	atomic_fetch_add(&c->gen->refs, 1);
-	bool waits = c->v.delay_ms || (!c->v.simulate && !c->nonblock && c->dup >= 0);
+	bool waits = c->v.delay_ms || c->v.relay || (!c->v.simulate && !c->nonblock && c->dup >= 0);
 	/* (A blocking drop waits for the program's own timeout, in the thread
-	 * that acts on it.) */
+	 * that acts on it; a relayed connect for the relay's connect to the
+	 * destination.) */
 	return waits ? ACT_LATER : ACT_NOW;
 }
 
@@ -168,6 +181,10 @@ static enum next decide_call(struct cr_sv *sv, const struct seccomp_notif *req, 
 		cr_sv_so_error_call(sv, req, now);
 		return DONE;
 	}
+	if (c->nr == __NR_getpeername) {
+		cr_sv_getpeername_call(sv, req, now);
+		return DONE;
+	}
 	cr_sv_maybe_reload(sv, now);
 	/* Nothing to match and nothing to log: the destination is not read. */
 	const struct cr_ruleset *rs = sv->current->rs;
@@ -181,6 +198,10 @@ static enum next decide_call(struct cr_sv *sv, const struct seccomp_notif *req, 
 	c->gen = sv->current;
 	if (second_connect(sv, p, c))
 		return DONE;
+	/* A connect again on a socket connected to the relay: the kernel's
+	 * answer (EALREADY, EISCONN), not a new attempt. */
+	if (cr_relayed_any() && c->nr == __NR_connect && take_socket(c, p, false) && cr_relayed_is(c->dup))
+		return pass_unseen(sv, c);
 	if (c->gen->rs->needs_sotype && c->dest.family != CR_FAM_UNIX)
 		take_socket(c, p, true);
 	struct cr_query q = {
@@ -360,7 +381,7 @@ static pid_t launch(struct cr_sv *sv, char **prog)
 	}
 	if (child == 0) {
 		close(sp[0]);
-		cr_sv_child(sp[1], prog, sv->so_error_trapped);
+		cr_sv_child(sp[1], prog, sv->so_error_trapped, sv->peer_trapped);
 	}
 	close(sp[1]);
 	/* A pidfd for each process seen (CR_MAX_PROCS): the supervisor's own
@@ -382,14 +403,20 @@ static pid_t launch(struct cr_sv *sv, char **prog)
 	return child;
 }
 
-int cr_supervise(const char *config, char **prog)
+int cr_supervise(const char *config, char **prog, const struct cr_sv_relay *relay)
 {
 	static struct cr_sv sv;
 	if (setup(&sv, config) != 0)
 		return -1;
+	sv.relay = relay ? relay->path : NULL;
+	/* getpeername only where a relay makes it need an answer: no cost
+	 * otherwise. */
+	sv.peer_trapped = sv.relay && cr_ruleset_faults(sv.current->rs);
 	pid_t child = launch(&sv, prog);
 	if (child < 0)
 		return -1;
+	if (relay && relay->start)
+		relay->start(relay->arg);
 	cr_child_signals_begin(child);
 	ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); /* 6.6+; else without */
 	serve_all(&sv);

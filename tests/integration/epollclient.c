@@ -3,11 +3,18 @@
  * reports the socket ready, until end of file or an error. Prints what it
  * saw, in words that do not depend on timing: the first event that
  * signalled the end (EPOLLERR for a RST, EPOLLRDHUP for a FIN), the bytes
- * read, and how reading ended. With "wait", epoll waits at most 1 s each time. */
+ * read, and how reading ended. With "wait", epoll waits at most 1 s each
+ * time; with "block", the connect is a blocking one (the socket is made
+ * non-blocking after it). With "peer", once connected: getpeername, then
+ * again into a 4-byte buffer (the kernel cuts the address and says its
+ * whole length), and a second connect(). Built statically too
+ * (static-epollclient), for run --seccomp. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +30,38 @@ static void events(unsigned e)
 	printf("the end signalled by %s\n", e & EPOLLERR ? "EPOLLERR" : "EPOLLRDHUP");
 }
 
+/* "peer": what getpeername says, whole and cut, and a second connect. */
+static int peers(int fd, const struct sockaddr_in *to)
+{
+	struct sockaddr_in whole = { 0 };
+	socklen_t len = sizeof whole;
+	if (getpeername(fd, (struct sockaddr *)&whole, &len) != 0)
+		printf("getpeername: %s\n", strerrorname_np(errno));
+	else
+		printf("getpeername: %s:%u, length %u\n", inet_ntoa(whole.sin_addr), ntohs(whole.sin_port), len);
+	unsigned char cut[8];
+	memset(cut, 0xee, sizeof cut);
+	len = 4;
+	if (getpeername(fd, (struct sockaddr *)cut, &len) == 0)
+		printf("cut to 4 bytes: family %u, port %u, length %u, byte 5 untouched: %s\n", cut[0] | cut[1] << 8,
+		       cut[2] << 8 | cut[3], len, cut[4] == 0xee ? "yes" : "no");
+	int r = connect(fd, (const struct sockaddr *)to, sizeof *to);
+	printf("connect again: %d %s\n", r, r ? strerrorname_np(errno) : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	int timeout = argc > 2 && strcmp(argv[2], "wait") == 0 ? 1000 : -1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int timeout = -1;
+	bool block = false, peer = false;
+	for (int i = 2; i < argc; i++) {
+		timeout = strcmp(argv[i], "wait") == 0 ? 1000 : timeout;
+		block |= strcmp(argv[i], "block") == 0;
+		peer |= strcmp(argv[i], "peer") == 0;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | (block ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
@@ -36,6 +69,8 @@ int main(int argc, char **argv)
 		printf("connect: %s\n", strerrorname_np(errno));
 		return 0;
 	}
+	if (block)
+		fcntl(fd, F_SETFL, O_NONBLOCK);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.fd = fd }, got;
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -48,6 +83,8 @@ int main(int argc, char **argv)
 		printf("connect: %s\n", strerrorname_np(err));
 		return 0;
 	}
+	if (peer)
+		return peers(fd, &sa);
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)sizeof req - 1)
 		printf("send: %s\n", strerrorname_np(errno));

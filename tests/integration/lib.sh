@@ -167,3 +167,122 @@ audit_oracle_rules() {
 	printf '\t\ttcp dport %s reject with icmp type admin-prohibited\n' "$ADMIN"
 	printf '\t\ttcp dport %s tcp flags syn reject with tcp reset\n' "$RST"
 }
+
+# ---- faults after connect (t_relay, t_relay_seccomp, t_relay_clients) ----
+
+# fault_server [--proto PROTO] MODE [N]: the port of a new faultserver.py.
+fault_server() {
+	f=$(mktemp "$T/server.XXXXXX")
+	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
+	echo $! >> "$T/pids"
+	wait_for test -s "$f" || fail "faultserver $* did not start"
+	cat "$f"
+}
+
+# fault_rules NAME ACTION KEYS [PORT]: a config whose one rule makes ACTION
+# on PORT (default GOOD).
+fault_rules() {
+	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; };
+rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = ${4:-$GOOD}; action = \"$2\"; $3 } );"
+}
+
+# fault_servers PREFIX [--proto PROTO]: sets PREFIX{GOOD,RESET,CLOSE,MUTE}
+# to the ports of four faultserver.py: one that behaves, one that resets
+# and one that closes after N bytes, one that neither reads nor answers.
+fault_servers() {
+	prefix=$1
+	shift
+	for m in GOOD:normal RESET:reset CLOSE:close MUTE:mute; do
+		eval "$prefix${m%%:*}=\$(fault_server \"\$@\" ${m#*:} \$N)"
+	done
+}
+
+# fault_setup [PROTO...]: the oracles, each a faultserver.py (GOOD behaves;
+# RESET and CLOSE after N bytes; MUTE neither reads nor answers; HOLD
+# answers and keeps the connection; LATE_RESET and LATE_CLOSE answer, then
+# MS ms later), and the configs of the same faults made by a rule on GOOD.
+# Each PROTO (faultserver.py --proto) adds its own four of the first kinds,
+# named after it (redis: REDIS_GOOD, ...), its GOOD in the rules' ports.
+fault_setup() {
+	N=1000 MS=400
+	fault_servers ""
+	ports=$GOOD
+	for proto in "$@"; do
+		p=$(echo "$proto" | tr a-z A-Z)_
+		fault_servers "$p" --proto "$proto"
+		eval "ports=\"\$ports, \$${p}GOOD\""
+	done
+	HOLD=$(fault_server hold)
+	LATE_RESET=$(fault_server late-reset $MS)
+	LATE_CLOSE=$(fault_server late-close $MS)
+	CFG_RESET=$(fault_rules cut reset "after_bytes = $N; direction = \"in\";" "[$ports]")
+	CFG_CLOSE=$(fault_rules eof close "after_bytes = $N; direction = \"in\";" "[$ports]")
+	CFG_STALL_IN=$(fault_rules hush stall "direction = \"in\";" "[$ports]")
+	CFG_STALL_OUT=$(fault_rules clog stall "direction = \"out\";" "[$ports]")
+}
+
+# same_fault NAME ORACLE_PORT CONFIG COMMAND: COMMAND (with $PORT) against
+# the oracle, plain, then against $TARGET (default GOOD) under the rule
+# (connrefuse run $FAULT_RUN, e.g. --seccomp): the same output and exit
+# status, ports masked. With TIMED=1, elapsed times within 20% as well
+# (three tries: a loaded machine can slow one); a client that times itself
+# prints "elapsed_ms=N", compared instead. With WHOLE_SECONDS=1, each run
+# starts just after a second begins: for clients whose timeout counts
+# whole seconds of time() (libpq's connect_timeout, redis-cli's pipe
+# timeout), which would otherwise end anywhere in a second's span.
+same_fault() {
+	name=$1
+	shift
+	if [ "${TIMED:-}" = 1 ]; then
+		retry_timing same_fault_once "$@" || fail "$name: $rule_ms ms under the rule, $oracle_ms ms against the real server (three tries)"
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-80) ($(tail -n 1 "$T/rule.n")) in $rule_ms ms, the real server's in $oracle_ms ms"
+	else
+		same_fault_once "$@" || true
+		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-90) ($(tail -n 1 "$T/rule.n"))"
+	fi
+}
+# same_fault_once ORACLE_PORT CONFIG COMMAND: one try of same_fault; false
+# when only the times differ.
+same_fault_once() {
+	oracle=$1 cfg=$2 target=${TARGET:-$GOOD}
+	shift 2
+	fault_second
+	s=$(date +%s%N); PORT=$oracle sh -c "$*" > "$T/oracle" 2>&1; echo "exit=$?" >> "$T/oracle"
+	oracle_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	fault_second
+	s=$(date +%s%N); PORT=$target "$CLI" run ${FAULT_RUN:-} -c "$cfg" -- sh -c "$*" > "$T/rule" 2>&1; echo "exit=$?" >> "$T/rule"
+	rule_ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	# A client that broke breaks alike both ways: not a pass.
+	! grep -qE '^(Traceback|SyntaxError|Exception in thread)|No such file|: not found|Could not find' "$T/oracle" || { cat "$T/oracle"; fail "$name: the client failed to run"; }
+	oracle_ms=$(sed -n 's/^elapsed_ms=//p' "$T/oracle" | grep . || echo $oracle_ms)
+	rule_ms=$(sed -n 's/^elapsed_ms=//p' "$T/rule" | grep . || echo $rule_ms)
+	for f in oracle rule; do
+		sed -E "/^elapsed_ms=/d; s/\\b($oracle|$target)\\b/PORT/g; s/[0-9]+ (ms|milliseconds)/N \1/g" "$T/$f" > "$T/$f.n"
+	done
+	cmp -s "$T/oracle.n" "$T/rule.n" || { diff "$T/oracle.n" "$T/rule.n"; fail "$name: the rule's output differs from the real server's"; }
+	d=$((rule_ms - oracle_ms)); [ $d -lt 0 ] && d=$((-d))
+	[ $((d * 5)) -le $((oracle_ms + 250)) ]
+}
+# fault_second: with WHOLE_SECONDS=1, returns once the next second has
+# begun (a wait on the clock, for same_fault_once).
+fault_second() {
+	[ "${WHOLE_SECONDS:-}" = 1 ] || return 0
+	ns=$(date +%N | sed 's/^0*//')
+	sleep "0.$(printf '%09d' $((999999999 - ${ns:-0})))"
+}
+
+# same_refusal CONFIG PORT COMMAND...: each COMMAND (with $PORT) against
+# PORT, where nothing listens, plain and under CONFIG's fault rule
+# (connrefuse run $FAULT_RUN): refused alike, the relay connecting to the
+# destination first.
+same_refusal() {
+	cfg=$1 dead=$2
+	shift 2
+	for client in "$@"; do
+		PORT=$dead sh -c "$client" > "$T/dead.oracle" 2>&1; echo "exit=$?" >> "$T/dead.oracle"
+		PORT=$dead "$CLI" run ${FAULT_RUN:-} -c "$cfg" -- sh -c "$client" > "$T/dead.rule" 2>&1; echo "exit=$?" >> "$T/dead.rule"
+		sed -Ei 's/[0-9]+ ms/N ms/g' "$T/dead.oracle" "$T/dead.rule"
+		cmp -s "$T/dead.oracle" "$T/dead.rule" || { diff "$T/dead.oracle" "$T/dead.rule"; fail "a refusing destination under a reset rule: the program must be refused as without it"; }
+	done
+	ok "a destination that refuses: the program is refused as without the rule ($(head -n 1 "$T/dead.rule"))"
+}

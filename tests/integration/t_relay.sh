@@ -7,97 +7,35 @@
 # refuses the program as it would have; with no relay the connection
 # passes untouched, with one line that says why.
 . "$(dirname "$0")/lib.sh"
-N=1000
-
-# server MODE [N]: the port of a new faultserver.py.
-server() {
-	f=$T/server.$1.port
-	$PY "$HERE/faultserver.py" "$f" "$@" > /dev/null 2>&1 &
-	echo $! >> "$T/pids"
-	wait_for test -s "$f" || fail "faultserver $1 did not start"
-	cat "$f"
-}
-GOOD=$(server normal)
-RESET=$(server reset $N)
-CLOSE=$(server close $N)
-MUTE=$(server mute)
-HOLD=$(server hold)
-MS=400
-LATE_RESET=$(server late-reset $MS)
-LATE_CLOSE=$(server late-close $MS)
-
-# rules NAME ACTION KEYS [PORT]: a config whose one rule makes ACTION on
-# PORT (default GOOD).
-rules() {
-	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; };
-rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = ${4:-$GOOD}; action = \"$2\"; $3 } );"
-}
-CFG_RESET=$(rules cut reset "after_bytes = $N; direction = \"in\";")
-CFG_CLOSE=$(rules eof close "after_bytes = $N; direction = \"in\";")
-CFG_STALL_IN=$(rules hush stall "direction = \"in\";")
-CFG_STALL_OUT=$(rules clog stall "direction = \"out\";")
-
-# same NAME ORACLE_PORT CONFIG COMMAND: COMMAND (with $PORT) against the
-# oracle, plain, then against $TARGET (default GOOD) under the rule: the
-# same output and exit status, ports masked; with TIMED=1, elapsed times
-# within 20% as well (three tries: a loaded machine can slow one).
-same() {
-	name=$1
-	shift
-	if [ "${TIMED:-}" = 1 ]; then
-		retry_timing same_once "$@" || fail "$name: $rule_ms ms under the rule, $oracle_ms ms against the real server (three tries)"
-		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-80) ($(tail -n 1 "$T/rule.n")) in $rule_ms ms, the real server's in $oracle_ms ms"
-	else
-		same_once "$@" || true
-		ok "$name: $(head -n 1 "$T/rule.n" | cut -c1-90) ($(tail -n 1 "$T/rule.n"))"
-	fi
-}
-# same_once ORACLE_PORT CONFIG COMMAND: one try of same; false when only
-# the times differ.
-same_once() {
-	oracle=$1 cfg=$2 target=${TARGET:-$GOOD}
-	shift 2
-	s=$(date +%s%N); PORT=$oracle sh -c "$*" > "$T/oracle" 2>&1; echo "exit=$?" >> "$T/oracle"
-	oracle_ms=$(( ($(date +%s%N) - s) / 1000000 ))
-	s=$(date +%s%N); PORT=$target "$CLI" run -c "$cfg" -- sh -c "$*" > "$T/rule" 2>&1; echo "exit=$?" >> "$T/rule"
-	rule_ms=$(( ($(date +%s%N) - s) / 1000000 ))
-	# A client that broke breaks alike both ways: not a pass.
-	! grep -qE '^(Traceback|SyntaxError)|No such file' "$T/oracle" || { cat "$T/oracle"; fail "$name: the client failed to run"; }
-	for f in oracle rule; do
-		sed -E "s/\\b($oracle|$target)\\b/PORT/g; s/[0-9]+ (ms|milliseconds)/N \1/g" "$T/$f" > "$T/$f.n"
-	done
-	cmp -s "$T/oracle.n" "$T/rule.n" || { diff "$T/oracle.n" "$T/rule.n"; fail "$name: the rule's output differs from the real server's"; }
-	d=$((rule_ms - oracle_ms)); [ $d -lt 0 ] && d=$((-d))
-	[ $((d * 5)) -le $((oracle_ms + 250)) ]
-}
+fault_setup
 
 C=$HERE/faultclient.py
 CURL="curl -sS -o /dev/null -w '%{size_download} bytes\\n' http://127.0.0.1:\$PORT/"
 for fault in reset close; do
 	if [ $fault = reset ]; then o=$RESET cfg=$CFG_RESET; else o=$CLOSE cfg=$CFG_CLOSE; fi
-	same "$fault after $N bytes, python socket" $o "$cfg" "$PY $C raw \$PORT"
-	same "$fault after $N bytes, python http.client" $o "$cfg" "$PY $C http \$PORT"
-	same "$fault after $N bytes, python urllib" $o "$cfg" "$PY $C urllib \$PORT"
-	same "$fault after $N bytes, python asyncio streams" $o "$cfg" "$PY $C asyncio \$PORT"
-	have_curl && same "$fault after $N bytes, curl" $o "$cfg" "$CURL"
-	same "$fault after $N bytes, C on epoll" $o "$cfg" "$HELPERS/epollclient \$PORT"
+	same_fault "$fault after $N bytes, python socket" $o "$cfg" "$PY $C raw \$PORT"
+	same_fault "$fault after $N bytes, python http.client" $o "$cfg" "$PY $C http \$PORT"
+	same_fault "$fault after $N bytes, python urllib" $o "$cfg" "$PY $C urllib \$PORT"
+	same_fault "$fault after $N bytes, python asyncio streams" $o "$cfg" "$PY $C asyncio \$PORT"
+	have_curl && same_fault "$fault after $N bytes, curl" $o "$cfg" "$CURL"
+	same_fault "$fault after $N bytes, C on epoll" $o "$cfg" "$HELPERS/epollclient \$PORT"
 	# node (libuv) reads a RST that follows data at once as ECONNRESET or as
 	# EOF, by chance, against a real server too (9 and 11 of 20 here): it
 	# is compared on the close, and on a reset that comes later (below).
-	[ $fault = close ] && command -v node > /dev/null && same "$fault after $N bytes, node net" $o "$cfg" "node $HERE/faultclient.js \$PORT"
+	[ $fault = close ] && command -v node > /dev/null && same_fault "$fault after $N bytes, node net" $o "$cfg" "node $HERE/faultclient.js \$PORT"
 done
 
 # after_ms: the fault that many ms after the connect, on a server that
 # keeps the connection open; the oracle answers, then resets or closes
 # that late. Times within 20%.
-CFG_RESET_MS=$(rules cutms reset "after_ms = $MS;" $HOLD)
-CFG_CLOSE_MS=$(rules eofms close "after_ms = $MS;" $HOLD)
+CFG_RESET_MS=$(fault_rules cutms reset "after_ms = $MS;" $HOLD)
+CFG_CLOSE_MS=$(fault_rules eofms close "after_ms = $MS;" $HOLD)
 TARGET=$HOLD TIMED=1 # (set, not prefixed: dash drops a prefix across functions)
-same "reset after $MS ms, python socket" $LATE_RESET "$CFG_RESET_MS" "$PY $C raw \$PORT"
-same "close after $MS ms, python socket" $LATE_CLOSE "$CFG_CLOSE_MS" "$PY $C raw \$PORT"
-same "reset after $MS ms, python asyncio streams" $LATE_RESET "$CFG_RESET_MS" "$PY $C asyncio \$PORT"
-same "reset after $MS ms, C on epoll" $LATE_RESET "$CFG_RESET_MS" "$HELPERS/epollclient \$PORT"
-command -v node > /dev/null && same "reset after $MS ms, node net" $LATE_RESET "$CFG_RESET_MS" "node $HERE/faultclient.js \$PORT"
+same_fault "reset after $MS ms, python socket" $LATE_RESET "$CFG_RESET_MS" "$PY $C raw \$PORT"
+same_fault "close after $MS ms, python socket" $LATE_CLOSE "$CFG_CLOSE_MS" "$PY $C raw \$PORT"
+same_fault "reset after $MS ms, python asyncio streams" $LATE_RESET "$CFG_RESET_MS" "$PY $C asyncio \$PORT"
+same_fault "reset after $MS ms, C on epoll" $LATE_RESET "$CFG_RESET_MS" "$HELPERS/epollclient \$PORT"
+command -v node > /dev/null && same_fault "reset after $MS ms, node net" $LATE_RESET "$CFG_RESET_MS" "node $HERE/faultclient.js \$PORT"
 unset TARGET TIMED
 expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127\\.0\\.0\\.1:$GOOD proto=tcp sent=[0-9]+ received=$N after_ms=[0-9]+\$" \
 	"$T/cut.log" "a reset is logged with the bytes each way and the time since the connect"
@@ -106,15 +44,15 @@ expect_grep "^${STAMP}result=closed simulated=yes rule=eof action=close .* recei
 
 # A stall: the program's reads wait (its own timeout ends them), its
 # writes block once the buffers are full, as with a peer that stopped.
-same "stall in, python socket read with a 1 s timeout" $MUTE "$CFG_STALL_IN" "$PY $C wait \$PORT"
-have_curl && same "stall in, curl --max-time 1" $MUTE "$CFG_STALL_IN" "curl -sS --max-time 1 -o /dev/null http://127.0.0.1:\$PORT/"
-same "stall in, C on epoll waiting 1 s" $MUTE "$CFG_STALL_IN" "$HELPERS/epollclient \$PORT wait"
-same "stall out, python socket writes with a 1 s timeout" $MUTE "$CFG_STALL_OUT" "$PY $C flood \$PORT"
+same_fault "stall in, python socket read with a 1 s timeout" $MUTE "$CFG_STALL_IN" "$PY $C wait \$PORT"
+have_curl && same_fault "stall in, curl --max-time 1" $MUTE "$CFG_STALL_IN" "curl -sS --max-time 1 -o /dev/null http://127.0.0.1:\$PORT/"
+same_fault "stall in, C on epoll waiting 1 s" $MUTE "$CFG_STALL_IN" "$HELPERS/epollclient \$PORT wait"
+same_fault "stall out, python socket writes with a 1 s timeout" $MUTE "$CFG_STALL_OUT" "$PY $C flood \$PORT"
 expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sent=0 received=0 after_ms=[0-9]+\$" \
 	"$T/hush.log" "a stall is logged"
 
 # getpeername: the destination the program asked for, not the relay.
-same "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
+same_fault "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 
 # Streams: a way that carries one goes through a pipe (splice), with the
 # same limits as through a buffer. 64 MiB arrive byte-exact each way
@@ -124,26 +62,26 @@ same "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 # start (bytes still queued toward a program that has not read them are
 # dropped by the RST, as a real server's are).
 BIG=$((64 << 20)) CUT=10000019
-STREAM=$(server stream $BIG)
-STREAM_CLOSE=$(server stream-close $CUT)
-SINK=$(server sink)
+STREAM=$(fault_server stream $BIG)
+STREAM_CLOSE=$(fault_server stream-close $CUT)
+SINK=$(fault_server sink)
 TARGET=$STREAM
-same "$BIG bytes through the relay, byte-exact" $STREAM "$(rules never reset "after_bytes = 1000000000000;" $STREAM)" "$PY $C sum \$PORT"
-same "close after $CUT bytes of a $BIG-byte stream" $STREAM_CLOSE "$(rules bigcut close "after_bytes = $CUT; direction = \"in\";" $STREAM)" \
+same_fault "$BIG bytes through the relay, byte-exact" $STREAM "$(fault_rules never reset "after_bytes = 1000000000000;" $STREAM)" "$PY $C sum \$PORT"
+same_fault "close after $CUT bytes of a $BIG-byte stream" $STREAM_CLOSE "$(fault_rules bigcut close "after_bytes = $CUT; direction = \"in\";" $STREAM)" \
 	"$PY $C sum \$PORT"
 unset TARGET
-"$CLI" run -c "$(rules bigreset reset "after_bytes = $CUT; direction = \"in\";" $STREAM)" -- $PY "$C" sum $STREAM > "$T/bigreset.out" 2>&1
+"$CLI" run -c "$(fault_rules bigreset reset "after_bytes = $CUT; direction = \"in\";" $STREAM)" -- $PY "$C" sum $STREAM > "$T/bigreset.out" 2>&1
 expect_grep "^the first [0-9]+ bytes of the stream: yes\$" "$T/bigreset.out" "reset after $CUT bytes of a stream: the program read the stream's start"
 read_n=$(sed -n 's/^read \([0-9]*\) bytes, then ECONNRESET$/\1/p' "$T/bigreset.out")
 [ -n "$read_n" ] && [ "$read_n" -le $CUT ] || { cat "$T/bigreset.out"; fail "reset after $CUT bytes of a stream: not at most $CUT bytes, then ECONNRESET"; }
 ok "reset after $CUT bytes of a stream: $read_n bytes read, then ECONNRESET"
 expect_grep "^${STAMP}result=reset simulated=yes rule=bigreset .* received=$CUT after_ms=[0-9]+\$" "$T/bigreset.log" \
 	"reset after $CUT bytes of a stream: exactly $CUT passed toward the program"
-GOT=$T/server.sink.port.got
-"$CLI" run -c "$(rules up reset "after_bytes = 1000000000000;" $SINK)" -- $PY "$C" upload $SINK $BIG > "$T/up.out" 2>&1
+"$CLI" run -c "$(fault_rules up reset "after_bytes = 1000000000000;" $SINK)" -- $PY "$C" upload $SINK $BIG > "$T/up.out" 2>&1
+GOT=$(echo "$T"/server.*.got) # (the sink's, beside its port file)
 expect_eq "$(cat "$T/up.out")" "sent $BIG bytes, then EOF" "$BIG bytes sent through the relay"
 expect_eq "$(cat "$GOT")" "the server read $BIG bytes, STREAM's first: yes" "$BIG bytes sent through the relay arrive byte-exact"
-"$CLI" run -c "$(rules upcut close "after_bytes = $CUT; direction = \"out\";" $SINK)" -- $PY "$C" upload $SINK $BIG > /dev/null 2>&1
+"$CLI" run -c "$(fault_rules upcut close "after_bytes = $CUT; direction = \"out\";" $SINK)" -- $PY "$C" upload $SINK $BIG > /dev/null 2>&1
 wait_for sh -c '[ "$(wc -l < "$1")" -ge 2 ]' - "$GOT" || fail "close after $CUT bytes sent: the server did not see the end"
 expect_eq "$(sed -n 2p "$GOT")" "the server read $CUT bytes, STREAM's first: yes" "close after $CUT bytes sent: exactly $CUT reach the server"
 
@@ -153,13 +91,7 @@ DEAD=$(closed_port)
 have_curl && CURL_DEAD="curl -sS http://127.0.0.1:\$PORT/"
 DEAD_CFG=$(config dead.cfg "version = 1; log: { syslog = false; file = \"$T/dead.log\"; };
 rules = ( { name = \"dead\"; dst = \"127.0.0.1\"; port = $DEAD; action = \"reset\"; after_bytes = 10; } );")
-for client in "$PY $C raw \$PORT" "$PY $C http \$PORT" ${CURL_DEAD:+"$CURL_DEAD"}; do
-	PORT=$DEAD sh -c "$client" > "$T/dead.oracle" 2>&1; echo "exit=$?" >> "$T/dead.oracle"
-	PORT=$DEAD "$CLI" run -c "$DEAD_CFG" -- sh -c "$client" > "$T/dead.rule" 2>&1; echo "exit=$?" >> "$T/dead.rule"
-	sed -Ei 's/[0-9]+ ms/N ms/g' "$T/dead.oracle" "$T/dead.rule"
-	cmp -s "$T/dead.oracle" "$T/dead.rule" || { diff "$T/dead.oracle" "$T/dead.rule"; fail "a refusing destination under a reset rule: the program must be refused as without it"; }
-done
-ok "a destination that refuses: the program is refused as without the rule ($(head -n 1 "$T/dead.rule"))"
+same_refusal "$DEAD_CFG" $DEAD "$PY $C raw \$PORT" "$PY $C http \$PORT" ${CURL_DEAD:+"$CURL_DEAD"}
 
 # Bounded descriptors: 300 connections at once under a stall, the relay's
 # descriptors limited to 1,024 (240 connections at 4 each, less a margin):
