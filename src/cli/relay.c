@@ -167,9 +167,10 @@ int cr_cmd_relay(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr,
-		"connrefuse: relay: listening at %s as uid %u, up to %u connections at once; every user that can "
+		"connrefuse: relay: listening at %s as uid %u, with %u descriptors for its connections (2 a "
+		"connection once made, 2 more a way that streams); every user that can "
 		"reach the socket may ask (its folder's rights say who can)\n",
-		cr_relay_path(r), (unsigned)geteuid(), cr_relay_max(r));
+		cr_relay_path(r), (unsigned)geteuid(), cr_relay_max_fds(r));
 	wait_for_end(&set);
 	cr_relay_close(r);
 	fprintf(stderr, "connrefuse: relay: ended: %lu connection%s relayed, %lu passed untouched (full)\n",

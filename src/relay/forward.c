@@ -1,10 +1,13 @@
-/* One relayed connection: bytes forwarded both ways through a buffer per
- * direction, and the fault fired when its time comes (after_bytes counted
- * in its direction, after_ms since the connect, or at once).
+/* One relayed connection: bytes forwarded both ways, through a buffer per
+ * direction, or a pipe (splice.c) once a way has carried SPLICE_AFTER
+ * bytes; the fault fired when its time comes (after_bytes counted in its
+ * direction, after_ms since the connect, or at once).
  *
  * Exactly after_bytes bytes pass: a read never takes more than what is
- * left before the fault, and the fault fires once they have all been
- * written on (into the kernel's queue toward the receiving side). */
+ * left before the fault (less what either way holds, not yet written on),
+ * and the fault fires once they have all been written on (into the
+ * kernel's queue toward the receiving side). A pipe is a buffer the kernel
+ * fills: the same steps, the same limits. */
 #define _GNU_SOURCE
 #include "relay.h"
 #include "engine/clock.h"
@@ -13,6 +16,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,17 +35,31 @@
  * hold the relay's descriptors for good. The kernel keeps an orphaned
  * FIN_WAIT2 socket as long (tcp_fin_timeout). */
 #define STALL_AFTER_EOF_S 60.0
+/* A way that has carried this much takes a pipe (two descriptors, counted
+ * in the relay's limit): a connection that passes a few requests and
+ * answers holds its two sockets only, and one that carries a stream moves
+ * it without copies. */
+#define SPLICE_AFTER (256 * 1024)
 
 /* One direction: from one socket to the other. */
 struct way {
 	int from, to;
 	char *buf;
 	size_t len, off;           /* bytes in buf; bytes of them written on */
+	struct cr_pipe pipe;       /* in use when pipe.r >= 0: instead of buf */
+	bool may_splice;           /* may take a pipe (not tried yet); false: this way keeps its buffer */
+	bool pipe_fds;             /* the pipe's descriptors are counted in the relay's */
 	unsigned long long passed; /* written on so far */
 	bool eof;                  /* from has no more; to was shut for writing once buf emptied */
 	bool stalled;              /* a stall in this direction: nothing is read any more */
 	bool counted;              /* after_bytes counts this direction */
 };
+
+/* Bytes w has taken and not yet written on (its buffer's or its pipe's). */
+static size_t held(const struct way *w)
+{
+	return w->pipe.r >= 0 ? w->pipe.held : w->len - w->off;
+}
 
 /* The bytes the fault counts, passed so far in its direction(s). */
 static unsigned long long counted(const struct way *in, const struct way *out)
@@ -48,20 +67,55 @@ static unsigned long long counted(const struct way *in, const struct way *out)
 	return (in->counted ? in->passed : 0) + (out->counted ? out->passed : 0);
 }
 
-/* How many bytes w may read now: what is left before the fault. */
-static size_t may_read(const struct cr_fault *f, const struct way *w, unsigned long long done, bool fired)
+/* How many bytes w may read now: what is left before the fault, less what
+ * the other way holds toward it (direction "both": both count). */
+static size_t may_read(const struct cr_fault *f, const struct way *w, const struct way *other, unsigned long long done,
+		       bool fired)
 {
+	size_t most = w->pipe.r >= 0 ? w->pipe.cap : BUF_BYTES;
 	if (fired || !w->counted || f->has_after_ms)
-		return BUF_BYTES;
+		return most;
+	done += other->counted ? held(other) : 0;
 	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
-	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
+	return left < most ? (size_t)left : most;
 }
 
-/* Reads into an empty buffer: >0 bytes, 0 at EOF, -1 on an error (errno;
- * EAGAIN: nothing now). */
+/* A way that has carried SPLICE_AFTER bytes, its buffer empty, takes a
+ * pipe if the relay's descriptors allow; else it keeps its buffer. */
+static void maybe_splice(struct cr_relay_conn *c, struct way *w)
+{
+	if (!w->may_splice || w->passed < SPLICE_AFTER || w->len)
+		return;
+	w->may_splice = false;
+	if (!cr_fd_budget_take(c->fds, 2))
+		return;
+	if (cr_pipe_open(&w->pipe) == 0)
+		w->pipe_fds = true;
+	else
+		cr_fd_budget_give(c->fds, 2);
+}
+
+/* The pipe closed, its descriptors given back (once the connection ends,
+ * or when splice cannot be used). */
+static void drop_pipe(struct cr_relay_conn *c, struct way *w)
+{
+	cr_pipe_close(&w->pipe);
+	if (w->pipe_fds)
+		cr_fd_budget_give(c->fds, 2);
+	w->pipe_fds = false;
+}
+
+/* Reads into an empty buffer or pipe: >0 bytes, 0 at EOF, -1 on an error
+ * (errno; EAGAIN: nothing now). */
 static ssize_t fill(struct way *w, size_t max)
 {
-	ssize_t n = read(w->from, w->buf, max);
+	if (w->pipe.r >= 0) {
+		ssize_t n = cr_pipe_fill(&w->pipe, w->from, max);
+		if (n >= 0 || (errno != EINVAL && errno != ENOSYS))
+			return n;
+		cr_pipe_close(&w->pipe); /* a kernel without it: the buffer (nothing was taken) */
+	}
+	ssize_t n = read(w->from, w->buf, max < BUF_BYTES ? max : BUF_BYTES);
 	if (n > 0) {
 		w->len = (size_t)n;
 		w->off = 0;
@@ -69,9 +123,12 @@ static ssize_t fill(struct way *w, size_t max)
 	return n;
 }
 
-/* Writes what the buffer holds: 0, or -1 on an error (EAGAIN: later). */
+/* Writes what the buffer or pipe holds: 0, or -1 on an error (EAGAIN:
+ * later). */
 static int flush(struct way *w)
 {
+	if (w->pipe.r >= 0)
+		return cr_pipe_drain(&w->pipe, w->to, &w->passed);
 	while (w->off < w->len) {
 		ssize_t n = send(w->to, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
 		if (n < 0)
@@ -132,13 +189,13 @@ static void want(struct pollfd *p, const struct way *in, const struct way *out)
 {
 	/* p[0]: the program's socket; p[1]: the destination's. */
 	p[0].events = p[1].events = 0;
-	if (!out->eof && !out->stalled && !out->len)
+	if (!out->eof && !out->stalled && !held(out))
 		p[0].events |= POLLIN;
-	if (in->len)
+	if (held(in))
 		p[0].events |= POLLOUT;
-	if (!in->eof && !in->stalled && !in->len)
+	if (!in->eof && !in->stalled && !held(in))
 		p[1].events |= POLLIN;
-	if (out->len)
+	if (held(out))
 		p[1].events |= POLLOUT;
 	/* A stalled program side still learns that the program went away. */
 	if (out->stalled)
@@ -150,9 +207,9 @@ enum { WAY_OK, WAY_MORE, WAY_READ_ERR, WAY_WRITE_ERR };
 /* One way's step after poll: write on, read, pass an EOF on. */
 static int step(struct way *w, short from_ev, short to_ev, size_t max)
 {
-	if (w->len && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
+	if (held(w) && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
 		return WAY_WRITE_ERR;
-	if (w->len || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
+	if (held(w) || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
 		return WAY_OK;
 	ssize_t n = fill(w, max);
 	if (n == 0) {
@@ -162,8 +219,8 @@ static int step(struct way *w, short from_ev, short to_ev, size_t max)
 		return errno == EAGAIN || errno == EINTR ? WAY_OK : WAY_READ_ERR;
 	} else if (flush(w) != 0) {
 		return errno == EAGAIN ? WAY_OK : WAY_WRITE_ERR;
-	} else {
-		return WAY_MORE; /* read and written whole: there may be more now */
+	} else if ((size_t)n == max) {
+		return WAY_MORE; /* read all it asked, written whole: there may be more now */
 	}
 	return WAY_OK;
 }
@@ -179,17 +236,18 @@ static void end_failed(int failed, int other, int err)
 	close(failed);
 }
 
-/* A step of w; true when it ended the connection (a failure on a side,
- * passed on to the other). */
 /* Steps of w while it can go on (up to ROUNDS); true when one ended the
  * connection (a failure on a side, passed on to the other). The fault's
  * limit is asked again at each step. */
-static bool step_or_end(struct way *w, short from_ev, short to_ev, const struct cr_fault *f, const struct way *in,
+static bool step_or_end(struct cr_relay_conn *c, struct way *w, short from_ev, short to_ev, const struct way *in,
 			const struct way *out, bool fired)
 {
+	const struct way *other = w == in ? out : in;
 	int r = WAY_MORE;
-	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN)
-		r = step(w, from_ev, to_ev, may_read(f, w, counted(in, out), fired));
+	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN) {
+		maybe_splice(c, w);
+		r = step(w, from_ev, to_ev, may_read(&c->ask.fault, w, other, counted(in, out), fired));
+	}
 	if (r == WAY_OK || r == WAY_MORE)
 		return false;
 	int err = errno;
@@ -238,10 +296,29 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		close(c->up);
 		return;
 	}
-	struct way in = { .from = c->up, .to = c->prog, .buf = bufs, .counted = f->direction != CR_DIR_OUT };
-	struct way out = { .from = c->prog, .to = c->up, .buf = bufs + BUF_BYTES, .counted = f->direction != CR_DIR_IN };
+	struct way in = { .from = c->up,
+			  .to = c->prog,
+			  .buf = bufs,
+			  .pipe = { .r = -1, .w = -1 },
+			  .may_splice = true,
+			  .counted = f->direction != CR_DIR_OUT };
+	struct way out = { .from = c->prog,
+			   .to = c->up,
+			   .buf = bufs + BUF_BYTES,
+			   .pipe = { .r = -1, .w = -1 },
+			   .may_splice = true,
+			   .counted = f->direction != CR_DIR_IN };
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
+	/* The relay writes on at once what it read: the sender's own stack has
+	 * already chosen (Nagle or TCP_NODELAY) how to cut it. Nagle here again
+	 * would hold the second small write of a program that set TCP_NODELAY
+	 * until the first is acknowledged, up to a delayed ACK (40 ms) when the
+	 * peer waits for the whole request. The program's socket is not the
+	 * relay's: its options stay its own. */
+	int one = 1;
+	setsockopt(c->prog, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(c->up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	bool fired = false, up_gone = false;
 	double eof_at = 0; /* when the program's EOF came during a stall toward it */
 	for (;;) {
@@ -253,7 +330,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 			if (fire(c, &in, &out, now))
 				break;
 		}
-		if (in.eof && out.eof && !in.len && !out.len) {
+		if (in.eof && out.eof && !held(&in) && !held(&out)) {
 			close(c->prog);
 			close(c->up);
 			break;
@@ -294,9 +371,11 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		}
 		if (in.stalled && (p[1].revents & POLLHUP))
 			up_gone = true; /* the destination went away: the stall goes on */
-		if (step_or_end(&in, p[1].revents, p[0].revents, f, &in, &out, fired) ||
-		    step_or_end(&out, p[0].revents, p[1].revents, f, &in, &out, fired))
+		if (step_or_end(c, &in, p[1].revents, p[0].revents, &in, &out, fired) ||
+		    step_or_end(c, &out, p[0].revents, p[1].revents, &in, &out, fired))
 			break;
 	}
+	drop_pipe(c, &in);
+	drop_pipe(c, &out);
 	free(bufs);
 }

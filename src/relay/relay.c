@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@
 #define UPSTREAM_MS 3000
 /* How long it waits for the library's next step of an ask. */
 #define ASK_MS 5000
-/* Descriptors a relayed connection holds at most: the ask, the listener,
- * the destination's and the program's. */
+/* Descriptors a relayed connection holds at most while it is made: the
+ * ask, the listener, the destination's and the program's. Once made, the
+ * last two, and a pipe (two) for each way that carries a stream, taken
+ * from the same limit when it leaves room (budget.c). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
@@ -35,8 +38,8 @@ struct cr_relay {
 	bool any_user;              /* a service: every user may ask; the socket's mode and folder say who can */
 	struct cr_log_conf log;
 	struct cr_log_state log_state;
-	atomic_uint active;
-	unsigned max_active;
+	atomic_uint active;      /* connections being made or relayed */
+	struct cr_fd_budget fds; /* descriptors they may hold */
 	atomic_ulong served, full;
 	atomic_bool full_said;
 	pthread_t thread;
@@ -225,6 +228,7 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
+				   .fds = &r->fds,
 				   .ask = *a,
 				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
 				   .uid = cred.uid,
@@ -238,7 +242,15 @@ static void serve(struct cr_relay *r, int ask_fd)
 static void *serve_thread(void *arg)
 {
 	struct job *j = arg;
+	/* splice() to a socket whose peer is gone raises SIGPIPE (it has no
+	 * MSG_NOSIGNAL): blocked in this thread, it stays pending here, and
+	 * the write fails with EPIPE as send's does. */
+	sigset_t pipe_sig;
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 	serve(j->relay, j->ask_fd);
+	cr_fd_budget_give(&j->relay->fds, FDS_PER_CONN);
 	atomic_fetch_sub(&j->relay->active, 1);
 	free(j);
 	return NULL;
@@ -262,7 +274,7 @@ static void turn_away(struct cr_relay *r, int fd)
 		char msg[200];
 		snprintf(msg, sizeof msg,
 			 "relay: %u connections relayed at once, the most its descriptors allow: new ones pass untouched (counted)",
-			 r->max_active);
+			 atomic_load(&r->active));
 		cr_log_message(&r->log, 4 /* LOG_WARNING */, true, msg);
 	}
 }
@@ -282,11 +294,11 @@ static void *accept_thread(void *arg)
 				continue;
 			break; /* closed: cr_relay_close */
 		}
-		if (atomic_fetch_add(&r->active, 1) >= r->max_active) {
-			atomic_fetch_sub(&r->active, 1);
+		if (!cr_fd_budget_take(&r->fds, FDS_PER_CONN)) {
 			turn_away(r, fd);
 			continue;
 		}
+		atomic_fetch_add(&r->active, 1);
 		struct job *j = malloc(sizeof *j);
 		pthread_t t;
 		if (j) {
@@ -295,6 +307,7 @@ static void *accept_thread(void *arg)
 				continue;
 			free(j);
 		}
+		cr_fd_budget_give(&r->fds, FDS_PER_CONN);
 		atomic_fetch_sub(&r->active, 1);
 		turn_away(r, fd);
 	}
@@ -302,14 +315,15 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-/* The connections the descriptors allow: what the soft limit leaves after
- * a margin for the command itself. */
-static unsigned max_connections(void)
+/* The descriptors connections may hold: what the soft limit leaves after
+ * a margin for the command itself (1,024 connections' worth when it is
+ * unlimited or huge). */
+static unsigned max_fds(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
-		return 1024;
-	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)((rl.rlim_cur - 64) / FDS_PER_CONN) : 1;
+		return 1024 * FDS_PER_CONN;
+	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)(rl.rlim_cur - 64) : FDS_PER_CONN;
 }
 
 static struct cr_relay *relay_new(const struct cr_log_conf *log, char *err, size_t errsize)
@@ -323,7 +337,7 @@ static struct cr_relay *relay_new(const struct cr_log_conf *log, char *err, size
 	r->log = *log;
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
-	r->max_active = max_connections();
+	r->fds.max = max_fds();
 	return r;
 }
 
@@ -470,9 +484,9 @@ struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log
 	return r;
 }
 
-unsigned cr_relay_max(const struct cr_relay *r)
+unsigned cr_relay_max_fds(const struct cr_relay *r)
 {
-	return r->max_active;
+	return r->fds.max;
 }
 
 int cr_relay_start(struct cr_relay *r, char *err, size_t errsize)

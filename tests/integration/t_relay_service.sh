@@ -85,7 +85,7 @@ expect_grep "^connrefuse: relay: $SOCK is there and cannot be replaced: Socket o
 test -f "$SOCK" && rm "$SOCK"
 
 start_service
-expect_grep "^connrefuse: relay: listening at $SOCK as uid 65534, up to [0-9]+ connections at once" "$T/svc.err" "the service listens as nobody"
+expect_grep "^connrefuse: relay: listening at $SOCK as uid 65534, with [0-9]+ descriptors for its connections" "$T/svc.err" "the service listens as nobody"
 expect_eq "$(stat -c %a "$SOCK")" 666 "the socket is open to every user (mode 0666): its folder is the gate"
 "$CLI" relay -c "$CFG" --user nobody 2> "$T/second.err"
 expect_eq "$?" 1 "a second relay at the same path: exit 1"
