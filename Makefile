@@ -258,7 +258,7 @@ integration: all test-deps $(HELPERS)
 	@sh tests/integration/run.sh $(BUILD)
 
 BENCH_BIN := $(BUILD)/bench/bench_connect $(BUILD)/bench/listener $(BUILD)/bench/bench_decide $(BUILD)/bench/spawn $(BUILD)/bench/reload_watch \
-	$(BUILD)/bench/seccomp_floor $(BUILD)/bench/audit_floor $(BUILD)/bench/audit_floor.bpf.o
+	$(BUILD)/bench/seccomp_floor $(BUILD)/bench/audit_floor $(BUILD)/bench/audit_floor.bpf.o $(BUILD)/bench/relay_pair
 
 $(BUILD)/bench/%: tests/bench/%.c | deps
 	@mkdir -p $(dir $@)
@@ -267,6 +267,10 @@ $(BUILD)/bench/%: tests/bench/%.c | deps
 $(BUILD)/bench/seccomp_floor: tests/bench/seccomp_floor.c src/seccomp/seccomp_sync.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -Isrc -o $@ $<
+
+$(BUILD)/bench/relay_pair: tests/bench/relay_pair.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lpthread
 
 # The floor of connrefuse audit: empty programs on its tracepoint.
 $(BUILD)/bench/audit_floor: tests/bench/audit_floor.c | deps

@@ -47,6 +47,8 @@ void cr_rules_free(struct cr_rules *r);
 int cr_check_log_file(const char *file, char *msg, size_t size);
 
 int cr_cmd_run(int argc, char **argv);
+/* relay.c: the relay of faults after connect as a service. */
+int cr_cmd_relay(int argc, char **argv);
 /* state.c: reload, stats; the run's state file (made, its path exported as
  * CONNREFUSE_RUN_STATE; -1 after saying why); what a rule's scope means
  * (NULL: it has no schedule). */

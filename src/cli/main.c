@@ -15,6 +15,7 @@ static const struct {
 	{ "run", cr_cmd_run },       { "check", cr_cmd_check },   { "compile", cr_cmd_compile },
 	{ "match", cr_cmd_match },   { "decode", cr_cmd_decode }, { "report", cr_cmd_report },
 	{ "reload", cr_cmd_reload }, { "stats", cr_cmd_stats },   { "audit", cr_cmd_audit },
+	{ "relay", cr_cmd_relay },
 };
 
 static const char *command_at(size_t i, const void *arg)

@@ -173,7 +173,7 @@ static const struct cr_rule *walk(const struct cr_ruleset *rs, const struct cr_q
 }
 
 /* A fault after connect in words: what the program sees, and when. */
-static void explain_fault(const struct cr_verdict *v)
+static void explain_fault(const struct cr_ruleset *rs, const struct cr_verdict *v)
 {
 	static const char *const counted[] = { "in either direction", "toward the program", "from the program" };
 	static const char *const what[] = {
@@ -182,7 +182,11 @@ static void explain_fault(const struct cr_verdict *v)
 		[CR_ACT_STALL] = "no byte passes any more",
 	};
 	const char *dir = counted[v->fault.direction <= CR_DIR_OUT ? v->fault.direction : 0];
-	printf("  after connect: the connection goes through connrefuse run's relay, which connects to the destination first; ");
+	if (*rs->relay_socket)
+		printf("  after connect: the connection goes through connrefuse run's relay, or else connrefuse relay's at %s, which connects to the destination first; ",
+		       rs->relay_socket);
+	else
+		printf("  after connect: the connection goes through connrefuse run's relay, which connects to the destination first; ");
 	if (v->fault.has_after_ms)
 		printf("%u ms after the connect, ", v->fault.after_ms);
 	else if (v->fault.after_bytes)
@@ -196,11 +200,14 @@ static void explain_fault(const struct cr_verdict *v)
 }
 
 /* Shaping in words: what each chunk meets, in which direction. */
-static void explain_shape(const struct cr_verdict *v)
+static void explain_shape(const struct cr_ruleset *rs, const struct cr_verdict *v)
 {
 	static const char *const ways[] = { "both ways", "toward the program", "from the program" };
 	const struct cr_shape *s = &v->shape;
-	if (v->action == CR_ACT_PASS)
+	if (v->action == CR_ACT_PASS && *rs->relay_socket)
+		printf("  shaped: the connection goes through connrefuse run's relay, or else connrefuse relay's at %s, which connects to the destination first; ",
+		       rs->relay_socket);
+	else if (v->action == CR_ACT_PASS)
 		printf("  shaped: the connection goes through connrefuse run's relay, which connects to the destination first; ");
 	else
 		printf("  shaped until the fault fires: ");
@@ -251,9 +258,9 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 		printf(" dry_run=yes");
 	printf(" log=%s\n", cr_level_name(v->level));
 	if (cr_action_after_connect(v->action))
-		explain_fault(v);
+		explain_fault(rs, v);
 	if (shaped)
-		explain_shape(v);
+		explain_shape(rs, v);
 }
 
 /* What a destination as written may not say plainly: a missing port, or an

@@ -20,6 +20,7 @@ static const char usage_text[] =
 	"       connrefuse reload FILE [--reset]\n"
 	"       connrefuse stats FILE [--json]\n"
 	"       connrefuse audit [-c FILE] [--json] [--cgroup PATH] [--uid N] [--ring-size BYTES]\n"
+	"       connrefuse relay [-c FILE] [--user NAME]\n"
 	"       connrefuse --version | --help [COMMAND]\n";
 
 /* Each command's name, then its help (not for the formatter, which would
@@ -150,6 +151,24 @@ static const char *const help_texts[][2] = {
 	  "  --uid N             only connects of user N (a number or a name; the real uid)\n"
 	  "  --ring-size BYTES   the kernel's ring buffer (a power of two, at least a page;\n"
 	  "                      default 262144)\n" },
+	{ "relay",
+	  "connrefuse relay [-c FILE] [--user NAME]\n"
+	  "\n"
+	  "Serves faults after connect (reset, close, stall) for programs that were not\n"
+	  "started by connrefuse run: the library preloaded by hand or machine-wide finds\n"
+	  "this relay at FILE's relay.socket (relay = { socket = \"/run/connrefuse/relay.sock\"; };)\n"
+	  "when CONNREFUSE_RELAY is not set. It listens there (making the folder if it\n"
+	  "can; a socket nobody answers at is replaced; another relay answering there is\n"
+	  "an error, exit 1), takes the asks of every user that can reach the socket\n"
+	  "(mode 0666: its folder's rights say who can), and writes each fault's line to\n"
+	  "FILE's log sinks. Each relayed connection is the relay's own: it refuses to run\n"
+	  "as root unless --user drops root first. Runs until SIGTERM or SIGINT, which\n"
+	  "remove the socket; SIGHUP reloads nothing (restart it to change FILE's log or\n"
+	  "socket settings).\n"
+	  "\n"
+	  "  -c, --config FILE   rules file (or CONNREFUSE_CONFIG): its relay.socket, its log\n"
+	  "  --user NAME         started as root: become NAME (its groups too) before\n"
+	  "                      anything else\n" },
 };
 /* clang-format on */
 
@@ -183,7 +202,7 @@ int cr_help(const char *topic)
 	}
 	if (topic) {
 		fprintf(stderr,
-			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report, reload, stats, audit)\n",
+			"connrefuse: --help %s: unknown command (the commands: run, check, compile, match, decode, report, reload, stats, audit, relay)\n",
 			topic);
 		return 2;
 	}

@@ -74,7 +74,7 @@ struct cr_scope {
 	const char *what;       /* "the top level", "log", "a rule" */
 };
 
-extern const struct cr_scope cr_scope_top, cr_scope_log, cr_scope_rule;
+extern const struct cr_scope cr_scope_top, cr_scope_log, cr_scope_relay, cr_scope_rule;
 
 const struct cr_key *cr_key_find(const struct cr_scope *sc, const char *name);
 /* Reads one setting of scope sc into target: type, range, then the key's

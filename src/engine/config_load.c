@@ -148,6 +148,30 @@ static const struct cr_key log_keys[] = {
 };
 const struct cr_scope cr_scope_log = { "log", log_keys, sizeof log_keys / sizeof log_keys[0], "log.", "log" };
 
+/* ---- relay = { ... }: where connrefuse relay listens ---- */
+
+static int parse_relay_socket(struct load *ld, const config_setting_t *s, const union cr_value *v, void *t)
+{
+	char *sock = t;
+	if (v->s[0] != '/' || strlen(v->s) >= CR_RELAY_SOCKET_MAX)
+		return fail(ld, s,
+			    "relay.socket \"%s\" must be an absolute path of at most %d characters (a unix socket's): relay = { socket = \"/run/connrefuse/relay.sock\"; };",
+			    v->s, CR_RELAY_SOCKET_MAX - 1);
+	strcpy(sock, v->s);
+	return 0;
+}
+
+static void print_relay_socket(FILE *out, const void *t)
+{
+	cr_print_quoted(out, t);
+}
+
+static const struct cr_key relay_keys[] = {
+	{ "socket", CR_KEY_STRING, 0, 0, parse_relay_socket, NULL, print_relay_socket, NULL },
+};
+const struct cr_scope cr_scope_relay = { "relay", relay_keys, sizeof relay_keys / sizeof relay_keys[0], "relay.",
+					 "relay" };
+
 /* ---- the top level ---- */
 
 #define RS(target) ((struct cr_draft *)(target))
@@ -197,6 +221,17 @@ static int parse_log(struct load *ld, const config_setting_t *g, const union cr_
 		return fail(ld, g, "log must be a group: log: { syslog = true; level = \"failures\"; };");
 	for (int i = 0; i < config_setting_length(g); i++)
 		if (cr_key_read(ld, &cr_scope_log, config_setting_get_elem(g, (unsigned)i), &RS(t)->log) != 0)
+			return -1;
+	return 0;
+}
+
+static int parse_relay(struct load *ld, const config_setting_t *g, const union cr_value *v, void *t)
+{
+	(void)v;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(ld, g, "relay must be a group: relay = { socket = \"/run/connrefuse/relay.sock\"; };");
+	for (int i = 0; i < config_setting_length(g); i++)
+		if (cr_key_read(ld, &cr_scope_relay, config_setting_get_elem(g, (unsigned)i), RS(t)->relay_socket) != 0)
 			return -1;
 	return 0;
 }
@@ -255,6 +290,17 @@ static void print_log(FILE *out, const void *t)
 	fputs("}", out);
 }
 
+static bool has_relay(const void *t)
+{
+	return CRS(t)->relay_socket[0] != '\0';
+}
+static void print_relay(FILE *out, const void *t)
+{
+	fputs("{ ", out);
+	cr_keys_print(out, &cr_scope_relay, CRS(t)->relay_socket, "", " ");
+	fputs("}", out);
+}
+
 static void print_rules(FILE *out, const void *t)
 {
 	const struct cr_draft *rs = t;
@@ -272,6 +318,7 @@ static const struct cr_key top_keys[] = {
 	{ "default_action", CR_KEY_STRING, 0, 0, parse_default_action, NULL, print_default_action, NULL },
 	{ "dry_run", CR_KEY_BOOL, 0, 0, parse_top_dry_run, has_top_dry_run, print_top_dry_run, NULL },
 	{ "log", CR_KEY_GROUP, 0, 0, parse_log, NULL, print_log, ": " },
+	{ "relay", CR_KEY_GROUP, 0, 0, parse_relay, has_relay, print_relay, NULL },
 	{ "rules", CR_KEY_GROUP, 0, 0, parse_rules, NULL, print_rules, NULL },
 };
 const struct cr_scope cr_scope_top = { "top level", top_keys, sizeof top_keys / sizeof top_keys[0], "",
@@ -412,8 +459,8 @@ void cr_config_print(const struct cr_draft *d, FILE *out)
 
 void cr_config_each_key(void (*fn)(const char *scope, const char *name, enum cr_key_type type, void *arg), void *arg)
 {
-	const struct cr_scope *scopes[] = { &cr_scope_top, &cr_scope_log, &cr_scope_rule };
-	for (unsigned i = 0; i < 3; i++)
+	const struct cr_scope *scopes[] = { &cr_scope_top, &cr_scope_log, &cr_scope_relay, &cr_scope_rule };
+	for (unsigned i = 0; i < sizeof scopes / sizeof *scopes; i++)
 		for (unsigned j = 0; j < scopes[i]->nkeys; j++)
 			fn(scopes[i]->name, scopes[i]->keys[j].name, scopes[i]->keys[j].type, arg);
 }

@@ -238,6 +238,7 @@ static void apply_meta(struct cr_ruleset *rs, const struct cr_image_header *h, c
 	rs->log.rate = m->log_rate;
 	snprintf(rs->log.ident, sizeof rs->log.ident, "%s", cr_rs_str(rs, m->log_ident));
 	snprintf(rs->log.file, sizeof rs->log.file, "%s", cr_rs_str(rs, m->log_file));
+	snprintf(rs->relay_socket, sizeof rs->relay_socket, "%s", cr_rs_str(rs, m->relay_socket));
 }
 
 struct cr_ruleset *cr_image_open(const void *image, size_t len, enum cr_image_owner owner, const char *name, char *err,
@@ -384,6 +385,7 @@ struct cr_draft *cr_ruleset_to_draft(const struct cr_ruleset *rs)
 	d->default_action = rs->default_action;
 	d->dry_run = rs->dry_run;
 	d->log = rs->log;
+	memcpy(d->relay_socket, rs->relay_socket, sizeof d->relay_socket);
 	if (rs->nrules && !(d->rules = calloc(rs->nrules, sizeof *d->rules))) {
 		cr_draft_free(d);
 		return NULL;

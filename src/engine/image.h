@@ -87,8 +87,13 @@ struct cr_image_meta {
 	int32_t log_facility, log_level;
 	uint32_t log_rate;
 	uint8_t seeded, default_action, dry_run, needs_sotype, needs_clock, needs_host;
-	uint8_t log_syslog, log_to_stderr, log_json, reserved[7];
+	uint8_t log_syslog, log_to_stderr, log_json, reserved;
+	/* strings: relay.socket. In bytes that were reserved (zero: "") in
+	 * format 3, so no new format: a reader that predates it finds no
+	 * socket, and says so at a fault's connect (the connection passes). */
+	uint32_t relay_socket;
 };
+_Static_assert(sizeof(struct cr_image_meta) == 48, "the settings keep their size");
 
 /* Builds the image of a draft (its matcher index included) in new memory,
  * released with cr_image_release. NULL when memory is out. */

@@ -447,6 +447,7 @@ void *cr_image_build(const struct cr_draft *d, uint64_t source_hash, size_t *len
 	m.source = strtab_add(&b.str, d->source);
 	m.log_ident = strtab_add(&b.str, d->log.ident);
 	m.log_file = strtab_add(&b.str, d->log.file);
+	m.relay_socket = strtab_add(&b.str, d->relay_socket);
 	for (unsigned i = 0; i < d->nrules && !builder_failed(&b); i++)
 		add_rule(&b, &d->rules[i], i, &m);
 	if (builder_failed(&b) || !(ix = cr_index_build(d->rules, d->nrules)))

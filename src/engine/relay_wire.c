@@ -158,9 +158,8 @@ void cr_relay_unreached(atomic_bool *said, const struct cr_log_conf *log, bool t
 {
 	if (atomic_exchange(said, true))
 		return;
-	char msg[600];
-	snprintf(msg, sizeof msg,
-		 "rule %s: %s needs the relay of connrefuse run, and %s: its connections pass untouched",
+	char msg[700];
+	snprintf(msg, sizeof msg, "rule %s: %s needs a relay, and %s: its connections pass untouched",
 		 rule ? rule : "(default)", shapes_only ? "shaping" : "a fault after connect", why);
 	cr_log_message(log, LOG_ERR, to_stderr, msg);
 }

@@ -99,8 +99,8 @@ void cr_relay_ask_make(struct cr_relay_ask *a, const struct sockaddr *sa, sockle
 
 /* Says why a fault after connect was not made, once (*said), on stderr
  * if to_stderr and in log's sinks: "rule R: a fault after connect needs
- * the relay of connrefuse run, and WHY: its connections pass untouched"
- * ("shaping needs" for a pass that shapes: shapes_only). */
+ * a relay, and WHY: its connections pass untouched" ("shaping needs" for
+ * a pass that shapes: shapes_only). */
 void cr_relay_unreached(atomic_bool *said, const struct cr_log_conf *log, bool to_stderr, const char *rule,
 			bool shapes_only, const char *why);
 

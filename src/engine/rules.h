@@ -93,6 +93,11 @@ struct cr_log_conf {
 	bool json;       /* log.format = "json": one JSON object a line */
 };
 
+/* relay = { socket = "..."; }: where connrefuse relay listens and the
+ * library asks it (a unix socket path: sun_path's size, its NUL
+ * included); "" = none. */
+#define CR_RELAY_SOCKET_MAX 108
+
 /* ---- the draft: parser and printer ---- */
 
 struct cr_draft_rule {
@@ -129,6 +134,7 @@ struct cr_draft {
 	enum cr_action default_action;
 	bool dry_run;
 	struct cr_log_conf log;
+	char relay_socket[CR_RELAY_SOCKET_MAX];
 	struct cr_draft_rule *rules;
 	unsigned nrules;
 };
@@ -191,6 +197,7 @@ struct cr_ruleset {
 	bool needs_host;   /* some rule matches host names */
 	bool compiled;     /* mapped from a compiled file */
 	struct cr_log_conf log;
+	char relay_socket[CR_RELAY_SOCKET_MAX];
 	uint32_t nrules;
 	uint32_t nscheds;     /* the scheduled rules: one cr_rule_state each */
 	uint32_t nresolvers;  /* the host rules */

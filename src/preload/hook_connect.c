@@ -253,7 +253,8 @@ __attribute__((noinline)) static int relay_connect(const struct cr_ruleset *rs, 
 				   .v = v,
 				   .rule = v->rule ? cr_rule_name(rs, v->rule) : NULL,
 				   .host = host,
-				   .log = &rs->log };
+				   .log = &rs->log,
+				   .socket = rs->relay_socket };
 	return cr_relay_divert(&rq, ret);
 }
 

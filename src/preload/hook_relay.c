@@ -1,6 +1,7 @@
 /* Faults after connect, the library's side: a connect that a rule with
- * reset, close or stall decided is sent through the relay of connrefuse
- * run (src/relay/, engine/relay_wire.h), and getpeername() on that socket
+ * reset, close or stall decided is sent through a relay (src/relay/,
+ * engine/relay_wire.h): connrefuse run's, or connrefuse relay's at the
+ * rules' relay.socket, and getpeername() on that socket
  * says the destination the program asked for.
  *
  * The relay connects to the destination first. Only when that succeeded
@@ -119,21 +120,30 @@ static void say_once(const struct cr_relay_req *q, const char *why)
 	cr_relay_unreached(&said, q->log, cr_self_log.notice_stderr, q->rule, q->v->action == CR_ACT_PASS, why);
 }
 
-/* The relay's socket, connected; -1 after saying why. */
+/* The relay's socket, connected; -1 after saying why. connrefuse run's own
+ * relay (CR_RELAY_ENV) first, then the rules' relay.socket (connrefuse
+ * relay, the service). */
 static int relay_socket(const struct cr_relay_req *q)
 {
 	const char *path = secure_getenv("CONNREFUSE_RELAY"); /* CR_RELAY_ENV */
+	const char *named = CR_RELAY_ENV ", connrefuse run's";
 	if (!path || !*path) {
-		say_once(q, CR_RELAY_ENV " is not set (the program was not started by connrefuse run)");
+		path = q->socket;
+		named = "the rules' relay.socket: is connrefuse relay running there?";
+	}
+	if (!path || !*path) {
+		say_once(q,
+			 "none is named (" CR_RELAY_ENV " is not set: the program was not started by connrefuse run; "
+			 "the rules have no relay.socket for connrefuse relay)");
 		return -1;
 	}
 	int fd = cr_relay_dial(path);
 	if (fd < 0) {
-		char why[300];
+		char why[400];
 		if (errno == ENAMETOOLONG)
-			snprintf(why, sizeof why, CR_RELAY_ENV " names a path too long for a unix socket");
+			snprintf(why, sizeof why, "%s names a path too long for a unix socket", named);
 		else
-			snprintf(why, sizeof why, "none answers at %s (%s)", path, strerror(errno));
+			snprintf(why, sizeof why, "none answers at %s (%s; %s)", path, strerror(errno), named);
 		say_once(q, why);
 	}
 	return fd;
@@ -162,6 +172,8 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 		 * untouched. */
 		if (r.io != 0)
 			say_once(q, cr_relay_silence(r.io));
+		else if (r.status == CR_RELAY_REFUSED)
+			say_once(q, "it refused the ask (a relay of another connrefuse version?)");
 		errno = saved;
 		return 0;
 	}

@@ -1,5 +1,5 @@
 /* Faults after connect, the library's side (hook_relay.c): a connect sent
- * through the relay of connrefuse run, and the original destination kept
+ * through a relay (connrefuse run's, or the service's), and the original destination kept
  * for getpeername(). */
 #ifndef CR_HOOK_RELAY_H
 #define CR_HOOK_RELAY_H
@@ -15,6 +15,7 @@ struct cr_relay_req {
 	const struct cr_verdict *v; /* a verdict with relay set */
 	const char *rule, *host;    /* for the relay's line; NULL: none */
 	const struct cr_log_conf *log;
+	const char *socket; /* the rules' relay.socket ("" = none): CR_RELAY_ENV first */
 };
 
 /* 1: the socket was connected to the relay (or its connect failed as the

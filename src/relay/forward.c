@@ -1,10 +1,13 @@
-/* One relayed connection: bytes forwarded both ways through a buffer per
- * direction, and the fault fired when its time comes (after_bytes counted
- * in its direction, after_ms since the connect, or at once).
+/* One relayed connection: bytes forwarded both ways, through a buffer per
+ * direction, or a pipe (splice.c) once a way has carried SPLICE_AFTER
+ * bytes; the fault fired when its time comes (after_bytes counted in its
+ * direction, after_ms since the connect, or at once).
  *
  * Exactly after_bytes bytes pass: a read never takes more than what is
- * left before the fault, and the fault fires once they have all been
- * written on (into the kernel's queue toward the receiving side). */
+ * left before the fault (less what either way holds, not yet written on),
+ * and the fault fires once they have all been written on (into the
+ * kernel's queue toward the receiving side). A pipe is a buffer the kernel
+ * fills: the same steps, the same limits. */
 #define _GNU_SOURCE
 #include "relay.h"
 #include "shape.h"
@@ -14,6 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +36,20 @@
  * hold the relay's descriptors for good. The kernel keeps an orphaned
  * FIN_WAIT2 socket as long (tcp_fin_timeout). */
 #define STALL_AFTER_EOF_S 60.0
+/* A way that has carried this much takes a pipe (two descriptors, counted
+ * in the relay's limit): a connection that passes a few requests and
+ * answers holds its two sockets only, and one that carries a stream moves
+ * it without copies. */
+#define SPLICE_AFTER (256 * 1024)
 
 /* One direction: from one socket to the other. */
 struct way {
 	int from, to;
 	char *buf;
 	size_t len, off;           /* bytes in buf; bytes of them written on */
+	struct cr_pipe pipe;       /* in use when pipe.r >= 0: instead of buf */
+	bool may_splice;           /* may take a pipe (not tried yet); false: this way keeps its buffer */
+	bool pipe_fds;             /* the pipe's descriptors are counted in the relay's */
 	unsigned long long passed; /* written on so far */
 	bool eof;                  /* from has no more; to was shut for writing once buf emptied */
 	bool stalled;              /* a stall in this direction: nothing is read any more */
@@ -45,33 +58,69 @@ struct way {
 	bool shut;                 /* shaped: the EOF passed on once all was written */
 };
 
+/* Bytes w has taken and not yet written on (its buffer's or its pipe's). */
+static size_t held(const struct way *w)
+{
+	return w->pipe.r >= 0 ? w->pipe.held : w->len - w->off;
+}
+
 /* The bytes the fault counts, passed so far in its direction(s). */
 static unsigned long long counted(const struct way *in, const struct way *out)
 {
 	return (in->counted ? in->passed : 0) + (out->counted ? out->passed : 0);
 }
 
-/* The bytes shapers hold in the fault's direction(s): on their way, so
- * counted before they pass when reads are limited. */
-static unsigned long long shaped_held(const struct way *in, const struct way *out)
+/* How many bytes w may read now: what is left before the fault, less what
+ * the other way holds toward it (direction "both": both count), and what
+ * w's own shaper holds (a shaped way reads while it holds). */
+static size_t may_read(const struct cr_fault *f, const struct way *w, const struct way *other, unsigned long long done,
+		       bool fired)
 {
-	return (in->counted && in->sh ? in->len : 0) + (out->counted && out->sh ? out->len : 0);
-}
-
-/* How many bytes w may read now: what is left before the fault. */
-static size_t may_read(const struct cr_fault *f, const struct way *w, unsigned long long done, bool fired)
-{
+	size_t most = w->pipe.r >= 0 ? w->pipe.cap : BUF_BYTES;
 	if (fired || !w->counted || f->has_after_ms)
-		return BUF_BYTES;
+		return most;
+	done += other->counted ? held(other) : 0;
+	done += w->sh ? held(w) : 0;
 	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
-	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
+	return left < most ? (size_t)left : most;
 }
 
-/* Reads into an empty buffer: >0 bytes, 0 at EOF, -1 on an error (errno;
- * EAGAIN: nothing now). */
+/* A way that has carried SPLICE_AFTER bytes, its buffer empty, takes a
+ * pipe if the relay's descriptors allow; else it keeps its buffer. */
+static void maybe_splice(struct cr_relay_conn *c, struct way *w)
+{
+	if (!w->may_splice || w->passed < SPLICE_AFTER || w->len)
+		return;
+	w->may_splice = false;
+	if (!cr_fd_budget_take(c->fds, 2))
+		return;
+	if (cr_pipe_open(&w->pipe) == 0)
+		w->pipe_fds = true;
+	else
+		cr_fd_budget_give(c->fds, 2);
+}
+
+/* The pipe closed, its descriptors given back (once the connection ends,
+ * or when splice cannot be used). */
+static void drop_pipe(struct cr_relay_conn *c, struct way *w)
+{
+	cr_pipe_close(&w->pipe);
+	if (w->pipe_fds)
+		cr_fd_budget_give(c->fds, 2);
+	w->pipe_fds = false;
+}
+
+/* Reads into an empty buffer or pipe: >0 bytes, 0 at EOF, -1 on an error
+ * (errno; EAGAIN: nothing now). */
 static ssize_t fill(struct way *w, size_t max)
 {
-	ssize_t n = read(w->from, w->buf, max);
+	if (w->pipe.r >= 0) {
+		ssize_t n = cr_pipe_fill(&w->pipe, w->from, max);
+		if (n >= 0 || (errno != EINVAL && errno != ENOSYS))
+			return n;
+		cr_pipe_close(&w->pipe); /* a kernel without it: the buffer (nothing was taken) */
+	}
+	ssize_t n = read(w->from, w->buf, max < BUF_BYTES ? max : BUF_BYTES);
 	if (n > 0) {
 		w->len = (size_t)n;
 		w->off = 0;
@@ -79,9 +128,12 @@ static ssize_t fill(struct way *w, size_t max)
 	return n;
 }
 
-/* Writes what the buffer holds: 0, or -1 on an error (EAGAIN: later). */
+/* Writes what the buffer or pipe holds: 0, or -1 on an error (EAGAIN:
+ * later). */
 static int flush(struct way *w)
 {
+	if (w->pipe.r >= 0)
+		return cr_pipe_drain(&w->pipe, w->to, &w->passed);
 	while (w->off < w->len) {
 		ssize_t n = send(w->to, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
 		if (n < 0)
@@ -117,6 +169,8 @@ static void log_fired(const struct cr_relay_conn *c, const struct way *in, const
 		id = *known;
 	else
 		cr_ident_read(c->pid, false, &id);
+	if (id.uid < 0) /* the process is gone: its user as the ask's credentials said */
+		id.uid = id.euid = (int)c->uid;
 	static const enum cr_result results[] = {
 		[CR_ACT_PASS] = CR_RES_SHAPED,
 		[CR_ACT_RESET] = CR_RES_RESET,
@@ -149,9 +203,9 @@ static void log_fired(const struct cr_relay_conn *c, const struct way *in, const
 static void way_want(const struct way *w, short *from, short *to, double now)
 {
 	char *at;
-	if (w->sh ? !w->eof && !w->stalled && cr_shaper_room(w->sh, now, &at) : !w->eof && !w->stalled && !w->len)
+	if (w->sh ? !w->eof && !w->stalled && cr_shaper_room(w->sh, now, &at) : !w->eof && !w->stalled && !held(w))
 		*from |= POLLIN;
-	if (w->sh ? cr_shaper_due(w->sh, now) : w->len > 0)
+	if (w->sh ? cr_shaper_due(w->sh, now) : held(w) > 0)
 		*to |= POLLOUT;
 }
 
@@ -201,9 +255,9 @@ static int step(struct way *w, short from_ev, short to_ev, size_t max)
 {
 	if (w->sh)
 		return step_shaped(w, from_ev, max);
-	if (w->len && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
+	if (held(w) && (to_ev & POLLOUT) && flush(w) != 0 && errno != EAGAIN)
 		return WAY_WRITE_ERR;
-	if (w->len || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
+	if (held(w) || w->eof || w->stalled || !max || !(from_ev & (POLLIN | POLLHUP | POLLRDHUP)))
 		return WAY_OK;
 	ssize_t n = fill(w, max);
 	if (n == 0) {
@@ -213,8 +267,8 @@ static int step(struct way *w, short from_ev, short to_ev, size_t max)
 		return errno == EAGAIN || errno == EINTR ? WAY_OK : WAY_READ_ERR;
 	} else if (flush(w) != 0) {
 		return errno == EAGAIN ? WAY_OK : WAY_WRITE_ERR;
-	} else {
-		return WAY_MORE; /* read and written whole: there may be more now */
+	} else if ((size_t)n == max) {
+		return WAY_MORE; /* read all it asked, written whole: there may be more now */
 	}
 	return WAY_OK;
 }
@@ -230,17 +284,18 @@ static void end_failed(int failed, int other, int err)
 	close(failed);
 }
 
-/* A step of w; true when it ended the connection (a failure on a side,
- * passed on to the other). */
 /* Steps of w while it can go on (up to ROUNDS); true when one ended the
  * connection (a failure on a side, passed on to the other). The fault's
  * limit is asked again at each step. */
-static bool step_or_end(struct way *w, short from_ev, short to_ev, const struct cr_fault *f, const struct way *in,
+static bool step_or_end(struct cr_relay_conn *c, struct way *w, short from_ev, short to_ev, const struct way *in,
 			const struct way *out, bool fired)
 {
+	const struct way *other = w == in ? out : in;
 	int r = WAY_MORE;
-	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN)
-		r = step(w, from_ev, to_ev, may_read(f, w, counted(in, out) + shaped_held(in, out), fired));
+	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN) {
+		maybe_splice(c, w);
+		r = step(w, from_ev, to_ev, may_read(&c->ask.fault, w, other, counted(in, out), fired));
+	}
 	if (r == WAY_OK || r == WAY_MORE)
 		return false;
 	int err = errno;
@@ -315,16 +370,36 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		close(c->up);
 		return;
 	}
-	struct way in = { .from = c->up, .to = c->prog, .buf = bufs, .counted = f->direction != CR_DIR_OUT };
-	struct way out = { .from = c->prog, .to = c->up, .buf = bufs + BUF_BYTES, .counted = f->direction != CR_DIR_IN };
+	struct way in = { .from = c->up,
+			  .to = c->prog,
+			  .buf = bufs,
+			  .pipe = { .r = -1, .w = -1 },
+			  .counted = f->direction != CR_DIR_OUT };
+	struct way out = { .from = c->prog,
+			   .to = c->up,
+			   .buf = bufs + BUF_BYTES,
+			   .pipe = { .r = -1, .w = -1 },
+			   .counted = f->direction != CR_DIR_IN };
 	if (shapers_new(c, &in, &out) != 0) {
 		free(bufs);
 		close(c->prog);
 		close(c->up);
 		return;
 	}
+	/* A shaped way keeps its shaper's queue: no pipe. */
+	in.may_splice = !in.sh;
+	out.may_splice = !out.sh;
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
+	/* The relay writes on at once what it read: the sender's own stack has
+	 * already chosen (Nagle or TCP_NODELAY) how to cut it. Nagle here again
+	 * would hold the second small write of a program that set TCP_NODELAY
+	 * until the first is acknowledged, up to a delayed ACK (40 ms) when the
+	 * peer waits for the whole request. The program's socket is not the
+	 * relay's: its options stay its own. */
+	int one = 1;
+	setsockopt(c->prog, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(c->up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	bool fired = c->ask.action == CR_ACT_PASS, up_gone = false; /* a pass that shapes fires nothing */
 	/* Its line comes when the connection ends, often after the program
 	 * did: its ids are read while it runs. */
@@ -343,7 +418,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 			if (fire(c, &in, &out, now))
 				break;
 		}
-		if (in.eof && out.eof && !in.len && !out.len) {
+		if (in.eof && out.eof && !held(&in) && !held(&out)) {
 			close(c->prog);
 			close(c->up);
 			break;
@@ -390,8 +465,8 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		}
 		if (in.stalled && (p[1].revents & POLLHUP))
 			up_gone = true; /* the destination went away: the stall goes on */
-		if (step_or_end(&in, p[1].revents, p[0].revents, f, &in, &out, fired) ||
-		    step_or_end(&out, p[0].revents, p[1].revents, f, &in, &out, fired))
+		if (step_or_end(c, &in, p[1].revents, p[0].revents, &in, &out, fired) ||
+		    step_or_end(c, &out, p[0].revents, p[1].revents, &in, &out, fired))
 			break;
 	}
 	if (c->ask.action == CR_ACT_PASS) {
@@ -400,5 +475,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	}
 	cr_shaper_free(in.sh);
 	cr_shaper_free(out.sh);
+	drop_pipe(c, &in);
+	drop_pipe(c, &out);
 	free(bufs);
 }

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +26,20 @@
 #define UPSTREAM_MS 3000
 /* How long it waits for the library's next step of an ask. */
 #define ASK_MS 5000
-/* Descriptors a relayed connection holds at most: the ask, the listener,
- * the destination's and the program's. */
+/* Descriptors a relayed connection holds at most while it is made: the
+ * ask, the listener, the destination's and the program's. Once made, the
+ * last two, and a pipe (two) for each way that carries a stream, taken
+ * from the same limit when it leaves room (budget.c). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
 	int fd;
-	char dir[4096], path[4200];
+	char dir[4096], path[4200]; /* dir: the private folder made for it ("": a service's) */
+	bool any_user;              /* a service: every user may ask; the socket's mode and folder say who can */
 	struct cr_log_conf log;
 	struct cr_log_state log_state;
-	atomic_uint active;
-	unsigned max_active;
+	atomic_uint active;      /* connections being made or relayed */
+	struct cr_fd_budget fds; /* descriptors they may hold */
 	atomic_ulong served, full;
 	atomic_uint shaping; /* passes that shape, not ended yet */
 	atomic_bool full_said;
@@ -184,8 +188,10 @@ static void serve(struct cr_relay *r, int ask_fd)
 		return;
 	}
 	a->rule[sizeof a->rule - 1] = a->host[sizeof a->host - 1] = a->comm[sizeof a->comm - 1] = '\0';
-	/* Only the user who runs the relay may make it connect. */
-	if (!ask_valid(a) || getsockopt(ask_fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
+	/* Only the user who runs the relay may make it connect, but for a
+	 * service, which the socket's mode and folder gate instead. */
+	if (!ask_valid(a) || getsockopt(ask_fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+	    (!r->any_user && cred.uid != geteuid())) {
 		answer(ask_fd, CR_RELAY_REFUSED, EPERM, 0);
 		free(a);
 		close(ask_fd);
@@ -224,8 +230,10 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
+				   .fds = &r->fds,
 				   .ask = *a,
 				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
+				   .uid = cred.uid,
 				   .start = cr_monotonic_now(),
 				   .log = &r->log,
 				   .log_state = &r->log_state,
@@ -237,7 +245,15 @@ static void serve(struct cr_relay *r, int ask_fd)
 static void *serve_thread(void *arg)
 {
 	struct job *j = arg;
+	/* splice() to a socket whose peer is gone raises SIGPIPE (it has no
+	 * MSG_NOSIGNAL): blocked in this thread, it stays pending here, and
+	 * the write fails with EPIPE as send's does. */
+	sigset_t pipe_sig;
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
 	serve(j->relay, j->ask_fd);
+	cr_fd_budget_give(&j->relay->fds, FDS_PER_CONN);
 	atomic_fetch_sub(&j->relay->active, 1);
 	free(j);
 	return NULL;
@@ -261,7 +277,7 @@ static void turn_away(struct cr_relay *r, int fd)
 		char msg[200];
 		snprintf(msg, sizeof msg,
 			 "relay: %u connections relayed at once, the most its descriptors allow: new ones pass untouched (counted)",
-			 r->max_active);
+			 atomic_load(&r->active));
 		cr_log_message(&r->log, 4 /* LOG_WARNING */, true, msg);
 	}
 }
@@ -281,11 +297,11 @@ static void *accept_thread(void *arg)
 				continue;
 			break; /* closed: cr_relay_close */
 		}
-		if (atomic_fetch_add(&r->active, 1) >= r->max_active) {
-			atomic_fetch_sub(&r->active, 1);
+		if (!cr_fd_budget_take(&r->fds, FDS_PER_CONN)) {
 			turn_away(r, fd);
 			continue;
 		}
+		atomic_fetch_add(&r->active, 1);
 		struct job *j = malloc(sizeof *j);
 		pthread_t t;
 		if (j) {
@@ -294,6 +310,7 @@ static void *accept_thread(void *arg)
 				continue;
 			free(j);
 		}
+		cr_fd_budget_give(&r->fds, FDS_PER_CONN);
 		atomic_fetch_sub(&r->active, 1);
 		turn_away(r, fd);
 	}
@@ -301,57 +318,178 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-/* The connections the descriptors allow: what the soft limit leaves after
- * a margin for the command itself. */
-static unsigned max_connections(void)
+/* The descriptors connections may hold: what the soft limit leaves after
+ * a margin for the command itself (1,024 connections' worth when it is
+ * unlimited or huge). */
+static unsigned max_fds(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
-		return 1024;
-	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)((rl.rlim_cur - 64) / FDS_PER_CONN) : 1;
+		return 1024 * FDS_PER_CONN;
+	return rl.rlim_cur > 64 + FDS_PER_CONN ? (unsigned)(rl.rlim_cur - 64) : FDS_PER_CONN;
 }
 
-struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize)
+static struct cr_relay *relay_new(const struct cr_log_conf *log, char *err, size_t errsize)
 {
 	struct cr_relay *r = calloc(1, sizeof *r);
 	if (!r) {
 		snprintf(err, errsize, "relay: out of memory");
 		return NULL;
 	}
+	r->fd = -1;
 	r->log = *log;
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
-	r->max_active = max_connections();
+	r->fds.max = max_fds();
+	return r;
+}
+
+/* Binds and listens at r->path: 0, or -1 with a message in err. */
+static int bind_listen(struct cr_relay *r, char *err, size_t errsize)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(r->path) >= sizeof sun.sun_path) {
+		snprintf(err, errsize, "relay: the socket path %s is too long (at most %zu characters)", r->path,
+			 sizeof sun.sun_path - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, r->path, strlen(r->path) + 1);
+	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool bound = r->fd >= 0 && bind(r->fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	if (!bound || listen(r->fd, 128) != 0) {
+		snprintf(err, errsize, "relay: cannot listen at %s: %s", r->path, strerror(errno));
+		if (bound) /* (never another's: a path in use fails the bind) */
+			unlink(r->path);
+		if (r->fd >= 0)
+			close(r->fd);
+		return -1;
+	}
+	return 0;
+}
+
+struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize)
+{
+	struct cr_relay *r = relay_new(log, err, errsize);
+	if (!r)
+		return NULL;
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	if (!base || !*base || stat(base, &st) != 0 || !S_ISDIR(st.st_mode) || access(base, W_OK) != 0)
 		base = "/tmp";
 	snprintf(r->dir, sizeof r->dir, "%s/connrefuse-relay-XXXXXX", base);
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (!mkdtemp(r->dir)) {
 		snprintf(err, errsize, "relay: cannot make a folder %s: %s", r->dir, strerror(errno));
 		free(r);
 		return NULL;
 	}
 	snprintf(r->path, sizeof r->path, "%s/relay.sock", r->dir);
-	if (strlen(r->path) >= sizeof sun.sun_path) {
-		snprintf(err, errsize, "relay: the socket path %s is too long (XDG_RUNTIME_DIR)", r->path);
-		rmdir(r->dir);
-		free(r);
-		return NULL;
-	}
-	memcpy(sun.sun_path, r->path, strlen(r->path) + 1);
-	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(r->fd, 128) != 0) {
-		snprintf(err, errsize, "relay: cannot listen at %s: %s", r->path, strerror(errno));
-		if (r->fd >= 0)
-			close(r->fd);
-		unlink(r->path);
+	if (bind_listen(r, err, errsize) != 0) {
 		rmdir(r->dir);
 		free(r);
 		return NULL;
 	}
 	return r;
+}
+
+/* Makes the folders of path that are missing (mode 0755): 0, or -1 with
+ * errno, the folder that could not be made in dir. */
+static int make_folders(const char *path, char *dir, size_t dirsize)
+{
+	snprintf(dir, dirsize, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = '\0';
+		struct stat st;
+		if (stat(dir, &st) != 0 && (errno != ENOENT || mkdir(dir, 0755) != 0))
+			return -1;
+		if (!c)
+			return 0;
+		*p = c;
+	}
+}
+
+/* A socket at path nobody answers at is left from a relay that died: 0
+ * when there is none (any more), 1 when a relay answers there, -1 with
+ * errno when it cannot be told. */
+static int clear_stale(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	int e = errno;
+	close(fd);
+	if (rc == 0)
+		return 1;
+	if (e == ENOENT)
+		return 0;
+	struct stat st;
+	if (e == ECONNREFUSED && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		e = ENOTSOCK; /* a file of another kind: not the relay's to remove */
+	else if (e == ECONNREFUSED)
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	errno = e;
+	return -1;
+}
+
+struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log, char *err, size_t errsize)
+{
+	char dir[4096];
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errsize, "relay: the socket path %s is too long for a unix socket", path);
+		return NULL;
+	}
+	if (make_folders(path, dir, sizeof dir) != 0) {
+		snprintf(err, errsize,
+			 "relay: cannot make the folder %s: %s (make it, writable by uid %u, or run the relay with "
+			 "systemd's RuntimeDirectory=)",
+			 dir, strerror(errno), (unsigned)geteuid());
+		return NULL;
+	}
+	switch (clear_stale(path)) {
+	case 1:
+		snprintf(err, errsize,
+			 "relay: another relay answers at %s: one is enough (stop it first, or give this one another "
+			 "relay.socket)",
+			 path);
+		return NULL;
+	case -1:
+		snprintf(err, errsize, "relay: %s is there and cannot be replaced: %s (remove it, or fix its rights)",
+			 path, strerror(errno));
+		return NULL;
+	}
+	struct cr_relay *r = relay_new(log, err, errsize);
+	if (!r)
+		return NULL;
+	r->any_user = true;
+	snprintf(r->path, sizeof r->path, "%s", path);
+	if (bind_listen(r, err, errsize) != 0) {
+		free(r);
+		return NULL;
+	}
+	/* Every user may connect: the folder's rights narrow it (the umask
+	 * would decide otherwise). */
+	if (chmod(path, 0666) != 0) {
+		snprintf(err, errsize, "relay: cannot open %s to every user: %s", path, strerror(errno));
+		close(r->fd);
+		unlink(path);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+unsigned cr_relay_max_fds(const struct cr_relay *r)
+{
+	return r->fds.max;
 }
 
 int cr_relay_start(struct cr_relay *r, char *err, size_t errsize)
@@ -371,7 +509,8 @@ void cr_relay_close(struct cr_relay *r)
 		return;
 	/* No new ask can find it; the threads, and r, stay as the process ends. */
 	unlink(r->path);
-	rmdir(r->dir);
+	if (*r->dir)
+		rmdir(r->dir);
 	/* The program has ended, so have its sockets: a shaped connection ends
 	 * once its destination's end follows, and writes its line then. */
 	for (int i = 0; i < 100 && atomic_load(&r->shaping); i++)

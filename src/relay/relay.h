@@ -1,6 +1,7 @@
 /* The relay: faults after connect (reset, close, stall) made by the
- * kernel. A front end of its own: it includes the engine only, and the
- * command (cli/run.c) hosts it for its program.
+ * kernel. A front end of its own: it includes the engine only; the
+ * command hosts it, for its program (cli/run.c) or as a service for every
+ * program of the machine (cli/relay.c).
  *
  * The library asks it, over a unix socket in a private folder, for each
  * connect a rule with reset, close or stall decided (engine/relay_wire.h).
@@ -13,9 +14,10 @@
  * way of reading it sees real events.
  *
  * Each connection is served by a thread of its own; their number is
- * bounded by the descriptors the process may hold (four a connection at
- * most). A relay that is full answers so, and the connection passes
- * untouched, counted. */
+ * bounded by the descriptors the process may hold (four while a connection
+ * is made, two once made, and a pipe for each way that carries a stream,
+ * splice.c, while the limit leaves room). A relay that is full answers so,
+ * and the connection passes untouched, counted. */
 #ifndef CR_RELAY_H
 #define CR_RELAY_H
 
@@ -26,13 +28,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cr_relay;
+struct cr_fd_budget;
 
 /* Makes the socket (in a new private folder under $XDG_RUNTIME_DIR or
  * /tmp), listening; asks wait in its queue until cr_relay_start. The log
  * settings are the rules'; log is copied. NULL with a message in err. */
 struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t errsize);
+/* The service (connrefuse relay): listens at path, whose missing folders
+ * it makes; a socket there that nobody answers at is removed, one a relay
+ * answers at refused. The socket is mode 0666 and every user's asks are
+ * taken: its folder's rights say who may ask. NULL with a message in err. */
+struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log, char *err, size_t errsize);
+/* The descriptors its connections may hold at once (budget.c). */
+unsigned cr_relay_max_fds(const struct cr_relay *r);
 /* Starts serving (a thread; after any fork). -1 with a message in err. */
 int cr_relay_start(struct cr_relay *r, char *err, size_t errsize);
 /* The socket's path, for CR_RELAY_ENV. */
@@ -40,7 +51,7 @@ const char *cr_relay_path(const struct cr_relay *r);
 /* Connections relayed so far, and those passed untouched because it was full. */
 unsigned long cr_relay_served(const struct cr_relay *r);
 unsigned long cr_relay_full(const struct cr_relay *r);
-/* Removes the socket and its folder: no new ask finds it. Connections
+/* Removes the socket and its private folder (a service's stays): no new ask finds it. Connections
  * still open stay served until the process ends (under connrefuse run, the
  * program that made them has ended by then); a pass that shapes is waited
  * for up to a second, so that its line, written at its end, is not lost. */
@@ -49,11 +60,13 @@ void cr_relay_close(struct cr_relay *r);
 /* ---- forward.c: one connection, its fault applied ---- */
 
 struct cr_relay_conn {
-	int prog, up;            /* the program's connection (accepted), the destination's */
-	struct cr_relay_ask ask; /* what the library asked for */
-	pid_t pid;               /* the program's process (SO_PEERCRED of the ask; the ask's own
-				  * when this process asked: the seccomp supervisor) */
-	double start;            /* monotonic seconds: the program's connect */
+	int prog, up;             /* the program's connection (accepted), the destination's */
+	struct cr_fd_budget *fds; /* the relay's, where a way's pipe is counted */
+	struct cr_relay_ask ask;  /* what the library asked for */
+	pid_t pid;                /* the program's process (SO_PEERCRED of the ask; the ask's own
+				   * when this process asked: the seccomp supervisor) */
+	uid_t uid;                /* the asker's user (SO_PEERCRED): the line's when the process is gone */
+	double start;             /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
 	atomic_uint *shaping; /* the relay's passes that shape, not ended yet (their line comes at the end) */
@@ -62,5 +75,36 @@ struct cr_relay_conn {
 /* Forwards both ways until both ends are done, firing the fault when its
  * time comes; logs the line when it fires. Closes both descriptors. */
 void cr_relay_forward(struct cr_relay_conn *c);
+
+/* ---- budget.c: the descriptors the relay may hold ---- */
+
+struct cr_fd_budget {
+	atomic_uint used; /* taken: FDS_PER_CONN a connection (relay.c), 2 a pipe */
+	unsigned max;     /* the process's limit less a margin */
+};
+
+/* Takes n if they fit: true; given back once closed. */
+bool cr_fd_budget_take(struct cr_fd_budget *b, unsigned n);
+void cr_fd_budget_give(struct cr_fd_budget *b, unsigned n);
+
+/* ---- splice.c: a way moved by the kernel (socket -> pipe -> socket) ---- */
+
+struct cr_pipe {
+	int r, w;    /* the pipe's ends; -1: none (the way goes through a buffer) */
+	size_t cap;  /* its size */
+	size_t held; /* bytes in it: taken from one socket, not yet given to the other */
+};
+
+/* A pipe, non-blocking, as big as allowed: 0, or -1 (errno). */
+int cr_pipe_open(struct cr_pipe *p);
+/* Closes it (bytes held are dropped); none: nothing. */
+void cr_pipe_close(struct cr_pipe *p);
+/* Moves at most max bytes from the socket from into the pipe, as read()
+ * would: >0 bytes, 0 at end of file, -1 on an error (errno; EAGAIN: none
+ * now). */
+ssize_t cr_pipe_fill(struct cr_pipe *p, int from, size_t max);
+/* Moves what the pipe holds to the socket to, adding what went to
+ * *passed: 0 once empty, -1 on an error (errno; EAGAIN: later). */
+int cr_pipe_drain(struct cr_pipe *p, int to, unsigned long long *passed);
 
 #endif

@@ -391,6 +391,68 @@ def audit_rows(cli, port, closed):
         os.rmdir(root + cg)
 
 
+def relay_rows(cli, port):
+    """Faults after connect (connrefuse run's relay, doc/relay.md): the
+    connect loop with such a rule present for another destination vs none
+    (connections no such rule matches are untouched); through the relay
+    with a rule whose fault never fires (after_bytes beyond the transfer) vs
+    direct: throughput, and the time a one-byte round trip adds; a minimal
+    forwarder (relay_pair forward: a thread a direction, blocking read and
+    write) beside them, the least any user-space relay costs here."""
+    print("\n== faults after connect: connrefuse run's relay")
+    pair = os.path.join(BUILD, "bench", "relay_pair")
+    quiet = 'version = 1;\nlog: { syslog = false; level = "none"; };\n'
+    other = quiet + 'rules = ( { name = "o"; dst = "10.255.255.254"; port = 1; action = "%s"; %s } );\n'
+    plain = config("relay-none.cfg", other % ("refuse", ""))
+    fault = config("relay-other.cfg", other % ("reset", "after_bytes = 1000;"))
+    loop = [BENCH, "pass", "4000", port]
+    _, _, r = ab("pass-through under connrefuse run, socket+connect+close (%d rounds): a refuse rule for another\n"
+                 "destination; a reset rule (after_bytes) for it instead, which makes run host its relay:" % PASS_ROUNDS,
+                 [cli, "run", "-c", plain, "--"] + loop, None, [cli, "run", "-c", fault, "--"] + loop, None,
+                 "no after-connect rule", "an after-connect rule", PASS_ROUNDS)
+    results["relay_pass_ratio"] = r
+    procs = []
+    try:
+        ports = []
+        for args in (["serve"], ["forward"]):
+            portfile = os.path.join(TMP, "relay-%s.port" % args[0])
+            procs.append(subprocess.Popen([pair] + args + [portfile] + ports[:1]))
+            while not os.path.exists(portfile):
+                time.sleep(0.01)
+            ports.append(open(portfile).read().strip())
+        server, floor = ports
+        never = config("relay-never.cfg", quiet + 'rules = ( { name = "never"; dst = "127.0.0.1"; port = %s; '
+                       'action = "reset"; after_bytes = 1000000000000; } );\n' % server)
+        relayed = [cli, "run", "-c", never, "--"]
+        down = lambda p: [pair, "down", p, str(256 << 20)]
+        t = abn("256 MiB downloaded over loopback (MB/s): direct; through the relay (a rule whose fault never\n"
+                "fires); through the minimal forwarder:",
+                [("direct", down(server), None), ("relayed", relayed + down(server), None),
+                 ("minimal forwarder", down(floor), None)], unit="MB/s")
+        print("  (the target: relayed / direct >= 0.50)")
+        results["relay_throughput_ratio"] = t[1] / t[0]
+        ping = lambda p: [pair, "ping", p, "2000"]
+        t = abn("one-byte round trips, the median of 2,000 (us): direct; relayed; through the minimal forwarder:",
+                [("direct", ping(server), None), ("relayed", relayed + ping(server), None),
+                 ("minimal forwarder", ping(floor), None)], unit="us")
+        for k, name in ((1, "the relay"), (2, "the minimal forwarder")):
+            added = sorted(y - x for x, y in zip(abn.times[0], abn.times[k]))
+            print("  added by %s: %+.1f us (per-round: median %+.1f, range %+.1f to %+.1f)%s"
+                  % (name, t[k] - t[0], statistics.median(added), added[0], added[-1],
+                     "; target <= 50" if k == 1 else ""))
+        results["relay_rtt_added_us"] = t[1] - t[0]
+        results["relay_rtt_floor_added_us"] = t[2] - t[0]
+        split = lambda p: [pair, "split", p, "200"]
+        t = abn("the same with each request written in two parts 300 us apart, the median of 200 (us): direct;\n"
+                "relayed (the relay's sockets have TCP_NODELAY: with Nagle's algorithm, 44,000 us here):",
+                [("direct", split(server), None), ("relayed", relayed + split(server), None)], unit="us")
+        results["relay_split_added_us"] = t[1] - t[0]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
 def main():
     t_start = time.time()
     machine = subprocess.run(["sh", "-c", "uname -r; nproc; lscpu | sed -n 's/^Model name: *//p'"],
@@ -415,6 +477,9 @@ def main():
             return
         if os.environ.get("BENCH_ONLY") == "shared":
             shared_rows(port)
+            return
+        if os.environ.get("BENCH_ONLY") == "relay":
+            relay_rows(os.path.join(BUILD, "connrefuse"), port)
             return
         print("\n== pass-through: socket+connect+close to a loopback listener, preloaded vs bare (%d rounds)"
               % PASS_ROUNDS)
@@ -544,6 +609,8 @@ def main():
             results["seccomp_refusal_ratio"] = r
 
         audit_rows(os.path.join(BUILD, "connrefuse"), port, closed)
+
+        relay_rows(os.path.join(BUILD, "connrefuse"), port)
 
         print("\n== connrefuse report over a big fleet file, streamed from a pipe")
         report_stream(os.path.join(BUILD, "connrefuse"))

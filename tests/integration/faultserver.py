@@ -17,10 +17,17 @@ and by MODE:
   hold    the whole answer, and the connection stays open (a keep-alive)
   late-reset, late-close
           the whole answer, then N ms later a RST (SO_LINGER 0) or a FIN
+  stream, stream-close
+          (http) N bytes of STREAM (faultclient.py's too: 64 MiB, seeded)
+          as the answer, then a FIN; stream-close is the oracle of a close
+          after N bytes of it
+  sink    no request: reads until EOF, then appends to PORTFILE.got how
+          many bytes it read and whether they are STREAM's first ones
   echo    no conversation: every byte read is written back, until EOF
   bulk    (http) an HTTP response of N body bytes (the shaping's transfers)
 Writes its port to PORTFILE once it listens."""
 import os
+import random
 import socket
 import struct
 import sys
@@ -143,7 +150,24 @@ def pg(conn):
         conn.send(rows if kind == b"Q" else msg(b"E", b"SERROR\0C0A000\0Mnot supported here\0\0") + ready)
 
 
+def stream(conn):
+    while b"\r\n\r\n" not in conn.buf:
+        conn.fill()
+    conn.c.sendall(STREAM[: conn.n])
+
+
+def sink(c):
+    got = bytearray()
+    while b := c.recv(1 << 20):
+        got += b
+    with open(portfile + ".got", "a") as f:
+        f.write("the server read %d bytes, STREAM's first: %s\n" % (len(got), "yes" if STREAM.startswith(got) else "NO"))
+    c.close()
+
+
 def serve(c, mode, n):
+    if mode == "sink":
+        return sink(c)
     if mode == "echo":
         while b := c.recv(65536):
             c.sendall(b)
@@ -184,6 +208,12 @@ s.bind(("127.0.0.1", 0))
 s.listen(64)
 mode = args[0]
 n = int(args[1]) if len(args) > 1 else 0
+if mode.startswith("stream") or mode == "sink":
+    # 64 MiB: a random MiB, each copy numbered (a chunk lost, doubled or
+    # moved anywhere shows); faultclient.py's
+    BASE = random.Random(27).randbytes(1 << 20)
+    STREAM = b"".join(i.to_bytes(4, "big") + BASE[4:] for i in range(64))
+    talk = stream
 with open(portfile + ".tmp", "w") as f:
     f.write("%d\n" % s.getsockname()[1])
 os.rename(portfile + ".tmp", portfile)

@@ -41,7 +41,7 @@ comp() { # comp WORD...: what completing the last word offers
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _connrefuse; echo "${COMPREPLY[*]}"' \
 		comp "$SRC/doc/connrefuse.bash-completion" "$@"
 }
-expect_eq "$(comp connrefuse r)" "run report" "completion: connrefuse r -> run report"
+expect_eq "$(comp connrefuse r)" "run report relay" "completion: connrefuse r -> run report relay"
 expect_eq "$(comp connrefuse run --fail-d)" "--fail-dns" "completion: run --fail-d -> --fail-dns"
 expect_eq "$(comp connrefuse run --fail-dns EAI_N)" "EAI_NONAME= EAI_NODATA=" "completion: --fail-dns EAI_N"
 expect_eq "$(comp connrefuse match f --res)" "--resolve" "completion: match --res -> --resolve"

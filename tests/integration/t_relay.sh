@@ -54,6 +54,37 @@ expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sen
 # getpeername: the destination the program asked for, not the relay.
 same_fault "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 
+# Streams: a way that carries one goes through a pipe (splice), with the
+# same limits as through a buffer. 64 MiB arrive byte-exact each way
+# under a rule whose fault never fires; a close after CUT bytes of a 64 MiB
+# stream lets exactly CUT through, either way; a reset after CUT bytes
+# passes exactly CUT (the line says so), of which the program reads a
+# start (bytes still queued toward a program that has not read them are
+# dropped by the RST, as a real server's are).
+BIG=$((64 << 20)) CUT=10000019
+STREAM=$(fault_server stream $BIG)
+STREAM_CLOSE=$(fault_server stream-close $CUT)
+SINK=$(fault_server sink)
+TARGET=$STREAM
+same_fault "$BIG bytes through the relay, byte-exact" $STREAM "$(fault_rules never reset "after_bytes = 1000000000000;" $STREAM)" "$PY $C sum \$PORT"
+same_fault "close after $CUT bytes of a $BIG-byte stream" $STREAM_CLOSE "$(fault_rules bigcut close "after_bytes = $CUT; direction = \"in\";" $STREAM)" \
+	"$PY $C sum \$PORT"
+unset TARGET
+"$CLI" run -c "$(fault_rules bigreset reset "after_bytes = $CUT; direction = \"in\";" $STREAM)" -- $PY "$C" sum $STREAM > "$T/bigreset.out" 2>&1
+expect_grep "^the first [0-9]+ bytes of the stream: yes\$" "$T/bigreset.out" "reset after $CUT bytes of a stream: the program read the stream's start"
+read_n=$(sed -n 's/^read \([0-9]*\) bytes, then ECONNRESET$/\1/p' "$T/bigreset.out")
+[ -n "$read_n" ] && [ "$read_n" -le $CUT ] || { cat "$T/bigreset.out"; fail "reset after $CUT bytes of a stream: not at most $CUT bytes, then ECONNRESET"; }
+ok "reset after $CUT bytes of a stream: $read_n bytes read, then ECONNRESET"
+expect_grep "^${STAMP}result=reset simulated=yes rule=bigreset .* received=$CUT after_ms=[0-9]+\$" "$T/bigreset.log" \
+	"reset after $CUT bytes of a stream: exactly $CUT passed toward the program"
+"$CLI" run -c "$(fault_rules up reset "after_bytes = 1000000000000;" $SINK)" -- $PY "$C" upload $SINK $BIG > "$T/up.out" 2>&1
+GOT=$(echo "$T"/server.*.got) # (the sink's, beside its port file)
+expect_eq "$(cat "$T/up.out")" "sent $BIG bytes, then EOF" "$BIG bytes sent through the relay"
+expect_eq "$(cat "$GOT")" "the server read $BIG bytes, STREAM's first: yes" "$BIG bytes sent through the relay arrive byte-exact"
+"$CLI" run -c "$(fault_rules upcut close "after_bytes = $CUT; direction = \"out\";" $SINK)" -- $PY "$C" upload $SINK $BIG > /dev/null 2>&1
+wait_for sh -c '[ "$(wc -l < "$1")" -ge 2 ]' - "$GOT" || fail "close after $CUT bytes sent: the server did not see the end"
+expect_eq "$(sed -n 2p "$GOT")" "the server read $CUT bytes, STREAM's first: yes" "close after $CUT bytes sent: exactly $CUT reach the server"
+
 # The destination first: one that refuses refuses the program, through
 # the kernel, as it would have (no connect that succeeds, then a reset).
 DEAD=$(closed_port)
@@ -76,6 +107,18 @@ expect_eq "$(sed -n 3p "$T/many.out")" "after they closed: 0 descriptors more th
 expect_eq "$(grep -c 'the most its descriptors allow' "$T/many.err")" 1 "a full relay says so once"
 expect_grep "^connrefuse: relay: 60 connections passed untouched: the relay was full\$" "$T/many.err" "and counts what it let pass"
 
+# A stream's pipe counts in the relay's descriptors: with 8 left (a limit
+# of 72, less the margin of 64), a stream holds 4 of them while it is
+# made and a pipe (2) once it carries: a connection meanwhile would need
+# 4 more and passes untouched; once the stream closed, all are given back
+# (three times: a pipe's two kept would leave the third stream none).
+CFG_BUDGET=$(config budget.cfg "version = 1; log: { syslog = false; level = \"none\"; };
+rules = ( { name = \"budget\"; dst = \"127.0.0.1\"; port = [$STREAM, $GOOD]; action = \"reset\"; after_bytes = 1000000000000; } );")
+(ulimit -n 72 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 72 descriptors: exit $?"
+expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 4 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
+	"three streams, one after another: each its two sockets and a pipe, a connection meanwhile untouched, none left after"
+expect_eq "$(sed -n 4p "$T/budget.out")" "a connection then: relayed" "the streams closed: their descriptors given back to the limit"
+
 # The relay killed (connrefuse run, with SIGKILL) while it holds an
 # answered connection: the program reads end of file, as from any peer
 # process that dies (with bytes of the program's unread, the kernel would
@@ -88,7 +131,7 @@ rules = ( { name = \"orphan\"; dst = \"127.0.0.1\"; port = [$HOLD, $GOOD]; actio
 wait_for grep -q '^done$' "$T/orphan.out" || fail "the relay killed: the program did not finish"
 expect_eq "$(sed -n 1p "$T/orphan.out")" "the held connection, relay killed: read 0 bytes, EOF" "the relay killed: a held connection reads EOF"
 expect_eq "$(sed -n 2p "$T/orphan.out")" "read 5060 bytes, then EOF" "the relay killed: a new connection passes untouched"
-expect_grep "rule orphan: a fault after connect needs the relay of connrefuse run, and none answers at .*relay\.sock \(Connection refused\)" \
+expect_grep "rule orphan: a fault after connect needs a relay, and none answers at .*relay\.sock \(Connection refused; CONNREFUSE_RELAY, connrefuse run's\)" \
 	"$T/orphan.err" "the relay killed: one line says why"
 
 # report counts the faults.
@@ -105,9 +148,9 @@ for _ in range(2):
 " > "$T/norelay.out" 2> "$T/norelay.err"
 PORT=$GOOD $PY "$C" raw "$GOOD" > "$T/plain.out"
 expect_eq "$(sort -u "$T/norelay.out")" "$(cat "$T/plain.out")" "no relay: the connection passes untouched"
-expect_grep "rule cut: a fault after connect needs the relay of connrefuse run, and CONNREFUSE_RELAY is not set" \
+expect_grep "rule cut: a fault after connect needs a relay, and none is named \(CONNREFUSE_RELAY is not set: the program was not started by connrefuse run; the rules have no relay.socket for connrefuse relay\)" \
 	"$T/norelay.err" "no relay: one line says why"
-expect_eq "$(grep -c 'needs the relay' "$T/norelay.err")" 2 "no relay: one line a process"
+expect_eq "$(grep -c 'needs a relay' "$T/norelay.err")" 2 "no relay: one line a process"
 # A relay named but gone: the same.
 CONNREFUSE_RELAY=$T/gone.sock CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY "$C" raw "$GOOD" > "$T/gone.out" 2> "$T/gone.err"
 expect_eq "$(cat "$T/gone.out")" "$(cat "$T/plain.out")" "a relay that is gone: the connection passes untouched"

@@ -67,10 +67,11 @@ def source_options(src, cmds):
 
 
 def key_truth(cli):
-    """{scope: [keys]}: scopes '', 'log', 'rule', 'window', 'flap'."""
+    """{scope: [keys]}: scopes '', 'log', 'relay', 'rule', 'window', 'flap'."""
     probes = {
         "": "bogus_key = 1;",
         "log": "log: { bogus_key = 1; };",
+        "relay": "relay = { bogus_key = 1; };",
         "rule": "rules = ( { bogus_key = 1; } );",
         "window": "rules = ( { window = { bogus_key = 1; }; } );",
         "flap": "rules = ( { flap = { bogus_key = 1; }; } );",
@@ -212,8 +213,8 @@ def check_documented(docs, cmds, keys, env):
     man1 = man_text(read(os.path.join(docs, "doc/connrefuse.1")))
     man5 = man_text(read(os.path.join(docs, "doc/connrefuse.cfg.5")))
     cfg_secs = sections(config)
-    where = {"": ["Top level"], "log": ["log"], "rule": ["Rules", "Schedules"], "window": ["Schedules"], "flap": ["Schedules"]}
-    man_where = {"": ["", "Top level"], "log": ["log"], "rule": ["Rules", "Schedules"]}
+    where = {"": ["Top level"], "log": ["log"], "relay": ["relay"], "rule": ["Rules", "Schedules"], "window": ["Schedules"], "flap": ["Schedules"]}
+    man_where = {"": ["", "Top level"], "log": ["log"], "relay": ["relay"], "rule": ["Rules", "Schedules"]}
     man_secs = {"": man5}
     for m in re.finditer(r"^\.SS ([^\n]+)\n(.*?)(?=^\.S[SH] |\Z)", man5, re.M | re.S):
         man_secs[m.group(1).strip()] = m.group(2)

@@ -308,10 +308,10 @@ START_TEST(file_errors)
 }
 END_TEST
 
-/* Faults after connect: their keys survive the printer and the compiled
- * image, and reach the verdict. */
+/* Faults after connect: their keys and relay.socket survive the printer
+ * and the compiled image, and reach the verdict. */
 static const char faults_text[] =
-	"version = 1;\nrules = (\n"
+	"version = 1;\nrelay = { socket = \"/run/connrefuse/relay.sock\"; };\nrules = (\n"
 	"  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 100; direction = \"in\"; },\n"
 	"  { name = \"eof\"; port = 81; action = \"close\"; after_ms = 50; },\n"
 	"  { name = \"hang\"; port = 82; action = \"stall\"; direction = \"out\"; },\n"
@@ -361,6 +361,7 @@ START_TEST(faults_round_trip)
 	char *a = cr_test_printed(rs);
 	ck_assert_msg(strstr(a, "action = \"reset\"; direction = \"in\"; after_bytes = 100;") != NULL, "%s", a);
 	ck_assert_msg(strstr(a, "action = \"close\"; after_ms = 50;") != NULL, "%s", a);
+	ck_assert_msg(strstr(a, "\nrelay = { socket = \"/run/connrefuse/relay.sock\"; };\n") != NULL, "%s", a);
 	/* Through the compiled form: the image built from the printed text. */
 	struct cr_draft *d = cr_ruleset_to_draft(rs);
 	size_t len;
@@ -370,6 +371,7 @@ START_TEST(faults_round_trip)
 	struct cr_ruleset *compiled = cr_image_open(img, len, CR_IMAGE_OWNED, "t.compiled", err, sizeof err);
 	ck_assert_msg(compiled != NULL, "%s", err);
 	check_fault_verdicts(compiled);
+	ck_assert_str_eq(compiled->relay_socket, "/run/connrefuse/relay.sock");
 	char *b = cr_test_printed(compiled);
 	ck_assert_str_eq(a, b);
 	free(a);
@@ -430,9 +432,13 @@ static void check_key(const char *scope, const char *name, enum cr_key_type type
 {
 	(void)type;
 	static const char *const top[] = { "", "\n.SS Top level\n", NULL }, *const log[] = { "\n.SS log\n", NULL },
+				 *const relay[] = { "\n.SS relay\n", NULL },
 				 *const rule[] = { "\n.SS Rules\n", "\n.SS Schedules\n", NULL };
 	struct manpage *m = arg;
-	const char *const *sections = strcmp(scope, "log") == 0 ? log : strcmp(scope, "rule") == 0 ? rule : top;
+	const char *const *sections = strcmp(scope, "log") == 0     ? log
+				      : strcmp(scope, "relay") == 0 ? relay
+				      : strcmp(scope, "rule") == 0  ? rule
+								    : top;
 	if (!documented(m->text, sections, name))
 		snprintf(m->missing + strlen(m->missing), sizeof m->missing - strlen(m->missing), " %s.%s", scope,
 			 name);
