@@ -208,7 +208,7 @@ expect_eq "$(cat "$T/norelay.out")" "5 round trips" "no relay: the connection pa
 # Shaped, they could not take less than 10 s: no load makes a direct run look shaped.
 [ "$norelay_ms" -lt 10000 ] || fail "no relay: 5 round trips took $norelay_ms ms, as if shaped"
 ok "no relay: unshaped ($norelay_ms ms for 5 round trips; at least 10,000 shaped)"
-expect_grep "rule slow: shaping needs the relay of connrefuse run, and CONNREFUSE_RELAY is not set" "$T/norelay.err" \
+expect_grep "rule slow: shaping needs a relay, and none is named \\(CONNREFUSE_RELAY is not set" "$T/norelay.err" \
 	"no relay: one line says why"
 
 # ---- every combination that cannot hold: a config error ----
