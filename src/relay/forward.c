@@ -407,7 +407,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	if (fired && c->ask.level >= CR_LEVEL_ALL)
 		cr_ident_read(c->pid, false, &id);
 	if (fired)
-		atomic_fetch_add(c->shaping, 1);
+		cr_relay_pending_add(c->shaping, 1);
 	double eof_at = 0; /* when the program's EOF came during a stall toward it */
 	for (;;) {
 		double now = cr_monotonic_now();
@@ -471,7 +471,7 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	}
 	if (c->ask.action == CR_ACT_PASS) {
 		log_fired(c, &in, &out, cr_monotonic_now(), &id);
-		atomic_fetch_sub(c->shaping, 1);
+		cr_relay_pending_add(c->shaping, -1);
 	}
 	cr_shaper_free(in.sh);
 	cr_shaper_free(out.sh);

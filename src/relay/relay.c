@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How long the relay waits for the destination to accept: beyond it, the
@@ -41,7 +42,7 @@ struct cr_relay {
 	atomic_uint active;      /* connections being made or relayed */
 	struct cr_fd_budget fds; /* descriptors they may hold */
 	atomic_ulong served, full;
-	atomic_uint shaping; /* passes that shape, not ended yet */
+	struct cr_relay_pending shaping; /* passes that shape, not ended yet */
 	atomic_bool full_said;
 	pthread_t thread;
 };
@@ -341,6 +342,12 @@ static struct cr_relay *relay_new(const struct cr_log_conf *log, char *err, size
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
 	r->fds.max = max_fds();
+	pthread_mutex_init(&r->shaping.lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->shaping.none, &ca);
+	pthread_condattr_destroy(&ca);
 	return r;
 }
 
@@ -513,6 +520,11 @@ void cr_relay_close(struct cr_relay *r)
 		rmdir(r->dir);
 	/* The program has ended, so have its sockets: a shaped connection ends
 	 * once its destination's end follows, and writes its line then. */
-	for (int i = 0; i < 100 && atomic_load(&r->shaping); i++)
-		cr_sleep_ms(10);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&r->shaping.lock);
+	while (r->shaping.n && pthread_cond_timedwait(&r->shaping.none, &r->shaping.lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&r->shaping.lock);
 }

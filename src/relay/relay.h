@@ -25,6 +25,7 @@
 #include "engine/relay_wire.h"
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,22 @@ unsigned long cr_relay_full(const struct cr_relay *r);
  * for up to a second, so that its line, written at its end, is not lost. */
 void cr_relay_close(struct cr_relay *r);
 
+/* Connections whose line is still to come, and a wait until there are none. */
+struct cr_relay_pending {
+	pthread_mutex_t lock;
+	pthread_cond_t none; /* on CLOCK_MONOTONIC */
+	unsigned n;
+};
+
+static inline void cr_relay_pending_add(struct cr_relay_pending *p, int by)
+{
+	pthread_mutex_lock(&p->lock);
+	p->n += (unsigned)by;
+	if (!p->n)
+		pthread_cond_broadcast(&p->none);
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* ---- forward.c: one connection, its fault applied ---- */
 
 struct cr_relay_conn {
@@ -69,7 +86,7 @@ struct cr_relay_conn {
 	double start;             /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
-	atomic_uint *shaping; /* the relay's passes that shape, not ended yet (their line comes at the end) */
+	struct cr_relay_pending *shaping; /* the relay's passes that shape, not ended yet (their line comes at the end) */
 };
 
 /* Forwards both ways until both ends are done, firing the fault when its
