@@ -40,7 +40,10 @@ static void write_line(struct cr_sv *sv, const struct cr_ruleset *rs, struct cr_
 }
 
 /* Logs an outcome as the library does (a dry run reports the real outcome,
- * marked, at level failures). */
+ * marked, at level failures). Always before the call is answered, as the
+ * library logs before connect() returns: the program, still waiting in its
+ * call, is there while its uid and cgroup are read from /proc (one that
+ * exits at once would otherwise leave a line without them). */
 static void log_call(struct cr_sv *sv, const struct cr_call *c, int err, bool simulated)
 {
 	struct cr_attempt a = cr_sv_attempt_of(c);
@@ -78,14 +81,14 @@ static void act_simulate(struct cr_sv *sv, struct cr_call *c)
 		    kerr = rc == 0 ? 0 : cr_sink_errno(errno, err, (struct sockaddr *)&sink);
 		if (kerr == EINPROGRESS && err != ECONNREFUSED)
 			cr_later_put(c, err);
-		cr_sv_respond(sv, c->id, rc, kerr, false);
 		log_call(sv, c, kerr == EINPROGRESS ? err : kerr, kerr == err || kerr == EINPROGRESS);
+		cr_sv_respond(sv, c->id, rc, kerr, false);
 		return;
 	}
 	/* Unix and datagram sockets, and the errnos connect() itself returns,
 	 * fail at once in the kernel too. */
-	cr_sv_respond(sv, c->id, -1, err, false);
 	log_call(sv, c, err, true);
+	cr_sv_respond(sv, c->id, -1, err, false);
 }
 
 bool cr_sv_may_connect_for(const struct cr_call *c)
@@ -99,10 +102,10 @@ bool cr_sv_may_connect_for(const struct cr_call *c)
 static void answer_connect(struct cr_sv *sv, const struct cr_call *c, int rc, int err)
 {
 	if (err == EINPROGRESS && sv->so_error_trapped)
-		cr_later_put(c, 0); /* before the program can ask */
-	cr_sv_respond(sv, c->id, rc, err, false);
+		cr_later_put(c, 0);                            /* before the program can ask */
 	if (err != EINTR && err != EALREADY && err != EISCONN) /* those are states, not outcomes */
 		log_call(sv, c, err, false);
+	cr_sv_respond(sv, c->id, rc, err, false);
 }
 
 /* A call that passes, under audit: the supervisor makes the connect itself,
@@ -170,8 +173,8 @@ static void act_drop(struct cr_sv *sv, struct cr_call *c)
 	struct sockaddr_storage to;
 	socklen_t tlen = cr_sv_drop_address(c->dup, &c->dest, c->sa.ss_family, &to);
 	if (!tlen) {
-		cr_sv_respond(sv, c->id, -1, ETIMEDOUT, false);
 		log_call(sv, c, ETIMEDOUT, true);
+		cr_sv_respond(sv, c->id, -1, ETIMEDOUT, false);
 		return;
 	}
 	struct cr_attempt a = cr_sv_attempt_of(c);
@@ -196,8 +199,8 @@ void cr_sv_act(struct cr_sv *sv, struct cr_call *c)
 	} else if (c->v.simulate) {
 		/* The socket could not be reached (pidfd_getfd refused): fail
 		 * the call at once, as on a blocking socket. */
-		cr_sv_respond(sv, c->id, -1, c->v.err, false);
 		log_call(sv, c, c->v.err, true);
+		cr_sv_respond(sv, c->id, -1, c->v.err, false);
 	} else {
 		act_pass(sv, c);
 	}
@@ -236,8 +239,8 @@ void cr_sv_so_error_call(struct cr_sv *sv, const struct seccomp_notif *req, doub
 				   { (void *)(uintptr_t)req->data.args[4], sizeof olen } };
 	bool written = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 &&
 		       process_vm_writev(req->pid, local, 2, remote, 2, 0) == (ssize_t)(sizeof so + sizeof olen);
-	cr_sv_respond(sv, id, 0, 0, !written);
 	cr_sv_later_answered(sv, &e, p, &s);
+	cr_sv_respond(sv, id, 0, 0, !written);
 	close(dup);
 }
 

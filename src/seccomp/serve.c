@@ -112,8 +112,8 @@ static bool second_connect(struct cr_sv *sv, struct cr_proc *p, struct cr_call *
 		return false; /* another destination: a new attempt, the entry gone */
 	int rc = connect(c->dup, (struct sockaddr *)&c->sa, c->salen);
 	struct cr_settled s = cr_inflight_settle(&e.f, rc == 0 ? 0 : errno, true, false);
+	cr_sv_later_answered(sv, &e, p, &s); /* before the answer: act.c, log_call */
 	cr_sv_respond(sv, c->id, rc, s.seen, false);
-	cr_sv_later_answered(sv, &e, p, &s);
 	drop_socket(c);
 	return true;
 }

@@ -255,6 +255,15 @@ else
 	echo "note: no Go toolchain (Debian's golang-go): the Go client is not tested"
 fi
 
+# A program that exits as soon as its connect returns: its line still has
+# its uid (the supervisor logs before it answers, while the program waits).
+ulog=$T/exits.log
+ucfg=$(config exits.cfg "version = 1;
+log: { syslog = false; file = \"$ulog\"; rate = 0; };")
+"$CLI" run --seccomp -c "$ucfg" -- sh -c "for i in \$(seq 200); do \"$STATIC\" $C; done" > /dev/null
+expect_eq "$(grep -c "result=refused simulated=no .*comm=static-client" "$ulog")" 200 "200 programs that exit at once: 200 lines"
+expect_no_grep "result=refused simulated=no action=pass pid=[0-9]+ comm=" "$ulog" "every one with its uid, though its program had exited"
+
 # Where seccomp user notification cannot be had, a clear error and exit 125:
 # never a silent run without the rules.
 if command -v strace >/dev/null; then
