@@ -3,10 +3,11 @@
 # bandwidth (2 MB at 1 MB/s) against tc tbf, latency against netem delay
 # where the kernel has it, otherwise the direct time plus what each round
 # trip must add; the outputs equal and the times within 20% (three tries).
-# Node, Java's HttpClient and a Socket, the C client on epoll, redis-cli
-# --pipe against a fake Redis server; a Go client and the static C client
-# on epoll under run --seccomp; and a shaping made by the relay service
-# (connrefuse relay, as nobody) for a program preloaded by hand.
+# Python's asyncio streams, node, Java's HttpClient and a Socket, the C
+# client on epoll, redis-cli --pipe and psql against fake servers; a Go
+# client and the static C client on epoll under run --seccomp; and a
+# shaping made by the relay service (connrefuse relay, as nobody) for a
+# program preloaded by hand.
 NETNS=1
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +39,10 @@ latency() {
 		arith_cfg "latency, $1, $N round trips" "$SLOW" $((2 * L * N)) "$2"
 	fi
 }
+
+# ---- python's asyncio streams (t_relay_shape has its other clients) ----
+bandwidth "python asyncio streams" "$PY $HERE/shapeclient.py aget $BULK"
+latency "python asyncio streams" "$PY $HERE/shapeclient.py artt $ECHO $N"
 
 # ---- node: http.get, and net ----
 if command -v node > /dev/null; then
@@ -72,16 +77,32 @@ else
 	echo "note: seccomp user notification unavailable here: nothing under run --seccomp"
 fi
 
-# ---- redis-cli --pipe: 400 GETs of 5,000 bytes, 2 MB of replies (timed around it) ----
+# timed COMMAND: COMMAND, then "ms=N", its time (for clients that time nothing).
+timed() {
+	echo "s=\$(date +%s%N); $1; echo ms=\$(( (\$(date +%s%N) - s) / 1000000 ))"
+}
+
+# ---- redis-cli --pipe: 400 GETs of 5,000 bytes, 2 MB of replies ----
 if [ -z "${CR_SANITIZE:-}" ] && command -v redis-cli > /dev/null; then
 	REDIS=$(fault_server --proto redis normal)
 	i=0
 	while [ $i -lt 400 ]; do printf '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n'; i=$((i + 1)); done > "$T/gets.resp"
 	THIN=$(shape_rules narrow "bandwidth = $RATE; direction = \"in\";" "$REDIS")
-	bandwidth "redis-cli --pipe, 400 GETs" \
-		"s=\$(date +%s%N); redis-cli -h 127.0.0.1 -p $REDIS --pipe < $T/gets.resp; echo ms=\$(( (\$(date +%s%N) - s) / 1000000 ))"
+	bandwidth "redis-cli --pipe, 400 GETs" "$(timed "redis-cli -h 127.0.0.1 -p $REDIS --pipe < $T/gets.resp")"
 else
 	echo "note: redis-cli is not installed (redis-tools), or not run under the sanitizers"
+fi
+
+# ---- psql: 325 queries, each answered with 100 rows (6,149 bytes), 2 MB ----
+if [ -z "${CR_SANITIZE:-}" ] && command -v psql > /dev/null; then
+	PG=$(fault_server --proto pg normal)
+	i=0
+	while [ $i -lt 325 ]; do echo "select x;"; i=$((i + 1)); done > "$T/rows.sql"
+	THIN=$(shape_rules rows "bandwidth = $RATE; direction = \"in\";" "$PG")
+	bandwidth "psql, 325 queries" \
+		"$(timed "psql -X -w -q -o /dev/null 'host=127.0.0.1 port=$PG user=x dbname=x gssencmode=disable' -f $T/rows.sql; echo psql exited \$?")"
+else
+	echo "note: psql is not installed, or not run under the sanitizers"
 fi
 
 # ---- the relay service (connrefuse relay, as nobody), the library preloaded by hand ----
