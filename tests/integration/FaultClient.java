@@ -10,8 +10,14 @@
 // With "timeout", the request's timeout (HttpClient) or the read timeout
 // (urlconnection) is 1 s, and "elapsed_ms=N" says when it ended, counted
 // from the request: the JVM's start and the client's making left out.
+// Timing what shaping changes (shapeclient.py's words; last, "ms=N", the
+// JVM's start left out as well):
+//   get            httpclient, timed from the request to the body's end
+//   rtt N          a Socket: N round trips of 1 byte each to an echo
+//                  server, timed from the connect's end
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -27,14 +33,15 @@ public class FaultClient {
     public static void main(String[] args) throws Exception {
         String kind = args[0];
         int port = Integer.parseInt(args[1]);
-        boolean timeout = args.length > 2;
+        boolean timeout = args.length > 2 && args[2].equals("timeout");
         String url = "http://127.0.0.1:" + port + "/";
-        HttpClient client = kind.equals("urlconnection") ? null : HttpClient.newHttpClient();
+        HttpClient client = kind.equals("urlconnection") || kind.equals("rtt") ? null : HttpClient.newHttpClient();
         long start = System.nanoTime();
         boolean failed = false;
         try {
             switch (kind) {
             case "httpclient":
+            case "get":
             case "post": {
                 HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
                 if (timeout)
@@ -58,6 +65,22 @@ public class FaultClient {
                 System.out.println("status " + status + ", " + n + " body bytes");
                 break;
             }
+            case "rtt": {
+                int n = Integer.parseInt(args[2]);
+                try (Socket s = new Socket("127.0.0.1", port)) {
+                    s.setTcpNoDelay(true);
+                    OutputStream out = s.getOutputStream();
+                    InputStream in = s.getInputStream();
+                    start = System.nanoTime();
+                    for (int i = 0; i < n; i++) {
+                        out.write('x');
+                        if (in.read() != 'x')
+                            throw new IOException("echo lost");
+                    }
+                }
+                System.out.println(n + " round trips");
+                break;
+            }
             case "peer": {
                 InetSocketAddress to = new InetSocketAddress("127.0.0.1", port);
                 try (SocketChannel ch = SocketChannel.open(to); Socket s = new Socket()) {
@@ -76,6 +99,8 @@ public class FaultClient {
         }
         if (timeout)
             System.out.println("elapsed_ms=" + (System.nanoTime() - start) / 1000000);
+        if (kind.equals("get") || kind.equals("rtt"))
+            System.out.println("ms=" + (System.nanoTime() - start) / 1000000);
         System.exit(failed ? 3 : 0);
     }
 }

@@ -7,19 +7,24 @@
  * time; with "block", the connect is a blocking one (the socket is made
  * non-blocking after it). With "peer", once connected: getpeername, then
  * again into a 4-byte buffer (the kernel cuts the address and says its
- * whole length), and a second connect(). Built statically too
+ * whole length), and a second connect(). With "rtt N" (shaping's
+ * latency), once connected: N round trips of 1 byte each to an echo
+ * server, each echo waited for by epoll, and "ms=N", their time. Built
+ * statically too
  * (static-epollclient), for run --seccomp. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The first sign of the end: EPOLLERR for a RST (the kernel reports the
@@ -50,13 +55,40 @@ static int peers(int fd, const struct sockaddr_in *to)
 	return 0;
 }
 
+/* "rtt N": N round trips of 1 byte, timed from the connect's end. */
+static int round_trips(int fd, int ep, int n)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd }, got;
+	epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++) {
+		char c = 'x';
+		ssize_t k = send(fd, &c, 1, MSG_NOSIGNAL);
+		if (k == 1)
+			k = epoll_wait(ep, &got, 1, -1) == 1 ? read(fd, &c, 1) : -1;
+		if (k != 1) {
+			printf("round trip %d: %s\n", i + 1, k == 0 ? "EOF" : strerrorname_np(errno));
+			return 0;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%d round trips\nms=%ld\n", n, (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
 	int timeout = -1;
 	bool block = false, peer = false;
+	int rounds = 0;
 	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "rtt") == 0 && i + 1 < argc)
+			rounds = atoi(argv[++i]);
 		timeout = strcmp(argv[i], "wait") == 0 ? 1000 : timeout;
 		block |= strcmp(argv[i], "block") == 0;
 		peer |= strcmp(argv[i], "peer") == 0;
@@ -85,6 +117,8 @@ int main(int argc, char **argv)
 	}
 	if (peer)
 		return peers(fd, &sa);
+	if (rounds)
+		return round_trips(fd, ep, rounds);
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)sizeof req - 1)
 		printf("send: %s\n", strerrorname_np(errno));

@@ -2,6 +2,20 @@
 # and checks. Tests use loopback only and stop only what they started.
 set -u
 : "${CR_BUILD:?run through tests/integration/run.sh}"
+# A test that sets NETNS=1 before it sources this file runs in a private
+# network namespace (unshare -n: loopback only, where tc may act): the
+# script starts again there, before its folder is made. Its lo has a real
+# link's MTU, not loopback's 64 KiB packets: tbf's bucket then holds
+# several, as on an ethernet.
+if [ "${NETNS:-}" = 1 ] && [ "${CR_IN_NETNS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
+	for c in tc ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
+	CR_IN_NETNS=1 exec unshare -n sh "$0"
+fi
+if [ "${NETNS:-}" = 1 ]; then
+	ip link set lo up
+	ip link set lo mtu 1500
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$CR_BUILD/libconnrefuse.so
 PRELOAD=$LIB
@@ -285,4 +299,100 @@ same_refusal() {
 		cmp -s "$T/dead.oracle" "$T/dead.rule" || { diff "$T/dead.oracle" "$T/dead.rule"; fail "a refusing destination under a reset rule: the program must be refused as without it"; }
 	done
 	ok "a destination that refuses: the program is refused as without the rule ($(head -n 1 "$T/dead.rule"))"
+}
+
+# ---- shaping (t_relay_shape, t_relay_shape_clients) ----
+
+# shape_rules NAME KEYS PORT: a config whose one rule passes PORT shaped by
+# KEYS, logged at level all in $T/NAME.log.
+shape_rules() {
+	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; level = \"all\"; };
+rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = $3; action = \"pass\"; $2 } );"
+}
+
+# shaped CONFIG COMMAND: COMMAND under CONFIG's rule: in connrefuse run
+# $RUN_FLAGS (e.g. --seccomp); with SHAPED_BY=service, the library
+# preloaded by hand instead, for the relay service CONFIG names.
+shaped() {
+	if [ "${SHAPED_BY:-}" = service ]; then
+		CONNREFUSE_CONFIG=$1 LD_PRELOAD=$PRELOAD sh -c "$2"
+	else
+		"$CLI" run ${RUN_FLAGS:-} -c "$1" -- sh -c "$2"
+	fi
+}
+
+# ms FILE: the time a client measured (its line ms=N), taken out of FILE.
+ms() {
+	sed -n 's/^ms=//p' "$1"
+	sed -i '/^ms=/d' "$1"
+}
+
+# within A B: A is within 20% of B (and 30 ms: a poll's and a scheduler's grain).
+within() {
+	d=$(($1 - $2)); [ $d -lt 0 ] && d=$((-d))
+	[ $((d * 5)) -le $(($2 + 150)) ]
+}
+
+# shape_ran NAME FILE...: fails when a client did not run at all (both
+# runs would fail alike, and compare equal).
+shape_ran() {
+	name=$1
+	shift
+	! grep -qE '^(Traceback|SyntaxError|Exception in thread|panic:)|No such file|: not found|Could not find' "$@" || { cat "$@"; fail "$name: the client failed to run"; }
+}
+
+# versus NAME ORACLE CONFIG COMMAND: COMMAND (PORT set by the caller's
+# command) run under ORACLE (a shell command that sets tc up, and tc
+# removed after; $oracle_what names it), then shaped by CONFIG's rule: the
+# same output, the times within 20%, three tries.
+versus() {
+	name=$1
+	retry_timing versus_once "$@" ||
+		fail "$name: $rule_ms ms under the rule, $oracle_ms ms under $oracle_what (three tries)"
+	ok "$name: $(head -n 1 "$T/rule" | cut -c1-60): $rule_ms ms under the rule, $oracle_ms ms under $oracle_what"
+}
+versus_once() {
+	oracle=$2 cfg=$3 cmd=$4
+	sh -c "$oracle" || fail "$name: tc could not set the oracle up: $oracle"
+	sh -c "$cmd" > "$T/oracle" 2>&1
+	echo "exit=$?" >> "$T/oracle"
+	tc qdisc del dev lo root 2> /dev/null
+	shaped "$cfg" "$cmd" > "$T/rule" 2>&1
+	echo "exit=$?" >> "$T/rule"
+	shape_ran "$name" "$T/oracle" "$T/rule"
+	oracle_ms=$(ms "$T/oracle") rule_ms=$(ms "$T/rule")
+	cmp -s "$T/oracle" "$T/rule" || { diff "$T/oracle" "$T/rule"; fail "$name: the rule's output differs from the oracle's"; }
+	within "$rule_ms" "$oracle_ms"
+}
+
+# arith NAME KEYS PORT ADDED COMMAND: COMMAND's time shaped by a rule of
+# KEYS on PORT is its direct time plus ADDED ms, within 20%, three tries
+# (the oracle where the kernel has no netem, or no qdisc tells the ways
+# apart). arith_cfg NAME CONFIG ADDED COMMAND: the same with a config.
+arith() {
+	arith_cfg "$1" "$(shape_rules slow "$2" "$3")" "$4" "$5"
+}
+arith_cfg() {
+	name=$1 cfg=$2 added=$3 cmd=$4
+	retry_timing arith_once || fail "$name: $rule_ms ms under the rule, $direct_ms ms direct, $added ms to add (three tries)"
+	ok "$name: $(head -n 1 "$T/rule" | cut -c1-50): $rule_ms ms under the rule, $direct_ms ms direct + $added ms"
+}
+arith_once() {
+	sh -c "$cmd" > "$T/direct" 2>&1
+	echo "exit=$?" >> "$T/direct"
+	shaped "$cfg" "$cmd" > "$T/rule" 2>&1
+	echo "exit=$?" >> "$T/rule"
+	shape_ran "$name" "$T/direct" "$T/rule"
+	direct_ms=$(ms "$T/direct") rule_ms=$(ms "$T/rule")
+	cmp -s "$T/direct" "$T/rule" || { diff "$T/direct" "$T/rule"; fail "$name: the output differs"; }
+	within "$rule_ms" $((direct_ms + added))
+}
+
+# go_build FILE: builds tests/integration/seccomp/FILE offline (the
+# standard library only, the cache in the build folder) into
+# $T/go/NAME, NAME the file's without .go.
+go_build() {
+	mkdir -p "$T/go"
+	(cd "$HERE/seccomp" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
+		GOCACHE=$CR_BUILD/go-cache GOPATH=$T/go/path go build -o "$T/go/${1%.go}" "$1") || fail "go build $1"
 }

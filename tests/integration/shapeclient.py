@@ -9,7 +9,11 @@ line "ms=N" (the time it measured).
   sizes     a socket: the answer read as it comes; the largest read, and
             the median gap between reads (the pieces of a slice)
   upload N  a socket to an echo server: N bytes sent while their echo is
-            read, timed whole; whether the echo came in order"""
+            read, timed whole; whether the echo came in order
+  artt N    rtt, on asyncio streams
+  aget      asyncio streams: the request, then the bytes read to the end,
+            timed whole"""
+import asyncio
 import http.client
 import socket
 import sys
@@ -96,5 +100,37 @@ def upload():
     return t
 
 
-t = {"rtt": rtt, "first": first, "get": get, "http": http_get, "sizes": sizes, "upload": upload}[kind]()
+def artt():
+    async def run():
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t = time.monotonic()
+        for _ in range(arg):
+            w.write(b"x")
+            if await r.readexactly(1) != b"x":
+                print("echo lost")
+                break
+        print("%d round trips" % arg)
+        w.close()
+        return t
+
+    return asyncio.run(run())
+
+
+def aget():
+    async def run():
+        t = time.monotonic()
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(REQ)
+        got = 0
+        while b := await r.read(65536):
+            got += len(b)
+        print("%d bytes, then EOF" % got)
+        w.close()
+        return t
+
+    return asyncio.run(run())
+
+
+t = {"rtt": rtt, "first": first, "get": get, "http": http_get, "sizes": sizes, "upload": upload, "artt": artt, "aget": aget}[kind]()
 print("ms=%d" % ((time.monotonic() - t) * 1000))

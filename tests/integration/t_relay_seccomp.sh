@@ -46,11 +46,7 @@ DEAD_CFG=$(config dead.cfg "version = 1; log: { syslog = false; file = \"$T/dead
 rules = ( { name = \"dead\"; dst = \"127.0.0.1\"; port = $DEAD; action = \"reset\"; after_bytes = 10; } );")
 GO=""
 if command -v go > /dev/null && [ -z "${CR_SANITIZE:-}" ]; then
-	mkdir -p "$T/go"
-	# Offline: the standard library only, the cache in the build folder.
-	(cd "$HERE/seccomp" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
-		GOCACHE=$CR_BUILD/go-cache GOPATH=$T/go/path go build -o "$T/go/faultclient" faultclient.go) ||
-		fail "go build faultclient.go"
+	go_build faultclient.go
 	GO=$T/go/faultclient
 	for fault in reset close; do
 		if [ $fault = reset ]; then o=$RESET cfg=$CFG_RESET; else o=$CLOSE cfg=$CFG_CLOSE; fi

@@ -6,70 +6,20 @@
 # loaded machine can slow one). Slices: a client that records its reads
 # sees pieces of at most slice bytes, slice_ms apart. Every combination
 # that cannot hold is a config error with its message.
-# The script runs again in the namespace, before lib.sh makes its folder.
-if [ "${CR_IN_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || { echo "needs root for a network namespace"; exit 77; }
-	for c in tc ip unshare; do command -v $c > /dev/null || { echo "$c is not installed"; exit 77; }; done
-	CR_IN_NETNS=1 exec unshare -n sh "$0"
-fi
+# (t_relay_shape_clients: the other clients.)
+NETNS=1
 . "$(dirname "$0")/lib.sh"
-ip link set lo up
-# A real link's packets, not loopback's 64 KiB ones: tbf's bucket then
-# holds several, as on an ethernet.
-ip link set lo mtu 1500
 
 ECHO=$(fault_server echo 0)
 BULK=$(fault_server bulk 2000000)
 SMALL=$(fault_server bulk 2000)
 SC=$HERE/shapeclient.py
 
-# rules NAME KEYS PORT: a config whose one rule passes PORT shaped by KEYS.
-rules() {
-	config "$1.cfg" "version = 1; log: { syslog = false; file = \"$T/$1.log\"; level = \"all\"; };
-rules = ( { name = \"$1\"; dst = \"127.0.0.1\"; port = $3; action = \"pass\"; $2 } );"
-}
-
-# ms FILE: the time a client measured (its line ms=N), taken out of FILE.
-ms() {
-	sed -n 's/^ms=//p' "$1"
-	sed -i '/^ms=/d' "$1"
-}
-
-# within A B: A is within 20% of B (and 30 ms: a poll's and a scheduler's grain).
-within() {
-	d=$(($1 - $2)); [ $d -lt 0 ] && d=$((-d))
-	[ $((d * 5)) -le $(($2 + 150)) ]
-}
-
-# versus NAME ORACLE CONFIG COMMAND: COMMAND (PORT set by the caller's
-# command) run under ORACLE (a shell command that sets tc up, and tc
-# removed after), then under the rule of CONFIG: the same output, the
-# times within 20%, three tries.
-versus() {
-	name=$1
-	retry_timing versus_once "$@" ||
-		fail "$name: $rule_ms ms under the rule, $oracle_ms ms under $oracle_what (three tries)"
-	ok "$name: $(head -n 1 "$T/rule" | cut -c1-60): $rule_ms ms under the rule, $oracle_ms ms under $oracle_what"
-}
-versus_once() {
-	oracle=$2 cfg=$3 cmd=$4
-	sh -c "$oracle" || fail "$name: tc could not set the oracle up: $oracle"
-	sh -c "$cmd" > "$T/oracle" 2>&1
-	echo "exit=$?" >> "$T/oracle"
-	tc qdisc del dev lo root 2> /dev/null
-	"$CLI" run -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
-	echo "exit=$?" >> "$T/rule"
-	! grep -qE '^(Traceback|SyntaxError)|No such file' "$T/oracle" "$T/rule" || { cat "$T/oracle" "$T/rule"; fail "$name: the client failed to run"; }
-	oracle_ms=$(ms "$T/oracle") rule_ms=$(ms "$T/rule")
-	cmp -s "$T/oracle" "$T/rule" || { diff "$T/oracle" "$T/rule"; fail "$name: the rule's output differs from the oracle's"; }
-	within "$rule_ms" "$oracle_ms"
-}
-
 # ---- bandwidth: tbf at 1 MB/s (8 mbit), 2 MB toward the program ----
 RATE=1000000
 oracle_what="tc tbf rate 8mbit"
 TBF="tc qdisc add dev lo root tbf rate 8mbit burst 16kb latency 2s"
-cfg=$(rules thin "bandwidth = $RATE; direction = \"in\";" "$BULK")
+cfg=$(shape_rules thin "bandwidth = $RATE; direction = \"in\";" "$BULK")
 versus "bandwidth, python urllib, 2 MB" "$TBF" "$cfg" "$PY $SC get $BULK"
 versus "bandwidth, python http.client, 2 MB" "$TBF" "$cfg" "$PY $SC http $BULK"
 if have_curl; then
@@ -80,7 +30,7 @@ if have_curl; then
 fi
 # tbf on lo limits both ways together, so a way of its own is held to the
 # arithmetic: 1 MB sent at 1 MB/s, its echo unshaped.
-cfg=$(rules up "bandwidth = $RATE; direction = \"out\";" "$ECHO")
+cfg=$(shape_rules up "bandwidth = $RATE; direction = \"out\";" "$ECHO")
 expect_up() {
 	"$CLI" run -c "$cfg" -- $PY "$SC" upload "$ECHO" 1000000 > "$T/up" 2>&1
 	up_ms=$(ms "$T/up")
@@ -92,34 +42,20 @@ ok "bandwidth out, python socket: 1 MB sent in $up_ms ms at $RATE bytes a second
 
 # ---- latency: netem delay where the kernel has it, the arithmetic otherwise ----
 L=50 N=10
-# arith NAME KEYS PORT ADDED COMMAND: COMMAND's time under the rule is its
-# direct time plus ADDED ms, within 20% (RUN_FLAGS: connrefuse run's).
-arith() {
-	name=$1 cfg=$(rules slow "$2" "$3") added=$4 cmd=$5
-	try() {
-		sh -c "$cmd" > "$T/direct" 2>&1
-		"$CLI" run ${RUN_FLAGS:-} -c "$cfg" -- sh -c "$cmd" > "$T/rule" 2>&1
-		direct_ms=$(ms "$T/direct") rule_ms=$(ms "$T/rule")
-		cmp -s "$T/direct" "$T/rule" || { diff "$T/direct" "$T/rule"; fail "$name: the output differs"; }
-		within "$rule_ms" $((direct_ms + added))
-	}
-	retry_timing try || fail "$name: $rule_ms ms under the rule, $direct_ms ms direct, $added ms to add (three tries)"
-	ok "$name: $(head -n 1 "$T/rule" | cut -c1-50): $rule_ms ms under the rule, $direct_ms ms direct + $added ms"
-}
 # curl's time from its connect's end to the first byte (netem delays the handshake too).
 CURLF="curl -sS -o /dev/null -w '%{size_download} bytes\\nt %{time_connect} %{time_starttransfer}\\n' http://127.0.0.1:$SMALL/ | awk '\$1 == \"t\" { printf \"ms=%d\\n\", (\$3 - \$2) * 1000; next } 1'"
 if tc qdisc add dev lo root netem delay ${L}ms 2> /dev/null; then
 	tc qdisc del dev lo root
 	oracle_what="tc netem delay ${L}ms"
 	NETEM="tc qdisc add dev lo root netem delay ${L}ms"
-	cfg=$(rules slow "latency_ms = $L;" "$ECHO")
+	cfg=$(shape_rules slow "latency_ms = $L;" "$ECHO")
 	versus "latency, python socket, $N round trips" "$NETEM" "$cfg" "$PY $SC rtt $ECHO $N"
-	cfg=$(rules slow "latency_ms = $L;" "$SMALL")
+	cfg=$(shape_rules slow "latency_ms = $L;" "$SMALL")
 	versus "latency, python socket, first byte" "$NETEM" "$cfg" "$PY $SC first $SMALL"
 	! have_curl || versus "latency, curl, first byte" "$NETEM" "$cfg" "$CURLF"
 	# urllib's whole time: netem holds the handshake's two packets as well,
 	# four delays in all, where the relay holds the request and the answer.
-	cfg=$(rules slow "latency_ms = $((2 * L));" "$SMALL")
+	cfg=$(shape_rules slow "latency_ms = $((2 * L));" "$SMALL")
 	versus "latency, python urllib (the rule's latency twice netem's)" "$NETEM" "$cfg" "$PY $SC get $SMALL"
 else
 	echo "note: this kernel has no netem (sch_netem): latency is held to the arithmetic, the direct time plus the latency"
@@ -141,7 +77,7 @@ arith "latency and bandwidth, python urllib, 2 MB" "latency_ms = $L; bandwidth =
 	$((2000000 * 1000 / RATE + L)) "$PY $SC get $BULK"
 
 # Jitter keeps the order: each chunk leaves after the one ahead of it.
-cfg=$(rules jumble "latency_ms = 20; jitter_ms = 20;" "$ECHO")
+cfg=$(shape_rules jumble "latency_ms = 20; jitter_ms = 20;" "$ECHO")
 "$CLI" run -c "$cfg" -- $PY "$SC" upload "$ECHO" 3000000 > "$T/jumble" 2>&1
 sed -i '/^ms=/d' "$T/jumble"
 expect_eq "$(cat "$T/jumble")" "3000000 bytes sent, 3000000 echoed, in order" "latency 20 ms, jitter 20 ms, 3 MB echoed: in order"
@@ -170,7 +106,7 @@ expect_eq "$((sent + received))" 40000 "close after 40000 bytes both ways, with 
 # ---- slice: pieces of at most 100 bytes, 30 ms apart ----
 # A client held up longer than a gap reads two pieces at once (a loaded
 # machine): three tries, as for times; the relay never writes two together.
-cfg=$(rules crumbs "slice = 100; slice_ms = 30; direction = \"in\";" "$SMALL")
+cfg=$(shape_rules crumbs "slice = 100; slice_ms = 30; direction = \"in\";" "$SMALL")
 sliced() {
 	"$CLI" run -c "$cfg" -- $PY "$SC" sizes "$SMALL" > "$T/sizes" 2>&1
 	largest=$(sed -n 's/.* the largest \([0-9]*\) bytes$/\1/p' "$T/sizes")
@@ -201,7 +137,7 @@ expect_grep "2060 bytes in" "$T/quiet.out" "a pass that shapes at level failures
 ok "a pass that shapes at level failures logs nothing"
 
 # ---- no relay (the library preloaded by hand): passed untouched, one line says why ----
-cfg=$(rules slow "latency_ms = 1000;" "$ECHO")
+cfg=$(shape_rules slow "latency_ms = 1000;" "$ECHO")
 CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY "$SC" rtt "$ECHO" 5 > "$T/norelay.out" 2> "$T/norelay.err"
 norelay_ms=$(ms "$T/norelay.out")
 expect_eq "$(cat "$T/norelay.out")" "5 round trips" "no relay: the connection passes"
