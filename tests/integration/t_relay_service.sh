@@ -116,7 +116,10 @@ same "stall in, python socket read with a 1 s timeout" $MUTE $GOOD_S "$PY $C wai
 have_curl && same "stall in, curl --max-time 1" $MUTE $GOOD_S "curl -sS --max-time 1 -o /dev/null http://127.0.0.1:\$PORT/"
 expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset pid=[0-9]+ uid=0 comm=python3 dst=127\\.0\\.0\\.1:$GOOD_R proto=tcp sent=[0-9]+ received=$N after_ms=[0-9]+\$" \
 	"$D/relay.log" "the service logs the reset, with who asked (pid, uid)"
-expect_grep "^${STAMP}result=closed simulated=yes rule=eof action=close .* uid=0 comm=curl .* received=$N " "$D/relay.log" "the service logs the close"
+# (The last close was curl's; python's under the sanitizers, which leave curl out.)
+closer=curl
+[ -z "${CR_SANITIZE:-}" ] || closer=python3
+expect_grep "^${STAMP}result=closed simulated=yes rule=eof action=close .* uid=0 comm=$closer .* received=$N " "$D/relay.log" "the service logs the close"
 expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall " "$D/relay.log" "the service logs the stall"
 
 # A compiled rules file carries relay.socket to the library too.
