@@ -141,6 +141,26 @@ static void reseal(char *img)
 	h->table_sum = cr_image_hash(img + sizeof *h, h->nsections * sizeof(struct cr_image_section), h->file_size);
 }
 
+/* A copy of img as an older format wrote it: without the section that
+ * format did not have, marked with its version, resealed. */
+static char *older_format(const char *img, size_t len, uint32_t section, uint32_t version)
+{
+	char *old = malloc(len);
+	memcpy(old, img, len);
+	struct cr_image_header *h = (struct cr_image_header *)old;
+	struct cr_image_section *t = (struct cr_image_section *)(old + sizeof *h);
+	unsigned at = UINT32_MAX;
+	for (unsigned i = 0; i < h->nsections; i++)
+		if (t[i].id == section)
+			at = i;
+	ck_assert_uint_ne(at, UINT32_MAX);
+	t[at] = t[h->nsections - 1];
+	h->nsections--;
+	h->version = version;
+	reseal(old);
+	return old;
+}
+
 START_TEST(corrupt_header_and_table_refused)
 {
 	size_t len;
@@ -270,19 +290,7 @@ START_TEST(format_1_decides_alike)
 	fprintf(f, "\n);\n");
 	fclose(f);
 	size_t len;
-	char *img = image_of(text, &len), *old = malloc(len);
-	memcpy(old, img, len);
-	struct cr_image_header *h = (struct cr_image_header *)old;
-	struct cr_image_section *t = (struct cr_image_section *)(old + sizeof *h);
-	unsigned tags = UINT32_MAX;
-	for (unsigned i = 0; i < h->nsections; i++)
-		if (t[i].id == CR_SEC_IX_PATH_TAGS)
-			tags = i;
-	ck_assert_uint_ne(tags, UINT32_MAX);
-	t[tags] = t[h->nsections - 1];
-	h->nsections--;
-	h->version = 1;
-	reseal(old);
+	char *img = image_of(text, &len), *old = older_format(img, len, CR_SEC_IX_PATH_TAGS, 1);
 	char err[512];
 	struct cr_ruleset *v2 = cr_image_open(img, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
 	ck_assert_msg(v2 != NULL, "%s", err);
@@ -318,19 +326,7 @@ START_TEST(format_3_read_without_shapes)
 			     "  { name = \"cut\"; port = 80; action = \"reset\"; after_bytes = 9; latency_ms = 5; },\n"
 			     "  { name = \"p\"; port = 81; action = \"pass\"; }\n);\n",
 			     &len),
-	     *old = malloc(len);
-	memcpy(old, img, len);
-	struct cr_image_header *h = (struct cr_image_header *)old;
-	struct cr_image_section *t = (struct cr_image_section *)(old + sizeof *h);
-	unsigned shapes = UINT32_MAX;
-	for (unsigned i = 0; i < h->nsections; i++)
-		if (t[i].id == CR_SEC_SHAPES)
-			shapes = i;
-	ck_assert_uint_ne(shapes, UINT32_MAX);
-	t[shapes] = t[h->nsections - 1];
-	h->nsections--;
-	h->version = 3;
-	reseal(old);
+	     *old = older_format(img, len, CR_SEC_SHAPES, 3);
 	char err[512];
 	struct cr_ruleset *v4 = cr_image_open(img, len, CR_IMAGE_BORROWED, "t.compiled", err, sizeof err);
 	ck_assert_msg(v4 != NULL, "%s", err);
