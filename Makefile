@@ -47,14 +47,14 @@ HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/in
 	$(patsubst tests/integration/uring/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/uring/*.c)) \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
-.PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+.PHONY: all bundle deps test-deps demo check check-cross check-containers check-netem golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	format format-check clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
 
 # A plain `make` (or make install) installs nothing: it says what is missing.
 # The two commands of the README, and the test targets, install it.
-INSTALLING_GOALS := demo check check-cross check-containers bundle check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+INSTALLING_GOALS := demo check check-cross check-containers check-netem bundle check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
 	golden-update test-deps
 deps:
 	@tests/tools/ensure-packages $(if $(filter $(INSTALLING_GOALS),$(MAKECMDGOALS)),,--check) $(BUILD_PACKAGES)
@@ -383,6 +383,42 @@ check-cross: all test-deps bundle $(HELPERS)
 check-containers: all test-deps bundle $(HELPERS)
 	@tests/tools/ensure-packages $(CONTAINER_PACKAGES)
 	@sh tests/integration/run.sh $(BUILD) x_podman
+
+# Latency against real netem (tests/netem/run): this machine's kernel has no
+# sch_netem, so Debian's own kernel, which has it as a module, boots in qemu
+# (emulated: no KVM needed) on the host's / and runs the latency checks of
+# t_relay_shape and t_relay_shape_clients there. The kernel's package is
+# unpacked into the build folder, never installed; the initramfs holds
+# busybox, tests/netem/init and the modules below (those a kernel has built
+# in are left out).
+NETEM_PACKAGES := qemu-system-x86 busybox-static
+NETEM := $(abspath $(BUILD)/netem)
+# The modules that mount 9p over virtio, each after those it needs, then sch_netem.
+NETEM_MODULES := virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p sch_netem
+check-netem: all test-deps $(HELPERS) $(NETEM)/initramfs.gz
+	@tests/netem/run $(BUILD) t_relay_shape t_relay_shape_clients
+
+# The kernel linux-image-amd64 names.
+$(NETEM)/kernel.stamp:
+	@[ $(ARCH) = x86_64 ] || { echo "make check-netem: x86-64 only (Debian's linux-image-amd64 in qemu-system-x86_64)" >&2; exit 1; }
+	@tests/tools/ensure-packages $(NETEM_PACKAGES)
+	rm -rf $(NETEM)/kernel $(NETEM)/linux-image-*.deb && mkdir -p $(NETEM)
+	pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1); \
+	[ -n "$$pkg" ] || { echo "make check-netem: apt-cache knows no linux-image-amd64 (apt-get update first)" >&2; exit 1; }; \
+	cd $(NETEM) && apt-get download -q -o APT::Sandbox::User=root $$pkg && dpkg-deb -x $${pkg}_*.deb kernel
+	touch $@
+
+$(NETEM)/initramfs.gz: $(NETEM)/kernel.stamp tests/netem/init
+	rm -rf $(NETEM)/initramfs && mkdir -p $(addprefix $(NETEM)/initramfs/,bin lib/modules proc sys dev)
+	cp /bin/busybox tests/netem/init $(NETEM)/initramfs/
+	mv $(NETEM)/initramfs/busybox $(NETEM)/initramfs/bin/
+	cd $(NETEM)/kernel/lib/modules/* && for m in $(NETEM_MODULES); do \
+		f=$$(find kernel -name "$$m.ko*" | head -n 1); \
+		if [ -z "$$f" ]; then grep -q "/$$m.ko" modules.builtin || { echo "make check-netem: no module $$m" >&2; exit 1; }; continue; fi; \
+		case $$f in *.xz) xz -dc $$f ;; *.zst) zstd -dcq $$f ;; *) cat $$f ;; esac > $(NETEM)/initramfs/lib/modules/$$m.ko; \
+		echo $$m >> $(NETEM)/initramfs/modules; \
+	done
+	cd $(NETEM)/initramfs && find . | busybox cpio -o -H newc 2> /dev/null | gzip -1 > ../initramfs.gz
 
 # The whole suite with AddressSanitizer and UBSan: library, command, unit
 # tests and helpers instrumented; the library preloaded after libasan in the

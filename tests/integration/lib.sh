@@ -341,6 +341,31 @@ shape_ran() {
 	! grep -qE '^(Traceback|SyntaxError|Exception in thread|panic:)|No such file|: not found|Could not find' "$@" || { cat "$@"; fail "$name: the client failed to run"; }
 }
 
+# netem_oracle L: NETEM, the tc command of a netem delay of L ms on lo, where
+# this kernel has netem (sch_netem); empty otherwise, latency then held to
+# the arithmetic. Says which. Under make check-netem (CR_NEED_NETEM=1, a
+# kernel that has it, booted in qemu) no netem is a failure, not a fallback.
+netem_oracle() {
+	NETEM="tc qdisc add dev lo root netem delay ${1}ms"
+	if err=$(sh -c "$NETEM" 2>&1); then
+		tc qdisc del dev lo root
+		echo "oracle: latency against $NETEM"
+	else
+		[ "${CR_NEED_NETEM:-}" != 1 ] || fail "make check-netem: tc could not set netem up ($NETEM: $err)"
+		NETEM=""
+		echo "oracle: latency against the arithmetic, the direct time plus the latency (this kernel has no netem, sch_netem)"
+	fi
+}
+# latency_only: true when only the latency checks run (CR_SHAPE_PART=latency:
+# make check-netem's guest, where the rest would only be slower).
+latency_only() { [ "${CR_SHAPE_PART:-}" = latency ]; }
+# no_seccomp_here: true, with a note, in that guest: its kernel (Debian 12's
+# 6.1) leaves run --seccomp waiting after the program ends (doc/seccomp.md).
+no_seccomp_here() {
+	latency_only || return 1
+	echo "note: make check-netem's kernel: nothing under run --seccomp (it does not return there)"
+}
+
 # versus NAME ORACLE CONFIG COMMAND: COMMAND (PORT set by the caller's
 # command) run under ORACLE (a shell command that sets tc up, and tc
 # removed after; $oracle_what names it), then shaped by CONFIG's rule: the

@@ -17,26 +17,22 @@ RATE=1000000 L=50 N=10
 TBF="tc qdisc add dev lo root tbf rate 8mbit burst 16kb latency 2s"
 THIN=$(shape_rules thin "bandwidth = $RATE; direction = \"in\";" "$BULK")
 SLOW=$(shape_rules slow "latency_ms = $L;" "$ECHO")
-NETEM=""
-if tc qdisc add dev lo root netem delay ${L}ms 2> /dev/null; then
-	tc qdisc del dev lo root
-	NETEM="tc qdisc add dev lo root netem delay ${L}ms"
-else
-	echo "note: this kernel has no netem (sch_netem): latency is held to the arithmetic, the direct time plus the latency"
-fi
+netem_oracle $L
 # bandwidth NAME COMMAND: COMMAND's 2 MB through tbf, then through the rule.
 bandwidth() {
+	! latency_only || return 0
 	oracle_what="tc tbf rate 8mbit"
 	versus "bandwidth, $1, 2 MB" "$TBF" "$THIN" "$2"
 }
-# latency NAME COMMAND: COMMAND's N round trips through netem, or held to
-# the arithmetic: a round trip crosses the relay twice.
+# latency NAME COMMAND [CONFIG]: COMMAND's N round trips through netem, or
+# held to the arithmetic: a round trip crosses the relay twice. The rule is
+# CONFIG's (default SLOW's).
 latency() {
 	if [ -n "$NETEM" ]; then
 		oracle_what="tc netem delay ${L}ms"
-		versus "latency, $1, $N round trips" "$NETEM" "$SLOW" "$2"
+		versus "latency, $1, $N round trips" "$NETEM" "${3:-$SLOW}" "$2"
 	else
-		arith_cfg "latency, $1, $N round trips" "$SLOW" $((2 * L * N)) "$2"
+		arith_cfg "latency, $1, $N round trips" "${3:-$SLOW}" $((2 * L * N)) "$2"
 	fi
 }
 
@@ -62,7 +58,9 @@ fi
 
 # ---- the C client on epoll: preloaded under run, and static under run --seccomp ----
 latency "C on epoll" "$HELPERS/epollclient $ECHO rtt $N"
-if "$CLI" run --seccomp -- true > /dev/null 2>&1; then
+if no_seccomp_here; then
+	:
+elif "$CLI" run --seccomp -- true > /dev/null 2>&1; then
 	RUN_FLAGS=--seccomp latency "static C on epoll, under run --seccomp" "$HELPERS/static-epollclient $ECHO rtt $N"
 	# ---- Go (raw system calls, non-blocking connects), under run --seccomp ----
 	if command -v go > /dev/null && [ -z "${CR_SANITIZE:-}" ]; then
@@ -120,8 +118,7 @@ chmod 644 "$D/service.cfg"
 "$CLI" relay -c "$D/service.cfg" --user nobody 2> "$T/service.err" &
 PIDS="$PIDS $!"
 wait_for grep -q "listening at $D/run/relay.sock" "$T/service.err" || { cat "$T/service.err"; fail "the relay service did not start"; }
-SHAPED_BY=service arith_cfg "latency, python socket, $N round trips, the relay service, LD_PRELOAD by hand" "$D/service.cfg" \
-	$((2 * L * N)) "$PY $HERE/shapeclient.py rtt $ECHO $N"
+SHAPED_BY=service latency "python socket, the relay service, LD_PRELOAD by hand" "$PY $HERE/shapeclient.py rtt $ECHO $N" "$D/service.cfg"
 wait_for grep -q "result=shaped" "$D/service.log"
 expect_grep "^${STAMP}result=shaped simulated=yes rule=far action=pass pid=[0-9]+ uid=0 comm=python3 dst=127\\.0\\.0\\.1:$ECHO proto=tcp sent=$N received=$N after_ms=[0-9]+\$" \
 	"$D/service.log" "the service logs the shaped connection, with who asked"
