@@ -398,14 +398,16 @@ NETEM_MODULES := virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev 
 check-netem: all test-deps $(HELPERS) $(NETEM)/initramfs.gz
 	@tests/netem/run $(BUILD) t_relay_shape t_relay_shape_clients
 
-# The kernel linux-image-amd64 names.
+# The kernel linux-image-amd64 names (the lists updated once if it is not found).
 $(NETEM)/kernel.stamp:
 	@[ $(ARCH) = x86_64 ] || { echo "make check-netem: x86-64 only (Debian's linux-image-amd64 in qemu-system-x86_64)" >&2; exit 1; }
 	@tests/tools/ensure-packages $(NETEM_PACKAGES)
 	rm -rf $(NETEM)/kernel $(NETEM)/linux-image-*.deb && mkdir -p $(NETEM)
-	pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1); \
-	[ -n "$$pkg" ] || { echo "make check-netem: apt-cache knows no linux-image-amd64 (apt-get update first)" >&2; exit 1; }; \
-	cd $(NETEM) && apt-get download -q -o APT::Sandbox::User=root $$pkg && dpkg-deb -x $${pkg}_*.deb kernel
+	cd $(NETEM) && get() { \
+		pkg=$$(apt-cache depends linux-image-amd64 2> /dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1); \
+		[ -n "$$pkg" ] && apt-get download -q -o APT::Sandbox::User=root $$pkg; }; \
+	get || { apt-get update -qq && get; } || { echo "make check-netem: cannot download the kernel linux-image-amd64 names" >&2; exit 1; }; \
+	dpkg-deb -x $${pkg}_*.deb kernel
 	touch $@
 
 $(NETEM)/initramfs.gz: $(NETEM)/kernel.stamp tests/netem/init
