@@ -28,9 +28,8 @@
 /* How long it waits for the library's next step of an ask. */
 #define ASK_MS 5000
 /* Descriptors a relayed connection holds at most while it is made: the
- * ask, the listener, the destination's and the program's. Once made, the
- * last two, and a pipe (two) for each way that carries a stream, taken
- * from the same limit when it leaves room (budget.c). */
+ * ask, the listener, the destination's and the program's; once made, the
+ * last two (budget.c). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
@@ -231,7 +230,6 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
-				   .fds = &r->fds,
 				   .ask = *a,
 				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
 				   .uid = cred.uid,
@@ -246,9 +244,10 @@ static void serve(struct cr_relay *r, int ask_fd)
 static void *serve_thread(void *arg)
 {
 	struct job *j = arg;
-	/* splice() to a socket whose peer is gone raises SIGPIPE (it has no
-	 * MSG_NOSIGNAL): blocked in this thread, it stays pending here, and
-	 * the write fails with EPIPE as send's does. */
+	/* Every write of the relay's is a send with MSG_NOSIGNAL; SIGPIPE is
+	 * blocked here all the same: one raised would end the process that
+	 * hosts every connection (run, or the service), where blocked it stays
+	 * pending and the write fails with EPIPE. */
 	sigset_t pipe_sig;
 	sigemptyset(&pipe_sig);
 	sigaddset(&pipe_sig, SIGPIPE);

@@ -54,8 +54,8 @@ expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sen
 # getpeername: the destination the program asked for, not the relay.
 same_fault "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 
-# Streams: a way that carries one goes through a pipe (splice), with the
-# same limits as through a buffer. 64 MiB arrive byte-exact each way
+# Streams: a way that carries one goes through its buffer of 1 MiB, with
+# the same limits as a few bytes do. 64 MiB arrive byte-exact each way
 # under a rule whose fault never fires; a close after CUT bytes of a 64 MiB
 # stream lets exactly CUT through, either way; a reset after CUT bytes
 # passes exactly CUT (the line says so), of which the program reads a
@@ -107,17 +107,26 @@ expect_eq "$(sed -n 3p "$T/many.out")" "after they closed: 0 descriptors more th
 expect_eq "$(grep -c 'the most its descriptors allow' "$T/many.err")" 1 "a full relay says so once"
 expect_grep "^connrefuse: relay: 60 connections passed untouched: the relay was full\$" "$T/many.err" "and counts what it let pass"
 
-# A stream's pipe counts in the relay's descriptors: with 8 left (a limit
-# of 72, less the margin of 64), a stream holds 4 of them while it is
-# made and a pipe (2) once it carries: a connection meanwhile would need
-# 4 more and passes untouched; once the stream closed, all are given back
-# (three times: a pipe's two kept would leave the third stream none).
+# A stream counts in the relay's descriptors as any connection: with 4
+# left (a limit of 68, less the margin of 64), a stream takes them all
+# (the 4 it holds while it is made) and holds its two sockets, no more: a
+# connection meanwhile passes untouched; once the stream closed, its 4
+# are given back (three times: 4 kept would leave the second stream none).
 CFG_BUDGET=$(config budget.cfg "version = 1; log: { syslog = false; level = \"none\"; };
 rules = ( { name = \"budget\"; dst = \"127.0.0.1\"; port = [$STREAM, $GOOD]; action = \"reset\"; after_bytes = 1000000000000; } );")
-(ulimit -n 72 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 72 descriptors: exit $?"
-expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 4 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
-	"three streams, one after another: each its two sockets and a pipe, a connection meanwhile untouched, none left after"
+(ulimit -n 68 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 68 descriptors: exit $?"
+expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 2 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
+	"three streams, one after another: each its two sockets, a connection meanwhile untouched, none left after"
 expect_eq "$(sed -n 4p "$T/budget.out")" "a connection then: relayed" "the streams closed: their descriptors given back to the limit"
+
+# A stream's buffer is given back once it waits: 8 streams of 4 MiB, each
+# read whole and its connection held open, grow the relay by their
+# buffers' pages (up to 1 MiB a way), which it returns to the kernel a
+# second after each last read, while the connections stay.
+IDLE=$(fault_server stream $((4 << 20)))
+"$CLI" run -c "$(fault_rules idle reset "after_bytes = 1000000000000;" $IDLE)" -- $PY "$C" idle $IDLE 8 > "$T/idle.out" 2>&1
+expect_eq "$(cat "$T/idle.out")" "8 streams read and held: the relay grew by 1 MiB or more: yes; once they waited: given back" \
+	"8 streams read and held open: the relay's buffers given back while they wait"
 
 # The relay killed (connrefuse run, with SIGKILL) while it holds an
 # answered connection: the program reads end of file, as from any peer
