@@ -43,7 +43,7 @@ ENGINE := $(BUILD)/libcrengine.a
 PRELOAD_UNIT_OBJ := $(BUILD)/obj/preload/fdtable.o $(BUILD)/obj/preload/hostcache.o $(BUILD)/obj/preload/current.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
-	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/static-epollclient $(BUILD)/tests/fault_alloc \
+	$(BUILD)/tests/libearly.so $(BUILD)/tests/earlymain $(BUILD)/tests/static-client $(BUILD)/tests/static-epollclient $(BUILD)/tests/static-peerbound $(BUILD)/tests/fault_alloc \
 	$(patsubst tests/integration/uring/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/uring/*.c)) \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
@@ -224,6 +224,11 @@ $(BUILD)/tests/static-client: tests/integration/seccomp/client.c | test-deps
 
 # The epoll client, static too (t_relay_seccomp).
 $(BUILD)/tests/static-epollclient: tests/integration/epollclient.c | test-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
+# getpeername of more relayed sockets than the tables hold, static too (t_relay_peers).
+$(BUILD)/tests/static-peerbound: tests/integration/peerbound.c | test-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
 
