@@ -501,6 +501,9 @@ int cr_cmd_run(int argc, char **argv)
 		if (cr_config_absolute(config, abs_config, sizeof abs_config) != 0)
 			snprintf(abs_config, sizeof abs_config, "%s", config);
 		setenv("CONNREFUSE_CONFIG", abs_config, 1);
+		/* The relay's lines go where the rules in force say, reloaded too. */
+		if (relay)
+			cr_relay_follow(relay, abs_config, start_dir);
 	}
 	/* The schedules' scope "run": a state file of this run's alone. */
 	char state[PATH_MAX] = "";

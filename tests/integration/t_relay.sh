@@ -160,6 +160,7 @@ expect_grep "none answers at $T/gone.sock" "$T/gone.err" "a relay that is gone: 
 # anyway (the rules came from a file), and the library finds it. One
 # process: a connect untouched, the file replaced and reloaded, then the
 # same connect reset after N bytes, as by the real server that resets.
+# The new rules name another log.file: the relay's line goes there.
 cfg=$(config gain.cfg "version = 1; log: { syslog = false; file = \"$T/gain.log\"; };
 rules = ( { name = \"plain\"; dst = \"127.0.0.1\"; port = $GOOD; action = \"pass\"; } );")
 "$CLI" run -c "$cfg" -- $PY - "$CLI" "$cfg" "$GOOD" "$N" > "$T/gain.out" 2> "$T/gain.err" << 'PYEOF'
@@ -177,7 +178,7 @@ def raw():
     print("read %d bytes, then %s" % (got, how))
 raw()
 text = open(cfg).read().replace('action = "pass";', 'action = "reset"; after_bytes = %s; direction = "in";' % n)
-open(cfg + ".new", "w").write(text.replace('"plain"', '"cut"'))
+open(cfg + ".new", "w").write(text.replace('"plain"', '"cut"').replace("gain.log", "gain2.log"))
 os.rename(cfg + ".new", cfg)
 env = dict(os.environ)
 env.pop("LD_PRELOAD", None)
@@ -187,4 +188,5 @@ PYEOF
 expect_eq "$(cat "$T/gain.out")" "$(cat "$T/plain.out")
 $(PORT=$RESET $PY "$C" raw "$RESET")" "a first fault rule brought by a reload: the connect before it untouched, the one after it reset after $N bytes, as by the real server"
 expect_no_grep "needs a relay" "$T/gain.err" "a first fault rule brought by a reload: the library found run's relay"
-expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=$N " "$T/gain.log" "a first fault rule brought by a reload: the relay's line"
+expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=$N " "$T/gain2.log" \
+	"a first fault rule brought by a reload: the relay's line, in the log.file the reloaded rules name"
