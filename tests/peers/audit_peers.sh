@@ -108,7 +108,11 @@ until seen && grep -q ready "$T/resetd.out"; do
 	"$PY" -c 'import socket, sys
 try: socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 except OSError: pass' $CANARY
-	i=$((i + 1)); [ $i -lt 600 ] || { echo "the watchers did not start: $WATCHED"; exit 1; }
+	i=$((i + 1))
+	[ $i -lt 600 ] || {
+		for w in $WATCHED; do grep -q "[:= ]$CANARY\b" "$T/$w.out" || echo "$w did not see a refusal at $CANARY in 30 s"; done
+		exit 1
+	}
 	sleep 0.05
 done
 python3_tcp() { sh -c 'echo $$ > "$0"; exec "$1" -c "import socket, sys
