@@ -47,7 +47,7 @@ HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/in
 	$(patsubst tests/integration/uring/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/uring/*.c)) \
 	$(BUILD)/bundle/$(ARCH)/libconnrefuse.so
 
-.PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench fuzz fuzz-run \
+.PHONY: all bundle deps test-deps demo check check-cross check-containers golden-update check-asan check-tsan check-valgrind tsan-run unit integration bench compare-audit fuzz fuzz-run \
 	format format-check clean install uninstall
 
 all: deps $(BUILD)/libconnrefuse.so $(BUILD)/connrefuse
@@ -292,6 +292,12 @@ $(BUILD)/bench/bench_decide: tests/bench/bench_decide.c $(ENGINE)
 # Benchmarks: figures and ratios, not pass/fail (see README, Performance).
 bench: all test-deps $(BENCH_BIN) $(BUILD)/tests/connloop
 	@python3 tests/bench/run.py $(BUILD)
+
+# connrefuse audit beside tcpconnect, tcpstates, tcplife and bpftrace on
+# the same failures (doc/audit.md): a measurement, not a test; a peer
+# that is not installed is named and left out.
+compare-audit: all test-deps
+	@sh tests/peers/audit_peers.sh $(BUILD)
 
 # The fuzz targets, built with the ordinary compiler and run over the
 # committed corpus (past crashes included) by `make check`.
