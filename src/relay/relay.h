@@ -42,6 +42,10 @@ struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t 
  * answers at refused. The socket is mode 0666 and every user's asks are
  * taken: its folder's rights say who may ask. NULL with a message in err. */
 struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log, char *err, size_t errsize);
+/* connrefuse run's relay: its lines go to the sinks of the rules file
+ * config (absolute) as last reloaded, a relative log.file joined with
+ * start_dir (or none). Before cr_relay_start. */
+void cr_relay_follow(struct cr_relay *r, const char *config, const char *start_dir);
 /* The descriptors its connections may hold at once (budget.c). */
 unsigned cr_relay_max_fds(const struct cr_relay *r);
 /* Starts serving (a thread; after any fork). -1 with a message in err. */

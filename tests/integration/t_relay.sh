@@ -164,3 +164,38 @@ expect_eq "$(grep -c 'needs a relay' "$T/norelay.err")" 2 "no relay: one line a 
 CONNREFUSE_RELAY=$T/gone.sock CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY "$C" raw "$GOOD" > "$T/gone.out" 2> "$T/gone.err"
 expect_eq "$(cat "$T/gone.out")" "$(cat "$T/plain.out")" "a relay that is gone: the connection passes untouched"
 expect_grep "none answers at $T/gone.sock" "$T/gone.err" "a relay that is gone: one line says why"
+
+# A rule set that gains its first fault by a reload: run made its relay
+# anyway (the rules came from a file), and the library finds it. One
+# process: a connect untouched, the file replaced and reloaded, then the
+# same connect reset after N bytes, as by the real server that resets.
+# The new rules name another log.file: the relay's line goes there.
+cfg=$(config gain.cfg "version = 1; log: { syslog = false; file = \"$T/gain.log\"; };
+rules = ( { name = \"plain\"; dst = \"127.0.0.1\"; port = $GOOD; action = \"pass\"; } );")
+"$CLI" run -c "$cfg" -- $PY - "$CLI" "$cfg" "$GOOD" "$N" > "$T/gain.out" 2> "$T/gain.err" << 'PYEOF'
+import os, socket, subprocess, sys
+cli, cfg, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def raw():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    got, how = 0, "EOF"
+    try:
+        while b := s.recv(65536):
+            got += len(b)
+    except OSError as e:
+        how = {104: "ECONNRESET"}.get(e.errno, e.errno)
+    print("read %d bytes, then %s" % (got, how))
+raw()
+text = open(cfg).read().replace('action = "pass";', 'action = "reset"; after_bytes = %s; direction = "in";' % n)
+open(cfg + ".new", "w").write(text.replace('"plain"', '"cut"').replace("gain.log", "gain2.log"))
+os.rename(cfg + ".new", cfg)
+env = dict(os.environ)
+env.pop("LD_PRELOAD", None)
+subprocess.run([cli, "reload", cfg], env=env, check=True)
+raw()
+PYEOF
+expect_eq "$(cat "$T/gain.out")" "$(cat "$T/plain.out")
+$(PORT=$RESET $PY "$C" raw "$RESET")" "a first fault rule brought by a reload: the connect before it untouched, the one after it reset after $N bytes, as by the real server"
+expect_no_grep "needs a relay" "$T/gain.err" "a first fault rule brought by a reload: the library found run's relay"
+expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=$N " "$T/gain2.log" \
+	"a first fault rule brought by a reload: the relay's line, in the log.file the reloaded rules name"
