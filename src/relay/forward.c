@@ -25,12 +25,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A way's buffer: a stream moves in reads and writes of up to 1 MiB
- * (what loopback's queues hold at once), which here forward faster than
- * 128 KiB (a copy a write of the kernel's, fewer turns) and faster than
- * splice() through a 1 MiB pipe, whose bytes cost the receiver more than
- * the copies they spare the relay (doc/maintainers/performance.md). Its
- * pages are the kernel's until a read fills them. */
+/* A way's buffer: a stream moves in reads and writes of up to 1 MiB,
+ * faster here than through 128 or 256 KiB, and faster than splice()
+ * through a 1 MiB pipe: the receiver's copy of the pages splice passes on
+ * costs it about twice its copy of the relay's fresh ones, more than the
+ * relay's own copies cost (doc/maintainers/performance.md). Its pages are
+ * the kernel's until a read fills them. */
 #define BUF_BYTES (1024 * 1024)
 /* A way whose reads filled more of its buffer than KEEP_BYTES gives its
  * pages back once it has read nothing for IDLE_S, the buffer empty: a
