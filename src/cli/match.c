@@ -9,6 +9,7 @@
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/errtab.h"
+#include "engine/outcome.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -253,14 +254,15 @@ static void print_verdict(const struct cr_ruleset *rs, const struct cr_verdict *
 			printf(" slice=%u slice_ms=%u", v->shape.slice, v->shape.slice_ms);
 		printf(" direction=%s", cr_direction_name(v->fault.direction));
 	}
-	if (v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
-			   cr_action_after_connect(v->action)))
+	if (cr_verdict_dry_run(v))
 		printf(" dry_run=yes");
 	printf(" log=%s\n", cr_level_name(v->level));
 	if (cr_action_after_connect(v->action))
 		explain_fault(rs, v);
 	if (shaped)
 		explain_shape(rs, v);
+	if (cr_verdict_dry_run(v) && (cr_action_after_connect(v->action) || shaped))
+		printf("  dry run: none of this is made; the connect goes ahead directly, not relayed, and its line says dry_run=yes\n");
 }
 
 /* What a destination as written may not say plainly: a missing port, or an

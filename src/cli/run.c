@@ -469,15 +469,21 @@ int cr_cmd_run(int argc, char **argv)
 			"preload (the resolver is a library, and Go's own resolver bypasses it)\n",
 			rs->nresolvers, rs->nresolvers == 1 ? "" : "s", o.config, rs->nresolvers == 1 ? "is" : "are");
 	/* Faults after connect: the relay is this process's, for its program
-	 * (the library finds it by CR_RELAY_ENV; the supervisor is told). */
+	 * (the library finds it by CR_RELAY_ENV; the supervisor is told). The
+	 * library's is made for a rules file without any too: a reload can
+	 * bring one, and the library then finds the relay. It waits unasked
+	 * (a socket and a thread in this process; nothing in the program's). */
 	struct cr_relay *relay = NULL;
-	if (rs && cr_ruleset_faults(rs)) {
-		if (!(relay = cr_relay_open(&rs->log, err, sizeof err)))
-			fprintf(stderr,
-				"connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
-				err);
-		else if (!o.seccomp)
+	bool faults = rs && cr_ruleset_faults(rs);
+	if (faults || (rs && o.config && !o.seccomp)) {
+		if (!(relay = cr_relay_open(&rs->log, err, sizeof err))) {
+			if (faults)
+				fprintf(stderr,
+					"connrefuse: %s: faults after connect are not made; their connections pass untouched\n",
+					err);
+		} else if (!o.seccomp) {
 			setenv(CR_RELAY_ENV, cr_relay_path(relay), 1);
+		}
 	}
 	char lib[PATH_MAX];
 	if (!o.seccomp && find_library(lib, sizeof lib) != 0) {
@@ -495,6 +501,9 @@ int cr_cmd_run(int argc, char **argv)
 		if (cr_config_absolute(config, abs_config, sizeof abs_config) != 0)
 			snprintf(abs_config, sizeof abs_config, "%s", config);
 		setenv("CONNREFUSE_CONFIG", abs_config, 1);
+		/* The relay's lines go where the rules in force say, reloaded too. */
+		if (relay)
+			cr_relay_follow(relay, abs_config, start_dir);
 	}
 	/* The schedules' scope "run": a state file of this run's alone. */
 	char state[PATH_MAX] = "";

@@ -19,8 +19,10 @@ int cr_sink_errno(int kernel_err, int err, const struct sockaddr *sink)
 
 bool cr_verdict_dry_run(const struct cr_verdict *v)
 {
-	return v->dry_run && (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
-			      cr_action_after_connect(v->action));
+	/* Every action that does something; a pass only when it shapes. */
+	return v->dry_run &&
+	       (v->action == CR_ACT_REFUSE || v->action == CR_ACT_FAIL || v->action == CR_ACT_DROP ||
+		cr_action_after_connect(v->action) || (v->action == CR_ACT_PASS && cr_shape_any(&v->shape)));
 }
 
 const char *cr_proto_name(int family, int sotype)

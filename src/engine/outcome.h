@@ -27,7 +27,8 @@ bool cr_sink_needed(const struct cr_dest *d, int sotype, int err);
  * its ENETUNREACH: the kernel's answer for any destination. */
 int cr_sink_errno(int kernel_err, int err, const struct sockaddr *sink);
 
-/* A verdict whose failure is only logged, not made (dry run). */
+/* A verdict whose action is only logged, not made (dry run): a failure, a
+ * drop, a fault after connect, a pass that shapes. */
 bool cr_verdict_dry_run(const struct cr_verdict *v);
 
 /* Who and what an outcome's line names. */

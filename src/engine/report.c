@@ -186,7 +186,7 @@ static const char *const results[R_N] = { "refused",  "failed", "dropped", "conn
 					  "resolved", "reset",  "closed",  "stalled",   "shaped" };
 
 /* The tables, in the order they are printed; T_DRY_RUN is the dry run's:
- * "RULE would have refused", with the real outcomes (real: failed, passed:
+ * "RULE would have refused" (failed, dropped, reset, ..., shaped), with the real outcomes (real: failed, passed:
  * connected). T_LABELS counts by the Prometheus label set. */
 enum {
 	T_DESTINATION,
@@ -227,6 +227,18 @@ static char *first_of(char *line, const char *a, const char *b)
 }
 
 /* Counts one line; anything that is not an event line is passed over. */
+/* What a dry run's action would have done ("RULE would have ..."); a pass
+ * is logged as a dry run only when it shapes. */
+static const char *would_have(const char *action)
+{
+	static const char *const done[][2] = { { "fail", "failed" },  { "drop", "dropped" },  { "reset", "reset" },
+					       { "close", "closed" }, { "stall", "stalled" }, { "pass", "shaped" } };
+	for (size_t i = 0; action && i < sizeof done / sizeof *done; i++)
+		if (strcmp(action, done[i][0]) == 0)
+			return done[i][1];
+	return "refused";
+}
+
 static void read_line(struct summary *sum, char *line)
 {
 	line[strcspn(line, "\r\n")] = '\0';
@@ -300,8 +312,7 @@ static void read_line(struct summary *sum, char *line)
 		 ev.err ? ev.err : "", ev.comm ? ev.comm : "");
 	count(&sum->tables[T_LABELS], key, 2);
 	if (ev.dry_run && strcmp(ev.dry_run, "yes") == 0) {
-		snprintf(key, sizeof key, "%s would have %s", ev.rule ? ev.rule : "(no rule)",
-			 ev.action && strcmp(ev.action, "fail") == 0 ? "failed" : "refused");
+		snprintf(key, sizeof key, "%s would have %s", ev.rule ? ev.rule : "(no rule)", would_have(ev.action));
 		count(&sum->tables[T_DRY_RUN], key, r <= R_FAILED ? 1 : 2);
 	}
 }

@@ -29,14 +29,22 @@
 /* ---- the sockets relayed: their original destinations ---- */
 
 /* Keyed by the socket's inode, so that a dup of it answers too; looked at
- * only once a socket was relayed. Lock-free (a fork taken while a lock is
- * held would leave the child's getpeername waiting for good): a slot is
- * claimed with a compare-and-swap, filled, then published; a reader copies
- * it and keeps the copy only if the slot still holds the same socket. */
+ * only once a socket was relayed. An entry answers only while its socket
+ * is still connected to the relay's port, so one left by a socket closed
+ * (close() is not followed: a dup may live on) never answers for another;
+ * when the table is full, the entries whose socket is no longer at its
+ * descriptor are forgotten, and beyond, a new socket is not kept (its
+ * getpeername says the relay's address). Lock-free (a fork taken while a
+ * lock is held would leave the child's getpeername waiting for good): a
+ * slot is claimed with a compare-and-swap, filled, then published; a
+ * reader copies it and keeps the copy only if the slot still holds the
+ * same socket. */
 #define PEERS_MAX 256
 #define SLOT_FILLING UINT64_MAX
 static struct {
 	_Atomic uint64_t ino; /* 0: free */
+	int fd;               /* its descriptor when it was relayed */
+	uint16_t port;        /* the relay's port it is connected to */
 	socklen_t len;
 	struct sockaddr_storage peer;
 } peers[PEERS_MAX];
@@ -48,41 +56,54 @@ static uint64_t socket_ino(int fd)
 	return cr_fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
-static void forget_ino(uint64_t ino)
+/* Forgets the entries of socket ino, or (ino 0) those whose socket is no
+ * longer at its descriptor: whether any was. */
+static bool forget(uint64_t ino)
 {
+	bool any = false;
 	for (unsigned i = 0; i < PEERS_MAX; i++) {
-		uint64_t at = ino;
-		atomic_compare_exchange_strong(&peers[i].ino, &at, 0);
+		uint64_t at = atomic_load_explicit(&peers[i].ino, memory_order_acquire);
+		if (!at || at == SLOT_FILLING || (ino ? at != ino : socket_ino(peers[i].fd) == at))
+			continue;
+		/* (A slot filled again meanwhile holds another socket: kept.) */
+		any |= atomic_compare_exchange_strong(&peers[i].ino, &at, 0);
 	}
+	return any;
 }
 
-static void remember(int fd, const struct sockaddr *sa, socklen_t len)
+static bool claim(int fd, const struct sockaddr *sa, socklen_t len, uint16_t port, uint64_t ino)
 {
-	uint64_t ino = socket_ino(fd);
-	if (!ino || ino == SLOT_FILLING || len > sizeof peers[0].peer)
-		return;
-	forget_ino(ino); /* a socket of that number closed behind the hooks' back */
 	for (unsigned i = 0; i < PEERS_MAX; i++) {
 		uint64_t free_slot = 0;
 		if (!atomic_compare_exchange_strong(&peers[i].ino, &free_slot, SLOT_FILLING))
 			continue;
+		peers[i].fd = fd;
+		peers[i].port = port;
 		peers[i].len = len;
 		memcpy(&peers[i].peer, sa, len);
 		atomic_store_explicit(&peers[i].ino, ino, memory_order_release);
 		atomic_store(&any_relayed, true);
-		return;
+		return true;
 	}
+	return false;
 }
 
-void cr_relay_forget(int fd)
+static void remember(int fd, const struct sockaddr *sa, socklen_t len, uint16_t port)
 {
-	if (!atomic_load_explicit(&any_relayed, memory_order_relaxed))
-		return;
-	int saved = errno;
 	uint64_t ino = socket_ino(fd);
-	errno = saved;
-	if (ino)
-		forget_ino(ino);
+	if (!ino || ino == SLOT_FILLING || len > sizeof peers[0].peer)
+		return;
+	forget(ino); /* a socket of that number closed behind the hooks' back */
+	if (!claim(fd, sa, len, port, ino) && forget(0))
+		claim(fd, sa, len, port, ino);
+}
+
+/* Whether fd is connected to the relay's port. */
+static bool at_relay(int fd, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	return cr_real.getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && cr_relay_port_of(&ss) == port;
 }
 
 CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
@@ -94,20 +115,23 @@ CR_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 		return ret;
 	int saved = errno;
 	uint64_t ino = socket_ino(fd);
-	errno = saved;
 	for (unsigned i = 0; ino && i < PEERS_MAX; i++) {
 		if (atomic_load_explicit(&peers[i].ino, memory_order_acquire) != ino)
 			continue;
 		struct sockaddr_storage peer = peers[i].peer;
 		socklen_t plen = peers[i].len;
+		uint16_t port = peers[i].port;
 		atomic_thread_fence(memory_order_acquire); /* the copy, before the check again */
 		if (atomic_load_explicit(&peers[i].ino, memory_order_relaxed) != ino || plen > sizeof peer)
 			continue;
+		if (!at_relay(fd, port))
+			break;
 		/* As the kernel: the address cut to the buffer, its whole length said. */
 		memcpy(sa, &peer, *len < plen ? *len : plen);
 		*len = plen;
 		break;
 	}
+	errno = saved;
 	return ret;
 }
 
@@ -178,7 +202,7 @@ int cr_relay_divert(const struct cr_relay_req *q, int *ret)
 		return 0;
 	}
 	if (r.named)
-		remember(q->fd, q->sa, q->len);
+		remember(q->fd, q->sa, q->len, r.port);
 	*ret = r.ret;
 	errno = r.ret == 0 ? saved : r.err;
 	return 1;

@@ -23,7 +23,5 @@ struct cr_relay_req {
  * connection passes untouched (the destination failed, so the real
  * connect gets the kernel's own answer; or no relay), errno kept. */
 int cr_relay_divert(const struct cr_relay_req *q, int *ret);
-/* The descriptor is being closed: its socket is no longer relayed. */
-void cr_relay_forget(int fd);
 
 #endif

@@ -8,7 +8,6 @@
 #include "current.h"
 #include "engine/drop.h"
 #include "fdtable.h"
-#include "hook_relay.h"
 #include "preload.h"
 #include "engine/export.h"
 
@@ -111,7 +110,6 @@ CR_EXPORT int close(int fd)
 	if (!cr_real.close)
 		cr_preload_init();
 	cr_fd_forget(fd);
-	cr_relay_forget(fd);
 	int ret = cr_real.close(fd), saved = errno;
 	cr_drop_closed((unsigned)fd, (unsigned)fd);
 	errno = saved;

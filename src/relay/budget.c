@@ -1,5 +1,5 @@
 /* The relay's descriptors, counted against the process's limit: a
- * connection's while it is made (relay.c), a way's pipe (forward.c). */
+ * connection's (relay.c). */
 #include "relay.h"
 
 bool cr_fd_budget_take(struct cr_fd_budget *b, unsigned n)

@@ -1,13 +1,11 @@
 /* One relayed connection: bytes forwarded both ways, through a buffer per
- * direction, or a pipe (splice.c) once a way has carried SPLICE_AFTER
- * bytes; the fault fired when its time comes (after_bytes counted in its
- * direction, after_ms since the connect, or at once).
+ * direction; the fault fired when its time comes (after_bytes counted in
+ * its direction, after_ms since the connect, or at once).
  *
  * Exactly after_bytes bytes pass: a read never takes more than what is
  * left before the fault (less what either way holds, not yet written on),
  * and the fault fires once they have all been written on (into the
- * kernel's queue toward the receiving side). A pipe is a buffer the kernel
- * fills: the same steps, the same limits. */
+ * kernel's queue toward the receiving side). */
 #define _GNU_SOURCE
 #include "relay.h"
 #include "shape.h"
@@ -23,10 +21,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BUF_BYTES (128 * 1024)
+/* A way's buffer: a stream moves in reads and writes of up to 1 MiB,
+ * faster here than through 128 or 256 KiB, and faster than splice()
+ * through a 1 MiB pipe: the receiver's copy of the pages splice passes on
+ * costs it about twice its copy of the relay's fresh ones, more than the
+ * relay's own copies cost (doc/maintainers/performance.md). Its pages are
+ * the kernel's until a read fills them. */
+#define BUF_BYTES (1024 * 1024)
+/* A way whose reads filled more of its buffer than KEEP_BYTES gives its
+ * pages back once it has read nothing for IDLE_S, the buffer empty: a
+ * connection that carried a burst and then waits holds no more than one
+ * that never did (and one that passes requests and answers makes no such
+ * call). */
+#define KEEP_BYTES (64 * 1024)
+#define IDLE_S 1.0
 /* Reads a way makes in a row while it can (read all, written all), before
  * it polls again: a poll a chunk halves the throughput. */
 #define ROUNDS 16
@@ -36,20 +48,14 @@
  * hold the relay's descriptors for good. The kernel keeps an orphaned
  * FIN_WAIT2 socket as long (tcp_fin_timeout). */
 #define STALL_AFTER_EOF_S 60.0
-/* A way that has carried this much takes a pipe (two descriptors, counted
- * in the relay's limit): a connection that passes a few requests and
- * answers holds its two sockets only, and one that carries a stream moves
- * it without copies. */
-#define SPLICE_AFTER (256 * 1024)
 
 /* One direction: from one socket to the other. */
 struct way {
 	int from, to;
 	char *buf;
 	size_t len, off;           /* bytes in buf; bytes of them written on */
-	struct cr_pipe pipe;       /* in use when pipe.r >= 0: instead of buf */
-	bool may_splice;           /* may take a pipe (not tried yet); false: this way keeps its buffer */
-	bool pipe_fds;             /* the pipe's descriptors are counted in the relay's */
+	size_t touched;            /* bytes of buf reads have filled since it was last given back */
+	double active;             /* when it last read (monotonic seconds) */
 	unsigned long long passed; /* written on so far */
 	bool eof;                  /* from has no more; to was shut for writing once buf emptied */
 	bool stalled;              /* a stall in this direction: nothing is read any more */
@@ -58,10 +64,10 @@ struct way {
 	bool shut;                 /* shaped: the EOF passed on once all was written */
 };
 
-/* Bytes w has taken and not yet written on (its buffer's or its pipe's). */
+/* Bytes w has taken and not yet written on. */
 static size_t held(const struct way *w)
 {
-	return w->pipe.r >= 0 ? w->pipe.held : w->len - w->off;
+	return w->len - w->off;
 }
 
 /* The bytes the fault counts, passed so far in its direction(s). */
@@ -76,64 +82,32 @@ static unsigned long long counted(const struct way *in, const struct way *out)
 static size_t may_read(const struct cr_fault *f, const struct way *w, const struct way *other, unsigned long long done,
 		       bool fired)
 {
-	size_t most = w->pipe.r >= 0 ? w->pipe.cap : BUF_BYTES;
 	if (fired || !w->counted || f->has_after_ms)
-		return most;
+		return BUF_BYTES;
 	done += other->counted ? held(other) : 0;
 	done += w->sh ? held(w) : 0;
 	unsigned long long left = f->after_bytes > done ? f->after_bytes - done : 0;
-	return left < most ? (size_t)left : most;
+	return left < BUF_BYTES ? (size_t)left : BUF_BYTES;
 }
 
-/* A way that has carried SPLICE_AFTER bytes, its buffer empty, takes a
- * pipe if the relay's descriptors allow; else it keeps its buffer. */
-static void maybe_splice(struct cr_relay_conn *c, struct way *w)
-{
-	if (!w->may_splice || w->passed < SPLICE_AFTER || w->len)
-		return;
-	w->may_splice = false;
-	if (!cr_fd_budget_take(c->fds, 2))
-		return;
-	if (cr_pipe_open(&w->pipe) == 0)
-		w->pipe_fds = true;
-	else
-		cr_fd_budget_give(c->fds, 2);
-}
-
-/* The pipe closed, its descriptors given back (once the connection ends,
- * or when splice cannot be used). */
-static void drop_pipe(struct cr_relay_conn *c, struct way *w)
-{
-	cr_pipe_close(&w->pipe);
-	if (w->pipe_fds)
-		cr_fd_budget_give(c->fds, 2);
-	w->pipe_fds = false;
-}
-
-/* Reads into an empty buffer or pipe: >0 bytes, 0 at EOF, -1 on an error
- * (errno; EAGAIN: nothing now). */
+/* Reads into the empty buffer: >0 bytes, 0 at EOF, -1 on an error (errno;
+ * EAGAIN: nothing now). */
 static ssize_t fill(struct way *w, size_t max)
 {
-	if (w->pipe.r >= 0) {
-		ssize_t n = cr_pipe_fill(&w->pipe, w->from, max);
-		if (n >= 0 || (errno != EINVAL && errno != ENOSYS))
-			return n;
-		cr_pipe_close(&w->pipe); /* a kernel without it: the buffer (nothing was taken) */
-	}
-	ssize_t n = read(w->from, w->buf, max < BUF_BYTES ? max : BUF_BYTES);
+	ssize_t n = read(w->from, w->buf, max);
 	if (n > 0) {
 		w->len = (size_t)n;
 		w->off = 0;
+		w->touched = w->len > w->touched ? w->len : w->touched;
+		if (w->touched > KEEP_BYTES)
+			w->active = cr_monotonic_now();
 	}
 	return n;
 }
 
-/* Writes what the buffer or pipe holds: 0, or -1 on an error (EAGAIN:
- * later). */
+/* Writes what the buffer holds: 0, or -1 on an error (EAGAIN: later). */
 static int flush(struct way *w)
 {
-	if (w->pipe.r >= 0)
-		return cr_pipe_drain(&w->pipe, w->to, &w->passed);
 	while (w->off < w->len) {
 		ssize_t n = send(w->to, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
 		if (n < 0)
@@ -292,10 +266,8 @@ static bool step_or_end(struct cr_relay_conn *c, struct way *w, short from_ev, s
 {
 	const struct way *other = w == in ? out : in;
 	int r = WAY_MORE;
-	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN) {
-		maybe_splice(c, w);
+	for (int i = 0; i < ROUNDS && r == WAY_MORE; i++, from_ev |= POLLIN)
 		r = step(w, from_ev, to_ev, may_read(&c->ask.fault, w, other, counted(in, out), fired));
-	}
 	if (r == WAY_OK || r == WAY_MORE)
 		return false;
 	int err = errno;
@@ -313,6 +285,22 @@ static int shaped_timeout(const struct way *w, int timeout, double now)
 	double wake = w->sh ? cr_shaper_wake(w->sh, now, !w->eof && !w->stalled) : -1;
 	int ms = wake < 0 ? -1 : (int)(wake * 1000) + 1;
 	return ms < 0 ? timeout : timeout < 0 || ms < timeout ? ms : timeout;
+}
+
+/* Gives back the pages of w's buffer once w has read nothing for IDLE_S,
+ * the buffer empty; timeout (ms, -1: none) shortened to when that is due. */
+static int release_idle(struct way *w, int timeout, double now)
+{
+	if (w->touched <= KEEP_BYTES || held(w))
+		return timeout;
+	double left = w->active + IDLE_S - now;
+	if (left <= 0) {
+		madvise(w->buf, w->touched, MADV_DONTNEED); /* (read as zeros, filled anew) */
+		w->touched = 0;
+		return timeout;
+	}
+	int ms = (int)(left * 1000) + 1;
+	return timeout < 0 || ms < timeout ? ms : timeout;
 }
 
 static int sock_error(int fd)
@@ -364,31 +352,22 @@ static int shapers_new(const struct cr_relay_conn *c, struct way *in, struct way
 void cr_relay_forward(struct cr_relay_conn *c)
 {
 	const struct cr_fault *f = &c->ask.fault;
-	char *bufs = malloc(2 * BUF_BYTES);
-	if (!bufs) {
+	/* Mapped apart, not from the heap: the pages go back to the kernel
+	 * when given back (release_idle) and when the connection ends. */
+	char *bufs = mmap(NULL, 2 * BUF_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bufs == MAP_FAILED) {
 		close(c->prog);
 		close(c->up);
 		return;
 	}
-	struct way in = { .from = c->up,
-			  .to = c->prog,
-			  .buf = bufs,
-			  .pipe = { .r = -1, .w = -1 },
-			  .counted = f->direction != CR_DIR_OUT };
-	struct way out = { .from = c->prog,
-			   .to = c->up,
-			   .buf = bufs + BUF_BYTES,
-			   .pipe = { .r = -1, .w = -1 },
-			   .counted = f->direction != CR_DIR_IN };
+	struct way in = { .from = c->up, .to = c->prog, .buf = bufs, .counted = f->direction != CR_DIR_OUT };
+	struct way out = { .from = c->prog, .to = c->up, .buf = bufs + BUF_BYTES, .counted = f->direction != CR_DIR_IN };
 	if (shapers_new(c, &in, &out) != 0) {
-		free(bufs);
+		munmap(bufs, 2 * BUF_BYTES);
 		close(c->prog);
 		close(c->up);
 		return;
 	}
-	/* A shaped way keeps its shaper's queue: no pipe. */
-	in.may_splice = !in.sh;
-	out.may_splice = !out.sh;
 	fcntl(c->prog, F_SETFL, fcntl(c->prog, F_GETFL) | O_NONBLOCK);
 	fcntl(c->up, F_SETFL, fcntl(c->up, F_GETFL) | O_NONBLOCK);
 	/* The relay writes on at once what it read: the sender's own stack has
@@ -443,6 +422,8 @@ void cr_relay_forward(struct cr_relay_conn *c)
 		}
 		timeout = shaped_timeout(&in, timeout, now);
 		timeout = shaped_timeout(&out, timeout, now);
+		timeout = release_idle(&in, timeout, now);
+		timeout = release_idle(&out, timeout, now);
 		/* A socket a shaped way waits on only by time is not polled: its
 		 * hang-up would wake the poll at once, again and again. */
 		for (int i = 0; i < 2 && (in.sh || out.sh) && timeout >= 0; i++)
@@ -475,7 +456,5 @@ void cr_relay_forward(struct cr_relay_conn *c)
 	}
 	cr_shaper_free(in.sh);
 	cr_shaper_free(out.sh);
-	drop_pipe(c, &in);
-	drop_pipe(c, &out);
-	free(bufs);
+	munmap(bufs, 2 * BUF_BYTES);
 }

@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include "relay.h"
 #include "engine/clock.h"
+#include "engine/config.h"
+#include "engine/config_file.h"
+#include "engine/reload.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,9 +31,8 @@
 /* How long it waits for the library's next step of an ask. */
 #define ASK_MS 5000
 /* Descriptors a relayed connection holds at most while it is made: the
- * ask, the listener, the destination's and the program's. Once made, the
- * last two, and a pipe (two) for each way that carries a stream, taken
- * from the same limit when it leaves room (budget.c). */
+ * ask, the listener, the destination's and the program's; once made, the
+ * last two (budget.c). */
 #define FDS_PER_CONN 4
 
 struct cr_relay {
@@ -38,6 +40,14 @@ struct cr_relay {
 	char dir[4096], path[4200]; /* dir: the private folder made for it ("": a service's) */
 	bool any_user;              /* a service: every user may ask; the socket's mode and folder say who can */
 	struct cr_log_conf log;
+	/* The sinks its lines go to: &log, or those of the rules file as last
+	 * reloaded (cr_relay_follow); one replaced is never freed, as a
+	 * connection may still write through it (one a change of the file). */
+	_Atomic(const struct cr_log_conf *) sinks;
+	struct cr_watch watch; /* the file followed; path NULL: none */
+	char config[4096], start_dir[4096];
+	atomic_flag looking; /* held by the one thread looking at the file */
+	double next_look;    /* under looking: monotonic seconds */
 	struct cr_log_state log_state;
 	atomic_uint active;      /* connections being made or relayed */
 	struct cr_fd_budget fds; /* descriptors they may hold */
@@ -175,6 +185,41 @@ static bool ask_valid(const struct cr_relay_ask *a)
 	       a->fault.direction <= CR_DIR_OUT;
 }
 
+void cr_relay_follow(struct cr_relay *r, const char *config, const char *start_dir)
+{
+	snprintf(r->config, sizeof r->config, "%s", config);
+	snprintf(r->start_dir, sizeof r->start_dir, "%s", start_dir ? start_dir : "");
+	cr_watch_start(&r->watch, r->config, CR_CONFIG_MAX_BYTES);
+	r->watch.start_dir = *r->start_dir ? r->start_dir : NULL;
+}
+
+/* The sinks now: when the file followed changed (looked at once a second
+ * at most, by one thread; the others go on with the sinks in force), its
+ * log settings. A file that does not load keeps them (the programs say
+ * why). */
+static const struct cr_log_conf *sinks_now(struct cr_relay *r)
+{
+	if (r->watch.path && !atomic_flag_test_and_set(&r->looking)) {
+		double now = cr_monotonic_now();
+		if (now >= r->next_look && cr_watch_changed(&r->watch)) {
+			char err[1024];
+			struct cr_ruleset *rs = cr_config_load_bounded(r->watch.path, r->watch.text_max, err,
+								       sizeof err);
+			struct cr_log_conf *lc = rs ? malloc(sizeof *lc) : NULL;
+			if (lc) {
+				*lc = rs->log;
+				cr_log_file_absolute(lc, r->watch.start_dir);
+				atomic_store(&r->sinks, lc);
+			}
+			cr_ruleset_free(rs);
+		}
+		if (now >= r->next_look)
+			r->next_look = now + 1;
+		atomic_flag_clear(&r->looking);
+	}
+	return atomic_load(&r->sinks);
+}
+
 /* One ask, start to end: the destination, the program's connection, then
  * forwarding until both are done. */
 static void serve(struct cr_relay *r, int ask_fd)
@@ -231,12 +276,11 @@ static void serve(struct cr_relay *r, int ask_fd)
 	atomic_fetch_add(&r->served, 1);
 	struct cr_relay_conn c = { .prog = prog,
 				   .up = up,
-				   .fds = &r->fds,
 				   .ask = *a,
 				   .pid = cred.pid == getpid() && a->pid > 0 ? a->pid : cred.pid,
 				   .uid = cred.uid,
 				   .start = cr_monotonic_now(),
-				   .log = &r->log,
+				   .log = sinks_now(r),
 				   .log_state = &r->log_state,
 				   .shaping = &r->shaping };
 	free(a);
@@ -246,9 +290,10 @@ static void serve(struct cr_relay *r, int ask_fd)
 static void *serve_thread(void *arg)
 {
 	struct job *j = arg;
-	/* splice() to a socket whose peer is gone raises SIGPIPE (it has no
-	 * MSG_NOSIGNAL): blocked in this thread, it stays pending here, and
-	 * the write fails with EPIPE as send's does. */
+	/* Every write of the relay's is a send with MSG_NOSIGNAL; SIGPIPE is
+	 * blocked here all the same: one raised would end the process that
+	 * hosts every connection (run, or the service), where blocked it stays
+	 * pending and the write fails with EPIPE. */
 	sigset_t pipe_sig;
 	sigemptyset(&pipe_sig);
 	sigaddset(&pipe_sig, SIGPIPE);
@@ -279,7 +324,7 @@ static void turn_away(struct cr_relay *r, int fd)
 		snprintf(msg, sizeof msg,
 			 "relay: %u connections relayed at once, the most its descriptors allow: new ones pass untouched (counted)",
 			 atomic_load(&r->active));
-		cr_log_message(&r->log, 4 /* LOG_WARNING */, true, msg);
+		cr_log_message(atomic_load(&r->sinks), 4 /* LOG_WARNING */, true, msg);
 	}
 }
 
@@ -339,6 +384,8 @@ static struct cr_relay *relay_new(const struct cr_log_conf *log, char *err, size
 	}
 	r->fd = -1;
 	r->log = *log;
+	atomic_init(&r->sinks, &r->log);
+	atomic_flag_clear(&r->looking);
 	r->log_state = (struct cr_log_state)CR_LOG_STATE_INIT;
 	r->log_state.notice_stderr = true;
 	r->fds.max = max_fds();

@@ -14,10 +14,9 @@
  * way of reading it sees real events.
  *
  * Each connection is served by a thread of its own; their number is
- * bounded by the descriptors the process may hold (four while a connection
- * is made, two once made, and a pipe for each way that carries a stream,
- * splice.c, while the limit leaves room). A relay that is full answers so,
- * and the connection passes untouched, counted. */
+ * bounded by the descriptors the process may hold (four while a
+ * connection is made, two once made). A relay that is full answers so, and
+ * the connection passes untouched, counted. */
 #ifndef CR_RELAY_H
 #define CR_RELAY_H
 
@@ -43,6 +42,10 @@ struct cr_relay *cr_relay_open(const struct cr_log_conf *log, char *err, size_t 
  * answers at refused. The socket is mode 0666 and every user's asks are
  * taken: its folder's rights say who may ask. NULL with a message in err. */
 struct cr_relay *cr_relay_listen(const char *path, const struct cr_log_conf *log, char *err, size_t errsize);
+/* connrefuse run's relay: its lines go to the sinks of the rules file
+ * config (absolute) as last reloaded, a relative log.file joined with
+ * start_dir (or none). Before cr_relay_start. */
+void cr_relay_follow(struct cr_relay *r, const char *config, const char *start_dir);
 /* The descriptors its connections may hold at once (budget.c). */
 unsigned cr_relay_max_fds(const struct cr_relay *r);
 /* Starts serving (a thread; after any fork). -1 with a message in err. */
@@ -77,13 +80,12 @@ static inline void cr_relay_pending_add(struct cr_relay_pending *p, int by)
 /* ---- forward.c: one connection, its fault applied ---- */
 
 struct cr_relay_conn {
-	int prog, up;             /* the program's connection (accepted), the destination's */
-	struct cr_fd_budget *fds; /* the relay's, where a way's pipe is counted */
-	struct cr_relay_ask ask;  /* what the library asked for */
-	pid_t pid;                /* the program's process (SO_PEERCRED of the ask; the ask's own
+	int prog, up;            /* the program's connection (accepted), the destination's */
+	struct cr_relay_ask ask; /* what the library asked for */
+	pid_t pid;               /* the program's process (SO_PEERCRED of the ask; the ask's own
 				   * when this process asked: the seccomp supervisor) */
-	uid_t uid;                /* the asker's user (SO_PEERCRED): the line's when the process is gone */
-	double start;             /* monotonic seconds: the program's connect */
+	uid_t uid;               /* the asker's user (SO_PEERCRED): the line's when the process is gone */
+	double start;            /* monotonic seconds: the program's connect */
 	const struct cr_log_conf *log;
 	struct cr_log_state *log_state;
 	struct cr_relay_pending *shaping; /* the relay's passes that shape, not ended yet (their line comes at the end) */
@@ -96,32 +98,12 @@ void cr_relay_forward(struct cr_relay_conn *c);
 /* ---- budget.c: the descriptors the relay may hold ---- */
 
 struct cr_fd_budget {
-	atomic_uint used; /* taken: FDS_PER_CONN a connection (relay.c), 2 a pipe */
+	atomic_uint used; /* taken: FDS_PER_CONN a connection (relay.c) */
 	unsigned max;     /* the process's limit less a margin */
 };
 
 /* Takes n if they fit: true; given back once closed. */
 bool cr_fd_budget_take(struct cr_fd_budget *b, unsigned n);
 void cr_fd_budget_give(struct cr_fd_budget *b, unsigned n);
-
-/* ---- splice.c: a way moved by the kernel (socket -> pipe -> socket) ---- */
-
-struct cr_pipe {
-	int r, w;    /* the pipe's ends; -1: none (the way goes through a buffer) */
-	size_t cap;  /* its size */
-	size_t held; /* bytes in it: taken from one socket, not yet given to the other */
-};
-
-/* A pipe, non-blocking, as big as allowed: 0, or -1 (errno). */
-int cr_pipe_open(struct cr_pipe *p);
-/* Closes it (bytes held are dropped); none: nothing. */
-void cr_pipe_close(struct cr_pipe *p);
-/* Moves at most max bytes from the socket from into the pipe, as read()
- * would: >0 bytes, 0 at end of file, -1 on an error (errno; EAGAIN: none
- * now). */
-ssize_t cr_pipe_fill(struct cr_pipe *p, int from, size_t max);
-/* Moves what the pipe holds to the socket to, adding what went to
- * *passed: 0 once empty, -1 on an error (errno; EAGAIN: later). */
-int cr_pipe_drain(struct cr_pipe *p, int to, unsigned long long *passed);
 
 #endif

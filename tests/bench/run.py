@@ -303,6 +303,15 @@ def stop_audit(p):
     p.wait()
 
 
+def cgroup2_root():
+    """Where the cgroup2 file system is mounted ("" if nowhere)."""
+    for line in open("/proc/self/mountinfo"):
+        left, _, right = line.partition(" - ")
+        if right.split()[:1] == ["cgroup2"]:
+            return left.split()[4]
+    return ""
+
+
 def audit_rows(cli, port, closed):
     """connrefuse audit: a connect loop with the auditor running vs not, and
     bursts of refusals, each logged, suppressed or counted as dropped."""
@@ -319,11 +328,16 @@ def audit_rows(cli, port, closed):
     # auditor's kind) and as a raw tracepoint: the price of the hook alone.
     floor = [os.path.join(BUILD, "bench", "audit_floor"), os.path.join(BUILD, "bench", "audit_floor.bpf.o")]
     kinds = [("no auditor", None), ("empty tp_btf program", floor + ["empty_btf"]),
-             ("empty raw_tp program", floor + ["empty_raw"]), ("connrefuse audit running", [cli, "audit"]),
+             ("empty raw_tp program", floor + ["empty_raw"]),
+             # The floor of the auditor with UDP: an empty program on the connects too.
+             ("empty tp_btf + connect4", floor + ["empty_btf,empty_connect4", cgroup2_root()]),
+             ("connrefuse audit running", [cli, "audit"]),
              # Without CAP_NET_ADMIN: no program on the connects (UDP's), TCP alone.
              ("audit, TCP only", ["setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", cli, "audit"])]
     times = {name: [] for name, _ in kinds}
-    for i in range(PASS_ROUNDS):
+    # (More rounds where the VM's noise exceeds the differences: 81 there.)
+    rounds = int(os.environ.get("BENCH_AUDIT_ROUNDS", PASS_ROUNDS))
+    for i in range(rounds):
         for name, watcher in kinds:
             p = watcher and start_audit(cli, os.path.join(TMP, "audit-loop.out"), cmd=watcher)
             if watcher and not p:
@@ -332,7 +346,7 @@ def audit_rows(cli, port, closed):
             if p:
                 stop_audit(p)
     print("socket+connect+close to a loopback listener (%d rounds, each watcher started and stopped each round):"
-          % PASS_ROUNDS)
+          % rounds)
     bare = times["no auditor"]
     for name, _ in kinds:
         print("  %-28s %s  (x%.3f)" % (name, fmt(times[name]), statistics.median(times[name]) / statistics.median(bare)))
@@ -343,6 +357,10 @@ def audit_rows(cli, port, closed):
           % (r, statistics.median(ratios), ratios[0], ratios[-1]))
     results["audit_ratio"] = r
     results["audit_floor_ratio"] = statistics.median(times["empty tp_btf program"]) / statistics.median(bare)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print("  over their floors: audited / empty tp_btf + connect4 %.3f; TCP only / empty tp_btf %.3f"
+          % (med["connrefuse audit running"] / med["empty tp_btf + connect4"],
+             med["audit, TCP only"] / med["empty tp_btf program"]))
     if os.environ.get("BENCH_AUDIT_LOOP_ONLY"):  # the loop rows alone (tuning the program)
         return
     # Bursts of refusals from a cgroup of the bench's own (the auditor

@@ -116,11 +116,7 @@ ip link set lo up
 sysctl -qw net.ipv4.tcp_syn_retries=1
 nft -f "$T/oracles.nft"
 # A server that accepts, then resets before sending a byte.
-"$PY" -c 'import socket, struct, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' $RESET > "$T/resetd.out" &
+"$PY" "$HERE/resetserver.py" $RESET > "$T/resetd.out" &
 echo $! > "$T/resetd.pid"
 i=0; until grep -q ready "$T/resetd.out" 2>/dev/null; do i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.025; done
 set +e
@@ -177,7 +173,7 @@ i=0; until grep -q watching "$T/late.err"; do i=$((i+1)); [ $i -lt 800 ] || exit
 wait $early
 kill -TERM $late; wait $late
 EOF2
-export T PY HELPERS CLI CLIENTS CLOSED DROP HOSTUN ADMIN RST RESET UCLOSED UADMIN SLOW CG CGROOT PRELOAD dir
+export T PY HERE HELPERS CLI CLIENTS CLOSED DROP HOSTUN ADMIN RST RESET UCLOSED UADMIN SLOW CG CGROOT PRELOAD dir
 # (The namespace's shell gets the two functions from this file.)
 sed -n '/^client() {/,/^}/p;/^in_cgroup() /p' "$0" > "$T/funcs.sh"
 cat "$T/funcs.sh" "$T/netns.sh" > "$T/netns-full.sh"

@@ -54,8 +54,8 @@ expect_grep "^${STAMP}result=stalled simulated=yes rule=hush action=stall .* sen
 # getpeername: the destination the program asked for, not the relay.
 same_fault "getpeername under the rule" $GOOD "$CFG_RESET" "$PY $C peer \$PORT"
 
-# Streams: a way that carries one goes through a pipe (splice), with the
-# same limits as through a buffer. 64 MiB arrive byte-exact each way
+# Streams: a way that carries one goes through its buffer of 1 MiB, with
+# the same limits as a few bytes do. 64 MiB arrive byte-exact each way
 # under a rule whose fault never fires; a close after CUT bytes of a 64 MiB
 # stream lets exactly CUT through, either way; a reset after CUT bytes
 # passes exactly CUT (the line says so), of which the program reads a
@@ -107,17 +107,26 @@ expect_eq "$(sed -n 3p "$T/many.out")" "after they closed: 0 descriptors more th
 expect_eq "$(grep -c 'the most its descriptors allow' "$T/many.err")" 1 "a full relay says so once"
 expect_grep "^connrefuse: relay: 60 connections passed untouched: the relay was full\$" "$T/many.err" "and counts what it let pass"
 
-# A stream's pipe counts in the relay's descriptors: with 8 left (a limit
-# of 72, less the margin of 64), a stream holds 4 of them while it is
-# made and a pipe (2) once it carries: a connection meanwhile would need
-# 4 more and passes untouched; once the stream closed, all are given back
-# (three times: a pipe's two kept would leave the third stream none).
+# A stream counts in the relay's descriptors as any connection: with 4
+# left (a limit of 68, less the margin of 64), a stream takes them all
+# (the 4 it holds while it is made) and holds its two sockets, no more: a
+# connection meanwhile passes untouched; once the stream closed, its 4
+# are given back (three times: 4 kept would leave the second stream none).
 CFG_BUDGET=$(config budget.cfg "version = 1; log: { syslog = false; level = \"none\"; };
 rules = ( { name = \"budget\"; dst = \"127.0.0.1\"; port = [$STREAM, $GOOD]; action = \"reset\"; after_bytes = 1000000000000; } );")
-(ulimit -n 72 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 72 descriptors: exit $?"
-expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 4 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
-	"three streams, one after another: each its two sockets and a pipe, a connection meanwhile untouched, none left after"
+(ulimit -n 68 && "$CLI" run -c "$CFG_BUDGET" -- $PY "$C" budget $STREAM $GOOD) > "$T/budget.out" 2> "$T/budget.err" || fail "a stream under a limit of 68 descriptors: exit $?"
+expect_eq "$(sed -n 1,3p "$T/budget.out" | sort -u)" "a stream: the relay holds 2 descriptors for it; a connection meanwhile: untouched; once it closed: 0 more" \
+	"three streams, one after another: each its two sockets, a connection meanwhile untouched, none left after"
 expect_eq "$(sed -n 4p "$T/budget.out")" "a connection then: relayed" "the streams closed: their descriptors given back to the limit"
+
+# A stream's buffer is given back once it waits: 8 streams of 4 MiB, each
+# read whole and its connection held open, grow the relay by their
+# buffers' pages (up to 1 MiB a way), which it returns to the kernel a
+# second after each last read, while the connections stay.
+IDLE=$(fault_server stream $((4 << 20)))
+"$CLI" run -c "$(fault_rules idle reset "after_bytes = 1000000000000;" $IDLE)" -- $PY "$C" idle $IDLE 8 > "$T/idle.out" 2>&1
+expect_eq "$(cat "$T/idle.out")" "8 streams read and held: the relay grew by 256 KiB a stream or more: yes; once they waited: given back" \
+	"8 streams read and held open: the relay's buffers given back while they wait"
 
 # The relay killed (connrefuse run, with SIGKILL) while it holds an
 # answered connection: the program reads end of file, as from any peer
@@ -155,3 +164,38 @@ expect_eq "$(grep -c 'needs a relay' "$T/norelay.err")" 2 "no relay: one line a 
 CONNREFUSE_RELAY=$T/gone.sock CONNREFUSE_CONFIG=$CFG_RESET LD_PRELOAD=$PRELOAD $PY "$C" raw "$GOOD" > "$T/gone.out" 2> "$T/gone.err"
 expect_eq "$(cat "$T/gone.out")" "$(cat "$T/plain.out")" "a relay that is gone: the connection passes untouched"
 expect_grep "none answers at $T/gone.sock" "$T/gone.err" "a relay that is gone: one line says why"
+
+# A rule set that gains its first fault by a reload: run made its relay
+# anyway (the rules came from a file), and the library finds it. One
+# process: a connect untouched, the file replaced and reloaded, then the
+# same connect reset after N bytes, as by the real server that resets.
+# The new rules name another log.file: the relay's line goes there.
+cfg=$(config gain.cfg "version = 1; log: { syslog = false; file = \"$T/gain.log\"; };
+rules = ( { name = \"plain\"; dst = \"127.0.0.1\"; port = $GOOD; action = \"pass\"; } );")
+"$CLI" run -c "$cfg" -- $PY - "$CLI" "$cfg" "$GOOD" "$N" > "$T/gain.out" 2> "$T/gain.err" << 'PYEOF'
+import os, socket, subprocess, sys
+cli, cfg, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def raw():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    got, how = 0, "EOF"
+    try:
+        while b := s.recv(65536):
+            got += len(b)
+    except OSError as e:
+        how = {104: "ECONNRESET"}.get(e.errno, e.errno)
+    print("read %d bytes, then %s" % (got, how))
+raw()
+text = open(cfg).read().replace('action = "pass";', 'action = "reset"; after_bytes = %s; direction = "in";' % n)
+open(cfg + ".new", "w").write(text.replace('"plain"', '"cut"').replace("gain.log", "gain2.log"))
+os.rename(cfg + ".new", cfg)
+env = dict(os.environ)
+env.pop("LD_PRELOAD", None)
+subprocess.run([cli, "reload", cfg], env=env, check=True)
+raw()
+PYEOF
+expect_eq "$(cat "$T/gain.out")" "$(cat "$T/plain.out")
+$(PORT=$RESET $PY "$C" raw "$RESET")" "a first fault rule brought by a reload: the connect before it untouched, the one after it reset after $N bytes, as by the real server"
+expect_no_grep "needs a relay" "$T/gain.err" "a first fault rule brought by a reload: the library found run's relay"
+expect_grep "^${STAMP}result=reset simulated=yes rule=cut action=reset .* received=$N " "$T/gain2.log" \
+	"a first fault rule brought by a reload: the relay's line, in the log.file the reloaded rules name"

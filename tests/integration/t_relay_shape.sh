@@ -139,6 +139,23 @@ expect_grep "2060 bytes in" "$T/quiet.out" "a pass that shapes at level failures
 [ ! -s "$T/quiet.log" ] || { cat "$T/quiet.log"; fail "a pass that shapes at level failures logged a line"; }
 ok "a pass that shapes at level failures logs nothing"
 
+# ---- a dry run: nothing shaped, no relay; at level failures the connect's
+# line says what the rule would have done (dry_run=yes), as a dry-run reset's ----
+for how in "" --seccomp; do
+	cfg=$(config dry.cfg "version = 1; log: { syslog = false; file = \"$T/dry$how.log\"; };
+rules = ( { name = \"dry\"; dst = \"127.0.0.1\"; port = $SMALL; action = \"pass\"; slice = 100; slice_ms = 30; dry_run = true; } );")
+	"$CLI" run $how -c "$cfg" -- $PY "$SC" sizes "$SMALL" > "$T/dry.out" 2>&1
+	expect_grep "the largest [0-9]{4} bytes" "$T/dry.out" "a dry run of a pass that shapes${how:+ under run $how}: not shaped ($(head -n 1 "$T/dry.out"))"
+	expect_grep "^${STAMP}result=connected simulated=no rule=dry action=pass dry_run=yes pid=[0-9]+ uid=[0-9]+ comm=python3 dst=127.0.0.1:$SMALL proto=tcp$" \
+		"$T/dry$how.log" "its connect's line at level failures says dry_run=yes${how:+ under run $how}"
+	expect_no_grep "result=shaped" "$T/dry$how.log" "no result=shaped line in a dry run${how:+ under run $how}: nothing went through the relay"
+	"$CLI" report "$T/dry$how.log" > "$T/report" 2>&1
+	expect_grep "^  dry would have shaped 1 time \(really: 0 failed, 1 connected\)" "$T/report" "report: the dry run would have shaped${how:+ (run $how)}"
+done
+"$CLI" match "$cfg" "127.0.0.1:$SMALL" > "$T/match" 2>&1
+expect_grep "action=pass slice=100 slice_ms=30 direction=both dry_run=yes log=failures" "$T/match" "match: the dry run of a pass that shapes"
+expect_grep "^  dry run: none of this is made" "$T/match" "match: says the dry run is not relayed"
+
 # ---- no relay (the library preloaded by hand): passed untouched, one line says why ----
 cfg=$(shape_rules slow "latency_ms = 1000;" "$ECHO")
 CONNREFUSE_CONFIG=$cfg LD_PRELOAD=$PRELOAD $PY "$SC" rtt "$ECHO" 5 > "$T/norelay.out" 2> "$T/norelay.err"

@@ -88,3 +88,13 @@ assert fams["connrefuse_report_other_lines"].samples[0].value == 1
 print(len(ev.samples), "label sets")
 ' "$T/metrics" > "$T/prom.out" || { cat "$T/metrics"; fail "report --prometheus: not read back"; }
 ok "report --prometheus: read back by prometheus_client ($(cat "$T/prom.out")), 22 events"
+
+# A dry run says what each action would have done, by its action.
+for a in refuse:refused fail:failed drop:dropped reset:reset close:closed stall:stalled pass:shaped; do
+	echo "result=connected simulated=no rule=r-${a%%:*} action=${a%%:*} dry_run=yes pid=1 uid=0 comm=x dst=127.0.0.1:9 proto=tcp"
+done > "$T/dry.log"
+"$CLI" report "$T/dry.log" > "$T/dry.report"
+rm "$T/dry.log" # (made here, not by a program: not the golden gate's)
+for a in refuse:refused fail:failed drop:dropped reset:reset close:closed stall:stalled pass:shaped; do
+	expect_grep "^  r-${a%%:*} would have ${a#*:} 1 time \\(really: 0 failed, 1 connected\\)$" "$T/dry.report" "report: a dry run of action ${a%%:*} would have ${a#*:}"
+done

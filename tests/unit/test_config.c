@@ -3,6 +3,7 @@
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/image.h"
+#include "engine/outcome.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -319,7 +320,8 @@ static const char faults_text[] =
 	"  { name = \"plain\"; port = 84; action = \"refuse\"; },\n"
 	"  { name = \"slow\"; port = 85; action = \"pass\"; latency_ms = 50; jitter_ms = 10; direction = \"in\"; },\n"
 	"  { name = \"thin\"; port = 86; action = \"stall\"; after_ms = 9; bandwidth = 1000; slice = 10; slice_ms = 2; },\n"
-	"  { name = \"pass\"; port = 87; action = \"pass\"; }\n);\n";
+	"  { name = \"pass\"; port = 87; action = \"pass\"; },\n"
+	"  { name = \"dryslow\"; port = 88; action = \"pass\"; latency_ms = 5; dry_run = true; }\n);\n";
 
 static void check_fault_verdicts(const struct cr_ruleset *rs)
 {
@@ -351,6 +353,13 @@ static void check_fault_verdicts(const struct cr_ruleset *rs)
 	ck_assert(v.shape.bandwidth == 1000 && v.shape.slice == 10 && v.shape.slice_ms == 2 && v.shape.has_slice_ms);
 	cr_verdict_of(rs, cr_ruleset_rule(rs, 7), &v);
 	ck_assert(v.action == CR_ACT_PASS && !v.relay && !cr_shape_any(&v.shape));
+	ck_assert(!cr_verdict_dry_run(&v));
+	/* A dry run does not shape, and logs what it would have done; as a
+	 * reset's does. */
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 8), &v);
+	ck_assert(v.action == CR_ACT_PASS && !v.relay && v.dry_run && cr_verdict_dry_run(&v));
+	cr_verdict_of(rs, cr_ruleset_rule(rs, 3), &v);
+	ck_assert(cr_verdict_dry_run(&v));
 }
 
 START_TEST(faults_round_trip)
