@@ -89,6 +89,10 @@ struct cr_sv {
 	pthread_cond_t none_left;
 	unsigned threads_alive, threads_receiving; /* under count_lock */
 	atomic_bool serving_done;
+	bool unwatched;         /* no thread watches for the end: a receiver polls before RECV */
+	atomic_int child_pidfd; /* the program, until reaped (serve.c: ended) */
+	pid_t child;
+	int child_status; /* once reaped */
 };
 
 /* One trapped call, from its decision to its answer. */

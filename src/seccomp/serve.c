@@ -240,13 +240,45 @@ static void spawn_thread(struct cr_sv *sv)
 	pthread_attr_destroy(&attr);
 }
 
+/* The end of the program and of every descendant: the listener hangs up
+ * when no process is left under the filter (Linux 5.8). RECV alone is no
+ * sign of it: 6.1 (Debian 12's) leaves it waiting for good, later kernels
+ * end it with ENOENT. And 6.1 counts a process until it is reaped: the
+ * program, run's child, is reaped here once it exits (its status kept).
+ * Waits for events on the listener (POLLIN: a call to receive; 0: the
+ * hang-up only); true at the hang-up. */
+static bool ended(struct cr_sv *sv, short events)
+{
+	for (;;) {
+		int child = atomic_load(&sv->child_pidfd);
+		struct pollfd pf[2] = { { sv->listener, events, 0 }, { child, POLLIN, 0 } };
+		int n = poll(pf, child >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (pf[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
+			return true;
+		int pidfd = pf[1].revents ? atomic_exchange(&sv->child_pidfd, -1) : -1;
+		if (pidfd >= 0) { /* (one thread reaps, whichever polled) */
+			sv->child_status = cr_child_wait(sv->child);
+			close(pidfd);
+		}
+		if (pf[0].revents)
+			return false;
+	}
+}
+
 /* One RECV; false when it got no call. An error with no process left under
  * the filter ends the serving. *alone: no other thread is receiving. */
 static bool receive(struct cr_sv *sv, struct seccomp_notif *req, bool *alone)
 {
 	memset(req, 0, sv->sizes.seccomp_notif);
+	if (sv->unwatched && ended(sv, POLLIN)) {
+		atomic_store(&sv->serving_done, true);
+		return false;
+	}
 	pthread_mutex_lock(&sv->count_lock);
 	sv->threads_receiving++;
+	pthread_cond_broadcast(&sv->none_left); /* serve_all does not wait for a thread parked here */
 	pthread_mutex_unlock(&sv->count_lock);
 	int rc = ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, req), err = errno;
 	pthread_mutex_lock(&sv->count_lock);
@@ -289,16 +321,27 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-/* Serves until no process is left under the filter (the program and every
- * descendant have exited). */
+/* Serves until no process is left under the filter: the threads receive
+ * and act, this one watches for the end, then waits for the threads still
+ * acting (one parked in RECV has nothing left to get: not waited for). */
 static void serve_all(struct cr_sv *sv)
 {
+	spawn_thread(sv);
 	pthread_mutex_lock(&sv->count_lock);
-	sv->threads_alive++; /* this thread serves too */
+	bool receiver = sv->threads_alive > 0;
 	pthread_mutex_unlock(&sv->count_lock);
-	serve(sv);
+	if (!receiver) { /* no thread to be had: this one serves, polling before each RECV */
+		sv->unwatched = true;
+		pthread_mutex_lock(&sv->count_lock);
+		sv->threads_alive++;
+		pthread_mutex_unlock(&sv->count_lock);
+		serve(sv);
+	} else {
+		ended(sv, 0);
+	}
+	atomic_store(&sv->serving_done, true);
 	pthread_mutex_lock(&sv->count_lock);
-	while (sv->threads_alive)
+	while (sv->threads_alive > sv->threads_receiving)
 		pthread_cond_wait(&sv->none_left, &sv->count_lock);
 	pthread_mutex_unlock(&sv->count_lock);
 }
@@ -419,8 +462,14 @@ int cr_supervise(const char *config, char **prog, const struct cr_sv_relay *rela
 		relay->start(relay->arg);
 	cr_child_signals_begin(child);
 	ioctl(sv.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); /* 6.6+; else without */
+	sv.child = child;
+	sv.child_status = -1; /* not reaped yet */
+	atomic_init(&sv.child_pidfd, (int)syscall(SYS_pidfd_open, child, 0) /* (always close-on-exec) */);
 	serve_all(&sv);
-	int status = cr_child_wait(child);
+	int pidfd = atomic_exchange(&sv.child_pidfd, -1);
+	if (pidfd >= 0)
+		close(pidfd);
+	int status = sv.child_status >= 0 ? sv.child_status : cr_child_wait(child);
 	cr_log_summary(&sv.current->rs->log, &sv.log, "connrefuse");
 	close(sv.listener);
 	cr_child_signals_end();

@@ -359,13 +359,6 @@ netem_oracle() {
 # latency_only: true when only the latency checks run (CR_SHAPE_PART=latency:
 # make check-netem's guest, where the rest would only be slower).
 latency_only() { [ "${CR_SHAPE_PART:-}" = latency ]; }
-# no_seccomp_here: true, with a note, in that guest: its kernel (Debian 12's
-# 6.1) leaves run --seccomp waiting after the program ends (doc/seccomp.md).
-no_seccomp_here() {
-	latency_only || return 1
-	echo "note: make check-netem's kernel: nothing under run --seccomp (it does not return there)"
-}
-
 # versus NAME ORACLE CONFIG COMMAND: COMMAND (PORT set by the caller's
 # command) run under ORACLE (a shell command that sets tc up, and tc
 # removed after; $oracle_what names it), then shaped by CONFIG's rule: the

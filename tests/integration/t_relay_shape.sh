@@ -69,12 +69,10 @@ fi
 arith "latency in, python socket, $N round trips" "latency_ms = $L; direction = \"in\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
 arith "latency out, python socket, $N round trips" "latency_ms = $L; direction = \"out\";" "$ECHO" $((L * N)) "$PY $SC rtt $ECHO $N"
 arith "latency and jitter, python socket, $N round trips" "latency_ms = $L; jitter_ms = 20;" "$ECHO" $((2 * L * N)) "$PY $SC rtt $ECHO $N"
-if ! no_seccomp_here; then
-	RUN_FLAGS=--seccomp arith "latency both, python socket, $N round trips, under run --seccomp" "latency_ms = $L;" "$ECHO" \
-		$((2 * L * N)) "$PY $SC rtt $ECHO $N"
-	RUN_FLAGS=--seccomp arith "bandwidth in, python urllib, 2 MB, under run --seccomp" "bandwidth = $RATE; direction = \"in\";" "$BULK" \
-		$((2000000 * 1000 / RATE)) "$PY $SC get $BULK"
-fi
+RUN_FLAGS=--seccomp arith "latency both, python socket, $N round trips, under run --seccomp" "latency_ms = $L;" "$ECHO" \
+	$((2 * L * N)) "$PY $SC rtt $ECHO $N"
+RUN_FLAGS=--seccomp arith "bandwidth in, python urllib, 2 MB, under run --seccomp" "bandwidth = $RATE; direction = \"in\";" "$BULK" \
+	$((2000000 * 1000 / RATE)) "$PY $SC get $BULK"
 arith "latency and bandwidth, python urllib, 2 MB" "latency_ms = $L; bandwidth = $RATE; direction = \"in\";" "$BULK" \
 	$((2000000 * 1000 / RATE + L)) "$PY $SC get $BULK"
 
