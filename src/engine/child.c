@@ -28,6 +28,8 @@ int cr_child_wait(pid_t child)
 	int status = 0;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
+	if (child == forward_to)
+		forward_to = 0; /* reaped: its pid may be another process's now */
 	return status;
 }
 
